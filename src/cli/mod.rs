@@ -1,0 +1,186 @@
+//! The `pg2es` command line: parses arguments, loads config, runs one command.
+
+mod check;
+mod status;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tracing::{info, warn};
+
+use crate::config::{redact_url, Config, ConfigError};
+use crate::extract::{PgError, Postgres};
+use crate::load::{read_index_config, Elastic, EsError};
+use crate::movies::Movies;
+use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::retry::RetryPolicy;
+use crate::state::{self, State, StateError};
+
+#[derive(Debug, Parser)]
+#[command(name = "pg2es", version, about = "Keeps an Elasticsearch/OpenSearch index in sync with PostgreSQL")]
+struct Cli {
+    /// Config file; a missing file means defaults plus PG2ES__SECTION__KEY variables.
+    #[arg(long, global = true, default_value = "config.yaml")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the index if absent, back-fill, then follow changes until SIGTERM/SIGINT.
+    Run {
+        /// Delete the state file first: everything is indexed again.
+        #[arg(long)]
+        reset_state: bool,
+    },
+    /// Catch up with Postgres; with --once, exit when caught up.
+    Sync {
+        #[arg(long)]
+        once: bool,
+        /// Delete the state file first: everything is indexed again.
+        #[arg(long)]
+        reset_state: bool,
+    },
+    /// Validate config, reach both servers, compare the live mapping with the index config.
+    Check,
+    /// Show cursors, the last sync, and documents in the index against rows in Postgres.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[error(transparent)]
+    Elasticsearch(#[from] EsError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// Entry point of the binary.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(err) => {
+            report(&AppError::from(err));
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config.log);
+    let result = match cli.command {
+        Command::Run { reset_state } => sync(&config, false, reset_state).await,
+        Command::Sync { once, reset_state } => sync(&config, once, reset_state).await,
+        Command::Check => check::run(&cli.config, &config).await,
+        Command::Status { json } => status::run(&config, json).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error with its chain of causes.
+fn report(err: &AppError) {
+    let mut message = format!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{message}");
+}
+
+pub(crate) fn connect(config: &Config, retry: RetryPolicy) -> Result<(Postgres, Elastic), AppError> {
+    let postgres = Postgres::new(&config.postgres, retry)?;
+    let elastic = Elastic::new(
+        &config.elasticsearch,
+        &config.index.name,
+        retry,
+        &config.dead_letter.path,
+    )?;
+    Ok((postgres, elastic))
+}
+
+fn load_state(path: &Path, pipeline: &str, index: &str) -> Result<State, AppError> {
+    Ok(state::load(path, pipeline, index)?.unwrap_or_else(|| State::new(pipeline, index)))
+}
+
+async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode, AppError> {
+    let pipeline = Arc::new(Movies);
+    if reset_state {
+        state::reset(&config.state.path)?;
+        warn!(path = %config.state.path.display(), "state reset: everything is indexed again");
+    }
+    let state = load_state(&config.state.path, pipeline.name(), &config.index.name)?;
+    // Refuse a broken index config before any document is sent.
+    let index_config = read_index_config(&config.index.config)?;
+    let retry = RetryPolicy::from(&config.sync.retry);
+    let (postgres, elastic) = connect(config, retry)?;
+    info!(
+        postgres = %redact_url(config.postgres.url.expose()),
+        elasticsearch = %redact_url(&config.elasticsearch.url),
+        index = %config.index.name,
+        state = %config.state.path.display(),
+        "pg2es starting"
+    );
+    let work = async {
+        if elastic.ensure_index(&index_config).await? {
+            info!(index = %config.index.name, "index created");
+        }
+        let mut engine = Engine::new(
+            pipeline,
+            postgres,
+            elastic,
+            config.state.path.clone(),
+            state,
+            config.sync.batch_size,
+        );
+        loop {
+            engine.sync().await?;
+            if once {
+                return Ok::<_, AppError>(engine.totals());
+            }
+            tokio::time::sleep(config.sync.poll_interval).await;
+        }
+    };
+    tokio::select! {
+        totals = work => {
+            let totals = totals?;
+            println!(
+                "indexed={} deleted={} dead_lettered={}",
+                totals.indexed, totals.deleted, totals.dead_lettered
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        signal = shutdown_signal() => {
+            info!(signal, "stopping: the state file holds the last acknowledged position");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return "none";
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

@@ -1,0 +1,284 @@
+//! Configuration: `config.yaml` plus `PG2ES__SECTION__KEY` environment overrides, validated once
+//! at start-up into a [`Config`] the rest of the code trusts.
+
+mod duration;
+mod env;
+mod rules;
+mod secret;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+pub use secret::{redact_url, Secret};
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@localhost:5432/movies";
+pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 4;
+pub const DEFAULT_ELASTICSEARCH_URL: &str = "http://localhost:9200";
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_INDEX_NAME: &str = "movies";
+pub const DEFAULT_INDEX_CONFIG: &str = "index_config.json";
+pub const DEFAULT_STATE_PATH: &str = "state.yaml";
+pub const DEFAULT_DEAD_LETTER_PATH: &str = "dead_letter.ndjson";
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+pub const DEFAULT_BATCH_SIZE: u32 = 500;
+pub const DEFAULT_RETRY_INITIAL_DELAY: Duration = Duration::from_millis(200);
+pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// The prefix of environment variables that override config keys.
+pub const ENV_PREFIX: &str = "PG2ES__";
+
+/// Why the configuration was refused. Every variant names the offending key or file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    #[error("invalid environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    #[validate(nested)]
+    pub postgres: PostgresConfig,
+    #[validate(nested)]
+    pub elasticsearch: ElasticsearchConfig,
+    #[validate(nested)]
+    pub index: IndexConfig,
+    #[validate(nested)]
+    pub state: StateConfig,
+    #[validate(nested)]
+    pub dead_letter: DeadLetterConfig,
+    #[validate(nested)]
+    pub sync: SyncConfig,
+    #[validate(nested)]
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/db?sslmode=...`
+    #[validate(custom(function = "rules::postgres_url"))]
+    pub url: Secret,
+    #[validate(range(min = 1, max = 64))]
+    pub max_connections: u32,
+    #[serde(with = "duration")]
+    #[validate(custom(function = "rules::positive_duration"))]
+    pub connect_timeout: Duration,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new(DEFAULT_POSTGRES_URL),
+            max_connections: DEFAULT_POSTGRES_MAX_CONNECTIONS,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct ElasticsearchConfig {
+    #[validate(custom(function = "rules::http_url"))]
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    #[serde(with = "duration")]
+    #[validate(custom(function = "rules::positive_duration"))]
+    pub timeout: Duration,
+}
+
+impl Default for ElasticsearchConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_ELASTICSEARCH_URL.to_owned(),
+            username: None,
+            password: None,
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    #[validate(custom(function = "rules::index_name"))]
+    pub name: String,
+    /// The index settings and mappings (JSON body of `PUT /<index>`).
+    pub config: PathBuf,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            name: DEFAULT_INDEX_NAME.to_owned(),
+            config: PathBuf::from(DEFAULT_INDEX_CONFIG),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    pub path: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(DEFAULT_STATE_PATH),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeadLetterConfig {
+    /// NDJSON file that receives every document Elasticsearch rejected, with the reason.
+    pub path: PathBuf,
+}
+
+impl Default for DeadLetterConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(DEFAULT_DEAD_LETTER_PATH),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    #[serde(with = "duration")]
+    #[validate(custom(function = "rules::positive_duration"))]
+    pub poll_interval: Duration,
+    /// Rows read per query and documents per bulk request.
+    #[validate(range(min = 1, max = 50_000))]
+    pub batch_size: u32,
+    #[validate(nested)]
+    pub retry: RetryConfig,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            batch_size: DEFAULT_BATCH_SIZE,
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+#[validate(schema(function = "rules::retry_delays"))]
+pub struct RetryConfig {
+    #[serde(with = "duration")]
+    #[validate(custom(function = "rules::positive_duration"))]
+    pub initial_delay: Duration,
+    #[serde(with = "duration")]
+    pub max_delay: Duration,
+    /// 0 retries transient errors for ever (a worker should outlive outages).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            initial_delay: DEFAULT_RETRY_INITIAL_DELAY,
+            max_delay: DEFAULT_RETRY_MAX_DELAY,
+            max_attempts: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter (`info`, `pg2es=debug`); `RUST_LOG` wins when set.
+    #[validate(custom(function = "rules::log_level"))]
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: DEFAULT_LOG_LEVEL.to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `path` (a missing file means defaults), applies the process environment, validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        Self::from_yaml_and_env(text.as_deref(), path, vars)
+    }
+
+    fn from_yaml_and_env(
+        yaml: Option<&str>,
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let from_file = match yaml {
+            Some(text) if !text.trim().is_empty() => {
+                serde_saphyr::from_str::<Config>(text).map_err(|source| ConfigError::Parse {
+                    path: path.to_owned(),
+                    source: Box::new(source),
+                })?
+            }
+            _ => Config::default(),
+        };
+        let config = env::apply(from_file, vars)?;
+        config
+            .validate()
+            .map_err(|errors| ConfigError::Invalid(rules::describe(&errors)))?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests;

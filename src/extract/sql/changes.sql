@@ -1,0 +1,6 @@
+-- The next page of changed rows after a keyset cursor (rows sharing a timestamp are ordered by id).
+SELECT {cursor_column} AS changed_at, id
+FROM {relation}
+WHERE ({cursor_column}, id) > ($1, $2)
+ORDER BY {cursor_column}, id
+LIMIT $3

@@ -1,0 +1,29 @@
+//! pg2es keeps an Elasticsearch/OpenSearch index in sync with PostgreSQL.
+//!
+//! ```text
+//! config ──► pipeline ──► extract (Postgres) ──► transform (rows → documents) ──► load (Elasticsearch)
+//!                │                                                                   │
+//!                └──────────────── state (cursor saved only after load acks) ◄───────┘
+//! ```
+//!
+//! - [`config`] validates `config.yaml` plus `PG2ES__SECTION__KEY` overrides once, into types
+//!   the rest of the code trusts.
+//! - [`pipeline`] is the engine: back-fill by primary key, then keyset change cursors on
+//!   `(updated_at, id)` per tracked table, fan-out from child tables to root documents.
+//!   It knows nothing about movies; a [`pipeline::Pipeline`] describes the tables and builds
+//!   documents.
+//! - [`movies`] is the one place that knows films, people and genres.
+//! - [`extract`] reads Postgres, [`transform`] holds the document type, [`load`] writes bulk
+//!   requests and judges every item, [`state`] persists cursors atomically, [`retry`] lets each
+//!   error decide whether it is worth another attempt.
+
+pub mod cli;
+pub mod config;
+pub(crate) mod extract;
+pub(crate) mod load;
+pub mod movies;
+pub(crate) mod pipeline;
+pub(crate) mod retry;
+pub(crate) mod state;
+pub(crate) mod telemetry;
+pub(crate) mod transform;

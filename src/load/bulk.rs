@@ -1,0 +1,151 @@
+//! Bulk requests, judged item by item from typed JSON.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::error::status_is_retryable;
+use crate::transform::Action;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BulkResponse {
+    pub items: Vec<HashMap<String, BulkItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BulkItem {
+    pub status: u16,
+    #[serde(default)]
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ItemError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub caused_by: Option<Box<ItemError>>,
+}
+
+impl ItemError {
+    fn describe(&self) -> String {
+        let mut text = format!("{}: {}", self.kind, self.reason.as_deref().unwrap_or(""));
+        if let Some(cause) = &self.caused_by {
+            text.push_str(&format!(" (caused by {})", cause.describe()));
+        }
+        text
+    }
+}
+
+/// What happened to one action.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Outcome {
+    Indexed,
+    Deleted,
+    /// Overloaded or failing shard: send again.
+    Retry(String),
+    /// The document itself was refused: dead-letter it.
+    Reject(u16, String),
+}
+
+pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
+    let reason = || {
+        item.error
+            .as_ref()
+            .map_or_else(|| format!("status {}", item.status), ItemError::describe)
+    };
+    match (action, item.status) {
+        (Action::Index(_), 200 | 201) => Outcome::Indexed,
+        (Action::Delete(_), 200) => Outcome::Deleted,
+        // Deleting what is not there leaves the index as wanted.
+        (Action::Delete(_), 404) if item.error.is_none() => Outcome::Deleted,
+        (_, status) if status_is_retryable(status) => Outcome::Retry(reason()),
+        (_, status) => Outcome::Reject(status, reason()),
+    }
+}
+
+/// The NDJSON lines of a bulk request against one index (`POST /<index>/_bulk`).
+pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
+    let mut lines = Vec::with_capacity(actions.len() * 2);
+    for action in actions {
+        match action {
+            Action::Index(doc) => {
+                lines.push(Bytes::from(format!(r#"{{"index":{{"_id":"{}"}}}}"#, doc.id)));
+                lines.push(doc.body.clone());
+            }
+            Action::Delete(id) => {
+                lines.push(Bytes::from(format!(r#"{{"delete":{{"_id":"{id}"}}}}"#)));
+            }
+        }
+    }
+    lines
+}
+
+/// The single item of each entry (`{"index": {...}}`).
+pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
+    response
+        .items
+        .into_iter()
+        .filter_map(|entry| entry.into_values().next())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::transform::Document;
+
+    fn index_action() -> Action {
+        Action::Index(Document {
+            id: Uuid::from_u128(1),
+            body: Bytes::from_static(b"{}"),
+        })
+    }
+
+    const RESPONSE: &str = r#"{"took":3,"errors":true,"items":[
+        {"index":{"_index":"movies","_id":"1","status":201,"result":"created"}},
+        {"index":{"_index":"movies","_id":"2","status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}},
+        {"index":{"_index":"movies","_id":"3","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [imdb_rating]","caused_by":{"type":"number_format_exception","reason":"For input string: \"abc\""}}}},
+        {"delete":{"_index":"movies","_id":"4","status":404,"result":"not_found"}},
+        {"index":{"_index":"movies","_id":"5","status":503,"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"}}}
+    ]}"#;
+
+    #[test]
+    fn items_are_judged_one_by_one() {
+        let response: BulkResponse = serde_json::from_str(RESPONSE).unwrap();
+        let items = items(response);
+        let delete = Action::Delete(Uuid::from_u128(4));
+        let outcomes: Vec<Outcome> = items
+            .iter()
+            .zip([&index_action(), &index_action(), &index_action(), &delete, &index_action()])
+            .map(|(item, action)| classify(action, item))
+            .collect();
+        assert_eq!(outcomes[0], Outcome::Indexed);
+        assert!(matches!(&outcomes[1], Outcome::Retry(r) if r.contains("es_rejected_execution_exception")));
+        match &outcomes[2] {
+            Outcome::Reject(400, reason) => {
+                assert!(reason.contains("mapper_parsing_exception"), "{reason}");
+                assert!(reason.contains("number_format_exception"), "{reason}");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(outcomes[3], Outcome::Deleted);
+        assert!(matches!(&outcomes[4], Outcome::Retry(_)));
+    }
+
+    #[test]
+    fn body_has_an_action_line_per_action_and_a_source_per_index() {
+        let lines = body(&[index_action(), Action::Delete(Uuid::from_u128(2))]);
+        assert_eq!(lines.len(), 3);
+        let action: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
+        assert_eq!(action["index"]["_id"], Uuid::from_u128(1).to_string());
+        assert_eq!(&lines[1][..], b"{}");
+        let delete: serde_json::Value = serde_json::from_slice(&lines[2]).unwrap();
+        assert_eq!(delete["delete"]["_id"], Uuid::from_u128(2).to_string());
+    }
+}

@@ -1,0 +1,108 @@
+//! Documents Elasticsearch refused, kept with the reason so nothing is lost silently.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::error::EsError;
+use crate::transform::Action;
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    id: String,
+    index: &'a str,
+    action: &'static str,
+    status: u16,
+    reason: &'a str,
+    document: Option<serde_json::Value>,
+    at: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DeadLetters {
+    path: PathBuf,
+}
+
+impl DeadLetters {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    /// Appends one NDJSON line per refused action and syncs the file before returning, so the
+    /// cursor can move past them.
+    pub fn write(
+        &self,
+        index: &str,
+        refused: &[(Action, u16, String)],
+    ) -> Result<(), EsError> {
+        if refused.is_empty() {
+            return Ok(());
+        }
+        let io_error = |source| EsError::DeadLetter {
+            path: self.path.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for (action, status, reason) in refused {
+            let (kind, document) = match action {
+                Action::Index(doc) => ("index", serde_json::from_slice(&doc.body).ok()),
+                Action::Delete(_) => ("delete", None),
+            };
+            let entry = Entry {
+                id: action.id().to_string(),
+                index,
+                action: kind,
+                status: *status,
+                reason,
+                document,
+                at: Utc::now().to_rfc3339(),
+            };
+            serde_json::to_writer(&mut out, &entry)
+                .map_err(|err| io_error(std::io::Error::other(err)))?;
+            out.push(b'\n');
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io_error)?;
+        file.write_all(&out).map_err(io_error)?;
+        file.sync_data().map_err(io_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::transform::Document;
+
+    #[test]
+    fn writes_one_line_per_refused_action_with_reason_and_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let letters = DeadLetters::new(&dir.path().join("dead.ndjson"));
+        let doc = Document {
+            id: Uuid::from_u128(5),
+            body: Bytes::from_static(br#"{"title":"x"}"#),
+        };
+        letters
+            .write("movies", &[(Action::Index(doc), 400, "mapper_parsing_exception: bad".into())])
+            .unwrap();
+        letters.write("movies", &[]).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap();
+        let lines: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["id"], Uuid::from_u128(5).to_string());
+        assert_eq!(lines[0]["status"], 400);
+        assert_eq!(lines[0]["reason"], "mapper_parsing_exception: bad");
+        assert_eq!(lines[0]["document"]["title"], "x");
+    }
+}

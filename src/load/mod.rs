@@ -1,0 +1,307 @@
+//! The load stage: the index, bulk writes judged per item, dead letters for refused documents.
+
+mod bulk;
+mod dead_letter;
+mod error;
+pub(crate) mod mapping;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use elasticsearch::auth::Credentials;
+use elasticsearch::http::response::Response;
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesGetMappingParts};
+use elasticsearch::{BulkParts, CountParts, Elasticsearch};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub(crate) use error::EsError;
+
+use self::bulk::Outcome;
+use self::dead_letter::DeadLetters;
+use crate::config::ElasticsearchConfig;
+use crate::retry::{retry, RetryPolicy};
+use crate::transform::Action;
+
+/// What one write did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteReport {
+    pub indexed: u64,
+    pub deleted: u64,
+    pub dead_lettered: u64,
+}
+
+impl std::ops::AddAssign for WriteReport {
+    fn add_assign(&mut self, other: Self) {
+        self.indexed += other.indexed;
+        self.deleted += other.deleted;
+        self.dead_lettered += other.dead_lettered;
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Elastic {
+    client: Elasticsearch,
+    index: String,
+    retry: RetryPolicy,
+    dead_letters: DeadLetters,
+}
+
+/// Reads the index settings and mappings, refusing anything that is not a JSON object.
+pub(crate) fn read_index_config(path: &Path) -> Result<Value, EsError> {
+    let invalid = |reason: String| EsError::IndexConfig {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| invalid(err.to_string()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|err| invalid(err.to_string()))?;
+    if !value.is_object() {
+        return Err(invalid("expected a JSON object with settings and mappings".into()));
+    }
+    Ok(value)
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+impl Elastic {
+    pub fn new(
+        config: &ElasticsearchConfig,
+        index: &str,
+        retry: RetryPolicy,
+        dead_letter_path: &Path,
+    ) -> Result<Self, EsError> {
+        let url = url::Url::parse(&config.url).map_err(|err| EsError::Client(err.to_string()))?;
+        let mut builder =
+            TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(config.timeout);
+        if let Some(username) = &config.username {
+            let password = config.password.as_ref().map(|p| p.expose().to_owned());
+            builder = builder.auth(Credentials::Basic(username.clone(), password.unwrap_or_default()));
+        }
+        let transport = builder
+            .build()
+            .map_err(|err| EsError::Client(err.to_string()))?;
+        Ok(Self {
+            client: Elasticsearch::new(transport),
+            index: index.to_owned(),
+            retry,
+            dead_letters: DeadLetters::new(dead_letter_path),
+        })
+    }
+
+    pub async fn ping(&self) -> Result<(), EsError> {
+        retry(&self.retry, "elasticsearch ping", || async {
+            let response = self
+                .client
+                .ping()
+                .send()
+                .await
+                .map_err(EsError::transport("ping"))?;
+            checked(response, "ping").await.map(|_| ())
+        })
+        .await
+    }
+
+    /// Creates the index from its config when it does not exist; `true` when it was created.
+    pub async fn ensure_index(&self, config: &Value) -> Result<bool, EsError> {
+        retry(&self.retry, "create index", || async {
+            let exists = self
+                .client
+                .indices()
+                .exists(IndicesExistsParts::Index(&[&self.index]))
+                .send()
+                .await
+                .map_err(EsError::transport("check index"))?;
+            if exists.status_code().is_success() {
+                return Ok(false);
+            }
+            let response = self
+                .client
+                .indices()
+                .create(IndicesCreateParts::Index(&self.index))
+                .body(config.clone())
+                .send()
+                .await
+                .map_err(EsError::transport("create index"))?;
+            match checked(response, "create index").await {
+                Ok(_) => Ok(true),
+                Err(EsError::Status { status: 400, body, .. }) if already_exists(&body) => Ok(false),
+                Err(err) => Err(err),
+            }
+        })
+        .await
+    }
+
+    /// The live mapping of the index, `None` when the index does not exist.
+    pub async fn mapping(&self) -> Result<Option<Value>, EsError> {
+        retry(&self.retry, "read mapping", || async {
+            let response = self
+                .client
+                .indices()
+                .get_mapping(IndicesGetMappingParts::Index(&[&self.index]))
+                .send()
+                .await
+                .map_err(EsError::transport("read mapping"))?;
+            if response.status_code().as_u16() == 404 {
+                return Ok(None);
+            }
+            let body: Value = json(checked(response, "read mapping").await?, "read mapping").await?;
+            // Keyed by the concrete index name, which differs from ours behind an alias.
+            Ok(body
+                .as_object()
+                .and_then(|by_index| by_index.values().next())
+                .map(|index| index["mappings"].clone()))
+        })
+        .await
+    }
+
+    pub async fn count(&self) -> Result<Option<u64>, EsError> {
+        #[derive(Deserialize)]
+        struct Count {
+            count: u64,
+        }
+        retry(&self.retry, "count documents", || async {
+            let response = self
+                .client
+                .count(CountParts::Index(&[&self.index]))
+                .send()
+                .await
+                .map_err(EsError::transport("count documents"))?;
+            if response.status_code().as_u16() == 404 {
+                return Ok(None);
+            }
+            let body: Count = json(checked(response, "count").await?, "count").await?;
+            Ok(Some(body.count))
+        })
+        .await
+    }
+
+    /// Writes `actions` with bulk requests: 429/5xx items are sent again with backoff, other
+    /// refused items go to the dead-letter file. Returns once every action has an outcome.
+    pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
+        if actions.is_empty() {
+            return Ok(WriteReport::default());
+        }
+        let pending = Mutex::new(actions);
+        let report = Mutex::new(WriteReport::default());
+        retry(&self.retry, "bulk request", || async {
+            let batch = lock(&pending).clone();
+            let items = self.send_bulk(&batch).await?;
+            let mut again = Vec::new();
+            let mut refused = Vec::new();
+            let mut last_reason = String::new();
+            let mut done = WriteReport::default();
+            for (action, item) in batch.into_iter().zip(items.iter()) {
+                match bulk::classify(&action, item) {
+                    Outcome::Indexed => done.indexed += 1,
+                    Outcome::Deleted => done.deleted += 1,
+                    Outcome::Retry(reason) => {
+                        last_reason = reason;
+                        again.push(action);
+                    }
+                    Outcome::Reject(status, reason) => refused.push((action, status, reason)),
+                }
+            }
+            self.dead_letters.write(&self.index, &refused)?;
+            for (action, status, reason) in &refused {
+                tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
+            }
+            done.dead_lettered = refused.len() as u64;
+            *lock(&report) += done;
+            let count = again.len();
+            *lock(&pending) = again;
+            match count {
+                0 => Ok(()),
+                count => Err(EsError::ItemsToRetry {
+                    count,
+                    last: last_reason,
+                }),
+            }
+        })
+        .await?;
+        let report = *lock(&report);
+        Ok(report)
+    }
+
+    async fn send_bulk(&self, batch: &[Action]) -> Result<Vec<bulk::BulkItem>, EsError> {
+        let response = self
+            .client
+            .bulk(BulkParts::Index(&self.index))
+            .body(bulk::body(batch))
+            .send()
+            .await
+            .map_err(EsError::transport("bulk request"))?;
+        let parsed: bulk::BulkResponse = json(checked(response, "bulk request").await?, "bulk request").await?;
+        let items = bulk::items(parsed);
+        if items.len() != batch.len() {
+            return Err(EsError::Status {
+                what: "bulk request",
+                status: 200,
+                body: format!("{} items answered for {} sent", items.len(), batch.len()),
+                retry_after: None,
+            });
+        }
+        Ok(items)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn already_exists(body: &str) -> bool {
+    serde_json::from_str::<ErrorBody>(body)
+        .is_ok_and(|parsed| parsed.error.kind == "resource_already_exists_exception")
+}
+
+/// How much of an error answer is kept for the message.
+const MAX_ERROR_BODY: usize = 4096;
+
+/// Turns a non-2xx answer into an error carrying the status, body and any `Retry-After`.
+async fn checked(response: Response, what: &'static str) -> Result<Response, EsError> {
+    let status = response.status_code().as_u16();
+    if status < 300 {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let mut body = response.text().await.unwrap_or_default();
+    if body.len() > MAX_ERROR_BODY {
+        let cut = (0..=MAX_ERROR_BODY)
+            .rev()
+            .find(|at| body.is_char_boundary(*at))
+            .unwrap_or(0);
+        body.truncate(cut);
+    }
+    Err(EsError::Status {
+        what,
+        status,
+        body,
+        retry_after,
+    })
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    response: Response,
+    what: &'static str,
+) -> Result<T, EsError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(EsError::transport(what))?;
+    serde_json::from_slice(&bytes).map_err(EsError::decode(what))
+}

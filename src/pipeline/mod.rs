@@ -1,0 +1,133 @@
+//! The engine: back-fill, then follow changes table by table, saving cursors only after
+//! Elasticsearch acknowledged everything before them. Nothing here knows what a document is.
+
+mod backfill;
+mod changes;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tracing::info;
+use uuid::Uuid;
+
+use crate::extract::{PgError, Postgres, Table};
+use crate::load::{Elastic, EsError, WriteReport};
+use crate::retry::retry;
+use crate::state::{self, State, StateError};
+use crate::transform::{actions_for, Action, Document};
+
+/// What a pipeline tells the engine: which tables to follow and how to build documents.
+pub(crate) trait Pipeline: Send + Sync + 'static {
+    /// Names the pipeline in the state file.
+    fn name(&self) -> &'static str;
+    /// Every tracked table, the root table (one document per row) first.
+    fn tables(&self) -> &'static [Table];
+    /// Builds the documents of these root ids; an id without a row yields no document.
+    fn build(
+        &self,
+        pool: &PgPool,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Document>, sqlx::Error>> + Send;
+
+    fn root(&self) -> &'static Table {
+        &self.tables()[0]
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SyncError {
+    #[error(transparent)]
+    Postgres(#[from] PgError),
+    #[error(transparent)]
+    Elasticsearch(#[from] EsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("back-fill reader stopped unexpectedly")]
+    Reader(#[source] tokio::task::JoinError),
+}
+
+pub(crate) struct Engine<P> {
+    pipeline: Arc<P>,
+    pg: Postgres,
+    es: Elastic,
+    state_path: PathBuf,
+    state: State,
+    batch_size: u32,
+    totals: WriteReport,
+}
+
+impl<P: Pipeline> Engine<P> {
+    pub fn new(
+        pipeline: Arc<P>,
+        pg: Postgres,
+        es: Elastic,
+        state_path: PathBuf,
+        state: State,
+        batch_size: u32,
+    ) -> Self {
+        Self {
+            pipeline,
+            pg,
+            es,
+            state_path,
+            state,
+            batch_size,
+            totals: WriteReport::default(),
+        }
+    }
+
+    /// Everything written since this engine started.
+    pub fn totals(&self) -> WriteReport {
+        self.totals
+    }
+
+    /// One full cycle: finish any back-fill, then catch up on every table.
+    pub async fn sync(&mut self) -> Result<(), SyncError> {
+        if !self.state.backfill.done {
+            self.backfill().await?;
+        }
+        self.catch_up().await?;
+        self.state.last_sync_at = Some(Utc::now());
+        self.save()
+    }
+
+    /// Builds the documents of `ids` and writes them (deletes for ids whose row is gone).
+    async fn index_ids(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
+        let actions = build_actions(&*self.pipeline, &self.pg, ids).await?;
+        self.totals += self.es.write(actions).await?;
+        Ok(())
+    }
+
+    fn save(&mut self) -> Result<(), SyncError> {
+        state::save(&self.state_path, &self.state)?;
+        Ok(())
+    }
+}
+
+async fn build_actions<P: Pipeline>(
+    pipeline: &P,
+    pg: &Postgres,
+    ids: &[Uuid],
+) -> Result<Vec<Action>, PgError> {
+    let documents = retry(pg.retry_policy(), "build documents", || async {
+        pipeline
+            .build(pg.pool(), ids)
+            .await
+            .map_err(PgError::new("build documents"))
+    })
+    .await?;
+    Ok(actions_for(ids, documents))
+}
+
+fn log_progress(stage: &'static str, totals: WriteReport) {
+    info!(
+        stage,
+        indexed = totals.indexed,
+        deleted = totals.deleted,
+        dead_lettered = totals.dead_lettered,
+        "progress"
+    );
+}

@@ -1,0 +1,169 @@
+//! Retry with exponential backoff and jitter, where the error decides whether to try again.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable as _};
+use tracing::warn;
+
+use crate::config::RetryConfig;
+
+/// Implemented by every I/O error type: transient faults retry, the rest fail at once.
+pub(crate) trait Retryable {
+    fn is_retryable(&self) -> bool;
+
+    /// A delay the server asked for (e.g. HTTP `Retry-After`), honoured when longer than ours.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RetryPolicy {
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    /// 0 means for ever.
+    pub max_attempts: u32,
+}
+
+impl From<&RetryConfig> for RetryPolicy {
+    fn from(config: &RetryConfig) -> Self {
+        Self {
+            initial_delay: config.initial_delay,
+            max_delay: config.max_delay,
+            max_attempts: config.max_attempts,
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self) -> ExponentialBuilder {
+        let builder = ExponentialBuilder::default()
+            .with_min_delay(self.initial_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_jitter();
+        match self.max_attempts {
+            0 => builder.without_max_times(),
+            attempts => builder.with_max_times(attempts.saturating_sub(1) as usize),
+        }
+    }
+}
+
+/// Runs `operation` until it succeeds, fails with a non-retryable error, or the policy gives up.
+pub(crate) async fn retry<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    what: &'static str,
+    operation: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Retryable + Display,
+{
+    let mut attempt: u32 = 0;
+    operation
+        .retry(policy.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|err: &E| err.is_retryable())
+        .adjust(|err: &E, delay| delay.map(|ours| err.retry_after().map_or(ours, |theirs| theirs.max(ours))))
+        .notify(|err: &E, delay: Duration| {
+            attempt += 1;
+            let delay_ms = delay.as_millis() as u64;
+            warn!(operation = what, attempt, delay_ms, error = %err, "transient failure, retrying");
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum TestError {
+        #[error("transient")]
+        Transient,
+        #[error("fatal")]
+        Fatal,
+        #[error("slow down")]
+        SlowDown,
+    }
+
+    impl Retryable for TestError {
+        fn is_retryable(&self) -> bool {
+            !matches!(self, TestError::Fatal)
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            matches!(self, TestError::SlowDown).then_some(Duration::from_secs(60))
+        }
+    }
+
+    const POLICY: RetryPolicy = RetryPolicy {
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(1),
+        max_attempts: 0,
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_errors_are_retried_with_growing_delays() {
+        let calls = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let result = retry(&POLICY, "test", || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0..=3 => Err(TestError::Transient),
+                _ => Ok("done"),
+            }
+        })
+        .await;
+        assert_eq!(result.unwrap(), "done");
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        // 100 + 200 + 400 + 800 ms at least (jitter only adds).
+        assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fatal_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = retry(&POLICY, "test", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(TestError::Fatal)
+        })
+        .await;
+        assert!(matches!(result, Err(TestError::Fatal)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_attempts_bounds_the_calls() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..POLICY
+        };
+        let result: Result<(), _> = retry(&policy, "test", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(TestError::Transient)
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn server_requested_delay_is_honoured() {
+        let calls = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let result = retry(&POLICY, "test", || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(TestError::SlowDown),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        assert!(started.elapsed() >= Duration::from_secs(60));
+    }
+}

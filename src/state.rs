@@ -1,0 +1,243 @@
+//! The worker's cursors, persisted as YAML and replaced atomically (temp file, fsync, rename).
+//!
+//! A state file that cannot be trusted is refused, never silently reset: resetting means
+//! re-indexing everything, and skipping means losing changes.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub(crate) const STATE_VERSION: u32 = 1;
+const RESET_HINT: &str =
+    "to start over deliberately, run again with --reset-state (everything is re-indexed)";
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StateError {
+    #[error("cannot read state file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("refusing state file {path}: {reason}; {RESET_HINT}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("cannot write state file {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A keyset position: the last `(changed_at, id)` whose documents Elasticsearch acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Backfill {
+    pub done: bool,
+    /// The last root id indexed; the back-fill resumes after it.
+    #[serde(deserialize_with = "required")]
+    pub after: Option<Uuid>,
+    pub indexed: u64,
+    #[serde(deserialize_with = "required")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "required")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct State {
+    pub version: u32,
+    pub pipeline: String,
+    pub index: String,
+    pub backfill: Backfill,
+    /// One change cursor per tracked table, set when the back-fill starts.
+    pub cursors: BTreeMap<String, Cursor>,
+    #[serde(deserialize_with = "required")]
+    pub last_sync_at: Option<DateTime<Utc>>,
+}
+
+impl State {
+    pub fn new(pipeline: &str, index: &str) -> Self {
+        Self {
+            version: STATE_VERSION,
+            pipeline: pipeline.to_owned(),
+            index: index.to_owned(),
+            backfill: Backfill::default(),
+            cursors: BTreeMap::new(),
+            last_sync_at: None,
+        }
+    }
+}
+
+/// Every key must be present (`null` is fine): a truncated file then fails to parse instead of
+/// quietly reading as an older state.
+fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
+/// Reads the state file: `Ok(None)` when there is none yet (a first start).
+pub(crate) fn load(path: &Path, pipeline: &str, index: &str) -> Result<Option<State>, StateError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    };
+    let corrupt = |reason: String| StateError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    if text.trim().is_empty() {
+        return Err(corrupt("the file is empty".into()));
+    }
+    let state: State = serde_saphyr::from_str(&text).map_err(|err| corrupt(err.to_string()))?;
+    if state.version != STATE_VERSION {
+        return Err(corrupt(format!(
+            "version {} is not the version this pg2es writes ({STATE_VERSION})",
+            state.version
+        )));
+    }
+    if state.pipeline != pipeline || state.index != index {
+        return Err(corrupt(format!(
+            "it belongs to pipeline {:?} and index {:?}, not {pipeline:?} and {index:?}",
+            state.pipeline, state.index
+        )));
+    }
+    Ok(Some(state))
+}
+
+/// Replaces the state file atomically: a crash leaves either the old or the new file.
+pub(crate) fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    let write_error = |source| StateError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let text = serde_saphyr::to_string(state)
+        .map_err(|err| write_error(std::io::Error::other(err.to_string())))?;
+    let temp = temp_path(path);
+    let mut file = File::create(&temp).map_err(write_error)?;
+    file.write_all(text.as_bytes()).map_err(write_error)?;
+    file.sync_all().map_err(write_error)?;
+    drop(file);
+    fs::rename(&temp, path).map_err(write_error)?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(write_error)?;
+    }
+    Ok(())
+}
+
+/// Deletes the state file (`--reset-state`).
+pub(crate) fn reset(path: &Path) -> Result<(), StateError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StateError::Write {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> State {
+        let mut state = State::new("movies", "movies");
+        state.backfill.after = Some(Uuid::from_u128(7));
+        state.backfill.indexed = 100;
+        state.cursors.insert(
+            "person".into(),
+            Cursor {
+                at: "2021-06-16T20:14:09.310123Z".parse().unwrap(),
+                id: Uuid::from_u128(42),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn round_trip_keeps_microseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        save(&path, &sample()).unwrap();
+        let loaded = load(&path, "movies", "movies").unwrap().unwrap();
+        assert_eq!(loaded, sample());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("20:14:09.310123"), "{text}");
+        assert!(!temp_path(&path).exists());
+    }
+
+    #[test]
+    fn missing_file_is_a_first_start() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load(&dir.path().join("none.yaml"), "movies", "movies")
+            .unwrap()
+            .is_none());
+    }
+
+    fn refused(content: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        fs::write(&path, content).unwrap();
+        let err = load(&path, "movies", "movies").expect_err("state should be refused");
+        err.to_string()
+    }
+
+    #[test]
+    fn empty_truncated_garbage_and_wrong_version_are_refused() {
+        let good = serde_saphyr::to_string(&sample()).unwrap();
+        for (content, expected) in [
+            ("", "empty"),
+            ("  \n", "empty"),
+            (&good[..good.len() / 2], "state.yaml"),
+            ("{{{ not yaml", "state.yaml"),
+            ("hello: world\n", "state.yaml"),
+            (&good.replace("version: 1", "version: 99"), "version 99"),
+            (&good.replace("index: movies", "index: films"), "films"),
+        ] {
+            let message = refused(content);
+            assert!(message.contains(expected), "{content:?}: {message}");
+            assert!(message.contains("--reset-state"), "{message}");
+        }
+    }
+
+    #[test]
+    fn reset_removes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        save(&path, &sample()).unwrap();
+        reset(&path).unwrap();
+        assert!(!path.exists());
+        reset(&path).unwrap();
+    }
+}
