@@ -67,7 +67,9 @@ where
         .retry(policy.backoff())
         .sleep(tokio::time::sleep)
         .when(|err: &E| err.is_retryable())
-        .adjust(|err: &E, delay| delay.map(|ours| err.retry_after().map_or(ours, |theirs| theirs.max(ours))))
+        .adjust(|err: &E, delay| {
+            delay.map(|ours| err.retry_after().map_or(ours, |theirs| theirs.max(ours)))
+        })
         .notify(|err: &E, delay: Duration| {
             attempt += 1;
             let delay_ms = delay.as_millis() as u64;
@@ -121,7 +123,11 @@ mod tests {
         assert_eq!(result.unwrap(), "done");
         assert_eq!(calls.load(Ordering::SeqCst), 5);
         // 100 + 200 + 400 + 800 ms at least (jitter only adds).
-        assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

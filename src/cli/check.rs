@@ -34,7 +34,11 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
     let pg_url = redact_url(config.postgres.url.expose());
     match postgres.ping().await {
         Ok(()) => report.line(true, "postgres reachable", &pg_url),
-        Err(err) => report.line(false, "postgres reachable", &format!("{pg_url}: {}", chain(&err))),
+        Err(err) => report.line(
+            false,
+            "postgres reachable",
+            &format!("{pg_url}: {}", chain(&err)),
+        ),
     }
     let pipeline = Movies;
     match pipeline.build(postgres.pool(), &[]).await {
@@ -43,13 +47,21 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
     }
     for table in pipeline.tables() {
         if let Err(err) = postgres.latest(table).await {
-            report.line(false, &format!("postgres table {}", table.relation), &chain(&err));
+            report.line(
+                false,
+                &format!("postgres table {}", table.relation),
+                &chain(&err),
+            );
         }
     }
     let es_url = redact_url(&config.elasticsearch.url);
     match elastic.ping().await {
         Ok(()) => report.line(true, "elasticsearch reachable", &es_url),
-        Err(err) => report.line(false, "elasticsearch reachable", &format!("{es_url}: {}", chain(&err))),
+        Err(err) => report.line(
+            false,
+            "elasticsearch reachable",
+            &format!("{es_url}: {}", chain(&err)),
+        ),
     }
     let wanted = match read_index_config(&config.index.config) {
         Ok(wanted) => wanted,
@@ -58,13 +70,28 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
             return Ok(finish(report));
         }
     };
-    report.line(true, "index config", &config.index.config.display().to_string());
+    report.line(
+        true,
+        "index config",
+        &config.index.config.display().to_string(),
+    );
     match elastic.mapping().await {
-        Ok(None) => report.line(false, "index mapping", &format!("index {} does not exist (pg2es run creates it)", config.index.name)),
+        Ok(None) => report.line(
+            false,
+            "index mapping",
+            &format!(
+                "index {} does not exist (pg2es run creates it)",
+                config.index.name
+            ),
+        ),
         Ok(Some(live)) => {
             let differences = mapping::differences(&wanted["mappings"], &live);
             let detail = differences.join("\n    ");
-            report.line(differences.is_empty(), "index mapping matches the index config", &detail);
+            report.line(
+                differences.is_empty(),
+                "index mapping matches the index config",
+                &detail,
+            );
         }
         Err(err) => report.line(false, "index mapping", &chain(&err)),
     }

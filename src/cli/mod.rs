@@ -19,7 +19,11 @@ use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
 
 #[derive(Debug, Parser)]
-#[command(name = "pg2es", version, about = "Keeps an Elasticsearch/OpenSearch index in sync with PostgreSQL")]
+#[command(
+    name = "pg2es",
+    version,
+    about = "Keeps an Elasticsearch/OpenSearch index in sync with PostgreSQL"
+)]
 struct Cli {
     /// Config file; a missing file means defaults plus PG2ES__SECTION__KEY variables.
     #[arg(long, global = true, default_value = "config.yaml")]
@@ -104,7 +108,10 @@ fn report(err: &AppError) {
     eprintln!("{message}");
 }
 
-pub(crate) fn connect(config: &Config, retry: RetryPolicy) -> Result<(Postgres, Elastic), AppError> {
+pub(crate) fn connect(
+    config: &Config,
+    retry: RetryPolicy,
+) -> Result<(Postgres, Elastic), AppError> {
     let postgres = Postgres::new(&config.postgres, retry)?;
     let elastic = Elastic::new(
         &config.elasticsearch,
@@ -138,6 +145,8 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
         "pg2es starting"
     );
     let work = async {
+        // Both servers must answer before anything is created.
+        postgres.ping().await?;
         if elastic.ensure_index(&index_config).await? {
             info!(index = %config.index.name, "index created");
         }
@@ -175,7 +184,10 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
 
 async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         std::future::pending::<()>().await;
         return "none";
     };

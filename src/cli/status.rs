@@ -35,7 +35,10 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
             "documents_in_index": documents,
             "rows_in_postgres": rows,
         });
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("pipeline:   {} → index {}", state.pipeline, state.index);
@@ -46,7 +49,9 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         (false, Some(_)) => format!(
             "in progress, {} documents, next after {}",
             backfill.indexed,
-            backfill.after.map_or("the start".into(), |id| id.to_string())
+            backfill
+                .after
+                .map_or("the start".into(), |id| id.to_string())
         ),
         (false, None) => "not started".to_owned(),
     };
@@ -55,9 +60,14 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     for (table, cursor) in &state.cursors {
         println!("  {table:<18} {}  {}", cursor.at.to_rfc3339(), cursor.id);
     }
-    let last_sync = state.last_sync_at.map_or("never".into(), |at| at.to_rfc3339());
+    let last_sync = state
+        .last_sync_at
+        .map_or("never".into(), |at| at.to_rfc3339());
     println!("last sync:  {last_sync}");
     let documents = documents.map_or("index missing".into(), |count| count.to_string());
-    println!("documents:  {documents} in the index, {rows} rows in {}", pipeline.root().relation);
+    println!(
+        "documents:  {documents} in the index, {rows} rows in {}",
+        pipeline.root().relation
+    );
     Ok(ExitCode::SUCCESS)
 }

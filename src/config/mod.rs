@@ -264,12 +264,11 @@ impl Config {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let from_file = match yaml {
-            Some(text) if !text.trim().is_empty() => {
-                serde_saphyr::from_str::<Config>(text).map_err(|source| ConfigError::Parse {
+            Some(text) if !text.trim().is_empty() => serde_saphyr::from_str::<Config>(text)
+                .map_err(|source| ConfigError::Parse {
                     path: path.to_owned(),
                     source: Box::new(source),
-                })?
-            }
+                })?,
             _ => Config::default(),
         };
         let config = env::apply(from_file, vars)?;

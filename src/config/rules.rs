@@ -66,7 +66,12 @@ pub(super) fn positive_duration(value: &Duration) -> Result<(), ValidationError>
 pub(super) fn log_level(filter: &str) -> Result<(), ValidationError> {
     tracing_subscriber::EnvFilter::try_new(filter)
         .map(|_| ())
-        .map_err(|err| invalid("log_level", format!("{filter:?} is not a log filter ({err})")))
+        .map_err(|err| {
+            invalid(
+                "log_level",
+                format!("{filter:?} is not a log filter ({err})"),
+            )
+        })
 }
 
 pub(super) fn retry_delays(retry: &RetryConfig) -> Result<(), ValidationError> {
@@ -114,7 +119,11 @@ fn message(error: &ValidationError) -> String {
     if let Some(message) = &error.message {
         return message.to_string();
     }
-    match (error.code.as_ref(), error.params.get("min"), error.params.get("max")) {
+    match (
+        error.code.as_ref(),
+        error.params.get("min"),
+        error.params.get("max"),
+    ) {
         ("range", Some(min), Some(max)) => {
             let value = error.params.get("value").map(ToString::to_string);
             format!(

@@ -43,7 +43,10 @@ fn file_values_are_read() {
         "postgres:\n  url: postgres://app:pw@db:5433/films\nelasticsearch:\n  url: https://es:9200\n  username: elastic\n  password: changeme\nindex:\n  name: films\nsync:\n  poll_interval: 250ms\n  batch_size: 100\nlog:\n  format: json\n",
     )
     .unwrap();
-    assert_eq!(config.postgres.url.expose(), "postgres://app:pw@db:5433/films");
+    assert_eq!(
+        config.postgres.url.expose(),
+        "postgres://app:pw@db:5433/films"
+    );
     assert_eq!(config.elasticsearch.username.as_deref(), Some("elastic"));
     assert_eq!(config.index.name, "films");
     assert_eq!(config.sync.poll_interval, Duration::from_millis(250));

@@ -29,7 +29,10 @@ impl Retryable for PgError {
                 // connect now; 40001/40P01: serialization failure, deadlock; 53300: too many
                 // connections.
                 code.starts_with("08")
-                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53300")
+                    || matches!(
+                        &*code,
+                        "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53300"
+                    )
             }),
             _ => false,
         }

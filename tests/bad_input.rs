@@ -1,0 +1,156 @@
+use std::process::Output;
+
+use crate::support::{unique_name, SearchIndex, TestDb, Worker};
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn small_db(name: &str) -> TestDb {
+    let db = TestDb::create(name).await;
+    db.execute(
+        "INSERT INTO content.film_work (title, type) VALUES ('One', 'movie'), ('Two', 'tv_show')",
+    )
+    .await;
+    db
+}
+
+#[tokio::test]
+async fn bad_config_stops_at_start_naming_the_field_and_writes_nothing() {
+    let name = unique_name("bad_config");
+    let db = small_db(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    let config = worker.dir.path().join("config.yaml");
+    for (yaml, expected) in [
+        ("sync:\n  batch_size: 0\n", "sync.batch_size"),
+        (
+            "sync:\n  poll_interval: 5s\n  batch_sise: 10\n",
+            "batch_sise",
+        ),
+        (
+            "postgres:\n  max_connections: 1000\n",
+            "postgres.max_connections",
+        ),
+        ("log:\n  format: xml\n", "xml"),
+    ] {
+        std::fs::write(&config, yaml).unwrap();
+        let output = worker.output(&["sync", "--once"]);
+        assert_eq!(output.status.code(), Some(2), "{yaml}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{yaml}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(!worker.state_path().exists());
+    assert!(
+        !index.exists().await,
+        "nothing may be written on a bad config"
+    );
+}
+
+#[tokio::test]
+async fn corrupt_state_file_is_refused_until_reset_deliberately() {
+    let name = unique_name("bad_state");
+    let db = small_db(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    for garbage in [
+        "",
+        "version: 1\npipeline: mov",
+        "{{{ not yaml",
+        "version: 7\n",
+    ] {
+        std::fs::write(worker.state_path(), garbage).unwrap();
+        let output = worker.output(&["sync", "--once"]);
+        assert_eq!(output.status.code(), Some(1), "{garbage:?}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("state.yaml") && message.contains("--reset-state"),
+            "{message}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(worker.state_path()).unwrap(),
+            garbage,
+            "state file must be left as it was"
+        );
+    }
+    assert!(
+        !index.exists().await,
+        "nothing may be indexed from a refused state"
+    );
+
+    let output = worker.output(&["sync", "--once", "--reset-state"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(index.count().await, 2);
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn unreachable_servers_fail_with_a_clear_error_and_no_state() {
+    let name = unique_name("unreachable");
+    let db = small_db(&name).await;
+    let index = SearchIndex::new(&name).await;
+
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__SYNC__RETRY__MAX_ATTEMPTS", "2");
+    worker.set(
+        "PG2ES__POSTGRES__URL",
+        "postgres://postgres@127.0.0.1:1/nothing",
+    );
+    let output = worker.output(&["sync", "--once"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("postgres"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("retrying"),
+        "transient errors are retried first: {}",
+        stderr(&output)
+    );
+
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__SYNC__RETRY__MAX_ATTEMPTS", "2");
+    worker.set("PG2ES__ELASTICSEARCH__URL", "http://127.0.0.1:1");
+    let output = worker.output(&["sync", "--once"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("elasticsearch"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !worker.state_path().exists(),
+        "no cursor may be saved without an index"
+    );
+    assert!(!index.exists().await);
+}
+
+#[tokio::test]
+async fn invalid_index_config_is_refused_before_any_document() {
+    let name = unique_name("bad_index_config");
+    let db = small_db(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    let broken = worker.dir.path().join("broken.json");
+    std::fs::write(&broken, "{ \"settings\": ").unwrap();
+    worker.set("PG2ES__INDEX__CONFIG", &broken.display().to_string());
+    let output = worker.output(&["sync", "--once"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("broken.json"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!index.exists().await);
+
+    // Valid JSON the server refuses (an unknown analyzer) also stops before indexing.
+    std::fs::write(
+        &broken,
+        r#"{"mappings": {"properties": {"title": {"type": "text", "analyzer": "nope"}}}}"#,
+    )
+    .unwrap();
+    let output = worker.output(&["sync", "--once"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("400"), "{}", stderr(&output));
+    assert!(!index.exists().await);
+}

@@ -1,0 +1,84 @@
+use serde_json::Value;
+
+use crate::support::{index_config_path, unique_name, SearchIndex, TestDb, Worker};
+
+/// The index config with `description` mapped as an integer: every film with a description
+/// is refused by the server.
+fn refusing_config() -> Value {
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(index_config_path()).unwrap()).unwrap();
+    config["mappings"]["properties"]["description"] = serde_json::json!({"type": "integer"});
+    config
+}
+
+#[tokio::test]
+async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
+    let name = unique_name("dead_letter");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    index.create(&refusing_config()).await;
+    let worker = Worker::new(&db, &name);
+    let with_description = db
+        .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NOT NULL")
+        .await as u64;
+    let without = db
+        .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NULL")
+        .await as u64;
+
+    let (indexed, _, dead_lettered, _) = worker.sync_once();
+
+    assert_eq!((indexed, dead_lettered), (without, with_description));
+    assert_eq!(index.count().await, without);
+    let text = std::fs::read_to_string(worker.dead_letter_path()).unwrap();
+    let letters: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(letters.len() as u64, with_description);
+    for letter in &letters {
+        assert_eq!(letter["status"], 400, "{letter}");
+        assert!(
+            letter["reason"].as_str().unwrap().contains("description"),
+            "{letter}"
+        );
+        assert_eq!(letter["document"]["id"], letter["id"], "{letter}");
+    }
+    // The cursor moved on: the next run does not send them again.
+    let (indexed, _, dead_lettered, _) = worker.sync_once();
+    assert_eq!((indexed, dead_lettered), (0, 0));
+
+    // `check` sees the mapping differs from index_config.json.
+    let output = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("✗ index mapping") && stdout.contains("description"),
+        "{stdout}"
+    );
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn check_and_status_report_a_healthy_index() {
+    let name = unique_name("check_status");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    worker.sync_once();
+
+    let output = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(!stdout.contains('✗'), "{stdout}");
+    assert!(stdout.contains("✓ index mapping matches"), "{stdout}");
+
+    index.refresh().await;
+    let output = worker.output(&["status", "--json"]);
+    assert!(output.status.success());
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["documents_in_index"], 999);
+    assert_eq!(status["rows_in_postgres"], 999);
+    assert_eq!(status["backfill"]["done"], true);
+    assert!(status["cursors"]["person"]["at"].is_string(), "{status}");
+    index.delete().await;
+}

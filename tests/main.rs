@@ -1,0 +1,10 @@
+//! Integration tests against the real Postgres and Elasticsearch/OpenSearch started by `make up`.
+//! `make test` runs this binary once per search server (`PG2ES_TEST_SEARCH_URL`).
+
+mod support;
+
+mod backfill;
+mod bad_input;
+mod changes;
+mod dead_letter;
+mod resume;

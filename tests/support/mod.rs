@@ -1,0 +1,221 @@
+//! Shared helpers for the integration suite: real Postgres and Elasticsearch/OpenSearch from
+//! `make up` (`target/stack.env`), one database and one index per test, the real binary.
+
+pub mod search;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+pub use search::SearchIndex;
+pub use worker::Worker;
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+pub const DATASET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/movies");
+
+fn env_or_fail(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the suite with `make test` (or `make up` and source target/stack.env)")
+    })
+}
+
+/// The search server under test: Elasticsearch or OpenSearch, chosen by `make test`.
+pub fn search_url() -> String {
+    env_or_fail("PG2ES_TEST_SEARCH_URL")
+}
+
+fn admin_url() -> String {
+    env_or_fail("PG2ES_TEST_POSTGRES_URL")
+}
+
+/// A unique, valid name for this test's database and index.
+pub fn unique_name(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!("pg2es_{test}_{}_{n}", std::process::id()).to_lowercase()
+}
+
+/// A database of this test's own, with the `content` schema.
+pub struct TestDb {
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn create(name: &str) -> Self {
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_url())
+            .await
+            .expect("connect to the test Postgres");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = with_database(&admin_url(), name);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await
+            .unwrap();
+        let db = Self {
+            url,
+            pool,
+        };
+        db.psql_file(&Path::new(REPO).join("db/schema.sql"), &[]);
+        db
+    }
+
+    /// The real third-party dataset (999 films).
+    pub async fn with_dataset(name: &str) -> Self {
+        let db = Self::create(name).await;
+        db.psql_file(&Path::new(DATASET_DIR).join("content.dump"), &[]);
+        db
+    }
+
+    /// The project's generator with `films` films.
+    pub async fn with_generated(name: &str, films: u32) -> Self {
+        let db = Self::create(name).await;
+        let films = format!("films={films}");
+        db.psql_file(&Path::new(REPO).join("db/generate.sql"), &["-v", &films]);
+        db
+    }
+
+    pub fn psql_file(&self, file: &Path, extra: &[&str]) {
+        let output = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &self.url, "-f"])
+            .arg(file)
+            .args(extra)
+            .output()
+            .expect("run psql");
+        assert!(
+            output.status.success(),
+            "psql -f {} failed: {}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub async fn execute(&self, sql: &str) -> u64 {
+        sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await
+            .unwrap_or_else(|err| panic!("{sql}: {err}"))
+            .rows_affected()
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
+    /// Every film document, built by `support/expected.sql`, not by pg2es.
+    pub async fn expected_documents(&self) -> BTreeMap<String, Value> {
+        let rows: Vec<(String, String)> = sqlx::query_as(include_str!("expected.sql"))
+            .fetch_all(&self.pool)
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(id, doc)| (id, serde_json::from_str(&doc).unwrap()))
+            .collect()
+    }
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    parsed.set_path(database);
+    parsed.to_string()
+}
+
+/// A fresh temporary directory for the worker's files.
+pub fn work_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn index_config_path() -> PathBuf {
+    Path::new(REPO).join("index_config.json")
+}
+
+/// Polls `condition` until it holds; fails with `what` when the deadline passes.
+pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !condition().await {
+        assert!(
+            started.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Asserts the index holds exactly the expected documents, listing the first differences.
+pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
+    let mut problems = Vec::new();
+    for (id, want) in expected {
+        let want = &numbers_as_f64(want.clone());
+        match actual.get(id).cloned().map(numbers_as_f64).as_ref() {
+            None => problems.push(format!("missing {id}")),
+            Some(got) if got != want => {
+                problems.push(format!("stale {id}: {}", field_differences(want, got)))
+            }
+            Some(_) => {}
+        }
+    }
+    for id in actual.keys().filter(|id| !expected.contains_key(*id)) {
+        problems.push(format!("extra {id}"));
+    }
+    let shown: Vec<&String> = problems.iter().take(5).collect();
+    assert!(
+        problems.is_empty(),
+        "{} of {} documents differ; first: {shown:#?}",
+        problems.len(),
+        expected.len()
+    );
+}
+
+/// The top-level fields where two documents differ, with both values.
+fn field_differences(want: &Value, got: &Value) -> String {
+    let empty = serde_json::Map::new();
+    let want = want.as_object().unwrap_or(&empty);
+    let got = got.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = want.keys().chain(got.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| want.get(*key) != got.get(*key))
+        .map(|key| format!("{key}: want {:?} got {:?}", want.get(key), got.get(key)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// JSON numbers compared by value: Postgres writes a real 8 as `8`, serde as `8.0`.
+fn numbers_as_f64(value: Value) -> Value {
+    match value {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Value::Array(items) => Value::Array(items.into_iter().map(numbers_as_f64).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,99 @@
+//! The real `pg2es` binary, configured through `PG2ES__*` variables, in a directory of its own.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use super::{index_config_path, TestDb};
+
+pub struct Worker {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Worker {
+    pub fn new(db: &TestDb, index: &str) -> Self {
+        let dir = super::work_dir();
+        let env = vec![
+            ("PG2ES__POSTGRES__URL".into(), db.url.clone()),
+            ("PG2ES__ELASTICSEARCH__URL".into(), super::search_url()),
+            ("PG2ES__INDEX__NAME".into(), index.to_owned()),
+            (
+                "PG2ES__INDEX__CONFIG".into(),
+                index_config_path().display().to_string(),
+            ),
+            ("PG2ES__SYNC__POLL_INTERVAL".into(), "100ms".into()),
+            ("PG2ES__SYNC__RETRY__INITIAL_DELAY".into(), "50ms".into()),
+            ("PG2ES__SYNC__RETRY__MAX_DELAY".into(), "500ms".into()),
+        ];
+        Self { dir, env }
+    }
+
+    /// Sets (or replaces) one `PG2ES__*` variable.
+    pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.retain(|(name, _)| name != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.yaml")
+    }
+
+    pub fn dead_letter_path(&self) -> PathBuf {
+        self.dir.path().join("dead_letter.ndjson")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pg2es"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .envs(self.env.iter().cloned());
+        // Only this worker's settings: nothing inherited from the developer's shell.
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("PG2ES__")) {
+            if !self.env.iter().any(|(key, _)| *key == name) {
+                command.env_remove(name);
+            }
+        }
+        command
+    }
+
+    /// Runs a command to completion.
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run pg2es")
+    }
+
+    /// `pg2es sync --once`, which must succeed; returns `(indexed, deleted, dead_lettered, log)`.
+    pub fn sync_once(&self) -> (u64, u64, u64, String) {
+        let output = self.output(&["sync", "--once"]);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            output.status.success(),
+            "pg2es sync --once failed:\n{stderr}"
+        );
+        let field = |name: &str| -> u64 {
+            stdout
+                .split_whitespace()
+                .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("no {name}= in {stdout:?}"))
+        };
+        (
+            field("indexed"),
+            field("deleted"),
+            field("dead_lettered"),
+            stderr,
+        )
+    }
+
+    /// Starts `pg2es run` in the background.
+    pub fn spawn_run(&self) -> Child {
+        self.command(&["run"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pg2es run")
+    }
+}
