@@ -73,7 +73,7 @@ engine_down() {
         kill -KILL "$pid" 2>/dev/null || true
         wait_gone "$pid" 15 || die "$E_NAME: pid $pid survived SIGKILL"
     fi
-    rm -f "$E_PIDFILE"
+    rm -f "$E_PIDFILE" "$E_DIR/running"
     log "$E_NAME: stopped"
 }
 

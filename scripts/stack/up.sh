@@ -100,13 +100,13 @@ pg_up() {
     if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
         # Runs but does not answer on $PG_PORT: e.g. the port was changed
         # since it started, or it is still in crash recovery.
-        log "postgres: running but not answering on $PG_PORT; restarting it"
+        log "postgres: running but not answering on $PG_PORT (port changed?); restarting it"
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m fast -w -t 60 >&2 ||
             as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m immediate -w -t 30 >&2
     fi
 
     if port_in_use "$PG_PORT"; then
-        die "postgres: 127.0.0.1:$PG_PORT is taken by another process (set PG2ES_PG_PORT)"
+        die "postgres: 127.0.0.1:$PG_PORT is taken by another process (see ss -ltnp; or set PG2ES_PG_PORT)"
     fi
 
     log "postgres: starting on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
@@ -133,8 +133,9 @@ pg_wait() {
 ensure_java_and_maven() {
     [[ -n "${JAVA17_HOME:-}" ]] && return 0
     command -v curl >/dev/null || apt_install curl ca-certificates
-    # Java 17 explicitly: Elasticsearch 7.10 cannot run on newer JDKs such as
-    # the Temurin 25 that may be first on PATH.
+    # Java 17 explicitly, never whatever java is first on PATH (e.g. a
+    # Temurin 25): ES 7.10.2 was built for JDK 15 and is not supported on
+    # newer JDKs, and OpenSearch 2.19 targets 11..21.
     local candidates=("${PG2ES_STACK_JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-*) c
     JAVA17_HOME=""
     for c in "${candidates[@]}"; do
@@ -217,6 +218,10 @@ engine_up() {
     local pid
     pid="$(engine_pid)"
     if [[ -n "$pid" ]]; then
+        # Same ports and node count as asked? (changing them needs a restart)
+        if [[ -f "$E_DIR/running" && "$(<"$E_DIR/running")" != "$E_PORT $E_NODES" ]]; then
+            die "$E_NAME: already running (pid $pid) with 'port nodes' = '$(<"$E_DIR/running")', not '$E_PORT $E_NODES'; run scripts/stack/down.sh $E_NAME first"
+        fi
         log "$E_NAME: already running (pid $pid)"
         return 0
     fi
@@ -228,8 +233,12 @@ engine_up() {
     ((E_PORT >= 1025 && last_http <= 9299)) ||
         die "$E_NAME: HTTP ports $E_PORT..$last_http must lie within 1025..9299 (runner limit)"
     for ((p = 0; p < E_NODES; p++)); do
-        port_in_use $((E_PORT + p)) && die "$E_NAME: 127.0.0.1:$((E_PORT + p)) is taken by another process"
-        port_in_use $((E_TRANSPORT_PORT + p)) && die "$E_NAME: 127.0.0.1:$((E_TRANSPORT_PORT + p)) is taken by another process"
+        local q
+        for q in $((E_PORT + p)) $((E_TRANSPORT_PORT + p)); do
+            if port_in_use "$q"; then
+                die "$E_NAME: 127.0.0.1:$q is taken by another process (see ss -ltnp)"
+            fi
+        done
     done
 
     # Shrinking a cluster in place leaves it without a voting majority.
@@ -272,6 +281,7 @@ engine_up() {
     ) &
     pid=$!
     echo "$pid" >"$E_PIDFILE"
+    echo "$E_PORT $E_NODES" >"$E_DIR/running"
     # Give exec a moment, then make sure the pid file names the JVM itself.
     local i
     for ((i = 0; i < 20; i++)); do
