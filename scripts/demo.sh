@@ -29,26 +29,28 @@ curl -s -o /dev/null -X DELETE "$ES/$INDEX" || true
 export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$INDEX" \
     PG2ES__STATE__PATH="$DEMO_DIR/state.yaml" PG2ES__DEAD_LETTER__PATH="$DEMO_DIR/dead_letter.ndjson"
 time target/release/pg2es sync --once --reset-state
-target/release/pg2es status
 curl -s -o /dev/null -X POST "$ES/$INDEX/_refresh"
+target/release/pg2es status
 
 search() {
     local words="$1"
     echo
     echo "== search: \"$words\""
-    curl -s -H 'content-type: application/json' "$ES/$INDEX/_search" -d "$(python3 -c '
-import json, sys
-print(json.dumps({"size": 5, "_source": ["title", "imdb_rating", "director"],
-                  "query": {"multi_match": {"query": sys.argv[1],
-                                            "fields": ["title^3", "description", "actors_names", "director"]}}}))
-' "$words")" | python3 -c '
-import json, sys
-body = json.load(sys.stdin)
-print(f"{body[\"hits\"][\"total\"][\"value\"]} films match; the best:")
+    python3 - "$ES/$INDEX/_search" "$words" <<'PY'
+import json, sys, urllib.request
+
+url, words = sys.argv[1], sys.argv[2]
+query = {"size": 5, "_source": ["title", "imdb_rating", "director"],
+         "query": {"multi_match": {"query": words,
+                                   "fields": ["title^3", "description", "actors_names", "director"]}}}
+request = urllib.request.Request(url, json.dumps(query).encode(), {"content-type": "application/json"})
+body = json.load(urllib.request.urlopen(request))
+print(f"{body['hits']['total']['value']} films match; the best:")
 for hit in body["hits"]["hits"]:
     src = hit["_source"]
-    print(f"  {hit[\"_score\"]:6.2f}  {src[\"title\"]}  (rating {src.get(\"imdb_rating\")}, directed by {\", \".join(src[\"director\"]) or \"nobody\"})")
-'
+    directors = ", ".join(src["director"]) or "nobody"
+    print(f"  {hit['_score']:6.2f}  {src['title']}  (rating {src.get('imdb_rating')}, directed by {directors})")
+PY
 }
 search "captain's daughter"
 search "бегущие собаки"

@@ -51,3 +51,35 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
     index.delete().await;
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
+    let name = unique_name("resume_sigterm");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    let mut child = worker.spawn_run();
+    wait_until("the back-fill to finish", Duration::from_secs(60), || async {
+        backfill_state(&worker).is_some_and(|backfill| backfill["done"] == Value::Bool(true))
+    })
+    .await;
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exit = None;
+    wait_until("the worker to exit after SIGTERM", Duration::from_secs(30), || {
+        exit = exit.or_else(|| child.try_wait().unwrap());
+        std::future::ready(exit.is_some())
+    })
+    .await;
+
+    assert_eq!(exit.unwrap().code(), Some(0));
+    assert_eq!(backfill_state(&worker).unwrap()["indexed"], 999);
+    // Restarted, it has nothing left to do.
+    let (indexed, _, _, _) = worker.sync_once();
+    assert_eq!(indexed, 0);
+    index.delete().await;
+}
