@@ -59,9 +59,13 @@ async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
     let mut child = worker.spawn_run();
-    wait_until("the back-fill to finish", Duration::from_secs(60), || async {
-        backfill_state(&worker).is_some_and(|backfill| backfill["done"] == Value::Bool(true))
-    })
+    wait_until(
+        "the back-fill to finish",
+        Duration::from_secs(60),
+        || async {
+            backfill_state(&worker).is_some_and(|backfill| backfill["done"] == Value::Bool(true))
+        },
+    )
     .await;
 
     let status = std::process::Command::new("kill")
@@ -70,10 +74,14 @@ async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
         .unwrap();
     assert!(status.success());
     let mut exit = None;
-    wait_until("the worker to exit after SIGTERM", Duration::from_secs(30), || {
-        exit = exit.or_else(|| child.try_wait().unwrap());
-        std::future::ready(exit.is_some())
-    })
+    wait_until(
+        "the worker to exit after SIGTERM",
+        Duration::from_secs(30),
+        || {
+            exit = exit.or_else(|| child.try_wait().unwrap());
+            std::future::ready(exit.is_some())
+        },
+    )
     .await;
 
     assert_eq!(exit.unwrap().code(), Some(0));

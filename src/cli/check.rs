@@ -109,11 +109,5 @@ fn finish(report: Report) -> ExitCode {
 }
 
 fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
+    super::causes(err).join(": ")
 }

@@ -99,13 +99,21 @@ pub async fn main() -> ExitCode {
 
 /// Prints an error with its chain of causes.
 fn report(err: &AppError) {
-    let mut message = format!("error: {err}");
-    let mut source = std::error::Error::source(err);
+    eprintln!("error: {}", causes(err).join("\n  caused by: "));
+}
+
+/// The messages of an error and its sources, leaving out a cause its parent already quoted.
+pub(crate) fn causes(err: &dyn std::error::Error) -> Vec<String> {
+    let mut messages = vec![err.to_string()];
+    let mut source = err.source();
     while let Some(cause) = source {
-        message.push_str(&format!("\n  caused by: {cause}"));
+        let text = cause.to_string();
+        if !messages.last().is_some_and(|parent| parent.contains(&text)) {
+            messages.push(text);
+        }
         source = cause.source();
     }
-    eprintln!("{message}");
+    messages
 }
 
 pub(crate) fn connect(

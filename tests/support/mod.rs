@@ -70,10 +70,7 @@ impl TestDb {
             .connect(&url)
             .await
             .unwrap();
-        let db = Self {
-            url,
-            pool,
-        };
+        let db = Self { url, pool };
         db.psql_file(&Path::new(REPO).join("db/schema.sql"), &[]);
         db
     }
