@@ -48,3 +48,32 @@ async fn full_text_search_understands_english_and_russian() {
     );
     index.delete().await;
 }
+
+#[tokio::test]
+async fn dataset_own_schema_with_nullable_timestamps_is_indexed() {
+    let name = unique_name("backfill_own_schema");
+    let db = TestDb::empty(&name).await;
+    let dataset = std::path::Path::new(crate::support::DATASET_DIR);
+    db.psql_file(&dataset.join("schema.ddl"), &[]);
+    db.psql_file(
+        &std::path::Path::new(crate::support::REPO).join("db/indexes.sql"),
+        &[],
+    );
+    db.psql_file(&dataset.join("content.dump"), &[]);
+    // The dataset's schema allows NULL timestamps: a row without one must not stop the worker.
+    db.execute(
+        "INSERT INTO content.genre (id, name, created_at, updated_at)
+             VALUES ('50000000-0000-0000-0000-000000000001', 'Undated', NULL, NULL);
+         INSERT INTO content.genre_film_work (id, film_work_id, genre_id, created_at)
+             SELECT '60000000-0000-0000-0000-000000000001', id, '50000000-0000-0000-0000-000000000001', NULL
+             FROM content.film_work ORDER BY id LIMIT 1;",
+    )
+    .await;
+    let index = SearchIndex::new(&name).await;
+
+    let (indexed, _, _, _) = Worker::new(&db, &name).sync_once();
+
+    assert_eq!(indexed, 999);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}

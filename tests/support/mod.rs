@@ -49,7 +49,15 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database with our `content` schema (db/schema.sql).
     pub async fn create(name: &str) -> Self {
+        let db = Self::empty(name).await;
+        db.psql_file(&Path::new(REPO).join("db/schema.sql"), &[]);
+        db
+    }
+
+    /// A database with nothing in it.
+    pub async fn empty(name: &str) -> Self {
         let admin = PgPoolOptions::new()
             .max_connections(1)
             .connect(&admin_url())
@@ -59,7 +67,7 @@ impl TestDb {
             .execute(&admin)
             .await
             .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE template0"))
             .execute(&admin)
             .await
             .unwrap();
@@ -70,9 +78,7 @@ impl TestDb {
             .connect(&url)
             .await
             .unwrap();
-        let db = Self { url, pool };
-        db.psql_file(&Path::new(REPO).join("db/schema.sql"), &[]);
-        db
+        Self { url, pool }
     }
 
     /// The real third-party dataset (999 films).
