@@ -5,6 +5,7 @@ mod support;
 
 mod backfill;
 mod bad_input;
+mod capture;
 mod changes;
 mod dead_letter;
 mod resume;

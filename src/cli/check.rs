@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::status::QUICK_RETRY;
 use super::{connect, AppError};
-use crate::config::{redact_url, Config};
+use crate::config::{redact_url, Capture, Config};
 use crate::load::{mapping, read_index_config};
 use crate::movies::Movies;
 use crate::pipeline::Pipeline;
@@ -53,6 +53,20 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
                 &chain(&err),
             );
         }
+    }
+    match postgres.capture_missing(pipeline.tables()).await {
+        Ok(missing) if missing.is_empty() => {
+            report.line(true, "change capture installed", "triggers on every table")
+        }
+        Ok(missing) => report.line(
+            config.sync.capture == Capture::Polling,
+            "change capture",
+            &format!(
+                "not installed on {} (run `pg2es setup` for exact capture)",
+                missing.join(", ")
+            ),
+        ),
+        Err(err) => report.line(false, "change capture", &chain(&err)),
     }
     let es_url = redact_url(&config.elasticsearch.url);
     match elastic.ping().await {

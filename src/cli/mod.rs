@@ -1,6 +1,8 @@
 //! The `pg2es` command line: parses arguments, loads config, runs one command.
 
+mod capture;
 mod check;
+mod listen;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -10,11 +12,11 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use tracing::{info, warn};
 
-use crate::config::{redact_url, Config, ConfigError};
+use crate::config::{redact_url, Capture, Config, ConfigError};
 use crate::extract::{PgError, Postgres};
 use crate::load::{read_index_config, Elastic, EsError};
 use crate::movies::Movies;
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::{Engine, Pipeline, Servers, SyncError};
 use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
 
@@ -50,6 +52,10 @@ enum Command {
     },
     /// Validate config, reach both servers, compare the live mapping with the index config.
     Check,
+    /// Install exact change capture (triggers and the pg2es schema) in Postgres; idempotent.
+    Setup,
+    /// Remove what `setup` installed.
+    Teardown,
     /// Show cursors, the last sync, and documents in the index against rows in Postgres.
     Status {
         #[arg(long)]
@@ -86,6 +92,8 @@ pub async fn main() -> ExitCode {
         Command::Run { reset_state } => sync(&config, false, reset_state).await,
         Command::Sync { once, reset_state } => sync(&config, once, reset_state).await,
         Command::Check => check::run(&cli.config, &config).await,
+        Command::Setup => capture::setup(&config).await,
+        Command::Teardown => capture::teardown(&config).await,
         Command::Status { json } => status::run(&config, json).await,
     };
     match result {
@@ -158,20 +166,29 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
         if elastic.ensure_index(&index_config).await? {
             info!(index = %config.index.name, "index created");
         }
+        let pool = postgres.pool().clone();
+        let servers = Servers {
+            pg: postgres,
+            es: elastic,
+        };
         let mut engine = Engine::new(
             pipeline,
-            postgres,
-            elastic,
+            servers,
             config.state.path.clone(),
             state,
-            config.sync.batch_size,
+            &config.sync,
         );
+        engine.check_capture().await?;
+        let mut wake = match (once, config.sync.capture) {
+            (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
+            _ => None,
+        };
         loop {
             engine.sync().await?;
             if once {
                 return Ok::<_, AppError>(engine.totals());
             }
-            tokio::time::sleep(config.sync.poll_interval).await;
+            listen::wait(wake.as_mut(), config.sync.poll_interval).await;
         }
     };
     tokio::select! {

@@ -166,6 +166,8 @@ impl Default for DeadLetterConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncConfig {
+    /// How changes are found: `polling` (no DDL) or `triggers` (exact; needs `pg2es setup`).
+    pub capture: Capture,
     #[serde(with = "duration")]
     #[validate(custom(function = "rules::positive_duration"))]
     pub poll_interval: Duration,
@@ -179,6 +181,7 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         Self {
+            capture: Capture::Polling,
             poll_interval: DEFAULT_POLL_INTERVAL,
             batch_size: DEFAULT_BATCH_SIZE,
             retry: RetryConfig::default(),
@@ -207,6 +210,16 @@ impl Default for RetryConfig {
             max_attempts: 0,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capture {
+    /// Keyset cursors on `updated_at`/`created_at`; cannot see deletes.
+    #[default]
+    Polling,
+    /// Triggers record every changed key in `pg2es.changes`; LISTEN/NOTIFY wakes the worker.
+    Triggers,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,6 +52,15 @@ fn file_values_are_read() {
     assert_eq!(config.sync.poll_interval, Duration::from_millis(250));
     assert_eq!(config.sync.batch_size, 100);
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.sync.capture, Capture::Polling);
+}
+
+#[test]
+fn capture_mode_is_read_and_checked() {
+    let config = parse("sync:\n  capture: triggers\n").unwrap();
+    assert_eq!(config.sync.capture, Capture::Triggers);
+    let text = error_text("sync:\n  capture: wal\n", &[]);
+    assert!(text.contains("wal"), "{text}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The extract stage: reading Postgres with keyset cursors, every call behind retry.
 
+mod capture;
 mod error;
 
 use std::str::FromStr;
@@ -9,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 use uuid::Uuid;
 
+pub(crate) use capture::Trigger;
 pub(crate) use error::PgError;
 
 use crate::config::PostgresConfig;
@@ -28,6 +30,8 @@ pub(crate) struct Table {
     /// `($1 uuid[] changed ids, $2 uuid last root id or NULL, $3 limit) -> id`, ordered by id.
     /// `None` for the root table itself.
     pub fan_out: Option<&'static str>,
+    /// What the change-capture trigger records for a row of this table.
+    pub trigger: Trigger,
 }
 
 /// The engine's SQL for one table, rendered once from the templates next to this file.
@@ -219,6 +223,10 @@ mod tests {
             relation: "content.person",
             cursor_column: "updated_at",
             fan_out: None,
+            trigger: Trigger {
+                source: "person",
+                key: "id",
+            },
         };
         let sql = TableSql::new(&table);
         assert!(sql.changes.contains("FROM content.person"));

@@ -7,7 +7,7 @@ mod document;
 
 use uuid::Uuid;
 
-use crate::extract::Table;
+use crate::extract::{Table, Trigger};
 use crate::pipeline::Pipeline;
 use crate::transform::Document;
 
@@ -19,18 +19,30 @@ static TABLES: [Table; 5] = [
         relation: "content.film_work",
         cursor_column: "updated_at",
         fan_out: None,
+        trigger: Trigger {
+            source: "film_work",
+            key: "id",
+        },
     },
     Table {
         name: "person",
         relation: "content.person",
         cursor_column: "updated_at",
         fan_out: Some(include_str!("sql/person_films.sql")),
+        trigger: Trigger {
+            source: "person",
+            key: "id",
+        },
     },
     Table {
         name: "genre",
         relation: "content.genre",
         cursor_column: "updated_at",
         fan_out: Some(include_str!("sql/genre_films.sql")),
+        trigger: Trigger {
+            source: "genre",
+            key: "id",
+        },
     },
     // The link tables have no updated_at: new rows are found by created_at.
     Table {
@@ -38,12 +50,22 @@ static TABLES: [Table; 5] = [
         relation: "content.person_film_work",
         cursor_column: "created_at",
         fan_out: Some(include_str!("sql/person_link_films.sql")),
+        // A link row changes its film: recorded as a film change, deletes included.
+        trigger: Trigger {
+            source: "film_work",
+            key: "film_work_id",
+        },
     },
     Table {
         name: "genre_film_work",
         relation: "content.genre_film_work",
         cursor_column: "created_at",
         fan_out: Some(include_str!("sql/genre_link_films.sql")),
+        // A link row changes its film: recorded as a film change, deletes included.
+        trigger: Trigger {
+            source: "film_work",
+            key: "film_work_id",
+        },
     },
 ];
 

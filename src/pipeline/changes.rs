@@ -46,7 +46,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// Re-indexes every root document the changed child rows touch, a batch at a time.
-    async fn index_fan_out(
+    pub(super) async fn index_fan_out(
         &mut self,
         sql: &'static str,
         changed: &[Uuid],

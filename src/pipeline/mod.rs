@@ -2,6 +2,7 @@
 //! Elasticsearch acknowledged everything before them. Nothing here knows what a document is.
 
 mod backfill;
+mod captured;
 mod changes;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 use tracing::info;
 use uuid::Uuid;
 
+use crate::config::Capture;
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, WriteReport};
 use crate::retry::retry;
@@ -45,6 +47,8 @@ pub(crate) enum SyncError {
     Elasticsearch(#[from] EsError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error("change capture is not installed on {}: run `pg2es setup` (or use sync.capture: polling)", .0.join(", "))]
+    CaptureMissing(Vec<String>),
     #[error("back-fill reader stopped unexpectedly")]
     Reader(#[source] tokio::task::JoinError),
 }
@@ -56,27 +60,45 @@ pub(crate) struct Engine<P> {
     state_path: PathBuf,
     state: State,
     batch_size: u32,
+    capture: Capture,
     totals: WriteReport,
+}
+
+/// What the engine is given to work with.
+pub(crate) struct Servers {
+    pub pg: Postgres,
+    pub es: Elastic,
 }
 
 impl<P: Pipeline> Engine<P> {
     pub fn new(
         pipeline: Arc<P>,
-        pg: Postgres,
-        es: Elastic,
+        servers: Servers,
         state_path: PathBuf,
         state: State,
-        batch_size: u32,
+        sync: &crate::config::SyncConfig,
     ) -> Self {
         Self {
             pipeline,
-            pg,
-            es,
+            pg: servers.pg,
+            es: servers.es,
             state_path,
             state,
-            batch_size,
+            batch_size: sync.batch_size,
+            capture: sync.capture,
             totals: WriteReport::default(),
         }
+    }
+
+    /// Refuses to start in exact mode when the triggers are not there.
+    pub async fn check_capture(&self) -> Result<(), SyncError> {
+        if self.capture == Capture::Triggers {
+            let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
+            if !missing.is_empty() {
+                return Err(SyncError::CaptureMissing(missing));
+            }
+        }
+        Ok(())
     }
 
     /// Everything written since this engine started.
@@ -89,7 +111,10 @@ impl<P: Pipeline> Engine<P> {
         if !self.state.backfill.done {
             self.backfill().await?;
         }
-        self.catch_up().await?;
+        match self.capture {
+            Capture::Polling => self.catch_up().await?,
+            Capture::Triggers => self.consume_recorded().await?,
+        }
         self.state.last_sync_at = Some(Utc::now());
         self.save()
     }

@@ -1,0 +1,2 @@
+-- Changes whose documents Elasticsearch acknowledged.
+DELETE FROM pg2es.changes WHERE seq = ANY($1)
