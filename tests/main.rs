@@ -9,3 +9,4 @@ mod capture;
 mod changes;
 mod dead_letter;
 mod resume;
+mod verify;

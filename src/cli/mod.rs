@@ -4,6 +4,7 @@ mod capture;
 mod check;
 mod listen;
 mod status;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,14 @@ enum Command {
     Setup,
     /// Remove what `setup` installed.
     Teardown,
+    /// Rebuild every document from Postgres and compare it with the index (exit 0 when equal).
+    Verify {
+        /// Write missing and stale documents, delete extra ones.
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show cursors, the last sync, and documents in the index against rows in Postgres.
     Status {
         #[arg(long)]
@@ -94,6 +103,7 @@ pub async fn main() -> ExitCode {
         Command::Check => check::run(&cli.config, &config).await,
         Command::Setup => capture::setup(&config).await,
         Command::Teardown => capture::teardown(&config).await,
+        Command::Verify { repair, json } => verify::run(&config, repair, json).await,
         Command::Status { json } => status::run(&config, json).await,
     };
     match result {

@@ -42,6 +42,7 @@ struct TableSql {
     first_ids: String,
     next_ids: String,
     count: String,
+    existing: String,
 }
 
 impl TableSql {
@@ -58,6 +59,7 @@ impl TableSql {
             first_ids: ids.replace("{after}", ">="),
             next_ids: ids.replace("{after}", ">"),
             count: render(include_str!("sql/count.sql")),
+            existing: render(include_str!("sql/existing_ids.sql")),
         }
     }
 }
@@ -186,6 +188,19 @@ impl Postgres {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(PgError::new("read affected documents"))
+        })
+        .await
+    }
+
+    /// The subset of `ids` that still has a row in `table`.
+    pub async fn existing_ids(&self, table: &Table, ids: &[Uuid]) -> Result<Vec<Uuid>, PgError> {
+        let sql = TableSql::new(table).existing;
+        retry(&self.retry, "check rows exist", || async {
+            sqlx::query_scalar::<_, Uuid>(&sql)
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(PgError::new("check rows exist"))
         })
         .await
     }

@@ -4,6 +4,7 @@ mod bulk;
 mod dead_letter;
 mod error;
 pub(crate) mod mapping;
+mod read;
 
 use std::path::Path;
 use std::sync::Mutex;

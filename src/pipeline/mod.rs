@@ -4,6 +4,9 @@
 mod backfill;
 mod captured;
 mod changes;
+mod verify;
+
+pub(crate) use verify::{verify, VerifyReport};
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -143,3 +143,36 @@ impl SearchIndex {
             .is_success()
     }
 }
+
+impl SearchIndex {
+    /// Writes a document behind pg2es's back.
+    pub async fn put(&self, id: &str, source: &Value) {
+        let response = self
+            .client
+            .index(elasticsearch::IndexParts::IndexId(&self.name, id))
+            .body(source.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status_code().is_success(),
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+
+    /// Deletes a document behind pg2es's back.
+    pub async fn remove(&self, id: &str) {
+        let response = self
+            .client
+            .delete(elasticsearch::DeleteParts::IndexId(&self.name, id))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status_code().is_success(),
+            "{}",
+            response.text().await.unwrap()
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! `pg2es verify [--repair] [--json]`: is the index equal to what Postgres says?
+
+use std::process::ExitCode;
+
+use super::{connect, AppError};
+use crate::config::Config;
+use crate::movies::Movies;
+use crate::pipeline::{self, VerifyReport};
+use crate::retry::RetryPolicy;
+
+pub(super) async fn run(
+    config: &Config,
+    repair: bool,
+    as_json: bool,
+) -> Result<ExitCode, AppError> {
+    let (postgres, elastic) = connect(config, RetryPolicy::from(&config.sync.retry))?;
+    let report = pipeline::verify(&Movies, &postgres, &elastic, config.sync.batch_size, repair)
+        .await
+        .map_err(AppError::from)?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print_text(&report);
+    }
+    // With --repair, success means everything found was written again.
+    Ok(match report.equal() || repair {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    })
+}
+
+fn print_text(report: &VerifyReport) {
+    println!(
+        "checked {} documents: {} missing, {} stale, {} extra",
+        report.checked, report.missing.count, report.stale.count, report.extra.count
+    );
+    for (kind, found) in [
+        ("missing", &report.missing),
+        ("stale", &report.stale),
+        ("extra", &report.extra),
+    ] {
+        for id in &found.ids {
+            println!("  {kind} {id}");
+        }
+        if found.count > found.ids.len() as u64 {
+            println!(
+                "  … and {} more {kind}",
+                found.count - found.ids.len() as u64
+            );
+        }
+    }
+    match (report.equal(), report.repaired) {
+        (true, _) => println!("the index equals Postgres"),
+        (false, true) => println!("repaired: every difference was written again"),
+        (false, false) => println!("run `pg2es verify --repair` to fix them"),
+    }
+}

@@ -1,0 +1,128 @@
+//! Reading documents back, for `verify`: by id (`_mget`) and all ids (scroll).
+
+use std::collections::HashMap;
+
+use elasticsearch::{ClearScrollParts, MgetParts, ScrollParts, SearchParts};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{checked, json, Elastic, EsError};
+use crate::retry::retry;
+
+const SCROLL_KEEP_ALIVE: &str = "5m";
+
+#[derive(Deserialize)]
+struct MgetResponse {
+    docs: Vec<MgetDoc>,
+}
+
+#[derive(Deserialize)]
+struct MgetDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    found: bool,
+    #[serde(rename = "_source", default)]
+    source: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ScrollPage {
+    #[serde(rename = "_scroll_id")]
+    scroll_id: Option<String>,
+    hits: Hits,
+}
+
+#[derive(Deserialize)]
+struct Hits {
+    hits: Vec<Hit>,
+}
+
+#[derive(Deserialize)]
+struct Hit {
+    #[serde(rename = "_id")]
+    id: String,
+}
+
+/// An open scroll over every document id of the index.
+pub(crate) struct IdScroll {
+    scroll_id: Option<String>,
+    page_size: u32,
+    started: bool,
+}
+
+impl Elastic {
+    /// The `_source` of each id that exists.
+    pub async fn sources(&self, ids: &[String]) -> Result<HashMap<String, Value>, EsError> {
+        retry(&self.retry, "read documents", || async {
+            let response = self
+                .client
+                .mget(MgetParts::Index(&self.index))
+                .body(json!({ "ids": ids }))
+                .send()
+                .await
+                .map_err(EsError::transport("read documents"))?;
+            let body: MgetResponse =
+                json(checked(response, "read documents").await?, "read documents").await?;
+            Ok(body
+                .docs
+                .into_iter()
+                .filter(|doc| doc.found)
+                .filter_map(|doc| doc.source.map(|source| (doc.id, source)))
+                .collect())
+        })
+        .await
+    }
+
+    pub fn scroll_ids(&self, page_size: u32) -> IdScroll {
+        IdScroll {
+            scroll_id: None,
+            page_size,
+            started: false,
+        }
+    }
+
+    /// The next page of ids; empty when every document was seen.
+    pub async fn next_ids(&self, scroll: &mut IdScroll) -> Result<Vec<String>, EsError> {
+        let response = match (&scroll.scroll_id, scroll.started) {
+            (_, false) => {
+                self.client
+                    .search(SearchParts::Index(&[&self.index]))
+                    .scroll(SCROLL_KEEP_ALIVE)
+                    .size(i64::from(scroll.page_size))
+                    .body(json!({ "sort": ["_doc"], "_source": false }))
+                    .send()
+                    .await
+            }
+            (Some(id), true) => {
+                self.client
+                    .scroll(ScrollParts::None)
+                    .body(json!({ "scroll": SCROLL_KEEP_ALIVE, "scroll_id": id }))
+                    .send()
+                    .await
+            }
+            (None, true) => return Ok(Vec::new()),
+        }
+        .map_err(EsError::transport("scroll documents"))?;
+        scroll.started = true;
+        let page: ScrollPage = json(
+            checked(response, "scroll documents").await?,
+            "scroll documents",
+        )
+        .await?;
+        scroll.scroll_id = page.scroll_id;
+        Ok(page.hits.hits.into_iter().map(|hit| hit.id).collect())
+    }
+
+    /// Frees the server's scroll context (best effort: it also expires on its own).
+    pub async fn close_scroll(&self, scroll: IdScroll) {
+        if let Some(id) = scroll.scroll_id {
+            let _ = self
+                .client
+                .clear_scroll(ClearScrollParts::None)
+                .body(json!({ "scroll_id": [id] }))
+                .send()
+                .await;
+        }
+    }
+}
