@@ -102,3 +102,34 @@ async fn thousand_films_sharing_one_timestamp_all_reach_the_index_in_batches_of_
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
     index.delete().await;
 }
+
+#[tokio::test]
+async fn polling_holds_its_cursor_behind_a_transaction_still_open() {
+    let name = unique_name("changes_late_commit");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    worker.sync_once();
+
+    let mut late = db.pool.begin().await.unwrap();
+    sqlx::query(
+        "UPDATE content.film_work SET title = 'Committed Late', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .execute(&mut *late)
+    .await
+    .unwrap();
+    db.execute(
+        "UPDATE content.film_work SET title = 'Committed First', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id DESC LIMIT 1)",
+    )
+    .await;
+    // The committed change is newer than the open transaction's start: it waits for it.
+    assert_eq!(worker.sync_once().0, 0);
+    late.commit().await.unwrap();
+
+    assert_eq!(worker.sync_once().0, 2);
+    assert_eq!(index.matching_ids("title.raw", "Committed Late").await.len(), 1);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}

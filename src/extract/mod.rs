@@ -115,11 +115,23 @@ impl Postgres {
         .map(|_| ())
     }
 
-    /// Changed rows of `table` after `after`, oldest first.
+    /// The instant before which every row change is committed or rolled back (see horizon.sql).
+    pub async fn horizon(&self) -> Result<DateTime<Utc>, PgError> {
+        retry(&self.retry, "read the commit horizon", || async {
+            sqlx::query_scalar::<_, DateTime<Utc>>(include_str!("sql/horizon.sql"))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(PgError::new("read the commit horizon"))
+        })
+        .await
+    }
+
+    /// Changed rows of `table` after `after` and before `horizon`, oldest first.
     pub async fn changes(
         &self,
         table: &Table,
         after: Cursor,
+        horizon: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Cursor>, PgError> {
         let sql = TableSql::new(table).changes;
@@ -128,6 +140,7 @@ impl Postgres {
                 .bind(after.at)
                 .bind(after.id)
                 .bind(i64::from(limit))
+                .bind(horizon)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(PgError::new("read changes"))?;

@@ -1,6 +1,9 @@
 //! Following changes: a keyset cursor on `(changed_at, id)` per table, so rows sharing a
 //! timestamp and batch boundaries lose nothing; child tables fan out to their root documents.
+//! The cursor never passes the start of a transaction still open, so a late commit is read
+//! once it commits (see `horizon.sql`).
 
+use chrono::{DateTime, Utc};
 use tracing::debug;
 use uuid::Uuid;
 
@@ -10,8 +13,9 @@ use crate::extract::{start_cursor, Table};
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn catch_up(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
+        let horizon = self.pg.horizon().await?;
         for table in self.pipeline.tables() {
-            self.follow(table).await?;
+            self.follow(table, horizon).await?;
         }
         if self.totals != before {
             log_progress("changes", self.totals);
@@ -19,7 +23,11 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    async fn follow(&mut self, table: &'static Table) -> Result<(), SyncError> {
+    async fn follow(
+        &mut self,
+        table: &'static Table,
+        horizon: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
         loop {
             let after = self
                 .state
@@ -27,7 +35,10 @@ impl<P: Pipeline> Engine<P> {
                 .get(table.name)
                 .copied()
                 .unwrap_or_else(start_cursor);
-            let changes = self.pg.changes(table, after, self.batch_size).await?;
+            let changes = self
+                .pg
+                .changes(table, after, horizon, self.batch_size)
+                .await?;
             let Some(last) = changes.last().copied() else {
                 return Ok(());
             };
