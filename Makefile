@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit integration demo clean
+.PHONY: help up down test lint unit demo soak clean
+
+SEEDS ?= 50
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
@@ -10,6 +12,7 @@ help:
 	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
 	bash scripts/stack/up.sh
@@ -29,6 +32,11 @@ unit:
 
 demo:
 	bash scripts/demo.sh
+
+soak:
+	bash scripts/stack/up.sh postgres elasticsearch >/dev/null
+	source target/stack.env && PG2ES_TEST_SEEDS=$(SEEDS) PG2ES_TEST_SEARCH_URL="$$PG2ES_TEST_ELASTICSEARCH_URL" \
+		cargo test --locked --test main randomized -- --nocapture
 
 clean: down
 	rm -rf target/stack target/stack.env target/demo

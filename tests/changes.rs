@@ -129,7 +129,13 @@ async fn polling_holds_its_cursor_behind_a_transaction_still_open() {
     late.commit().await.unwrap();
 
     assert_eq!(worker.sync_once().0, 2);
-    assert_eq!(index.matching_ids("title.raw", "Committed Late").await.len(), 1);
+    assert_eq!(
+        index
+            .matching_ids("title.raw", "Committed Late")
+            .await
+            .len(),
+        1
+    );
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
     index.delete().await;
 }

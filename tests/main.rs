@@ -8,5 +8,6 @@ mod bad_input;
 mod capture;
 mod changes;
 mod dead_letter;
+mod randomized;
 mod resume;
 mod verify;

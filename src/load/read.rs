@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use elasticsearch::indices::IndicesRefreshParts;
 use elasticsearch::{ClearScrollParts, MgetParts, ScrollParts, SearchParts};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -70,6 +71,21 @@ impl Elastic {
                 .filter(|doc| doc.found)
                 .filter_map(|doc| doc.source.map(|source| (doc.id, source)))
                 .collect())
+        })
+        .await
+    }
+
+    /// Makes every acknowledged write visible to searches (a scroll sees only refreshed ones).
+    pub async fn refresh(&self) -> Result<(), EsError> {
+        retry(&self.retry, "refresh index", || async {
+            let response = self
+                .client
+                .indices()
+                .refresh(IndicesRefreshParts::Index(&[&self.index]))
+                .send()
+                .await
+                .map_err(EsError::transport("refresh index"))?;
+            checked(response, "refresh index").await.map(|_| ())
         })
         .await
     }

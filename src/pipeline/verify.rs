@@ -119,6 +119,7 @@ async fn find_extra_documents<P: Pipeline>(
     repair: bool,
     report: &mut VerifyReport,
 ) -> Result<(), SyncError> {
+    es.refresh().await?;
     let mut scroll = es.scroll_ids(batch_size);
     loop {
         let ids = match es.next_ids(&mut scroll).await {
