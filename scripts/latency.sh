@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Change-to-searchable latency, commit to visible in a search (refresh_interval 1s), in the exact
+# mode (triggers + NOTIFY) and in the polling mode. Usage: scripts/latency.sh [CHANGES] [FILMS]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CHANGES="${1:-200}"
+FILMS="${2:-10000}"
+POLL="${POLL:-1s}"
+
+bash scripts/stack/up.sh postgres elasticsearch >/dev/null
+# shellcheck source=/dev/null
+source target/stack.env
+cargo build --release --locked --quiet --bin pg2es --example latency
+ES="$PG2ES_TEST_ELASTICSEARCH_URL"
+DB=pg2es_latency
+DB_URL="${PG2ES_TEST_POSTGRES_URL%/*}/$DB"
+WORK=target/latency
+mkdir -p "$WORK"
+
+for mode in triggers polling; do
+    psql -X -q -v ON_ERROR_STOP=1 -d "$PG2ES_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -f db/schema.sql
+    psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql >/dev/null
+    curl -s -o /dev/null -X DELETE "$ES/latency_$mode"
+    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="latency_$mode" \
+        PG2ES__STATE__PATH="$WORK/state_$mode.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/dead_$mode.ndjson" \
+        PG2ES__SYNC__CAPTURE="$mode" PG2ES__SYNC__POLL_INTERVAL="$POLL" PG2ES__LOG__LEVEL=warn
+    [[ "$mode" == triggers ]] && target/release/pg2es setup >/dev/null
+    target/release/pg2es sync --once --reset-state >/dev/null
+    target/release/pg2es run &
+    worker=$!
+    echo -n "mode=$mode poll_interval=$POLL films=$FILMS "
+    target/release/examples/latency "$DB_URL" "$ES" "latency_$mode" "$CHANGES"
+    kill "$worker"
+    wait "$worker" || true
+done
