@@ -22,6 +22,20 @@ async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
     (db, index, worker)
 }
 
+/// `pg2es status --json`'s count of recorded changes not indexed yet.
+fn pending_changes(worker: &Worker) -> i64 {
+    let output = worker.output(&["status", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    status["pending_changes"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{status}"))
+}
+
 async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
 }
@@ -38,8 +52,11 @@ async fn deleting_a_film_removes_its_document() {
         "DELETE FROM content.film_work WHERE id = {SOME_FILM}"
     ))
     .await;
+    // The film and each of its cascaded link rows.
+    assert!(pending_changes(&worker) > 1);
     let (_, deleted, _, _) = worker.sync_once();
     assert_eq!(deleted, 1);
+    assert_eq!(pending_changes(&worker), 0);
     assert_eq!(index.count().await, 998);
     assert_index_equals_postgres(&db, &index).await;
     index.delete().await;

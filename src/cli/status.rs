@@ -24,6 +24,7 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     let (postgres, elastic) = connect(config, QUICK_RETRY)?;
     let rows = postgres.count(pipeline.root()).await?;
     let documents = elastic.count().await?;
+    let pending = postgres.pending_changes().await?;
     if as_json {
         let report = json!({
             "pipeline": state.pipeline,
@@ -34,6 +35,8 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
             "last_sync_at": state.last_sync_at,
             "documents_in_index": documents,
             "rows_in_postgres": rows,
+            "capture": config.sync.capture,
+            "pending_changes": pending,
         });
         println!(
             "{}",

@@ -100,6 +100,25 @@ impl Postgres {
         .await
     }
 
+    /// How many recorded changes wait to be indexed; `None` without change capture.
+    pub async fn pending_changes(&self) -> Result<Option<i64>, PgError> {
+        retry(self.retry_policy(), "count recorded changes", || async {
+            let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
+                .fetch_one(self.pool())
+                .await
+                .map_err(PgError::new("count recorded changes"))?;
+            if !installed {
+                return Ok(None);
+            }
+            sqlx::query_scalar::<_, i64>(include_str!("sql/capture_pending.sql"))
+                .fetch_one(self.pool())
+                .await
+                .map(Some)
+                .map_err(PgError::new("count recorded changes"))
+        })
+        .await
+    }
+
     /// Deletes changes whose documents were acknowledged.
     pub async fn forget_changes(&self, seqs: &[i64]) -> Result<(), PgError> {
         retry(self.retry_policy(), "forget indexed changes", || async {

@@ -1,0 +1,1 @@
+SELECT to_regclass('pg2es.changes') IS NOT NULL
