@@ -56,104 +56,122 @@ pub(crate) async fn verify<P: Pipeline>(
     batch_size: u32,
     repair: bool,
 ) -> Result<VerifyReport, SyncError> {
+    let verifier = Verifier {
+        pipeline,
+        pg,
+        es,
+        batch_size,
+        repair,
+    };
     let mut report = VerifyReport {
         repaired: repair,
         ..VerifyReport::default()
     };
-    compare_postgres_rows(pipeline, pg, es, batch_size, repair, &mut report).await?;
-    find_extra_documents(pipeline, pg, es, batch_size, repair, &mut report).await?;
+    verifier.compare_postgres_rows(&mut report).await?;
+    verifier.find_extra_documents(&mut report).await?;
     Ok(report)
 }
 
-/// Every root row: its document must be in the index, as built now.
-async fn compare_postgres_rows<P: Pipeline>(
-    pipeline: &P,
-    pg: &Postgres,
-    es: &Elastic,
+/// What both passes of a verification work with.
+struct Verifier<'a, P> {
+    pipeline: &'a P,
+    pg: &'a Postgres,
+    es: &'a Elastic,
     batch_size: u32,
     repair: bool,
-    report: &mut VerifyReport,
-) -> Result<(), SyncError> {
-    let mut after = None;
-    loop {
-        let ids = pg.root_ids(pipeline.root(), after, batch_size).await?;
-        let Some(last) = ids.last().copied() else {
-            return Ok(());
-        };
-        let actions = build_actions(pipeline, pg, &ids).await?;
-        let wanted: Vec<String> = actions
-            .iter()
-            .map(|action| action.id().to_string())
-            .collect();
-        let live = es.sources(&wanted).await?;
-        let mut fixes = Vec::new();
-        for action in actions {
-            let Action::Index(document) = &action else {
-                continue; // deleted since the page was read
-            };
-            report.checked += 1;
-            let id = document.id.to_string();
-            match live.get(&id) {
-                None => report.missing.add(id),
-                Some(source) if !same(source, &document.body) => report.stale.add(id),
-                Some(_) => continue,
-            }
-            fixes.push(action);
-        }
-        if repair {
-            es.write(fixes).await?;
-        }
-        if ids.len() < batch_size as usize {
-            return Ok(());
-        }
-        after = Some(last);
-    }
 }
 
-/// Every indexed document: its root row must still exist.
-async fn find_extra_documents<P: Pipeline>(
-    pipeline: &P,
-    pg: &Postgres,
-    es: &Elastic,
-    batch_size: u32,
-    repair: bool,
-    report: &mut VerifyReport,
-) -> Result<(), SyncError> {
-    es.refresh().await?;
-    let mut scroll = es.scroll_ids(batch_size);
-    loop {
-        let ids = match es.next_ids(&mut scroll).await {
-            Ok(ids) if ids.is_empty() => break,
-            Ok(ids) => ids,
-            Err(err) => {
-                es.close_scroll(scroll).await;
-                return Err(err.into());
-            }
-        };
-        let keys: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-        let existing: HashSet<Uuid> = pg
-            .existing_ids(pipeline.root(), &keys)
-            .await?
-            .into_iter()
-            .collect();
-        let mut deletes = Vec::new();
-        for id in ids {
-            match id.parse::<Uuid>() {
-                Ok(key) if existing.contains(&key) => {}
-                Ok(key) => {
-                    report.extra.add(id);
-                    deletes.push(Action::Delete(key));
+impl<P: Pipeline> Verifier<'_, P> {
+    /// Every root row: its document must be in the index, as built now.
+    async fn compare_postgres_rows(&self, report: &mut VerifyReport) -> Result<(), SyncError> {
+        let Verifier {
+            pipeline,
+            pg,
+            es,
+            batch_size,
+            repair,
+        } = *self;
+        let mut after = None;
+        loop {
+            let ids = pg.root_ids(pipeline.root(), after, batch_size).await?;
+            let Some(last) = ids.last().copied() else {
+                return Ok(());
+            };
+            let actions = build_actions(pipeline, pg, &ids).await?;
+            let wanted: Vec<String> = actions
+                .iter()
+                .map(|action| action.id().to_string())
+                .collect();
+            let live = es.sources(&wanted).await?;
+            let mut fixes = Vec::new();
+            for action in actions {
+                let Action::Index(document) = &action else {
+                    continue; // deleted since the page was read
+                };
+                report.checked += 1;
+                let id = document.id.to_string();
+                match live.get(&id) {
+                    None => report.missing.add(id),
+                    Some(source) if !same(source, &document.body) => report.stale.add(id),
+                    Some(_) => continue,
                 }
-                // Not a key pg2es writes: reported, left for a person to look at.
-                Err(_) => report.extra.add(id),
+                fixes.push(action);
             }
-        }
-        if repair {
-            es.write(deletes).await?;
+            if repair {
+                es.write(fixes).await?;
+            }
+            if ids.len() < batch_size as usize {
+                return Ok(());
+            }
+            after = Some(last);
         }
     }
-    es.close_scroll(scroll).await;
-    Ok(())
+
+    /// Every indexed document: its root row must still exist.
+    async fn find_extra_documents(&self, report: &mut VerifyReport) -> Result<(), SyncError> {
+        let Verifier {
+            pipeline,
+            pg,
+            es,
+            batch_size,
+            repair,
+        } = *self;
+        es.refresh().await?;
+        let mut scroll = es.scroll_ids(batch_size);
+        loop {
+            let ids = match es.next_ids(&mut scroll).await {
+                Ok(ids) if ids.is_empty() => break,
+                Ok(ids) => ids,
+                Err(err) => {
+                    es.close_scroll(scroll).await;
+                    return Err(err.into());
+                }
+            };
+            let keys: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+            let existing: HashSet<Uuid> = pg
+                .existing_ids(pipeline.root(), &keys)
+                .await?
+                .into_iter()
+                .collect();
+            let mut deletes = Vec::new();
+            for id in ids {
+                match id.parse::<Uuid>() {
+                    Ok(key) if existing.contains(&key) => {}
+                    Ok(key) => {
+                        report.extra.add(id);
+                        deletes.push(Action::Delete(key));
+                    }
+                    // Not a key pg2es writes: reported, left for a person to look at.
+                    Err(_) => report.extra.add(id),
+                }
+            }
+            if repair {
+                es.write(deletes).await?;
+            }
+        }
+        es.close_scroll(scroll).await;
+        Ok(())
+    }
 }
 
 fn same(live: &Value, body: &[u8]) -> bool {
