@@ -54,6 +54,17 @@ pub(crate) struct Backfill {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "required")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// The index settings to put back when the back-fill ends (also after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_settings: Option<IndexSettings>,
+}
+
+/// Index settings a back-fill changes; `None` is the server default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IndexSettings {
+    pub refresh_interval: Option<String>,
+    pub number_of_replicas: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +186,10 @@ mod tests {
         let mut state = State::new("movies", "movies");
         state.backfill.after = Some(Uuid::from_u128(7));
         state.backfill.indexed = 100;
+        state.backfill.restore_settings = Some(IndexSettings {
+            refresh_interval: Some("30s".into()),
+            number_of_replicas: None,
+        });
         state.cursors.insert(
             "person".into(),
             Cursor {

@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_same_documents, index_config_path, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 const FILMS: u64 = 5000;
 
@@ -17,6 +19,12 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     let name = unique_name("resume_kill9");
     let db = TestDb::with_generated(&name, FILMS as u32).await;
     let index = SearchIndex::new(&name).await;
+    // Settings of the user's own, which the back-fill must switch off and then put back.
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(index_config_path()).unwrap()).unwrap();
+    config["settings"]["refresh_interval"] = "2s".into();
+    config["settings"]["number_of_replicas"] = 2.into();
+    index.create(&config).await;
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
@@ -38,10 +46,23 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     );
     let acknowledged = backfill["indexed"].as_u64().unwrap();
     assert!(acknowledged > 0 && acknowledged < FILMS, "{backfill}");
+    assert_eq!(
+        index.tuning().await,
+        (Some("-1".into()), Some("0".into())),
+        "refreshes and replicas are off during the back-fill"
+    );
+    assert_eq!(backfill["restore_settings"]["refresh_interval"], "2s");
+    assert_eq!(backfill["restore_settings"]["number_of_replicas"], "2");
 
     let (indexed, _, _, log) = worker.sync_once();
 
     assert!(log.contains("resuming back-fill"), "{log}");
+    assert_eq!(
+        index.tuning().await,
+        (Some("2s".into()), Some("2".into())),
+        "the crashed back-fill's settings are put back when it ends"
+    );
+    assert!(backfill_state(&worker).unwrap()["restore_settings"].is_null());
     assert_eq!(
         indexed,
         FILMS - acknowledged,

@@ -2,6 +2,7 @@
 
 mod capture;
 mod check;
+mod export;
 mod listen;
 mod status;
 mod verify;
@@ -65,6 +66,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the bulk request bodies a back-fill would send, one file each, without sending
+    /// them (no directory: only count them). For benchmarks and debugging.
+    Export {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Show cursors, the last sync, and documents in the index against rows in Postgres.
     Status {
         #[arg(long)]
@@ -84,6 +91,12 @@ pub(crate) enum AppError {
     Elasticsearch(#[from] EsError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error("cannot create {path}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Entry point of the binary.
@@ -105,6 +118,7 @@ pub async fn main() -> ExitCode {
         Command::Teardown => capture::teardown(&config).await,
         Command::Verify { repair, json } => verify::run(&config, repair, json).await,
         Command::Status { json } => status::run(&config, json).await,
+        Command::Export { dir } => export::run(&config, dir.as_deref()).await,
     };
     match result {
         Ok(code) => code,
@@ -144,7 +158,8 @@ pub(crate) fn connect(
         &config.index.name,
         retry,
         &config.dead_letter.path,
-    )?;
+    )?
+    .with_bulk_max_bytes(config.sync.bulk_max_bytes);
     Ok((postgres, elastic))
 }
 

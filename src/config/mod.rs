@@ -24,6 +24,9 @@ pub const DEFAULT_STATE_PATH: &str = "state.yaml";
 pub const DEFAULT_DEAD_LETTER_PATH: &str = "dead_letter.ndjson";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_BATCH_SIZE: u32 = 500;
+/// Elasticsearch's guidance is 5 to 15 MB per bulk request.
+pub const DEFAULT_BULK_MAX_BYTES: u64 = 5 * 1024 * 1024;
+pub const DEFAULT_BULK_CONCURRENCY: u32 = 2;
 pub const DEFAULT_RETRY_INITIAL_DELAY: Duration = Duration::from_millis(200);
 pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 pub const DEFAULT_LOG_LEVEL: &str = "info";
@@ -171,9 +174,17 @@ pub struct SyncConfig {
     #[serde(with = "duration")]
     #[validate(custom(function = "rules::positive_duration"))]
     pub poll_interval: Duration,
-    /// Rows read per query and documents per bulk request.
+    /// Rows read per query, and at most this many documents per bulk request.
     #[validate(range(min = 1, max = 50_000))]
     pub batch_size: u32,
+    /// A bulk request is split before its body grows past this many bytes.
+    #[validate(range(min = 1024, max = 104_857_600))]
+    pub bulk_max_bytes: u64,
+    /// Bulk requests in flight during the back-fill.
+    #[validate(range(min = 1, max = 32))]
+    pub bulk_concurrency: u32,
+    /// `refresh_interval: -1` and no replicas while back-filling, restored afterwards.
+    pub tune_backfill: bool,
     #[validate(nested)]
     pub retry: RetryConfig,
 }
@@ -184,6 +195,9 @@ impl Default for SyncConfig {
             capture: Capture::Polling,
             poll_interval: DEFAULT_POLL_INTERVAL,
             batch_size: DEFAULT_BATCH_SIZE,
+            bulk_max_bytes: DEFAULT_BULK_MAX_BYTES,
+            bulk_concurrency: DEFAULT_BULK_CONCURRENCY,
+            tune_backfill: true,
             retry: RetryConfig::default(),
         }
     }

@@ -87,6 +87,35 @@ pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
     lines
 }
 
+/// Splits `actions` into bulk requests whose bodies stay within `max_bytes`; an action larger
+/// than that goes alone.
+pub(crate) fn chunks(actions: Vec<Action>, max_bytes: u64) -> Vec<Vec<Action>> {
+    let mut chunks = Vec::new();
+    let mut chunk = Vec::new();
+    let mut size = 0;
+    for action in actions {
+        let action_size = body_size(&action);
+        if !chunk.is_empty() && size + action_size > max_bytes {
+            chunks.push(std::mem::take(&mut chunk));
+            size = 0;
+        }
+        size += action_size;
+        chunk.push(action);
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+/// Bytes of an action in the NDJSON body, newlines included.
+fn body_size(action: &Action) -> u64 {
+    body(std::slice::from_ref(action))
+        .iter()
+        .map(|line| line.len() as u64 + 1)
+        .sum()
+}
+
 /// The single item of each entry (`{"index": {...}}`).
 pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
     response
@@ -147,6 +176,35 @@ mod tests {
         }
         assert_eq!(outcomes[3], Outcome::Deleted);
         assert!(matches!(&outcomes[4], Outcome::Retry(_)));
+    }
+
+    fn sized(id: u128, bytes: usize) -> Action {
+        Action::Index(Document {
+            id: Uuid::from_u128(id),
+            body: Bytes::from(vec![b' '; bytes]),
+        })
+    }
+
+    #[test]
+    fn chunks_keep_order_and_stay_within_the_byte_limit() {
+        let action_bytes = body_size(&sized(0, 100));
+        // {"index":{"_id":"<36 characters>"}} is 56 bytes; each line ends with a newline.
+        assert_eq!(action_bytes, 56 + 1 + 100 + 1);
+        let actions: Vec<Action> = (0..10).map(|id| sized(id, 100)).collect();
+        let chunks = chunks(actions, action_bytes * 3 + 10);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        let ids: Vec<Uuid> = chunks.iter().flatten().map(Action::id).collect();
+        let expected: Vec<Uuid> = (0..10).map(Uuid::from_u128).collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn an_action_larger_than_the_limit_goes_alone() {
+        let chunks = chunks(vec![sized(1, 10), sized(2, 5000), sized(3, 10)], 1024);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 1, 1]);
+        assert!(super::chunks(Vec::new(), 1024).is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod dead_letter;
 mod error;
 pub(crate) mod mapping;
 mod read;
+mod settings;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub(crate) use error::EsError;
+pub(crate) use settings::backfill_settings;
 
 use self::bulk::Outcome;
 use self::dead_letter::DeadLetters;
@@ -48,6 +50,7 @@ pub(crate) struct Elastic {
     index: String,
     retry: RetryPolicy,
     dead_letters: DeadLetters,
+    bulk_max_bytes: u64,
 }
 
 /// Reads the index settings and mappings, refusing anything that is not a JSON object.
@@ -102,7 +105,22 @@ impl Elastic {
             index: index.to_owned(),
             retry,
             dead_letters: DeadLetters::new(dead_letter_path),
+            bulk_max_bytes: crate::config::DEFAULT_BULK_MAX_BYTES,
         })
+    }
+
+    /// Splits bulk requests before their bodies grow past `bytes`.
+    pub fn with_bulk_max_bytes(mut self, bytes: u64) -> Self {
+        self.bulk_max_bytes = bytes;
+        self
+    }
+
+    /// The bodies `write` would send for `actions`, one per bulk request.
+    pub fn bulk_bodies(&self, actions: Vec<Action>) -> Vec<Vec<bytes::Bytes>> {
+        bulk::chunks(actions, self.bulk_max_bytes)
+            .iter()
+            .map(|chunk| bulk::body(chunk))
+            .collect()
     }
 
     pub async fn ping(&self) -> Result<(), EsError> {
@@ -195,12 +213,18 @@ impl Elastic {
         .await
     }
 
-    /// Writes `actions` with bulk requests: 429/5xx items are sent again with backoff, other
-    /// refused items go to the dead-letter file. Returns once every action has an outcome.
+    /// Writes `actions` with bulk requests of at most `bulk_max_bytes`: 429/5xx items are sent
+    /// again with backoff, other refused items go to the dead-letter file. Returns once every
+    /// action has an outcome.
     pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
-        if actions.is_empty() {
-            return Ok(WriteReport::default());
+        let mut report = WriteReport::default();
+        for chunk in bulk::chunks(actions, self.bulk_max_bytes) {
+            report += self.write_bulk(chunk).await?;
         }
+        Ok(report)
+    }
+
+    async fn write_bulk(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
         let pending = Mutex::new(actions);
         let report = Mutex::new(WriteReport::default());
         retry(&self.retry, "bulk request", || async {

@@ -1,35 +1,29 @@
-//! The back-fill: every root row in key order, reading the next batch while the last one is
-//! being indexed, the position saved after each acknowledged batch.
+//! The back-fill: every root row in key order, as a pipeline of overlapping stages. The next
+//! pages are read and built while earlier ones are being indexed, several bulk requests are in
+//! flight, and the position saved is always the end of the last page acknowledged in order.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tracing::info;
+use futures_util::{Stream, StreamExt};
+use tracing::{info, warn};
 use uuid::Uuid;
 
+use super::spawned::Spawned;
 use super::{build_actions, log_progress, Engine, Pipeline, SyncError};
-use crate::extract::{PgError, Postgres};
+use crate::extract::{PgError, Postgres, Table};
+use crate::load::{backfill_settings, Elastic, WriteReport};
 use crate::transform::Action;
 
-/// Batches read ahead of the one being indexed.
-const READ_AHEAD: usize = 2;
+/// Pages read and built ahead of the bulk requests.
+pub(super) const READ_AHEAD: usize = 2;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
-struct Batch {
-    last: Uuid,
-    actions: Vec<Action>,
-}
-
-/// Stops the reader when the back-fill is dropped (shutdown) or fails.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// The documents of one page of root ids.
+pub(super) struct Batch {
+    pub last: Uuid,
+    pub actions: Vec<Action>,
 }
 
 impl<P: Pipeline> Engine<P> {
@@ -43,20 +37,23 @@ impl<P: Pipeline> Engine<P> {
                 "resuming back-fill"
             );
         }
-        let (sender, mut batches) = mpsc::channel(READ_AHEAD);
-        let mut reader = AbortOnDrop(tokio::spawn(read_batches(
-            Arc::clone(&self.pipeline),
-            self.pg.clone(),
-            self.state.backfill.after,
-            self.batch_size,
-            sender,
-        )));
+        self.tune_index().await?;
+        let written = written_batches(
+            built_batches(
+                Arc::clone(&self.pipeline),
+                self.pg.clone(),
+                self.state.backfill.after,
+                self.batch_size,
+            ),
+            self.es.clone(),
+            self.bulk_concurrency,
+        );
+        let mut written = std::pin::pin!(written);
         let mut last_log = Instant::now();
-        while let Some(batch) = batches.recv().await {
-            let batch = batch?;
-            let report = self.es.write(batch.actions).await?;
+        while let Some(batch) = written.next().await {
+            let (last, report) = batch?;
             self.totals += report;
-            self.state.backfill.after = Some(batch.last);
+            self.state.backfill.after = Some(last);
             self.state.backfill.indexed += report.indexed;
             self.save()?;
             if last_log.elapsed() >= PROGRESS_EVERY {
@@ -64,7 +61,7 @@ impl<P: Pipeline> Engine<P> {
                 last_log = Instant::now();
             }
         }
-        (&mut reader.0).await.map_err(SyncError::Reader)?;
+        self.restore_index().await?;
         self.state.backfill.done = true;
         self.state.backfill.finished_at = Some(Utc::now());
         self.save()?;
@@ -84,34 +81,102 @@ impl<P: Pipeline> Engine<P> {
         info!(pipeline = self.pipeline.name(), "back-fill starting");
         Ok(())
     }
+
+    /// Switches refreshes and replicas off, first saving what to put back in the state file so
+    /// that a crash in the middle still ends with the index restored.
+    async fn tune_index(&mut self) -> Result<(), SyncError> {
+        if !self.tune_backfill {
+            return Ok(());
+        }
+        let tuned = backfill_settings();
+        if self.state.backfill.restore_settings.is_none() {
+            let mut current = self.es.settings().await?;
+            if current.refresh_interval == tuned.refresh_interval {
+                // Left so by a back-fill whose state file was reset: back to the defaults.
+                warn!("index found with refreshes off from an earlier back-fill; they are restored to the default when this one ends");
+                current = Default::default();
+            }
+            self.state.backfill.restore_settings = Some(current);
+            self.save()?;
+        }
+        self.es.put_settings(&tuned).await?;
+        Ok(())
+    }
+
+    /// Puts back the settings saved by `tune_index` and makes everything searchable.
+    pub(super) async fn restore_index(&mut self) -> Result<(), SyncError> {
+        let Some(saved) = self.state.backfill.restore_settings.clone() else {
+            return Ok(());
+        };
+        self.es.put_settings(&saved).await?;
+        self.es.refresh().await?;
+        self.state.backfill.restore_settings = None;
+        self.save()?;
+        info!("index settings restored after the back-fill");
+        Ok(())
+    }
 }
 
-async fn read_batches<P: Pipeline>(
+/// Pages of root ids in key order, each page read after the previous one.
+fn root_pages(
+    pg: Postgres,
+    root: &'static Table,
+    after: Option<Uuid>,
+    batch_size: u32,
+) -> impl Stream<Item = Result<Vec<Uuid>, PgError>> {
+    futures_util::stream::try_unfold(Some(after), move |next| {
+        let pg = pg.clone();
+        async move {
+            let Some(after) = next else {
+                return Ok(None);
+            };
+            let ids = pg.root_ids(root, after, batch_size).await?;
+            let Some(last) = ids.last().copied() else {
+                return Ok(None);
+            };
+            let more = ids.len() == batch_size as usize;
+            Ok(Some((ids, more.then_some(Some(last)))))
+        }
+    })
+}
+
+/// Pages turned into documents, `READ_AHEAD` at a time, in order.
+pub(super) fn built_batches<P: Pipeline>(
     pipeline: Arc<P>,
     pg: Postgres,
-    mut after: Option<Uuid>,
+    after: Option<Uuid>,
     batch_size: u32,
-    sender: mpsc::Sender<Result<Batch, PgError>>,
-) {
+) -> impl Stream<Item = Result<Batch, SyncError>> {
     let root = pipeline.root();
-    loop {
-        let ids = match pg.root_ids(root, after, batch_size).await {
-            Ok(ids) => ids,
-            Err(err) => {
-                let _ = sender.send(Err(err)).await;
-                return;
-            }
-        };
-        let Some(last) = ids.last().copied() else {
-            return;
-        };
-        let batch = build_actions(&*pipeline, &pg, &ids)
-            .await
-            .map(|actions| Batch { last, actions });
-        let failed = batch.is_err();
-        if sender.send(batch).await.is_err() || failed || ids.len() < batch_size as usize {
-            return;
-        }
-        after = Some(last);
-    }
+    root_pages(pg.clone(), root, after, batch_size)
+        .map(move |page| {
+            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
+            Spawned::new(async move {
+                let ids = page?;
+                let last = *ids.last().expect("pages are never empty");
+                let actions = build_actions(&*pipeline, &pg, &ids).await?;
+                Ok(Batch { last, actions })
+            })
+        })
+        .buffered(READ_AHEAD)
+        .map(|joined| joined.and_then(|batch| batch))
+}
+
+/// Batches written with `concurrency` bulk requests in flight; answers come back in order.
+fn written_batches(
+    batches: impl Stream<Item = Result<Batch, SyncError>>,
+    es: Elastic,
+    concurrency: usize,
+) -> impl Stream<Item = Result<(Uuid, WriteReport), SyncError>> {
+    batches
+        .map(move |batch| {
+            let es = es.clone();
+            Spawned::new(async move {
+                let batch = batch?;
+                let report = es.write(batch.actions).await?;
+                Ok((batch.last, report))
+            })
+        })
+        .buffered(concurrency)
+        .map(|joined| joined.and_then(|written| written))
 }

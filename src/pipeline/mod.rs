@@ -4,8 +4,11 @@
 mod backfill;
 mod captured;
 mod changes;
+mod export;
+mod spawned;
 mod verify;
 
+pub(crate) use export::export;
 pub(crate) use verify::{verify, VerifyReport};
 
 use std::future::Future;
@@ -52,8 +55,10 @@ pub(crate) enum SyncError {
     State(#[from] StateError),
     #[error("change capture is not installed on {}: run `pg2es setup` (or use sync.capture: polling)", .0.join(", "))]
     CaptureMissing(Vec<String>),
-    #[error("back-fill reader stopped unexpectedly")]
-    Reader(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    #[error("a back-fill task stopped unexpectedly")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 pub(crate) struct Engine<P> {
@@ -63,6 +68,8 @@ pub(crate) struct Engine<P> {
     state_path: PathBuf,
     state: State,
     batch_size: u32,
+    bulk_concurrency: usize,
+    tune_backfill: bool,
     capture: Capture,
     totals: WriteReport,
 }
@@ -88,6 +95,8 @@ impl<P: Pipeline> Engine<P> {
             state_path,
             state,
             batch_size: sync.batch_size,
+            bulk_concurrency: sync.bulk_concurrency as usize,
+            tune_backfill: sync.tune_backfill,
             capture: sync.capture,
             totals: WriteReport::default(),
         }
@@ -114,6 +123,8 @@ impl<P: Pipeline> Engine<P> {
         if !self.state.backfill.done {
             self.backfill().await?;
         }
+        // Left tuned by a crash between the last batch and the restore.
+        self.restore_index().await?;
         match self.capture {
             Capture::Polling => self.catch_up().await?,
             Capture::Triggers => self.consume_recorded().await?,

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use elasticsearch::http::transport::Transport;
-use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesRefreshParts};
+use elasticsearch::indices::{
+    IndicesCreateParts, IndicesDeleteParts, IndicesGetSettingsParts, IndicesRefreshParts,
+};
 use elasticsearch::{CountParts, Elasticsearch, SearchParts};
 use serde_json::{json, Value};
 
@@ -48,6 +50,23 @@ impl SearchIndex {
             "{}",
             response.text().await.unwrap()
         );
+    }
+
+    /// `(refresh_interval, number_of_replicas)` as set on the index (`None`: not set).
+    pub async fn tuning(&self) -> (Option<String>, Option<String>) {
+        let body: Value = self
+            .client
+            .indices()
+            .get_settings(IndicesGetSettingsParts::Index(&[&self.name]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let settings = &body[&self.name]["settings"]["index"];
+        let value = |key: &str| settings[key].as_str().map(str::to_owned);
+        (value("refresh_interval"), value("number_of_replicas"))
     }
 
     pub async fn refresh(&self) {

@@ -1,0 +1,101 @@
+//! Index settings that make a back-fill cheaper (no refreshes, no replicas), and putting them
+//! back afterwards.
+
+use elasticsearch::indices::{IndicesGetSettingsParts, IndicesPutSettingsParts};
+use serde_json::{json, Value};
+
+use super::{checked, json, Elastic, EsError};
+use crate::retry::retry;
+use crate::state::IndexSettings;
+
+const NAMES: [&str; 2] = ["index.refresh_interval", "index.number_of_replicas"];
+
+/// What a back-fill runs with.
+pub(crate) fn backfill_settings() -> IndexSettings {
+    IndexSettings {
+        refresh_interval: Some("-1".into()),
+        number_of_replicas: Some("0".into()),
+    }
+}
+
+impl Elastic {
+    /// The refresh interval and replica count set on the index (`None`: the server default).
+    pub async fn settings(&self) -> Result<IndexSettings, EsError> {
+        retry(&self.retry, "read index settings", || async {
+            let response = self
+                .client
+                .indices()
+                .get_settings(IndicesGetSettingsParts::IndexName(&[&self.index], &NAMES))
+                .send()
+                .await
+                .map_err(EsError::transport("read index settings"))?;
+            let body: Value = json(
+                checked(response, "read index settings").await?,
+                "read index settings",
+            )
+            .await?;
+            Ok(parse_settings(&body))
+        })
+        .await
+    }
+
+    /// Sets both values; `None` resets one to the server default.
+    pub async fn put_settings(&self, settings: &IndexSettings) -> Result<(), EsError> {
+        let body = json!({ "index": {
+            "refresh_interval": settings.refresh_interval,
+            "number_of_replicas": settings.number_of_replicas,
+        }});
+        retry(&self.retry, "update index settings", || async {
+            let response = self
+                .client
+                .indices()
+                .put_settings(IndicesPutSettingsParts::Index(&[&self.index]))
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(EsError::transport("update index settings"))?;
+            checked(response, "update index settings").await.map(|_| ())
+        })
+        .await
+    }
+}
+
+/// `{"<concrete index>": {"settings": {"index": {...}}}}`, keyed by the concrete name, which
+/// differs from ours behind an alias.
+fn parse_settings(body: &Value) -> IndexSettings {
+    let index = body
+        .as_object()
+        .and_then(|by_index| by_index.values().next())
+        .map(|index| &index["settings"]["index"]);
+    let value = |key: &str| {
+        index
+            .and_then(|settings| settings[key].as_str())
+            .map(str::to_owned)
+    };
+    IndexSettings {
+        refresh_interval: value("refresh_interval"),
+        number_of_replicas: value("number_of_replicas"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_set_values_and_leaves_unset_ones_out() {
+        let body: Value = serde_json::from_str(
+            r#"{"movies_v1":{"settings":{"index":{"refresh_interval":"30s"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parse_settings(&body),
+            IndexSettings {
+                refresh_interval: Some("30s".into()),
+                number_of_replicas: None,
+            }
+        );
+        let body: Value = serde_json::from_str(r#"{"movies":{"settings":{}}}"#).unwrap();
+        assert_eq!(parse_settings(&body), IndexSettings::default());
+    }
+}
