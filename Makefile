@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean
+.PHONY: help up down test lint unit demo soak clean deny
 
 SEEDS ?= 50
 
@@ -12,6 +12,7 @@ help:
 	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
@@ -29,6 +30,9 @@ lint:
 
 unit:
 	cargo test --locked --lib
+
+deny:
+	bash scripts/deny.sh
 
 demo:
 	bash scripts/demo.sh

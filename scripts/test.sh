@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+echo "== dependency audit"
+bash scripts/deny.sh
+
 bash scripts/stack/up.sh
 trap 'bash scripts/stack/down.sh' EXIT
 # shellcheck source=/dev/null
