@@ -2,9 +2,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny
+.PHONY: help up down test lint unit demo soak clean deny bench
 
 SEEDS ?= 50
+FILMS ?= 100000
+PGSYNC ?= 1
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
@@ -12,6 +14,7 @@ help:
 	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
@@ -30,6 +33,9 @@ lint:
 
 unit:
 	cargo test --locked --lib
+
+bench:
+	FILMS=$(FILMS) PGSYNC=$(PGSYNC) bash scripts/bench.sh
 
 deny:
 	bash scripts/deny.sh

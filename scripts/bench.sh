@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# `make bench [FILMS=100000] [PGSYNC=1]`: on one generated data set and the same servers, times
+#   T_pg     Postgres alone producing the documents (`pg2es export`: pg2es's own queries and
+#            serialisation, output discarded),
+#   T_es     Elasticsearch alone ingesting the exact bulk bodies pg2es sends (`pg2es export --dir`
+#            replayed by examples/bench.rs with the same bulk size, concurrency and settings),
+#   T_pg2es  the pg2es back-fill (`pg2es sync --once`), its documents/s and peak RSS,
+#   PGSync   the same data into the same server (scripts/bench/pgsync.sh),
+#   and the incremental cases: 10,000 films changed at once, a person in 1,000 films renamed.
+# Writes bench/results/films-FILMS.md and rebuilds bench/REPORT.md from every results file.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+FILMS="${FILMS:-100000}"
+PGSYNC="${PGSYNC:-1}"
+RENAMED_FILMS=1000
+CHANGED_FILMS=10000
+DB=pg2es_bench
+WORK=target/bench
+RESULTS=bench/results/films-$FILMS.md
+log() { echo "[bench] $*" >&2; }
+
+bash scripts/stack/up.sh postgres elasticsearch >&2
+# shellcheck source=/dev/null
+source target/stack.env
+ES="$PG2ES_TEST_ELASTICSEARCH_URL"
+ADMIN_URL="$PG2ES_TEST_POSTGRES_URL"
+DB_URL="${ADMIN_URL%/*}/$DB"
+PG2ES=target/release/pg2es
+BENCH=target/release/examples/bench
+cargo build --release --locked --quiet --bin pg2es --example bench
+mkdir -p "$WORK" bench/results
+
+sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
+seconds_of() { sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$1"; }
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
+
+worker_env() { # INDEX STATE_NAME CAPTURE
+    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$1" \
+        PG2ES__STATE__PATH="$WORK/$2.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/$2.dead.ndjson" \
+        PG2ES__SYNC__CAPTURE="$3" PG2ES__LOG__LEVEL=warn
+}
+
+log "database $DB with $FILMS generated films"
+psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+sql -f db/schema.sql
+generate_start=$(date +%s.%N)
+sql -v films="$FILMS" -f db/generate.sql >/dev/null
+generate_seconds=$(python3 -c "import time,sys; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$generate_start")
+# One person acting in the first 1,000 films, for the rename case.
+PERSON=00000000-0000-4000-8000-0000000be7c4
+sql -c "INSERT INTO content.person (id, full_name, created_at, updated_at) VALUES ('$PERSON', 'Benchmark Person', now(), now())" \
+    -c "INSERT INTO content.person_film_work (id, film_work_id, person_id, role, created_at)
+        SELECT gen_random_uuid(), id, '$PERSON', 'actor', now() FROM content.film_work ORDER BY id LIMIT $RENAMED_FILMS"
+sql -c "VACUUM ANALYZE"
+docs=$(sql -At -c "SELECT count(*) FROM content.film_work")
+
+log "T_pg: pg2es export, output discarded"
+worker_env bench_export export polling
+$PG2ES export >/dev/null # warm the cache the same way for every measurement
+t_pg_out=$($PG2ES export)
+t_pg=$(seconds_of "$t_pg_out")
+log "  $t_pg_out"
+
+log "T_es: the exact bulk bodies replayed"
+rm -rf "$WORK/bulk"
+$PG2ES export --dir "$WORK/bulk" >/dev/null
+bulks=$(find "$WORK/bulk" -name '*.ndjson' | wc -l)
+bulk_mb=$(du -sm "$WORK/bulk" | cut -f1)
+concurrency="${PG2ES__SYNC__BULK_CONCURRENCY:-2}"
+t_es_out=$($BENCH replay "$ES" bench_replay index_config.json "$WORK/bulk" "$concurrency")
+t_es=$(seconds_of "$t_es_out")
+log "  $t_es_out"
+curl -s -o /dev/null -X DELETE "$ES/bench_replay"
+rm -rf "$WORK/bulk"
+
+log "T_pg2es: pg2es sync --once (back-fill)"
+curl -s -o /dev/null -X DELETE "$ES/bench_pg2es"
+worker_env bench_pg2es pg2es polling
+/usr/bin/time -v -o "$WORK/time.txt" $PG2ES sync --once --reset-state >"$WORK/sync.out"
+t_pg2es=$(python3 - "$WORK/time.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
+seconds = 0.0
+for part in clock.split(":"):
+    seconds = seconds * 60 + float(part)
+print(f"{seconds:.2f}")
+PY
+)
+rss_mb=$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$WORK/time.txt")
+cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.txt")
+indexed=$(curl -s "$ES/bench_pg2es/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
+log "  $(cat "$WORK/sync.out") wall=${t_pg2es}s rss=${rss_mb}MB cpu=$cpu count=$indexed"
+[[ "$indexed" == "$docs" ]] || { log "index has $indexed documents, Postgres $docs"; exit 1; }
+limit=$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$t_pg" "$t_es")
+efficiency=$(ratio "$t_pg2es" "$limit")
+
+log "incremental: $CHANGED_FILMS films changed in one transaction (polling)"
+sql -c "UPDATE content.film_work SET rating = round((random() * 10)::numeric, 1), updated_at = now()
+        WHERE id IN (SELECT id FROM content.film_work ORDER BY id DESC LIMIT $CHANGED_FILMS)"
+start=$(date +%s.%N)
+changed_out=$($PG2ES sync --once)
+changed_seconds=$(python3 -c "import time,sys; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$start")
+log "  $changed_out in ${changed_seconds}s"
+
+rename_case() { # CAPTURE POLL_INTERVAL
+    PG2ES__SYNC__CAPTURE="$1" $PG2ES sync --once >/dev/null # caught up before the clock starts
+    local before
+    before=$(date -r "$PG2ES__STATE__PATH" +%s.%N 2>/dev/null || echo none)
+    PG2ES__SYNC__CAPTURE="$1" PG2ES__SYNC__POLL_INTERVAL="$2" $PG2ES run &
+    local worker=$!
+    # The worker listens before its first cycle, which ends by saving the state file.
+    for _ in $(seq 1 600); do
+        [[ "$(date -r "$PG2ES__STATE__PATH" +%s.%N)" != "$before" ]] && break
+        sleep 0.05
+    done
+    local out
+    out=$($BENCH rename "$DB_URL" "$ES" bench_pg2es "$PERSON" "$RENAMED_FILMS")
+    kill "$worker"
+    wait "$worker" || true
+    seconds_of "$out"
+}
+log "a person in $RENAMED_FILMS films renamed: polling every 1s"
+rename_polling=$(rename_case polling 1s)
+log "  ${rename_polling}s"
+log "a person in $RENAMED_FILMS films renamed: triggers + NOTIFY"
+$PG2ES setup >/dev/null
+rename_triggers=$(rename_case triggers 5s)
+log "  ${rename_triggers}s"
+$PG2ES teardown >/dev/null
+curl -s -o /dev/null -X DELETE "$ES/bench_pg2es"
+
+pgsync_row="| PGSync | not run (PGSYNC=0) | | | |"
+if [[ "$PGSYNC" == 1 ]]; then
+    log "PGSync: the same data into the same server"
+    curl -s -o /dev/null -X DELETE "$ES/bench_pgsync"
+    if pgsync_out=$(bash scripts/bench/pgsync.sh "$DB_URL" "$ES" bench_pgsync 2>"$WORK/pgsync.err" | tail -1) &&
+        [[ "$pgsync_out" == pgsync_seconds=* ]]; then
+        t_pgsync=$(sed -n 's/pgsync_seconds=\([0-9.]*\).*/\1/p' <<<"$pgsync_out")
+        pgsync_docs=$(sed -n 's/.*documents=\([0-9]*\).*/\1/p' <<<"$pgsync_out")
+        pgsync_row="| PGSync back-fill | ${t_pgsync} s | $(rate "$pgsync_docs" "$t_pgsync") docs/s | $(ratio "$t_pgsync" "$t_pg2es")× the pg2es time | $pgsync_docs documents |"
+    else
+        reason=$(tail -3 "$WORK/pgsync.err" | tr '\n|' ' /')
+        pgsync_row="| PGSync back-fill | failed: $reason | | | |"
+    fi
+    curl -s -o /dev/null -X DELETE "$ES/bench_pgsync"
+    log "  $pgsync_row"
+fi
+
+es_version=$(curl -s "$ES" | python3 -c "import json,sys; print(json.load(sys.stdin)['version']['number'])")
+pg_version=$(psql -X -At -d "$ADMIN_URL" -c "SHOW server_version")
+cat >"$RESULTS" <<EOF
+## $(printf "%'d" "$FILMS") films ($(date -u +%Y-%m-%d))
+
+\`make bench FILMS=$FILMS\` on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),
+$(free -g | awk '/Mem:/ {print $2}') GiB; Postgres $pg_version, Elasticsearch $es_version (one node), all on
+loopback. $docs documents, $bulks bulk requests, $bulk_mb MB of bulk bodies; batch_size 500,
+bulk_concurrency $concurrency. Generating the data took ${generate_seconds} s.
+
+| measure | time | rate | ratio | notes |
+|---|---|---|---|---|
+| T_pg: Postgres producing the documents | ${t_pg} s | $(rate "$docs" "$t_pg") docs/s | | \`pg2es export\`, output discarded |
+| T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | replayed by \`examples/bench.rs\` |
+| **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** | peak RSS ${rss_mb} MB, CPU ${cpu} |
+$pgsync_row
+| $CHANGED_FILMS films changed at once (polling) | ${changed_seconds} s | $(rate "$CHANGED_FILMS" "$changed_seconds") docs/s | | \`pg2es sync --once\` after one UPDATE |
+| person in $RENAMED_FILMS films renamed, polling every 1 s | ${rename_polling} s | | | commit → all $RENAMED_FILMS found by a search |
+| person in $RENAMED_FILMS films renamed, triggers + NOTIFY | ${rename_triggers} s | | | refresh_interval 1 s |
+
+E = T_pg2es / max(T_pg, T_es); target ≤ 1.15.
+EOF
+
+{
+    echo "# pg2es benchmark report"
+    echo
+    echo "Written by \`make bench\` (scripts/bench.sh); one section per data size, newest run of each."
+    echo "Targets: E ≤ 1.15, peak RSS ≤ 128 MB and within ±10% between 100k and 1M films, back-fill"
+    echo "≥ 5× faster than PGSync, a renamed person in 1,000 films searchable within 2 refresh intervals."
+    echo
+    for file in $(find bench/results -name "films-*.md" | sort -t- -k2 -n); do
+        cat "$file"
+        echo
+    done
+    [[ -f bench/NOTES.md ]] && cat bench/NOTES.md
+} >bench/REPORT.md
+log "wrote $RESULTS and bench/REPORT.md"
+cat "$RESULTS"
