@@ -15,7 +15,7 @@ use validator::Validate;
 pub use secret::{redact_url, Secret};
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@localhost:5432/movies";
-pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 4;
+pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 8;
 pub const DEFAULT_ELASTICSEARCH_URL: &str = "http://localhost:9200";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_INDEX_NAME: &str = "movies";

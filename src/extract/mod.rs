@@ -10,7 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 use uuid::Uuid;
 
-pub(crate) use capture::Trigger;
+pub(crate) use capture::{Change, Trigger};
 pub(crate) use error::PgError;
 
 use crate::config::PostgresConfig;

@@ -1,6 +1,5 @@
-//! The back-fill: every root row in key order, as a pipeline of overlapping stages. The next
-//! pages are read and built while earlier ones are being indexed, several bulk requests are in
-//! flight, and the position saved is always the end of the last page acknowledged in order.
+//! The back-fill: every root row in key order, through the overlapping stages of `units`. The
+//! position saved is always the end of the last page acknowledged in order.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,21 +9,12 @@ use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::spawned::Spawned;
-use super::{build_actions, log_progress, Engine, Pipeline, SyncError};
-use crate::extract::{PgError, Postgres, Table};
-use crate::load::{backfill_settings, Elastic, WriteReport};
-use crate::transform::Action;
+use super::units::{built, written, Unit};
+use super::{log_progress, Engine, Pipeline, SyncError};
+use crate::extract::{Postgres, Table};
+use crate::load::backfill_settings;
 
-/// Pages read and built ahead of the bulk requests.
-pub(super) const READ_AHEAD: usize = 2;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
-
-/// The documents of one page of root ids.
-pub(super) struct Batch {
-    pub last: Uuid,
-    pub actions: Vec<Action>,
-}
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn backfill(&mut self) -> Result<(), SyncError> {
@@ -38,22 +28,19 @@ impl<P: Pipeline> Engine<P> {
             );
         }
         self.tune_index().await?;
-        let written = written_batches(
-            built_batches(
-                Arc::clone(&self.pipeline),
-                self.pg.clone(),
-                self.state.backfill.after,
-                self.batch_size,
-            ),
-            self.es.clone(),
-            self.bulk_concurrency,
+        let pages = root_pages(
+            self.pg.clone(),
+            self.pipeline.root(),
+            self.state.backfill.after,
+            self.batch_size,
         );
-        let mut written = std::pin::pin!(written);
+        let built = built(Arc::clone(&self.pipeline), self.pg.clone(), pages);
+        let mut written = std::pin::pin!(written(self.es.clone(), self.bulk_concurrency, built));
         let mut last_log = Instant::now();
         while let Some(batch) = written.next().await {
             let (last, report) = batch?;
             self.totals += report;
-            self.state.backfill.after = Some(last);
+            self.state.backfill.after = last;
             self.state.backfill.indexed += report.indexed;
             self.save()?;
             if last_log.elapsed() >= PROGRESS_EVERY {
@@ -117,13 +104,14 @@ impl<P: Pipeline> Engine<P> {
     }
 }
 
-/// Pages of root ids in key order, each page read after the previous one.
-fn root_pages(
+/// Pages of root ids in key order, each page read after the previous one; a page's mark is its
+/// last id, where the back-fill resumes.
+pub(super) fn root_pages(
     pg: Postgres,
     root: &'static Table,
     after: Option<Uuid>,
     batch_size: u32,
-) -> impl Stream<Item = Result<Vec<Uuid>, PgError>> {
+) -> impl Stream<Item = Result<Unit<Uuid>, SyncError>> {
     futures_util::stream::try_unfold(Some(after), move |next| {
         let pg = pg.clone();
         async move {
@@ -135,48 +123,11 @@ fn root_pages(
                 return Ok(None);
             };
             let more = ids.len() == batch_size as usize;
-            Ok(Some((ids, more.then_some(Some(last)))))
+            let unit = Unit {
+                ids,
+                mark: Some(last),
+            };
+            Ok(Some((unit, more.then_some(Some(last)))))
         }
     })
-}
-
-/// Pages turned into documents, `READ_AHEAD` at a time, in order.
-pub(super) fn built_batches<P: Pipeline>(
-    pipeline: Arc<P>,
-    pg: Postgres,
-    after: Option<Uuid>,
-    batch_size: u32,
-) -> impl Stream<Item = Result<Batch, SyncError>> {
-    let root = pipeline.root();
-    root_pages(pg.clone(), root, after, batch_size)
-        .map(move |page| {
-            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
-            Spawned::new(async move {
-                let ids = page?;
-                let last = *ids.last().expect("pages are never empty");
-                let actions = build_actions(&*pipeline, &pg, &ids).await?;
-                Ok(Batch { last, actions })
-            })
-        })
-        .buffered(READ_AHEAD)
-        .map(|joined| joined.and_then(|batch| batch))
-}
-
-/// Batches written with `concurrency` bulk requests in flight; answers come back in order.
-fn written_batches(
-    batches: impl Stream<Item = Result<Batch, SyncError>>,
-    es: Elastic,
-    concurrency: usize,
-) -> impl Stream<Item = Result<(Uuid, WriteReport), SyncError>> {
-    batches
-        .map(move |batch| {
-            let es = es.clone();
-            Spawned::new(async move {
-                let batch = batch?;
-                let report = es.write(batch.actions).await?;
-                Ok((batch.last, report))
-            })
-        })
-        .buffered(concurrency)
-        .map(|joined| joined.and_then(|written| written))
 }

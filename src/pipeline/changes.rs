@@ -4,11 +4,14 @@
 //! once it commits (see `horizon.sql`).
 
 use chrono::{DateTime, Utc};
+use futures_util::{stream, Stream, TryStreamExt};
 use tracing::debug;
 use uuid::Uuid;
 
+use super::units::Unit;
 use super::{log_progress, Engine, Pipeline, SyncError};
-use crate::extract::{start_cursor, Table};
+use crate::extract::{start_cursor, Postgres, Table};
+use crate::state::Cursor;
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn catch_up(&mut self) -> Result<(), SyncError> {
@@ -23,59 +26,95 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
+    /// Indexes what changed in `table` after its cursor; the cursor moves past a page of
+    /// changes once every document it touches was acknowledged.
     async fn follow(
         &mut self,
         table: &'static Table,
         horizon: DateTime<Utc>,
     ) -> Result<(), SyncError> {
-        loop {
-            let after = self
-                .state
-                .cursors
-                .get(table.name)
-                .copied()
-                .unwrap_or_else(start_cursor);
-            let changes = self
-                .pg
-                .changes(table, after, horizon, self.batch_size)
-                .await?;
+        let after = self
+            .state
+            .cursors
+            .get(table.name)
+            .copied()
+            .unwrap_or_else(start_cursor);
+        let units = change_units(self.pg.clone(), table, after, horizon, self.batch_size);
+        self.write_units(units, |engine, cursor| {
+            engine.state.cursors.insert(table.name.to_owned(), cursor);
+            engine.save()
+        })
+        .await
+    }
+}
+
+/// Pages of changed rows after `after`, each turned into units of root ids; the last unit of a
+/// page carries the page's last cursor.
+fn change_units(
+    pg: Postgres,
+    table: &'static Table,
+    after: Cursor,
+    horizon: DateTime<Utc>,
+    batch_size: u32,
+) -> impl Stream<Item = Result<Unit<Cursor>, SyncError>> {
+    stream::try_unfold(Some(after), move |next| {
+        let pg = pg.clone();
+        async move {
+            let Some(after) = next else {
+                return Ok::<_, SyncError>(None);
+            };
+            let changes = pg.changes(table, after, horizon, batch_size).await?;
             let Some(last) = changes.last().copied() else {
-                return Ok(());
+                return Ok(None);
             };
             debug!(table = table.name, rows = changes.len(), "changed rows");
             let ids: Vec<Uuid> = changes.iter().map(|change| change.id).collect();
-            match table.fan_out {
-                None => self.index_ids(&ids).await?,
-                Some(sql) => self.index_fan_out(sql, &ids).await?,
-            }
-            self.state.cursors.insert(table.name.to_owned(), last);
-            self.save()?;
-            if changes.len() < self.batch_size as usize {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Re-indexes every root document the changed child rows touch, a batch at a time.
-    pub(super) async fn index_fan_out(
-        &mut self,
-        sql: &'static str,
-        changed: &[Uuid],
-    ) -> Result<(), SyncError> {
-        let mut after = None;
-        loop {
-            let roots = self
-                .pg
-                .fan_out(sql, changed, after, self.batch_size)
-                .await?;
-            let Some(last) = roots.last().copied() else {
-                return Ok(());
+            let units = match table.fan_out {
+                None => vec![Unit {
+                    ids,
+                    mark: Some(last),
+                }],
+                Some(sql) => fan_out_units(&pg, sql, &ids, batch_size, last).await?,
             };
-            self.index_ids(&roots).await?;
-            if roots.len() < self.batch_size as usize {
-                return Ok(());
-            }
-            after = Some(last);
+            let more = changes.len() == batch_size as usize;
+            let units = stream::iter(units.into_iter().map(Ok::<_, SyncError>));
+            Ok(Some((units, more.then_some(last))))
+        }
+    })
+    .try_flatten()
+}
+
+/// The root documents that changed child rows touch, a page per unit; the last unit carries
+/// `mark` (an empty unit when no document is touched).
+pub(super) async fn fan_out_units<M>(
+    pg: &Postgres,
+    sql: &'static str,
+    changed: &[Uuid],
+    batch_size: u32,
+    mark: M,
+) -> Result<Vec<Unit<M>>, SyncError> {
+    let mut units = Vec::new();
+    let mut after = None;
+    loop {
+        let roots = pg.fan_out(sql, changed, after, batch_size).await?;
+        let full = roots.len() == batch_size as usize;
+        after = roots.last().copied();
+        if !roots.is_empty() {
+            units.push(Unit {
+                ids: roots,
+                mark: None,
+            });
+        }
+        if !full {
+            break;
         }
     }
+    match units.last_mut() {
+        Some(last) => last.mark = Some(mark),
+        None => units.push(Unit {
+            ids: Vec::new(),
+            mark: Some(mark),
+        }),
+    }
+    Ok(units)
 }

@@ -6,6 +6,7 @@ mod captured;
 mod changes;
 mod export;
 mod spawned;
+mod units;
 mod verify;
 
 pub(crate) use export::export;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use tracing::info;
 use uuid::Uuid;
@@ -26,6 +28,8 @@ use crate::load::{Elastic, EsError, WriteReport};
 use crate::retry::retry;
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document};
+
+use self::units::Unit;
 
 /// What a pipeline tells the engine: which tables to follow and how to build documents.
 pub(crate) trait Pipeline: Send + Sync + 'static {
@@ -133,10 +137,23 @@ impl<P: Pipeline> Engine<P> {
         self.save()
     }
 
-    /// Builds the documents of `ids` and writes them (deletes for ids whose row is gone).
-    async fn index_ids(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
-        let actions = build_actions(&*self.pipeline, &self.pg, ids).await?;
-        self.totals += self.es.write(actions).await?;
+    /// Builds and writes `units` through the shared stages, calling `acknowledged` with each
+    /// unit's mark once it and everything before it were written.
+    async fn write_units<M: Send + 'static>(
+        &mut self,
+        units: impl Stream<Item = Result<Unit<M>, SyncError>>,
+        mut acknowledged: impl FnMut(&mut Self, M) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let built = units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
+        let written = units::written(self.es.clone(), self.bulk_concurrency, built);
+        let mut written = std::pin::pin!(written);
+        while let Some(done) = written.next().await {
+            let (mark, report) = done?;
+            self.totals += report;
+            if let Some(mark) = mark {
+                acknowledged(self, mark)?;
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,74 @@
+//! The stages every write path shares: units of root ids are built into documents `READ_AHEAD`
+//! at a time and written with several bulk requests in flight. Answers come back in the order
+//! the units went in, so a unit's mark (a cursor, changes to forget) is acted on only once it
+//! and everything before it were acknowledged.
+
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::spawned::Spawned;
+use super::{build_actions, Pipeline, SyncError};
+use crate::extract::Postgres;
+use crate::load::{Elastic, WriteReport};
+use crate::transform::Action;
+
+/// Units read and built ahead of the bulk requests.
+const READ_AHEAD: usize = 2;
+
+/// Root ids to index, and what is true once they are acknowledged.
+pub(super) struct Unit<M> {
+    pub ids: Vec<Uuid>,
+    pub mark: Option<M>,
+}
+
+/// The documents of one unit.
+pub(super) struct Built<M> {
+    pub actions: Vec<Action>,
+    pub mark: Option<M>,
+}
+
+/// Builds each unit's documents in its own task, `READ_AHEAD` at a time, in order.
+pub(super) fn built<P: Pipeline, M: Send + 'static>(
+    pipeline: Arc<P>,
+    pg: Postgres,
+    units: impl Stream<Item = Result<Unit<M>, SyncError>>,
+) -> impl Stream<Item = Result<Built<M>, SyncError>> {
+    units
+        .map(move |unit| {
+            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
+            Spawned::new(async move {
+                let unit = unit?;
+                let actions = match unit.ids.is_empty() {
+                    true => Vec::new(),
+                    false => build_actions(&*pipeline, &pg, &unit.ids).await?,
+                };
+                Ok(Built {
+                    actions,
+                    mark: unit.mark,
+                })
+            })
+        })
+        .buffered(READ_AHEAD)
+        .map(|joined| joined.and_then(|built| built))
+}
+
+/// Writes each unit's documents in its own task, `concurrency` at a time, answering in order.
+pub(super) fn written<M: Send + 'static>(
+    es: Elastic,
+    concurrency: usize,
+    built: impl Stream<Item = Result<Built<M>, SyncError>>,
+) -> impl Stream<Item = Result<(Option<M>, WriteReport), SyncError>> {
+    built
+        .map(move |built| {
+            let es = es.clone();
+            Spawned::new(async move {
+                let built = built?;
+                let report = es.write(built.actions).await?;
+                Ok((built.mark, report))
+            })
+        })
+        .buffered(concurrency)
+        .map(|joined| joined.and_then(|written| written))
+}
