@@ -15,6 +15,9 @@ use crate::extract::{Postgres, Table};
 use crate::load::backfill_settings;
 
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// The position is saved at most this often (and at the end): each save is an fsync, and a
+/// crash only means re-sending what was acknowledged since.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn backfill(&mut self) -> Result<(), SyncError> {
@@ -36,13 +39,16 @@ impl<P: Pipeline> Engine<P> {
         );
         let built = built(Arc::clone(&self.pipeline), self.pg.clone(), pages);
         let mut written = std::pin::pin!(written(self.es.clone(), self.bulk_concurrency, built));
-        let mut last_log = Instant::now();
+        let (mut last_log, mut last_save) = (Instant::now(), Instant::now());
         while let Some(batch) = written.next().await {
             let (last, report) = batch?;
             self.totals += report;
             self.state.backfill.after = last;
             self.state.backfill.indexed += report.indexed;
-            self.save()?;
+            if last_save.elapsed() >= SAVE_EVERY {
+                self.save()?;
+                last_save = Instant::now();
+            }
             if last_log.elapsed() >= PROGRESS_EVERY {
                 log_progress("back-fill", self.totals);
                 last_log = Instant::now();

@@ -1,0 +1,1 @@
+"""pgsync plugins for the pg2es benchmark (loaded by pgsync as the package `plugins`)."""
