@@ -8,6 +8,8 @@ mod bad_input;
 mod capture;
 mod changes;
 mod dead_letter;
+mod faults;
 mod randomized;
 mod resume;
+mod state_faults;
 mod verify;

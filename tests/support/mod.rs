@@ -1,6 +1,9 @@
 //! Shared helpers for the integration suite: real Postgres and Elasticsearch/OpenSearch from
 //! `make up` (`target/stack.env`), one database and one index per test, the real binary.
 
+pub mod disk;
+pub mod pg_cluster;
+pub mod proxy;
 pub mod search;
 pub mod worker;
 
@@ -58,9 +61,22 @@ impl TestDb {
 
     /// A database with nothing in it.
     pub async fn empty(name: &str) -> Self {
+        Self::empty_on(&admin_url(), name).await
+    }
+
+    /// A database with the `content` schema and `films` generated films on another server.
+    pub async fn generated_on(admin: &str, name: &str, films: u32) -> Self {
+        let db = Self::empty_on(admin, name).await;
+        db.psql_file(&Path::new(REPO).join("db/schema.sql"), &[]);
+        let films = format!("films={films}");
+        db.psql_file(&Path::new(REPO).join("db/generate.sql"), &["-v", &films]);
+        db
+    }
+
+    async fn empty_on(admin_url: &str, name: &str) -> Self {
         let admin = PgPoolOptions::new()
             .max_connections(1)
-            .connect(&admin_url())
+            .connect(admin_url)
             .await
             .expect("connect to the test Postgres");
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -72,7 +88,7 @@ impl TestDb {
             .await
             .unwrap();
         admin.close().await;
-        let url = with_database(&admin_url(), name);
+        let url = with_database(admin_url, name);
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect(&url)

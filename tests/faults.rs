@@ -1,0 +1,136 @@
+//! Faults of the servers and the network during real work. After each, the index must equal
+//! Postgres, and the worker must have ridden the fault out without exiting.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::pg_cluster::PgCluster;
+use crate::support::proxy::{Fault, Proxy};
+use crate::support::worker::Running;
+use crate::support::{
+    assert_same_documents, search_url, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
+
+const FILMS: u32 = 2000;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn backfill(worker: &Worker) -> Value {
+    std::fs::read_to_string(worker.state_path())
+        .ok()
+        .and_then(|text| serde_saphyr::from_str::<Value>(&text).ok())
+        .map_or(Value::Null, |state| state["backfill"].clone())
+}
+
+async fn wait_for_partial_backfill(worker: &Worker) {
+    wait_until("a partly done back-fill", DEADLINE, || {
+        let backfill = backfill(worker);
+        std::future::ready(backfill["indexed"].as_u64().unwrap_or(0) > 0)
+    })
+    .await;
+    assert_eq!(
+        backfill(worker)["done"],
+        false,
+        "the back-fill ended too soon"
+    );
+}
+
+async fn wait_for_backfill_done(worker: &Worker) {
+    wait_until("the back-fill to finish", DEADLINE, || {
+        std::future::ready(backfill(worker)["done"] == true)
+    })
+    .await;
+}
+
+/// Waits until the worker logged more retries than `before`, and checks it is still running.
+async fn wait_for_retries(running: &mut Running, before: usize, what: &str) {
+    wait_until(what, DEADLINE, || {
+        std::future::ready(running.logged("retrying") > before + 1)
+    })
+    .await;
+    assert!(
+        running.exited().is_none(),
+        "the worker exited on a transient fault:\n{}",
+        running.log()
+    );
+}
+
+async fn wait_for_title(index: &SearchIndex, title: &str) {
+    wait_until("the change to reach the index", DEADLINE, || async {
+        !index.matching_ids("title", title).await.is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
+    let cluster = PgCluster::start();
+    let name = unique_name("fault_pg_restart");
+    let db = TestDb::generated_on(&cluster.admin_url(), &name, FILMS).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "20");
+    let mut running = worker.start();
+
+    wait_for_partial_backfill(&worker).await;
+    cluster.stop();
+    wait_for_retries(&mut running, 0, "retries while Postgres is down").await;
+    cluster.resume();
+    wait_for_backfill_done(&worker).await;
+
+    db.execute(
+        "UPDATE content.film_work SET title = 'Zanzibar restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    let before = running.logged("retrying");
+    cluster.stop();
+    wait_for_retries(&mut running, before, "retries of the incremental sync").await;
+    cluster.resume();
+    wait_for_title(&index, "zanzibar").await;
+
+    assert!(running.exited().is_none(), "{}", running.log());
+    drop(running);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}
+
+/// The search server behind a proxy that cuts requests in the middle, then stops answering.
+#[tokio::test]
+async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
+    let name = unique_name("fault_network");
+    let db = TestDb::with_generated(&name, FILMS).await;
+    let index = SearchIndex::new(&name).await;
+    let upstream = url::Url::parse(&search_url()).unwrap();
+    let proxy = Proxy::start(&format!(
+        "{}:{}",
+        upstream.host_str().unwrap(),
+        upstream.port().unwrap()
+    ))
+    .await;
+    let mut worker = Worker::new(&db, &name);
+    worker
+        .set("PG2ES__ELASTICSEARCH__URL", &proxy.url())
+        .set("PG2ES__ELASTICSEARCH__TIMEOUT", "2s")
+        .set("PG2ES__SYNC__BATCH_SIZE", "50");
+    let mut running = worker.start();
+
+    wait_for_partial_backfill(&worker).await;
+    // A bulk of 50 documents is about 60 kB: cut each after 20 kB.
+    proxy.set(Fault::CutAfter(20_000));
+    wait_for_retries(&mut running, 0, "retries of cut bulk requests").await;
+    assert!(proxy.cuts() >= 2, "the proxy cut {} requests", proxy.cuts());
+    let before = running.logged("retrying");
+    proxy.set(Fault::Stall);
+    wait_for_retries(&mut running, before, "retries of stalled requests").await;
+    let before = running.logged("retrying");
+    proxy.set(Fault::Refuse);
+    wait_for_retries(&mut running, before, "retries of refused connections").await;
+    proxy.set(Fault::None);
+    wait_for_backfill_done(&worker).await;
+
+    assert!(running.exited().is_none(), "{}", running.log());
+    drop(running);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}

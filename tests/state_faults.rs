@@ -1,0 +1,85 @@
+//! The state file under faults: kill -9 while it is written, and a full disk.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::support::disk::SmallDisk;
+use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .ok()
+}
+
+/// pg2es itself must accept the state file (`status` refuses a corrupt one).
+fn assert_state_readable(worker: &Worker, when: &str) {
+    let output = worker.output(&["status", "--json"]);
+    assert!(
+        output.status.success(),
+        "{when}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn kill_9_while_the_state_file_is_written_never_leaves_it_corrupt() {
+    let name = unique_name("fault_kill_state");
+    let db = TestDb::with_generated(&name, 3000).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "5");
+    for round in 0..8 {
+        let before = modified(&worker.state_path());
+        let mut running = worker.start();
+        wait_until("the state file to be written again", DEADLINE, || {
+            std::future::ready(modified(&worker.state_path()) != before)
+        })
+        .await;
+        running.child.kill().unwrap(); // SIGKILL, right after a write
+        running.child.wait().unwrap();
+        assert_state_readable(&worker, &format!("after kill -9 number {round}"));
+    }
+    let (_, _, _, log) = worker.sync_once();
+    assert!(log.contains("resuming back-fill"), "{log}");
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_start_resumes() {
+    let name = unique_name("fault_disk_full");
+    let db = TestDb::with_generated(&name, 3000).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
+    let disk = SmallDisk::mount(worker.dir.path(), 256);
+    let mut running = worker.start();
+    wait_until("a saved back-fill position", DEADLINE, || {
+        let text = std::fs::read_to_string(worker.state_path()).unwrap_or_default();
+        std::future::ready(text.contains("after: ") && !text.contains("after: null"))
+    })
+    .await;
+
+    disk.fill();
+    let mut exit = None;
+    wait_until("the worker to stop on the full disk", DEADLINE, || {
+        exit = exit.or_else(|| running.exited());
+        std::future::ready(exit.is_some())
+    })
+    .await;
+    let log = running.log();
+    assert_eq!(exit.unwrap().code(), Some(1), "{log}");
+    assert!(log.contains("cannot write state file"), "{log}");
+    assert!(log.contains("No space left on device"), "{log}");
+    assert_state_readable(&worker, "after the disk filled up");
+
+    disk.free();
+    let (_, _, _, log) = worker.sync_once();
+    assert!(log.contains("resuming back-fill"), "{log}");
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+    drop(disk);
+}

@@ -1,0 +1,155 @@
+//! A Postgres cluster of one test's own (Debian's binaries, a temporary data dir, a free
+//! loopback port), so that the test can stop and start it without disturbing the others.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl PgCluster {
+    /// Creates and starts a new cluster.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // The postgres user must reach the data dir inside our temporary directory.
+        run(Command::new("chmod").args(["755"]).arg(dir.path()));
+        let cluster = Self {
+            bin: pg_bin(),
+            port: free_port(),
+            dir,
+        };
+        std::fs::create_dir(cluster.data()).unwrap();
+        if is_root() {
+            run(Command::new("chown").arg("postgres").arg(cluster.data()));
+        }
+        cluster.as_postgres(&[
+            "initdb",
+            "-D",
+            &cluster.data_str(),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
+        cluster.resume();
+        cluster
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server: open connections are closed, new ones refused.
+    pub fn stop(&self) {
+        self.pg_ctl(&["stop", "-m", "fast", "-w"]);
+    }
+
+    /// Starts the stopped server again on the same port and data.
+    pub fn resume(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.data_str()
+        );
+        let log = self.data().join("postgres.log");
+        self.pg_ctl(&[
+            "start",
+            "-w",
+            "-l",
+            &log.display().to_string(),
+            "-o",
+            &options,
+        ]);
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn data_str(&self) -> String {
+        self.data().display().to_string()
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.data_str();
+        let mut full = vec!["pg_ctl", "-D", &data];
+        full.extend_from_slice(args);
+        self.as_postgres(&full);
+    }
+
+    /// Runs one of the cluster's binaries as the postgres user (Postgres refuses root).
+    fn as_postgres(&self, args: &[&str]) {
+        let program = self.bin.join(args[0]);
+        let mut command = match is_root() {
+            true => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", "postgres", "--"]).arg(&program);
+                command
+            }
+            false => Command::new(&program),
+        };
+        run(command.args(&args[1..]).current_dir(self.dir.path()));
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let data = self.data_str();
+        let program = self.bin.join("pg_ctl");
+        let args = ["-D", &data, "stop", "-m", "immediate"];
+        let _ = match is_root() {
+            true => Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .output(),
+            false => Command::new(&program).args(args).output(),
+        };
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("start a Postgres tool");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| output.stdout.starts_with(b"0\n"))
+}
+
+/// The newest Debian PostgreSQL installed (`make up` installs one).
+fn pg_bin() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("Debian's postgresql is installed")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            Path::new(&bin.join("initdb"))
+                .exists()
+                .then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().expect("a PostgreSQL with initdb").1
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
