@@ -154,3 +154,43 @@ async fn invalid_index_config_is_refused_before_any_document() {
     assert!(stderr(&output).contains("400"), "{}", stderr(&output));
     assert!(!index.exists().await);
 }
+
+#[tokio::test]
+async fn missing_table_or_column_is_named_at_start_up_before_anything_is_written() {
+    for (broken, expected) in [
+        (
+            "ALTER TABLE content.genre DROP COLUMN updated_at",
+            ["content.genre", "updated_at"],
+        ),
+        (
+            "DROP TABLE content.genre_film_work",
+            ["content.genre_film_work", "genre_film_work"],
+        ),
+        (
+            "ALTER TABLE content.film_work DROP COLUMN description",
+            ["movies document queries", "description"],
+        ),
+    ] {
+        let name = unique_name("bad_schema");
+        let db = small_db(&name).await;
+        db.execute(broken).await;
+        let index = SearchIndex::new(&name).await;
+        let worker = Worker::new(&db, &name);
+        let output = worker.output(&["sync", "--once"]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{broken}: {}",
+            stderr(&output)
+        );
+        for text in expected {
+            assert!(
+                stderr(&output).contains(text),
+                "{broken}: {}",
+                stderr(&output)
+            );
+        }
+        assert!(!index.exists().await, "{broken}: the index was created");
+        assert!(!worker.state_path().exists(), "{broken}: state was written");
+    }
+}

@@ -186,8 +186,10 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
         "pg2es starting"
     );
     let work = async {
-        // Both servers must answer before anything is created.
+        // Both servers must answer, and Postgres have every table and column, before anything
+        // is created.
         postgres.ping().await?;
+        crate::pipeline::check_schema(&*pipeline, &postgres).await?;
         if elastic.ensure_index(&index_config).await? {
             info!(index = %config.index.name, "index created");
         }

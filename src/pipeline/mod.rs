@@ -5,11 +5,13 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod schema;
 mod spawned;
 mod units;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use schema::check_schema;
 pub(crate) use verify::{verify, VerifyReport};
 
 use std::future::Future;
@@ -61,6 +63,12 @@ pub(crate) enum SyncError {
     CaptureMissing(Vec<String>),
     #[error(transparent)]
     Export(#[from] export::ExportError),
+    #[error("postgres does not have what the pipeline reads: {what}")]
+    Schema {
+        what: String,
+        #[source]
+        source: PgError,
+    },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
 }

@@ -1,0 +1,39 @@
+//! The start-up check that Postgres has what the pipeline reads: every query it will run is
+//! run once on no rows, so a missing table or column stops the worker with its name before
+//! anything is written.
+
+use super::{Pipeline, SyncError};
+use crate::extract::{PgError, Postgres};
+
+pub(crate) async fn check_schema<P: Pipeline>(
+    pipeline: &P,
+    pg: &Postgres,
+) -> Result<(), SyncError> {
+    for table in pipeline.tables() {
+        let checked = async {
+            pg.latest(table).await?;
+            if let Some(sql) = table.fan_out {
+                pg.fan_out(sql, &[], None, 1).await?;
+            }
+            Ok::<_, PgError>(())
+        };
+        checked.await.map_err(|source| SyncError::Schema {
+            what: table.relation.to_owned(),
+            source,
+        })?;
+    }
+    pg.root_ids(pipeline.root(), None, 1)
+        .await
+        .map_err(|source| SyncError::Schema {
+            what: pipeline.root().relation.to_owned(),
+            source,
+        })?;
+    pipeline
+        .build(pg.pool(), &[])
+        .await
+        .map_err(|source| SyncError::Schema {
+            what: format!("the {} document queries", pipeline.name()),
+            source: PgError::new("build documents")(source),
+        })?;
+    Ok(())
+}
