@@ -82,3 +82,63 @@ async fn check_and_status_report_a_healthy_index() {
     assert!(status["cursors"]["person"]["at"].is_string(), "{status}");
     index.delete().await;
 }
+
+#[tokio::test]
+async fn replay_sends_dead_letters_again_built_from_postgres_as_it_is_now() {
+    let name = unique_name("dead_letter_replay");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    let config = worker.dir.path().join("refusing.json");
+    std::fs::write(&config, refusing_config().to_string()).unwrap();
+    worker.set("PG2ES__INDEX__CONFIG", &config.display().to_string());
+    let without = db
+        .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NULL")
+        .await as u64;
+    let (_, _, refused, _) = worker.sync_once();
+    assert!(refused > 20, "{refused}");
+
+    // Fixed in Postgres without touching updated_at: ten descriptions removed, one film gone.
+    let letters = std::fs::read_to_string(worker.dead_letter_path()).unwrap();
+    let ids: Vec<String> = letters
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let fixed = ids[..10]
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    db.execute(&format!(
+        "UPDATE content.film_work SET description = NULL WHERE id IN ({fixed})"
+    ))
+    .await;
+    db.execute(&format!(
+        "DELETE FROM content.person_film_work WHERE film_work_id = '{gone}';
+         DELETE FROM content.genre_film_work WHERE film_work_id = '{gone}';
+         DELETE FROM content.film_work WHERE id = '{gone}'",
+        gone = ids[10]
+    ))
+    .await;
+
+    let output = worker.output(&["dead-letter", "replay"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.trim(),
+        format!(
+            "letters={refused} indexed=10 deleted=1 dead_lettered={}",
+            refused - 11
+        )
+    );
+    assert_eq!(output.status.code(), Some(1), "some were refused again");
+    let left = std::fs::read_to_string(worker.dead_letter_path()).unwrap();
+    assert_eq!(left.lines().count() as u64, refused - 11);
+    assert!(!left.contains(&ids[0]) && !left.contains(&ids[10]));
+    assert_eq!(index.count().await, without + 10);
+    index.delete().await;
+}

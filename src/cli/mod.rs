@@ -2,6 +2,7 @@
 
 mod capture;
 mod check;
+mod dead_letter;
 mod export;
 mod listen;
 mod status;
@@ -66,6 +67,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Documents Elasticsearch refused (see dead_letter.path).
+    DeadLetter {
+        #[command(subcommand)]
+        action: dead_letter::Action,
+    },
     /// Write the bulk request bodies a back-fill would send, one file each, without sending
     /// them (no directory: only count them). For benchmarks and debugging.
     Export {
@@ -118,6 +124,7 @@ pub async fn main() -> ExitCode {
         Command::Teardown => capture::teardown(&config).await,
         Command::Verify { repair, json } => verify::run(&config, repair, json).await,
         Command::Status { json } => status::run(&config, json).await,
+        Command::DeadLetter { action } => dead_letter::run(&config, action).await,
         Command::Export { dir } => export::run(&config, dir.as_deref()).await,
     };
     match result {

@@ -72,6 +72,73 @@ impl DeadLetters {
     }
 }
 
+/// Dead letters set aside for a replay: new refusals meanwhile go to a fresh file.
+pub(crate) struct Taken {
+    path: PathBuf,
+}
+
+#[derive(serde::Deserialize)]
+struct Letter {
+    id: uuid::Uuid,
+}
+
+impl DeadLetters {
+    /// Moves the file aside for a replay; a replay that was interrupted is taken up again first.
+    /// `None` when there is nothing to replay.
+    pub fn take(&self) -> Result<Option<Taken>, EsError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".replaying");
+        let taken = self.path.with_file_name(name);
+        if taken.exists() {
+            return Ok(Some(Taken { path: taken }));
+        }
+        match std::fs::rename(&self.path, &taken) {
+            Ok(()) => Ok(Some(Taken { path: taken })),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(EsError::DeadLetter {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+impl Taken {
+    /// The ids of the letters, each once, in the order they were refused.
+    pub fn ids(&self) -> Result<Vec<uuid::Uuid>, EsError> {
+        let invalid = |line: usize, reason: String| EsError::DeadLetter {
+            path: self.path.clone(),
+            source: std::io::Error::other(format!("line {line}: {reason}")),
+        };
+        let text = std::fs::read_to_string(&self.path).map_err(|source| EsError::DeadLetter {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        let mut ids = Vec::new();
+        for (number, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let letter: Letter =
+                serde_json::from_str(line).map_err(|err| invalid(number + 1, err.to_string()))?;
+            if seen.insert(letter.id) {
+                ids.push(letter.id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Removes the set-aside file once every letter was written again.
+    pub fn finish(self) -> Result<(), EsError> {
+        std::fs::remove_file(&self.path).map_err(|source| EsError::DeadLetter {
+            path: self.path,
+            source,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -109,5 +176,48 @@ mod tests {
         assert_eq!(lines[0]["status"], 400);
         assert_eq!(lines[0]["reason"], "mapper_parsing_exception: bad");
         assert_eq!(lines[0]["document"]["title"], "x");
+    }
+
+    #[test]
+    fn taken_letters_give_each_id_once_and_leave_room_for_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.ndjson");
+        let letters = DeadLetters::new(&path);
+        assert!(letters.take().unwrap().is_none());
+        let refused = |id| {
+            (
+                Action::Delete(Uuid::from_u128(id)),
+                409,
+                "conflict".to_owned(),
+            )
+        };
+        letters
+            .write("movies", &[refused(2), refused(1), refused(2)])
+            .unwrap();
+        let taken = letters.take().unwrap().unwrap();
+        assert!(!path.exists(), "new refusals start a fresh file");
+        assert_eq!(
+            taken.ids().unwrap(),
+            [Uuid::from_u128(2), Uuid::from_u128(1)]
+        );
+        // An interrupted replay is taken up again.
+        let again = letters.take().unwrap().unwrap();
+        assert_eq!(again.ids().unwrap().len(), 2);
+        again.finish().unwrap();
+        assert!(letters.take().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_garbled_letter_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.ndjson");
+        std::fs::write(
+            &path,
+            "{\"id\":\"00000000-0000-0000-0000-000000000001\"}\nnot json\n",
+        )
+        .unwrap();
+        let taken = DeadLetters::new(&path).take().unwrap().unwrap();
+        let message = crate::cli::causes(&taken.ids().unwrap_err()).join(": ");
+        assert!(message.contains("line 2"), "{message}");
     }
 }

@@ -23,7 +23,7 @@ pub(crate) use error::EsError;
 pub(crate) use settings::backfill_settings;
 
 use self::bulk::Outcome;
-use self::dead_letter::DeadLetters;
+pub(crate) use self::dead_letter::DeadLetters;
 use crate::config::ElasticsearchConfig;
 use crate::retry::{retry, RetryPolicy};
 use crate::transform::Action;
@@ -107,6 +107,11 @@ impl Elastic {
             dead_letters: DeadLetters::new(dead_letter_path),
             bulk_max_bytes: crate::config::DEFAULT_BULK_MAX_BYTES,
         })
+    }
+
+    /// The refused documents kept so far.
+    pub fn dead_letters(&self) -> &DeadLetters {
+        &self.dead_letters
     }
 
     /// Splits bulk requests before their bodies grow past `bytes`.

@@ -5,12 +5,14 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod replay;
 mod schema;
 mod spawned;
 mod units;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use replay::replay_dead_letters;
 pub(crate) use schema::check_schema;
 pub(crate) use verify::{verify, VerifyReport};
 

@@ -1,0 +1,40 @@
+//! `pg2es dead-letter replay`: send the refused documents again, built from Postgres as they are
+//! now, once the cause is fixed.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::{connect, AppError};
+use crate::config::Config;
+use crate::movies::Movies;
+use crate::pipeline::replay_dead_letters;
+use crate::retry::RetryPolicy;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Action {
+    /// Build every dead-lettered document again and write it; refused again, it goes back to
+    /// the file. Exit code 1 when some were refused again.
+    Replay,
+}
+
+pub(super) async fn run(config: &Config, action: Action) -> Result<ExitCode, AppError> {
+    match action {
+        Action::Replay => replay(config).await,
+    }
+}
+
+async fn replay(config: &Config) -> Result<ExitCode, AppError> {
+    let (postgres, elastic) = connect(config, RetryPolicy::from(&config.sync.retry))?;
+    postgres.ping().await?;
+    let report = replay_dead_letters(&Movies, &postgres, &elastic, config.sync.batch_size).await?;
+    let written = report.written;
+    println!(
+        "letters={} indexed={} deleted={} dead_lettered={}",
+        report.letters, written.indexed, written.deleted, written.dead_lettered
+    );
+    Ok(match written.dead_lettered {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
