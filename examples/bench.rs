@@ -2,7 +2,7 @@
 //!
 //! `bench replay SEARCH_URL INDEX INDEX_CONFIG DIR CONCURRENCY`
 //!     T_es: a minimal loader. Creates the index from the same config with the same back-fill
-//!     settings pg2es uses (refresh off, no replicas), sends the bulk bodies `pg2es export --dir`
+//!     settings pg2es uses (refresh off), sends the bulk bodies `pg2es export --dir`
 //!     wrote, CONCURRENCY requests in flight, puts the settings back and refreshes. Prints
 //!     `seconds=… documents=…`; fails on any refused item.
 //! `bench rename POSTGRES_URL SEARCH_URL INDEX PERSON_ID FILMS`
@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use elasticsearch::http::transport::Transport;
-use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesPutSettingsParts};
 use elasticsearch::indices::IndicesRefreshParts;
+use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesPutSettingsParts};
 use elasticsearch::{BulkParts, CountParts, Elasticsearch};
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
@@ -74,7 +74,7 @@ async fn replay(args: &[String]) {
         .await
         .expect("create index");
     ok(create, "create index").await;
-    put_settings(&es, index, json!("-1"), json!("0")).await;
+    put_settings(&es, index, json!("-1")).await;
     let documents: usize = stream::iter(files)
         .map(|file| {
             let es = es.clone();
@@ -100,13 +100,7 @@ async fn replay(args: &[String]) {
         .fold(0, |total, items| async move { total + items })
         .await;
     let settings = &config["settings"];
-    put_settings(
-        &es,
-        index,
-        settings["refresh_interval"].clone(),
-        settings["number_of_replicas"].clone(),
-    )
-    .await;
+    put_settings(&es, index, settings["refresh_interval"].clone()).await;
     let refresh = es
         .indices()
         .refresh(IndicesRefreshParts::Index(&[index]))
@@ -120,11 +114,11 @@ async fn replay(args: &[String]) {
     );
 }
 
-async fn put_settings(es: &Elasticsearch, index: &str, refresh: Value, replicas: Value) {
+async fn put_settings(es: &Elasticsearch, index: &str, refresh: Value) {
     let response = es
         .indices()
         .put_settings(IndicesPutSettingsParts::Index(&[index]))
-        .body(json!({"index": {"refresh_interval": refresh, "number_of_replicas": replicas}}))
+        .body(json!({"index": {"refresh_interval": refresh}}))
         .send()
         .await
         .expect("update settings");

@@ -64,7 +64,6 @@ pub(crate) struct Backfill {
 #[serde(deny_unknown_fields)]
 pub(crate) struct IndexSettings {
     pub refresh_interval: Option<String>,
-    pub number_of_replicas: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,7 +187,6 @@ mod tests {
         state.backfill.indexed = 100;
         state.backfill.restore_settings = Some(IndexSettings {
             refresh_interval: Some("30s".into()),
-            number_of_replicas: None,
         });
         state.cursors.insert(
             "person".into(),

@@ -183,7 +183,8 @@ pub struct SyncConfig {
     /// Bulk requests in flight during the back-fill.
     #[validate(range(min = 1, max = 32))]
     pub bulk_concurrency: u32,
-    /// `refresh_interval: -1` and no replicas while back-filling, restored afterwards.
+    /// `refresh_interval: -1` while back-filling, restored afterwards. (Replicas are left as
+    /// they are: without them, losing a node in the middle would lose acknowledged documents.)
     pub tune_backfill: bool,
     #[validate(nested)]
     pub retry: RetryConfig,

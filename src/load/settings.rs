@@ -1,5 +1,6 @@
-//! Index settings that make a back-fill cheaper (no refreshes, no replicas), and putting them
-//! back afterwards.
+//! The index setting that makes a back-fill cheaper (no refreshes), and putting it back
+//! afterwards. Replicas are left alone: dropping them would make a node lost in the middle of
+//! the back-fill lose documents already acknowledged.
 
 use elasticsearch::indices::{IndicesGetSettingsParts, IndicesPutSettingsParts};
 use serde_json::{json, Value};
@@ -8,18 +9,17 @@ use super::{checked, json, Elastic, EsError};
 use crate::retry::retry;
 use crate::state::IndexSettings;
 
-const NAMES: [&str; 2] = ["index.refresh_interval", "index.number_of_replicas"];
+const NAMES: [&str; 1] = ["index.refresh_interval"];
 
 /// What a back-fill runs with.
 pub(crate) fn backfill_settings() -> IndexSettings {
     IndexSettings {
         refresh_interval: Some("-1".into()),
-        number_of_replicas: Some("0".into()),
     }
 }
 
 impl Elastic {
-    /// The refresh interval and replica count set on the index (`None`: the server default).
+    /// The refresh interval set on the index (`None`: the server default).
     pub async fn settings(&self) -> Result<IndexSettings, EsError> {
         retry(&self.retry, "read index settings", || async {
             let response = self
@@ -39,11 +39,10 @@ impl Elastic {
         .await
     }
 
-    /// Sets both values; `None` resets one to the server default.
+    /// Sets the refresh interval; `None` resets it to the server default.
     pub async fn put_settings(&self, settings: &IndexSettings) -> Result<(), EsError> {
         let body = json!({ "index": {
             "refresh_interval": settings.refresh_interval,
-            "number_of_replicas": settings.number_of_replicas,
         }});
         retry(&self.retry, "update index settings", || async {
             let response = self
@@ -74,7 +73,6 @@ fn parse_settings(body: &Value) -> IndexSettings {
     };
     IndexSettings {
         refresh_interval: value("refresh_interval"),
-        number_of_replicas: value("number_of_replicas"),
     }
 }
 
@@ -92,7 +90,6 @@ mod tests {
             parse_settings(&body),
             IndexSettings {
                 refresh_interval: Some("30s".into()),
-                number_of_replicas: None,
             }
         );
         let body: Value = serde_json::from_str(r#"{"movies":{"settings":{}}}"#).unwrap();

@@ -75,7 +75,7 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    /// Switches refreshes and replicas off, first saving what to put back in the state file so
+    /// Switches refreshes off, first saving what to put back in the state file so
     /// that a crash in the middle still ends with the index restored.
     async fn tune_index(&mut self) -> Result<(), SyncError> {
         if !self.tune_backfill {
