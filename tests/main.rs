@@ -11,5 +11,6 @@ mod dead_letter;
 mod faults;
 mod randomized;
 mod resume;
+mod search_faults;
 mod state_faults;
 mod verify;

@@ -5,6 +5,7 @@ pub mod disk;
 pub mod pg_cluster;
 pub mod proxy;
 pub mod search;
+pub mod search_node;
 pub mod worker;
 
 use std::collections::BTreeMap;

@@ -17,7 +17,12 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// A name of this test's own; any leftover index of that name is deleted.
     pub async fn new(name: &str) -> Self {
-        let transport = Transport::single_node(&super::search_url()).unwrap();
+        Self::on(&super::search_url(), name).await
+    }
+
+    /// The same on another server (a test's own node).
+    pub async fn on(url: &str, name: &str) -> Self {
+        let transport = Transport::single_node(url).unwrap();
         let index = Self {
             name: name.to_owned(),
             client: Elasticsearch::new(transport),

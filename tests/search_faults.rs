@@ -1,0 +1,94 @@
+//! Faults of the search server itself, on nodes of the test's own: stopped and restarted,
+//! overloaded into answering 429.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::search_node::SearchNode;
+use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+
+const DEADLINE: Duration = Duration::from_secs(180);
+const OUTAGE: Duration = Duration::from_secs(30);
+
+fn backfill(worker: &Worker) -> Value {
+    std::fs::read_to_string(worker.state_path())
+        .ok()
+        .and_then(|text| serde_saphyr::from_str::<Value>(&text).ok())
+        .map_or(Value::Null, |state| state["backfill"].clone())
+}
+
+#[tokio::test]
+async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
+    let name = unique_name("fault_es_restart");
+    let mut node = SearchNode::start(&name, "discovery.type: single-node");
+    let db = TestDb::with_generated(&name, 2000).await;
+    node.wait_ready(1).await;
+    let index = SearchIndex::on(&node.url(), &name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker
+        .set("PG2ES__ELASTICSEARCH__URL", &node.url())
+        .set("PG2ES__SYNC__BATCH_SIZE", "20");
+    let mut running = worker.start();
+    wait_until("a partly done back-fill", DEADLINE, || {
+        std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
+    })
+    .await;
+    assert_eq!(
+        backfill(&worker)["done"],
+        false,
+        "the back-fill ended too soon"
+    );
+
+    node.kill();
+    let stopped = Instant::now();
+    wait_until("30 s of outage, the worker retrying", DEADLINE, || {
+        std::future::ready(stopped.elapsed() >= OUTAGE && running.logged("retrying") >= 3)
+    })
+    .await;
+    assert!(running.exited().is_none(), "{}", running.log());
+    node.restart(&name);
+    node.wait_ready(1).await;
+    wait_until("the back-fill to finish", DEADLINE, || {
+        std::future::ready(backfill(&worker)["done"] == true)
+    })
+    .await;
+
+    assert!(running.exited().is_none(), "{}", running.log());
+    drop(running);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+}
+
+#[tokio::test]
+async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_an_item() {
+    let name = unique_name("fault_429");
+    // One write thread and a queue of one: concurrent bulks are refused with 429.
+    let node = SearchNode::start(
+        &name,
+        "discovery.type: single-node\nthread_pool.write.size: 1\nthread_pool.write.queue_size: 1",
+    );
+    let db = TestDb::with_generated(&name, 3000).await;
+    node.wait_ready(1).await;
+    let index = SearchIndex::on(&node.url(), &name).await;
+    let mut config: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::index_config_path()).unwrap(),
+    )
+    .unwrap();
+    config["settings"]["number_of_shards"] = 4.into();
+    index.create(&config).await;
+    let mut worker = Worker::new(&db, &name);
+    worker
+        .set("PG2ES__ELASTICSEARCH__URL", &node.url())
+        .set("PG2ES__SYNC__BATCH_SIZE", "100")
+        .set("PG2ES__SYNC__BULK_CONCURRENCY", "8");
+
+    let (indexed, _, dead_lettered, log) = worker.sync_once();
+
+    assert!(
+        log.contains("rejected_execution_exception"),
+        "the server never pushed back, the test proves nothing:\n{log}"
+    );
+    assert_eq!((indexed, dead_lettered), (3000, 0));
+    assert!(!worker.dead_letter_path().exists());
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+}
