@@ -33,6 +33,11 @@ async fn bad_config_stops_at_start_naming_the_field_and_writes_nothing() {
             "postgres.max_connections",
         ),
         ("log:\n  format: xml\n", "xml"),
+        ("elasticsearch:\n  url: ftp://search\n", "elasticsearch.url"),
+        ("postgres:\n  url: \"\"\n", "postgres.url"),
+        ("index:\n  name: \"\"\n", "index.name"),
+        ("sync:\n  poll_interval: [1]\n", "line 2"),
+        ("sync:\n  retry:\n    max_attempts: -1\n", "line 3"),
     ] {
         std::fs::write(&config, yaml).unwrap();
         let output = worker.output(&["sync", "--once"]);

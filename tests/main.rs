@@ -8,6 +8,7 @@ mod bad_input;
 mod capture;
 mod changes;
 mod dead_letter;
+mod docs;
 mod faults;
 mod randomized;
 mod resume;
