@@ -33,9 +33,6 @@ async fn bad_config_stops_at_start_naming_the_field_and_writes_nothing() {
             "postgres.max_connections",
         ),
         ("log:\n  format: xml\n", "xml"),
-        ("elasticsearch:\n  url: ftp://search\n", "elasticsearch.url"),
-        ("postgres:\n  url: \"\"\n", "postgres.url"),
-        ("index:\n  name: \"\"\n", "index.name"),
         ("sync:\n  poll_interval: [1]\n", "line 2"),
         ("sync:\n  retry:\n    max_attempts: -1\n", "line 3"),
     ] {
@@ -47,6 +44,29 @@ async fn bad_config_stops_at_start_naming_the_field_and_writes_nothing() {
             "{yaml}: {}",
             stderr(&output)
         );
+    }
+    // The same through the environment, which the test worker uses for the servers.
+    std::fs::remove_file(&config).unwrap();
+    for (var, value, expected) in [
+        (
+            "PG2ES__ELASTICSEARCH__URL",
+            "ftp://search",
+            "elasticsearch.url",
+        ),
+        ("PG2ES__POSTGRES__URL", "", "postgres.url"),
+        ("PG2ES__INDEX__NAME", "Movies Index", "index.name"),
+        ("PG2ES__SYNC__BATCH_SIZE", "many", "PG2ES__SYNC__BATCH_SIZE"),
+    ] {
+        let mut broken = Worker::new(&db, &name);
+        broken.set(var, value);
+        let output = broken.output(&["sync", "--once"]);
+        assert_eq!(output.status.code(), Some(2), "{var}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{var}: {}",
+            stderr(&output)
+        );
+        assert!(!broken.state_path().exists());
     }
     assert!(!worker.state_path().exists());
     assert!(
