@@ -36,6 +36,19 @@ seconds_of() { sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$1"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 
+# Where the time goes: CPU seconds of the search server's JVM and of Postgres (the postmaster
+# with its exited backends) around each measurement.
+ES_PID=$(cat target/stack/es/es.pid)
+PG_PID=$(head -1 target/stack/pg/data/postmaster.pid)
+cpu_of() { # PID -> CPU seconds, children that exited included
+    awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15 + $16 + $17) / tck}' "/proc/$1/stat"
+}
+cpu_mark() { CPU_ES0=$(cpu_of "$ES_PID"); CPU_PG0=$(cpu_of "$PG_PID"); }
+cpu_since() { # -> "PG s / ES s"
+    python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print(f'{a[1]-a[0]:.1f} / {a[3]-a[2]:.1f}')" \
+        "$CPU_PG0" "$(cpu_of "$PG_PID")" "$CPU_ES0" "$(cpu_of "$ES_PID")"
+}
+
 worker_env() { # INDEX STATE_NAME CAPTURE
     export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$1" \
         PG2ES__STATE__PATH="$WORK/$2.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/$2.dead.ndjson" \
@@ -59,7 +72,9 @@ docs=$(sql -At -c "SELECT count(*) FROM content.film_work")
 log "T_pg: pg2es export, output discarded"
 worker_env bench_export export polling
 $PG2ES export >/dev/null # warm the cache the same way for every measurement
+cpu_mark
 t_pg_out=$($PG2ES export)
+cpu_pg=$(cpu_since)
 t_pg=$(seconds_of "$t_pg_out")
 log "  $t_pg_out"
 
@@ -69,7 +84,9 @@ $PG2ES export --dir "$WORK/bulk" >/dev/null
 bulks=$(find "$WORK/bulk" -name '*.ndjson' | wc -l)
 bulk_mb=$(du -sm "$WORK/bulk" | cut -f1)
 concurrency="${PG2ES__SYNC__BULK_CONCURRENCY:-2}"
+cpu_mark
 t_es_out=$($BENCH replay "$ES" bench_replay index_config.json "$WORK/bulk" "$concurrency")
+cpu_es=$(cpu_since)
 t_es=$(seconds_of "$t_es_out")
 log "  $t_es_out"
 curl -s -o /dev/null -X DELETE "$ES/bench_replay"
@@ -78,7 +95,9 @@ rm -rf "$WORK/bulk"
 log "T_pg2es: pg2es sync --once (back-fill)"
 curl -s -o /dev/null -X DELETE "$ES/bench_pg2es"
 worker_env bench_pg2es pg2es polling
+cpu_mark
 /usr/bin/time -v -o "$WORK/time.txt" $PG2ES sync --once --reset-state >"$WORK/sync.out"
+cpu_pg2es=$(cpu_since)
 t_pg2es=$(python3 - "$WORK/time.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -91,6 +110,7 @@ PY
 )
 rss_mb=$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$WORK/time.txt")
 cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.txt")
+own_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$WORK/time.txt")
 indexed=$(curl -s "$ES/bench_pg2es/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
 log "  $(cat "$WORK/sync.out") wall=${t_pg2es}s rss=${rss_mb}MB cpu=$cpu count=$indexed"
 [[ "$indexed" == "$docs" ]] || { log "index has $indexed documents, Postgres $docs"; exit 1; }
@@ -161,9 +181,9 @@ bulk_concurrency $concurrency. Generating the data took ${generate_seconds} s.
 
 | measure | time | rate | ratio | notes |
 |---|---|---|---|---|
-| T_pg: Postgres producing the documents | ${t_pg} s | $(rate "$docs" "$t_pg") docs/s | | \`pg2es export\`, output discarded |
-| T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | replayed by \`examples/bench.rs\` |
-| **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** | peak RSS ${rss_mb} MB, CPU ${cpu} |
+| T_pg: Postgres producing the documents | ${t_pg} s | $(rate "$docs" "$t_pg") docs/s | | \`pg2es export\`, output discarded; CPU s Postgres / ES: ${cpu_pg} |
+| T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | replayed by \`examples/bench.rs\`; CPU s Postgres / ES: ${cpu_es} |
+| **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** | peak RSS ${rss_mb} MB; CPU s pg2es ${own_cpu} (${cpu}), Postgres / ES: ${cpu_pg2es} |
 $pgsync_row
 | $CHANGED_FILMS films changed at once (polling) | ${changed_seconds} s | $(rate "$CHANGED_FILMS" "$changed_seconds") docs/s | | \`pg2es sync --once\` after one UPDATE |
 | person in $RENAMED_FILMS films renamed, polling every 1 s | ${rename_polling} s | | | commit → all $RENAMED_FILMS found by a search |
