@@ -3,11 +3,13 @@
 
 mod support;
 
+mod alias;
 mod backfill;
 mod bad_input;
 mod capture;
 mod changes;
 mod dead_letter;
 mod randomized;
+mod reindex;
 mod resume;
 mod verify;

@@ -5,10 +5,14 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod plan;
+mod prepare;
+mod rebuild;
 mod spawned;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use plan::Request;
 pub(crate) use verify::{verify, VerifyReport};
 
 use std::future::Future;
@@ -20,9 +24,9 @@ use sqlx::PgPool;
 use tracing::info;
 use uuid::Uuid;
 
-use crate::config::Capture;
+use crate::config::{Capture, Config};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::retry::retry;
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document};
@@ -59,18 +63,29 @@ pub(crate) enum SyncError {
     Export(#[from] export::ExportError),
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
+    #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
+    SeveralIndexes { alias: String, indexes: Vec<String> },
+    #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
+    NothingToRollBack { alias: String },
 }
 
 pub(crate) struct Engine<P> {
     pipeline: Arc<P>,
     pg: Postgres,
+    /// Writes go to the alias, so they reach whichever index it points at.
     es: Elastic,
+    /// The index a rebuild fills, which every change is written to as well; set exactly while
+    /// the state holds a rebuild.
+    rebuild_es: Option<Elastic>,
+    /// A rollback's pass over the earlier index's ids, looking for rows gone meanwhile.
+    extras: Option<IdScroll>,
     state_path: PathBuf,
     state: State,
     batch_size: u32,
     bulk_concurrency: usize,
     tune_backfill: bool,
     capture: Capture,
+    keep_previous: u32,
     totals: WriteReport,
 }
 
@@ -81,23 +96,21 @@ pub(crate) struct Servers {
 }
 
 impl<P: Pipeline> Engine<P> {
-    pub fn new(
-        pipeline: Arc<P>,
-        servers: Servers,
-        state_path: PathBuf,
-        state: State,
-        sync: &crate::config::SyncConfig,
-    ) -> Self {
+    pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
+        let sync = &config.sync;
         Self {
             pipeline,
             pg: servers.pg,
             es: servers.es,
-            state_path,
+            rebuild_es: None,
+            extras: None,
+            state_path: config.state.path.clone(),
             state,
             batch_size: sync.batch_size,
             bulk_concurrency: sync.bulk_concurrency as usize,
             tune_backfill: sync.tune_backfill,
             capture: sync.capture,
+            keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
         }
     }
@@ -118,24 +131,36 @@ impl<P: Pipeline> Engine<P> {
         self.totals
     }
 
-    /// One full cycle: finish any back-fill, then catch up on every table.
+    /// One full cycle: finish any back-fill, catch up on every table, then carry any rebuild
+    /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         if !self.state.backfill.done {
             self.backfill().await?;
         }
         // Left tuned by a crash between the last batch and the restore.
-        self.restore_index().await?;
-        match self.capture {
-            Capture::Polling => self.catch_up().await?,
-            Capture::Triggers => self.consume_recorded().await?,
-        }
+        let live = self.es.clone();
+        self.restore_index(backfill::Target::Live, &live).await?;
+        self.follow_changes().await?;
+        self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
         self.save()
     }
 
-    /// Builds the documents of `ids` and writes them (deletes for ids whose row is gone).
+    async fn follow_changes(&mut self) -> Result<(), SyncError> {
+        match self.capture {
+            Capture::Polling => self.catch_up().await,
+            Capture::Triggers => self.consume_recorded().await,
+        }
+    }
+
+    /// Builds the documents of `ids` and writes them (deletes for ids whose row is gone), to
+    /// the live index and to the index being rebuilt.
     async fn index_ids(&mut self, ids: &[Uuid]) -> Result<(), SyncError> {
         let actions = build_actions(&*self.pipeline, &self.pg, ids).await?;
+        if let Some(new) = &self.rebuild_es {
+            let report = new.write(actions.clone()).await?;
+            self.count_rebuild_refusals(report);
+        }
         self.totals += self.es.write(actions).await?;
         Ok(())
     }
