@@ -93,7 +93,7 @@ curl -s -o /dev/null -X DELETE "$ES/bench_replay"
 rm -rf "$WORK/bulk"
 
 log "T_pg2es: pg2es sync --once (back-fill)"
-curl -s -o /dev/null -X DELETE "$ES/bench_pg2es"
+bash scripts/drop-index.sh "$ES" bench_pg2es
 worker_env bench_pg2es pg2es polling
 cpu_mark
 /usr/bin/time -v -o "$WORK/time.txt" $PG2ES sync --once --reset-state >"$WORK/sync.out"
@@ -150,7 +150,7 @@ $PG2ES setup >/dev/null
 rename_triggers=$(rename_case triggers 5s)
 log "  ${rename_triggers}s"
 $PG2ES teardown >/dev/null
-curl -s -o /dev/null -X DELETE "$ES/bench_pg2es"
+bash scripts/drop-index.sh "$ES" bench_pg2es
 
 pgsync_row="| PGSync | not run (PGSYNC=0) | | | |"
 if [[ "$PGSYNC" == 1 ]]; then

@@ -25,7 +25,7 @@ cargo build --release --locked --quiet
 
 echo "== indexing with pg2es sync --once"
 mkdir -p "$DEMO_DIR"
-curl -s -o /dev/null -X DELETE "$ES/$INDEX" || true
+bash scripts/drop-index.sh "$ES" "$INDEX" || true
 export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$INDEX" \
     PG2ES__STATE__PATH="$DEMO_DIR/state.yaml" PG2ES__DEAD_LETTER__PATH="$DEMO_DIR/dead_letter.ndjson"
 time target/release/pg2es sync --once --reset-state

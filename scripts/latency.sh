@@ -21,7 +21,7 @@ for mode in triggers polling; do
     psql -X -q -v ON_ERROR_STOP=1 -d "$PG2ES_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -f db/schema.sql
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql >/dev/null
-    curl -s -o /dev/null -X DELETE "$ES/latency_$mode"
+    bash scripts/drop-index.sh "$ES" "latency_$mode"
     export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="latency_$mode" \
         PG2ES__STATE__PATH="$WORK/state_$mode.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/dead_$mode.ndjson" \
         PG2ES__SYNC__CAPTURE="$mode" PG2ES__SYNC__POLL_INTERVAL="$POLL" PG2ES__LOG__LEVEL=warn

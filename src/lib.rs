@@ -11,7 +11,9 @@
 //! - [`pipeline`] is the engine: back-fill by primary key, then keyset change cursors on
 //!   `(updated_at, id)` per tracked table, fan-out from child tables to root documents.
 //!   It knows nothing about movies; a [`pipeline::Pipeline`] describes the tables and builds
-//!   documents.
+//!   documents. The index name users search is an alias: when the index config changes, a new
+//!   index is built next to the live one, written to by the changes meanwhile, and the alias
+//!   moves to it in one request.
 //! - [`movies`] is the one place that knows films, people and genres.
 //! - [`extract`] reads Postgres, [`transform`] holds the document type, [`load`] writes bulk
 //!   requests and judges every item, [`state`] persists cursors atomically, [`retry`] lets each

@@ -66,15 +66,56 @@ pub(crate) struct IndexSettings {
     pub refresh_interval: Option<String>,
 }
 
+/// Why a new index is being built next to the live one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RebuildReason {
+    /// The index config differs from the one that built the live index.
+    ConfigChanged,
+    /// `pg2es reindex --force`.
+    Forced,
+    /// A concrete index named like the alias, left by an older indexer.
+    Migration,
+    /// `pg2es reindex --rollback`: an earlier index is brought up to date and put back.
+    Rollback,
+}
+
+/// A new index being filled next to the live one; the alias moves to it once it is complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rebuild {
+    /// The concrete index being built.
+    pub index: String,
+    /// The hash of the index config it is built from.
+    pub config_hash: String,
+    pub reason: RebuildReason,
+    /// Its back-fill, in key order; changes meanwhile are written to both indexes.
+    pub backfill: Backfill,
+    /// Rollback only: documents whose row is gone were deleted from the earlier index.
+    pub extras_done: bool,
+    /// Documents the new index refused: the alias is not moved to an index missing some.
+    pub dead_lettered: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct State {
     pub version: u32,
     pub pipeline: String,
+    /// The name users search: an alias to a versioned index.
     pub index: String,
+    /// The back-fill of the live index when it was first built.
     pub backfill: Backfill,
     /// One change cursor per tracked table, set when the back-fill starts.
     pub cursors: BTreeMap<String, Cursor>,
+    /// A rebuild in progress (absent in state files of earlier versions).
+    #[serde(default)]
+    pub rebuild: Option<Rebuild>,
+    /// An index config hash not to rebuild for: the operator rolled back from it, or the index
+    /// it built refused documents. Cleared when the config changes.
+    #[serde(default)]
+    pub pinned_config: Option<String>,
+    /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,
 }
@@ -87,6 +128,8 @@ impl State {
             index: index.to_owned(),
             backfill: Backfill::default(),
             cursors: BTreeMap::new(),
+            rebuild: None,
+            pinned_config: None,
             last_sync_at: None,
         }
     }
@@ -208,6 +251,38 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("20:14:09.310123"), "{text}");
         assert!(!temp_path(&path).exists());
+    }
+
+    #[test]
+    fn a_rebuild_in_progress_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        let mut state = sample();
+        state.rebuild = Some(Rebuild {
+            index: "movies_0123456789ab".into(),
+            config_hash: "0123456789abcdef".into(),
+            reason: RebuildReason::ConfigChanged,
+            backfill: Backfill {
+                after: Some(Uuid::from_u128(9)),
+                ..Backfill::default()
+            },
+            extras_done: false,
+            dead_lettered: 0,
+        });
+        state.pinned_config = Some("fedcba9876543210".into());
+        save(&path, &state).unwrap();
+        assert_eq!(load(&path, "movies", "movies").unwrap().unwrap(), state);
+    }
+
+    #[test]
+    fn state_files_of_the_previous_version_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        let old = "version: 1\npipeline: movies\nindex: movies\nbackfill:\n  done: true\n  after: null\n  indexed: 3\n  started_at: null\n  finished_at: null\ncursors: {}\nlast_sync_at: null\n";
+        fs::write(&path, old).unwrap();
+        let state = load(&path, "movies", "movies").unwrap().unwrap();
+        assert!(state.backfill.done);
+        assert_eq!((state.rebuild, state.pinned_config), (None, None));
     }
 
     #[test]

@@ -1,14 +1,15 @@
 use serde_json::Value;
 
-use crate::support::{index_config_path, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{
+    index_config_path, index_config_variant, unique_name, SearchIndex, TestDb, Worker,
+};
 
-/// The index config with `description` mapped as an integer: every film with a description
-/// is refused by the server.
-fn refusing_config() -> Value {
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(index_config_path()).unwrap()).unwrap();
-    config["mappings"]["properties"]["description"] = serde_json::json!({"type": "integer"});
-    config
+/// The index config with `description` mapped as an integer, written into the worker's
+/// directory: every film with a description is refused by the server.
+pub fn refusing_config(worker: &Worker) -> String {
+    index_config_variant(worker.dir.path(), "refusing.json", |config| {
+        config["mappings"]["properties"]["description"] = serde_json::json!({"type": "integer"});
+    })
 }
 
 #[tokio::test]
@@ -16,8 +17,9 @@ async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
     let name = unique_name("dead_letter");
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
-    index.create(&refusing_config()).await;
-    let worker = Worker::new(&db, &name);
+    let mut worker = Worker::new(&db, &name);
+    let refusing = refusing_config(&worker);
+    worker.set("PG2ES__INDEX__CONFIG", &refusing);
     let with_description = db
         .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NOT NULL")
         .await as u64;
@@ -48,6 +50,10 @@ async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
     assert_eq!((indexed, dead_lettered), (0, 0));
 
     // `check` sees the mapping differs from index_config.json.
+    worker.set(
+        "PG2ES__INDEX__CONFIG",
+        &index_config_path().display().to_string(),
+    );
     let output = worker.output(&["check"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -89,9 +95,8 @@ async fn replay_sends_dead_letters_again_built_from_postgres_as_it_is_now() {
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
-    let config = worker.dir.path().join("refusing.json");
-    std::fs::write(&config, refusing_config().to_string()).unwrap();
-    worker.set("PG2ES__INDEX__CONFIG", &config.display().to_string());
+    let refusing = refusing_config(&worker);
+    worker.set("PG2ES__INDEX__CONFIG", &refusing);
     let without = db
         .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NULL")
         .await as u64;

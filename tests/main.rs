@@ -3,6 +3,7 @@
 
 mod support;
 
+mod alias;
 mod backfill;
 mod bad_input;
 mod capture;
@@ -11,6 +12,7 @@ mod dead_letter;
 mod docs;
 mod faults;
 mod randomized;
+mod reindex;
 mod resume;
 mod search_faults;
 mod state_faults;

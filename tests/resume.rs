@@ -3,7 +3,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::{
-    assert_same_documents, index_config_path, unique_name, wait_until, SearchIndex, TestDb, Worker,
+    assert_same_documents, index_config_variant, unique_name, wait_until, SearchIndex, TestDb,
+    Worker,
 };
 
 const FILMS: u64 = 5000;
@@ -19,13 +20,13 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     let name = unique_name("resume_kill9");
     let db = TestDb::with_generated(&name, FILMS as u32).await;
     let index = SearchIndex::new(&name).await;
-    // Settings of the user's own, which the back-fill must switch off and then put back.
-    let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(index_config_path()).unwrap()).unwrap();
-    config["settings"]["refresh_interval"] = "2s".into();
-    config["settings"]["number_of_replicas"] = 2.into();
-    index.create(&config).await;
     let mut worker = Worker::new(&db, &name);
+    // Settings of the user's own, which the back-fill must switch off and then put back.
+    let config = index_config_variant(worker.dir.path(), "tuned.json", |config| {
+        config["settings"]["refresh_interval"] = "2s".into();
+        config["settings"]["number_of_replicas"] = 2.into();
+    });
+    worker.set("PG2ES__INDEX__CONFIG", &config);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
     let mut child = worker.spawn_run();

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::search_node::SearchNode;
-use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_same_documents, index_config_variant, unique_name, wait_until, SearchIndex, TestDb,
+    Worker,
+};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const OUTAGE: Duration = Duration::from_secs(30);
@@ -70,14 +73,12 @@ async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_a
     let db = TestDb::with_generated(&name, 3000).await;
     node.wait_ready(1).await;
     let index = SearchIndex::on(&node.url(), &name).await;
-    let mut config: Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::support::index_config_path()).unwrap(),
-    )
-    .unwrap();
-    config["settings"]["number_of_shards"] = 4.into();
-    index.create(&config).await;
     let mut worker = Worker::new(&db, &name);
+    let config = index_config_variant(worker.dir.path(), "shards.json", |config| {
+        config["settings"]["number_of_shards"] = 4.into();
+    });
     worker
+        .set("PG2ES__INDEX__CONFIG", &config)
         .set("PG2ES__ELASTICSEARCH__URL", &node.url())
         .set("PG2ES__SYNC__BATCH_SIZE", "100")
         .set("PG2ES__SYNC__BULK_CONCURRENCY", "8");

@@ -5,6 +5,7 @@ mod check;
 mod dead_letter;
 mod export;
 mod listen;
+mod reindex;
 mod status;
 mod verify;
 
@@ -19,7 +20,7 @@ use crate::config::{redact_url, Capture, Config, ConfigError};
 use crate::extract::{PgError, Postgres};
 use crate::load::{read_index_config, Elastic, EsError};
 use crate::movies::Movies;
-use crate::pipeline::{Engine, Pipeline, Servers, SyncError};
+use crate::pipeline::{Engine, Pipeline, Request, Servers, SyncError};
 use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
 
@@ -39,7 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the index if absent, back-fill, then follow changes until SIGTERM/SIGINT.
+    /// Create the index if absent (or rebuild it when the index config changed), back-fill,
+    /// then follow changes until SIGTERM/SIGINT.
     Run {
         /// Delete the state file first: everything is indexed again.
         #[arg(long)]
@@ -52,6 +54,16 @@ enum Command {
         /// Delete the state file first: everything is indexed again.
         #[arg(long)]
         reset_state: bool,
+    },
+    /// Build a new index behind the alias when the index config changed (or with --force),
+    /// following changes meanwhile, move the alias to it, and exit.
+    Reindex {
+        /// Rebuild even when the index config did not change.
+        #[arg(long, conflicts_with = "rollback")]
+        force: bool,
+        /// Bring the previous index up to date and move the alias back to it.
+        #[arg(long)]
+        rollback: bool,
     },
     /// Validate config, reach both servers, compare the live mapping with the index config.
     Check,
@@ -117,8 +129,9 @@ pub async fn main() -> ExitCode {
     };
     crate::telemetry::init(&config.log);
     let result = match cli.command {
-        Command::Run { reset_state } => sync(&config, false, reset_state).await,
-        Command::Sync { once, reset_state } => sync(&config, once, reset_state).await,
+        Command::Run { reset_state } => sync(&config, Mode::follow(false, reset_state)).await,
+        Command::Sync { once, reset_state } => sync(&config, Mode::follow(once, reset_state)).await,
+        Command::Reindex { force, rollback } => reindex::run(&config, force, rollback).await,
         Command::Check => check::run(&cli.config, &config).await,
         Command::Setup => capture::setup(&config).await,
         Command::Teardown => capture::teardown(&config).await,
@@ -174,7 +187,30 @@ fn load_state(path: &Path, pipeline: &str, index: &str) -> Result<State, AppErro
     Ok(state::load(path, pipeline, index)?.unwrap_or_else(|| State::new(pipeline, index)))
 }
 
-async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode, AppError> {
+/// How `sync` runs: until stopped or once, and what it asks of the index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mode {
+    pub once: bool,
+    pub reset_state: bool,
+    pub request: Request,
+}
+
+impl Mode {
+    fn follow(once: bool, reset_state: bool) -> Self {
+        Self {
+            once,
+            reset_state,
+            request: Request::Follow,
+        }
+    }
+}
+
+async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
+    let Mode {
+        once,
+        reset_state,
+        request,
+    } = mode;
     let pipeline = Arc::new(Movies);
     if reset_state {
         state::reset(&config.state.path)?;
@@ -197,22 +233,15 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
         // is created.
         postgres.ping().await?;
         crate::pipeline::check_schema(&*pipeline, &postgres).await?;
-        if elastic.ensure_index(&index_config).await? {
-            info!(index = %config.index.name, "index created");
-        }
+        elastic.ping().await?;
         let pool = postgres.pool().clone();
         let servers = Servers {
             pg: postgres,
             es: elastic,
         };
-        let mut engine = Engine::new(
-            pipeline,
-            servers,
-            config.state.path.clone(),
-            state,
-            &config.sync,
-        );
+        let mut engine = Engine::new(pipeline, servers, state, config);
         engine.check_capture().await?;
+        engine.prepare(&index_config, request).await?;
         let mut wake = match (once, config.sync.capture) {
             (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
             _ => None,

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::movies::Movies;
 use crate::pipeline::Pipeline;
 use crate::retry::RetryPolicy;
+use crate::state::Backfill;
 
 /// Status answers quickly: a few tries, not the worker's patience.
 pub(super) const QUICK_RETRY: RetryPolicy = RetryPolicy {
@@ -25,10 +26,14 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     let rows = postgres.count(pipeline.root()).await?;
     let documents = elastic.count().await?;
     let pending = postgres.pending_changes().await?;
+    let aliased = elastic.aliased_indexes().await?;
     if as_json {
         let report = json!({
             "pipeline": state.pipeline,
             "index": state.index,
+            "alias_on": aliased,
+            "rebuild": state.rebuild,
+            "pinned_config": state.pinned_config,
             "state_file": config.state.path,
             "backfill": state.backfill,
             "cursors": state.cursors,
@@ -45,20 +50,21 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         return Ok(ExitCode::SUCCESS);
     }
     println!("pipeline:   {} → index {}", state.pipeline, state.index);
-    println!("state file: {}", config.state.path.display());
-    let backfill = &state.backfill;
-    let progress = match (backfill.done, backfill.started_at) {
-        (true, _) => format!("done, {} documents", backfill.indexed),
-        (false, Some(_)) => format!(
-            "in progress, {} documents, next after {}",
-            backfill.indexed,
-            backfill
-                .after
-                .map_or("the start".into(), |id| id.to_string())
-        ),
-        (false, None) => "not started".to_owned(),
+    let answering = match aliased.as_slice() {
+        [] => "no alias (first start, or an older indexer's index)".to_owned(),
+        indexes => indexes.join(", "),
     };
-    println!("back-fill:  {progress}");
+    println!("alias on:   {answering}");
+    println!("state file: {}", config.state.path.display());
+    if let Some(rebuild) = &state.rebuild {
+        println!(
+            "rebuild:    {:?} into {}, {}",
+            rebuild.reason,
+            rebuild.index,
+            progress(&rebuild.backfill)
+        );
+    }
+    println!("back-fill:  {}", progress(&state.backfill));
     println!("cursors:");
     for (table, cursor) in &state.cursors {
         println!("  {table:<18} {}  {}", cursor.at.to_rfc3339(), cursor.id);
@@ -73,4 +79,18 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         pipeline.root().relation
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn progress(backfill: &Backfill) -> String {
+    match (backfill.done, backfill.started_at) {
+        (true, _) => format!("done, {} documents", backfill.indexed),
+        (false, Some(_)) => format!(
+            "in progress, {} documents, next after {}",
+            backfill.indexed,
+            backfill
+                .after
+                .map_or("the start".into(), |id| id.to_string())
+        ),
+        (false, None) => "not started".to_owned(),
+    }
 }

@@ -20,6 +20,8 @@ pub const DEFAULT_ELASTICSEARCH_URL: &str = "http://localhost:9200";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_INDEX_NAME: &str = "movies";
 pub const DEFAULT_INDEX_CONFIG: &str = "index_config.json";
+/// Earlier indexes kept after a rebuild, for `pg2es reindex --rollback`.
+pub const DEFAULT_KEEP_PREVIOUS: u32 = 1;
 pub const DEFAULT_STATE_PATH: &str = "state.yaml";
 pub const DEFAULT_DEAD_LETTER_PATH: &str = "dead_letter.ndjson";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -126,6 +128,9 @@ pub struct IndexConfig {
     pub name: String,
     /// The index settings and mappings (JSON body of `PUT /<index>`).
     pub config: PathBuf,
+    /// Indexes kept after the alias moved away from them, newest first, for rollback.
+    #[validate(range(max = 20))]
+    pub keep_previous: u32,
 }
 
 impl Default for IndexConfig {
@@ -133,6 +138,7 @@ impl Default for IndexConfig {
         Self {
             name: DEFAULT_INDEX_NAME.to_owned(),
             config: PathBuf::from(DEFAULT_INDEX_CONFIG),
+            keep_previous: DEFAULT_KEEP_PREVIOUS,
         }
     }
 }

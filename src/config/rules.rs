@@ -35,11 +35,18 @@ pub(super) fn http_url(url: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// Elasticsearch allows 255 bytes; pg2es's versioned index names are up to 20 bytes longer.
+const MAX_ALIAS_BYTES: usize = 235;
+
 /// Elasticsearch index naming rules that a user is likely to break.
 pub(super) fn index_name(name: &str) -> Result<(), ValidationError> {
     let forbidden = |c: char| "\\/*?\"<>| ,#:".contains(c) || c.is_uppercase();
-    if name.is_empty() || name.len() > 255 {
-        return Err(invalid("index_name", "must be 1 to 255 bytes".into()));
+    // The versioned indexes behind the alias add `_<12 hex digits>_<n>` to it.
+    if name.is_empty() || name.len() > MAX_ALIAS_BYTES {
+        return Err(invalid(
+            "index_name",
+            format!("must be 1 to {MAX_ALIAS_BYTES} bytes"),
+        ));
     }
     if name.starts_with(['-', '_', '+']) || name == "." || name == ".." {
         return Err(invalid(

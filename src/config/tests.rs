@@ -102,6 +102,29 @@ fn bad_index_name_is_refused() {
 }
 
 #[test]
+fn keep_previous_is_read_and_bounded() {
+    assert_eq!(
+        parse("").unwrap().index.keep_previous,
+        DEFAULT_KEEP_PREVIOUS
+    );
+    assert_eq!(
+        parse("index:\n  keep_previous: 0\n")
+            .unwrap()
+            .index
+            .keep_previous,
+        0
+    );
+    let text = error_text("index:\n  keep_previous: 99\n", &[]);
+    assert!(text.contains("index.keep_previous"), "{text}");
+    let long = "m".repeat(240);
+    let text = error_text(&format!("index:\n  name: {long}\n"), &[]);
+    assert!(
+        text.contains("index.name") && text.contains("235"),
+        "{text}"
+    );
+}
+
+#[test]
 fn zero_duration_is_refused() {
     let text = error_text("sync:\n  poll_interval: 0s\n", &[]);
     assert!(text.contains("sync.poll_interval"), "{text}");

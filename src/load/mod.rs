@@ -1,8 +1,10 @@
 //! The load stage: the index, bulk writes judged per item, dead letters for refused documents.
 
+mod alias;
 mod bulk;
 mod dead_letter;
 mod error;
+mod index_config;
 pub(crate) mod mapping;
 mod read;
 mod settings;
@@ -14,12 +16,15 @@ use std::time::Duration;
 use elasticsearch::auth::Credentials;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesGetMappingParts};
+use elasticsearch::indices::IndicesGetMappingParts;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) use alias::{IndexInfo, Live};
 pub(crate) use error::EsError;
+pub(crate) use index_config::{config_hash, index_body, index_name, read_index_config, IndexMeta};
+pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 
 use self::bulk::Outcome;
@@ -51,22 +56,6 @@ pub(crate) struct Elastic {
     retry: RetryPolicy,
     dead_letters: DeadLetters,
     bulk_max_bytes: u64,
-}
-
-/// Reads the index settings and mappings, refusing anything that is not a JSON object.
-pub(crate) fn read_index_config(path: &Path) -> Result<Value, EsError> {
-    let invalid = |reason: String| EsError::IndexConfig {
-        path: path.to_owned(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|err| invalid(err.to_string()))?;
-    let value: Value = serde_json::from_str(&text).map_err(|err| invalid(err.to_string()))?;
-    if !value.is_object() {
-        return Err(invalid(
-            "expected a JSON object with settings and mappings".into(),
-        ));
-    }
-    Ok(value)
 }
 
 #[derive(Deserialize)]
@@ -137,38 +126,6 @@ impl Elastic {
                 .await
                 .map_err(EsError::transport("ping"))?;
             checked(response, "ping").await.map(|_| ())
-        })
-        .await
-    }
-
-    /// Creates the index from its config when it does not exist; `true` when it was created.
-    pub async fn ensure_index(&self, config: &Value) -> Result<bool, EsError> {
-        retry(&self.retry, "create index", || async {
-            let exists = self
-                .client
-                .indices()
-                .exists(IndicesExistsParts::Index(&[&self.index]))
-                .send()
-                .await
-                .map_err(EsError::transport("check index"))?;
-            if exists.status_code().is_success() {
-                return Ok(false);
-            }
-            let response = self
-                .client
-                .indices()
-                .create(IndicesCreateParts::Index(&self.index))
-                .body(config.clone())
-                .send()
-                .await
-                .map_err(EsError::transport("create index"))?;
-            match checked(response, "create index").await {
-                Ok(_) => Ok(true),
-                Err(EsError::Status {
-                    status: 400, body, ..
-                }) if already_exists(&body) => Ok(false),
-                Err(err) => Err(err),
-            }
         })
         .await
     }

@@ -1,6 +1,8 @@
-//! The back-fill: every root row in key order, through the overlapping stages of `units`. The
-//! position saved is always the end of the last page acknowledged in order.
+//! The back-fill: every root row in key order, as a pipeline of overlapping stages. The next
+//! pages are read and built while earlier ones are being indexed, several bulk requests are in
+//! flight, and the position saved is always the end of the last page acknowledged in order.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,17 +11,51 @@ use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::units::{built, written, Unit};
-use super::{log_progress, Engine, Pipeline, SyncError};
-use crate::extract::{Postgres, Table};
-use crate::load::backfill_settings;
+use super::spawned::Spawned;
+use super::{build_actions, log_progress, verify, Engine, Pipeline, SyncError};
+use crate::extract::{PgError, Postgres, Table};
+use crate::load::{backfill_settings, Elastic, WriteReport};
+use crate::state::{Backfill, RebuildReason};
+use crate::transform::Action;
 
+/// Pages read and built ahead of the bulk requests.
+pub(super) const READ_AHEAD: usize = 2;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// The position is saved at most this often (and at the end): each save is an fsync, and a
 /// crash only means re-sending what was acknowledged since.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
+/// The documents of one page of root ids.
+pub(super) struct Batch {
+    pub last: Uuid,
+    pub actions: Vec<Action>,
+}
+
+/// Which index a back-fill fills: the live one, or the one a rebuild builds next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    Live,
+    Rebuild,
+}
+
+/// Where the page source stops: at the end of the table, or at a deadline.
+pub(super) struct Stop {
+    until: Option<Instant>,
+    reached_end: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// At the end of the table only.
+    pub fn at_the_end() -> Self {
+        Self {
+            until: None,
+            reached_end: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
 impl<P: Pipeline> Engine<P> {
+    /// The back-fill of the live index, in one go; changes are followed after it.
     pub(super) async fn backfill(&mut self) -> Result<(), SyncError> {
         if self.state.backfill.started_at.is_none() {
             self.start_cursors().await?;
@@ -30,36 +66,92 @@ impl<P: Pipeline> Engine<P> {
                 "resuming back-fill"
             );
         }
-        self.tune_index().await?;
-        let pages = root_pages(
-            self.pg.clone(),
-            self.pipeline.root(),
-            self.state.backfill.after,
-            self.batch_size,
-        );
-        let built = built(Arc::clone(&self.pipeline), self.pg.clone(), pages);
-        let mut written = std::pin::pin!(written(self.es.clone(), self.bulk_concurrency, built));
-        let (mut last_log, mut last_save) = (Instant::now(), Instant::now());
-        while let Some(batch) = written.next().await {
-            let (last, report) = batch?;
-            self.totals += report;
-            self.state.backfill.after = last;
-            self.state.backfill.indexed += report.indexed;
-            if last_save.elapsed() >= SAVE_EVERY {
-                self.save()?;
-                last_save = Instant::now();
-            }
-            if last_log.elapsed() >= PROGRESS_EVERY {
-                log_progress("back-fill", self.totals);
-                last_log = Instant::now();
-            }
-        }
-        self.restore_index().await?;
+        let live = self.es.clone();
+        self.tune_index(Target::Live, &live).await?;
+        self.backfill_pages(Target::Live, &live, None).await?;
+        self.restore_index(Target::Live, &live).await?;
         self.state.backfill.done = true;
         self.state.backfill.finished_at = Some(Utc::now());
         self.save()?;
         info!(indexed = self.state.backfill.indexed, "back-fill finished");
         Ok(())
+    }
+
+    pub(super) fn backfill_mut(&mut self, target: Target) -> &mut Backfill {
+        match target {
+            Target::Live => &mut self.state.backfill,
+            Target::Rebuild => {
+                &mut self
+                    .state
+                    .rebuild
+                    .as_mut()
+                    .expect("a rebuild target is only used while the state holds a rebuild")
+                    .backfill
+            }
+        }
+    }
+
+    /// Writes the pages after the saved position into `es`, saving the position after each
+    /// acknowledged page, until the end of the table or (for a slice) `until`, when no page
+    /// is started any more and those in flight are finished. `true` when it reached the end.
+    pub(super) async fn backfill_pages(
+        &mut self,
+        target: Target,
+        es: &Elastic,
+        until: Option<Instant>,
+    ) -> Result<bool, SyncError> {
+        let stop = Stop {
+            until,
+            ..Stop::at_the_end()
+        };
+        let reached_end = Arc::clone(&stop.reached_end);
+        let after = self.backfill_mut(target).after;
+        let batches = built_batches(
+            Arc::clone(&self.pipeline),
+            self.pg.clone(),
+            after,
+            self.batch_size,
+            stop,
+        );
+        let only_stale = self.only_stale(target);
+        let written = written_batches(batches, es.clone(), self.bulk_concurrency, only_stale);
+        let mut written = std::pin::pin!(written);
+        let (mut last_log, mut last_save) = (Instant::now(), Instant::now());
+        while let Some(batch) = written.next().await {
+            let (last, report) = batch?;
+            self.acknowledged(target, last, report);
+            if last_save.elapsed() >= SAVE_EVERY {
+                self.save()?;
+                last_save = Instant::now();
+            }
+            if last_log.elapsed() >= PROGRESS_EVERY {
+                log_progress(stage(target), self.totals);
+                last_log = Instant::now();
+            }
+        }
+        self.save()?;
+        Ok(reached_end.load(Ordering::SeqCst))
+    }
+
+    /// A rollback fills an index that holds most documents already: only what differs is sent.
+    fn only_stale(&self, target: Target) -> bool {
+        let rolling_back = self
+            .state
+            .rebuild
+            .as_ref()
+            .is_some_and(|rebuild| rebuild.reason == RebuildReason::Rollback);
+        target == Target::Rebuild && rolling_back
+    }
+
+    /// Everything up to `last` is in the index: the position moves there (saved by the caller).
+    fn acknowledged(&mut self, target: Target, last: Uuid, report: WriteReport) {
+        self.totals += report;
+        if target == Target::Rebuild {
+            self.count_rebuild_refusals(report);
+        }
+        let backfill = self.backfill_mut(target);
+        backfill.after = Some(last);
+        backfill.indexed += report.indexed;
     }
 
     /// Changes are followed from the newest row of each table at the start of the back-fill:
@@ -75,65 +167,134 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    /// Switches refreshes off, first saving what to put back in the state file so
-    /// that a crash in the middle still ends with the index restored.
-    async fn tune_index(&mut self) -> Result<(), SyncError> {
+    /// Switches refreshes off, first saving what to put back in the state file so that a crash
+    /// in the middle still ends with the index restored. (Replicas are left as they are.)
+    pub(super) async fn tune_index(
+        &mut self,
+        target: Target,
+        es: &Elastic,
+    ) -> Result<(), SyncError> {
         if !self.tune_backfill {
             return Ok(());
         }
         let tuned = backfill_settings();
-        if self.state.backfill.restore_settings.is_none() {
-            let mut current = self.es.settings().await?;
+        if self.backfill_mut(target).restore_settings.is_none() {
+            let mut current = es.settings().await?;
             if current.refresh_interval == tuned.refresh_interval {
                 // Left so by a back-fill whose state file was reset: back to the defaults.
                 warn!("index found with refreshes off from an earlier back-fill; they are restored to the default when this one ends");
                 current = Default::default();
             }
-            self.state.backfill.restore_settings = Some(current);
+            self.backfill_mut(target).restore_settings = Some(current);
             self.save()?;
         }
-        self.es.put_settings(&tuned).await?;
+        es.put_settings(&tuned).await?;
         Ok(())
     }
 
     /// Puts back the settings saved by `tune_index` and makes everything searchable.
-    pub(super) async fn restore_index(&mut self) -> Result<(), SyncError> {
-        let Some(saved) = self.state.backfill.restore_settings.clone() else {
+    pub(super) async fn restore_index(
+        &mut self,
+        target: Target,
+        es: &Elastic,
+    ) -> Result<(), SyncError> {
+        let Some(saved) = self.backfill_mut(target).restore_settings.clone() else {
             return Ok(());
         };
-        self.es.put_settings(&saved).await?;
-        self.es.refresh().await?;
-        self.state.backfill.restore_settings = None;
+        es.put_settings(&saved).await?;
+        es.refresh().await?;
+        self.backfill_mut(target).restore_settings = None;
         self.save()?;
-        info!("index settings restored after the back-fill");
+        info!(
+            index = es.index_name(),
+            "index settings restored after the back-fill"
+        );
         Ok(())
     }
 }
 
-/// Pages of root ids in key order, each page read after the previous one; a page's mark is its
-/// last id, where the back-fill resumes.
-pub(super) fn root_pages(
+fn stage(target: Target) -> &'static str {
+    match target {
+        Target::Live => "back-fill",
+        Target::Rebuild => "rebuild",
+    }
+}
+
+/// Pages of root ids in key order, each page read after the previous one, none started
+/// after `stop.until`.
+fn root_pages(
     pg: Postgres,
     root: &'static Table,
     after: Option<Uuid>,
     batch_size: u32,
-) -> impl Stream<Item = Result<Unit<Uuid>, SyncError>> {
+    stop: Stop,
+) -> impl Stream<Item = Result<Vec<Uuid>, PgError>> {
     futures_util::stream::try_unfold(Some(after), move |next| {
         let pg = pg.clone();
+        let reached_end = Arc::clone(&stop.reached_end);
+        let until = stop.until;
         async move {
             let Some(after) = next else {
+                reached_end.store(true, Ordering::SeqCst);
                 return Ok(None);
             };
+            if until.is_some_and(|until| Instant::now() >= until) {
+                return Ok(None);
+            }
             let ids = pg.root_ids(root, after, batch_size).await?;
             let Some(last) = ids.last().copied() else {
+                reached_end.store(true, Ordering::SeqCst);
                 return Ok(None);
             };
             let more = ids.len() == batch_size as usize;
-            let unit = Unit {
-                ids,
-                mark: Some(last),
-            };
-            Ok(Some((unit, more.then_some(Some(last)))))
+            Ok(Some((ids, more.then_some(Some(last)))))
         }
     })
+}
+
+/// Pages turned into documents, `READ_AHEAD` at a time, in order.
+pub(super) fn built_batches<P: Pipeline>(
+    pipeline: Arc<P>,
+    pg: Postgres,
+    after: Option<Uuid>,
+    batch_size: u32,
+    stop: Stop,
+) -> impl Stream<Item = Result<Batch, SyncError>> {
+    let root = pipeline.root();
+    root_pages(pg.clone(), root, after, batch_size, stop)
+        .map(move |page| {
+            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
+            Spawned::new(async move {
+                let ids = page?;
+                let last = *ids.last().expect("pages are never empty");
+                let actions = build_actions(&*pipeline, &pg, &ids).await?;
+                Ok(Batch { last, actions })
+            })
+        })
+        .buffered(READ_AHEAD)
+        .map(|joined| joined.and_then(|batch| batch))
+}
+
+/// Batches written with `concurrency` bulk requests in flight; answers come back in order.
+/// With `only_stale`, documents the index holds as built are not sent again.
+fn written_batches(
+    batches: impl Stream<Item = Result<Batch, SyncError>>,
+    es: Elastic,
+    concurrency: usize,
+    only_stale: bool,
+) -> impl Stream<Item = Result<(Uuid, WriteReport), SyncError>> {
+    batches
+        .map(move |batch| {
+            let es = es.clone();
+            Spawned::new(async move {
+                let mut batch = batch?;
+                if only_stale {
+                    batch.actions = verify::stale_only(&es, batch.actions).await?;
+                }
+                let report = es.write(batch.actions).await?;
+                Ok((batch.last, report))
+            })
+        })
+        .buffered(concurrency)
+        .map(|joined| joined.and_then(|written| written))
 }

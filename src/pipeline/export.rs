@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use super::backfill::root_pages;
-use super::units::built;
+use super::backfill::{built_batches, Stop};
 use super::{Pipeline, SyncError};
 use crate::extract::Postgres;
 use crate::load::Elastic;
@@ -41,8 +40,7 @@ pub(crate) async fn export<P: Pipeline>(
     batch_size: u32,
     dir: Option<&Path>,
 ) -> Result<ExportReport, SyncError> {
-    let pages = root_pages(pg.clone(), pipeline.root(), None, batch_size);
-    let batches = built(pipeline, pg.clone(), pages);
+    let batches = built_batches(pipeline, pg.clone(), None, batch_size, Stop::at_the_end());
     let mut batches = std::pin::pin!(batches);
     let mut report = ExportReport::default();
     while let Some(batch) = batches.next().await {

@@ -5,6 +5,9 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod plan;
+mod prepare;
+mod rebuild;
 mod replay;
 mod schema;
 mod spawned;
@@ -12,6 +15,7 @@ mod units;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use plan::Request;
 pub(crate) use replay::replay_dead_letters;
 pub(crate) use schema::check_schema;
 pub(crate) use verify::{verify, VerifyReport};
@@ -26,9 +30,9 @@ use sqlx::PgPool;
 use tracing::info;
 use uuid::Uuid;
 
-use crate::config::Capture;
+use crate::config::{Capture, Config};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::retry::retry;
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document};
@@ -73,18 +77,29 @@ pub(crate) enum SyncError {
     },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
+    #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
+    SeveralIndexes { alias: String, indexes: Vec<String> },
+    #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
+    NothingToRollBack { alias: String },
 }
 
 pub(crate) struct Engine<P> {
     pipeline: Arc<P>,
     pg: Postgres,
+    /// Writes go to the alias, so they reach whichever index it points at.
     es: Elastic,
+    /// The index a rebuild fills, which every change is written to as well; set exactly while
+    /// the state holds a rebuild.
+    rebuild_es: Option<Elastic>,
+    /// A rollback's pass over the earlier index's ids, looking for rows gone meanwhile.
+    extras: Option<IdScroll>,
     state_path: PathBuf,
     state: State,
     batch_size: u32,
     bulk_concurrency: usize,
     tune_backfill: bool,
     capture: Capture,
+    keep_previous: u32,
     totals: WriteReport,
 }
 
@@ -95,23 +110,21 @@ pub(crate) struct Servers {
 }
 
 impl<P: Pipeline> Engine<P> {
-    pub fn new(
-        pipeline: Arc<P>,
-        servers: Servers,
-        state_path: PathBuf,
-        state: State,
-        sync: &crate::config::SyncConfig,
-    ) -> Self {
+    pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
+        let sync = &config.sync;
         Self {
             pipeline,
             pg: servers.pg,
             es: servers.es,
-            state_path,
+            rebuild_es: None,
+            extras: None,
+            state_path: config.state.path.clone(),
             state,
             batch_size: sync.batch_size,
             bulk_concurrency: sync.bulk_concurrency as usize,
             tune_backfill: sync.tune_backfill,
             capture: sync.capture,
+            keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
         }
     }
@@ -132,38 +145,55 @@ impl<P: Pipeline> Engine<P> {
         self.totals
     }
 
-    /// One full cycle: finish any back-fill, then catch up on every table.
+    /// One full cycle: finish any back-fill, catch up on every table, then carry any rebuild
+    /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         if !self.state.backfill.done {
             self.backfill().await?;
         }
         // Left tuned by a crash between the last batch and the restore.
-        self.restore_index().await?;
-        match self.capture {
-            Capture::Polling => self.catch_up().await?,
-            Capture::Triggers => self.consume_recorded().await?,
-        }
+        let live = self.es.clone();
+        self.restore_index(backfill::Target::Live, &live).await?;
+        self.follow_changes().await?;
+        self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
         self.save()
     }
 
-    /// Builds and writes `units` through the shared stages, calling `acknowledged` with each
-    /// unit's mark once it and everything before it were written.
+    async fn follow_changes(&mut self) -> Result<(), SyncError> {
+        match self.capture {
+            Capture::Polling => self.catch_up().await,
+            Capture::Triggers => self.consume_recorded().await,
+        }
+    }
+
+    /// Builds `units` ahead and writes them one after another, calling `acknowledged` with each
+    /// unit's mark once it and everything before it were written. Writes stay in order: the
+    /// same document can be in several units, and its last version read must land last.
     async fn write_units<M: Send + 'static>(
         &mut self,
         units: impl Stream<Item = Result<Unit<M>, SyncError>>,
         mut acknowledged: impl FnMut(&mut Self, M) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         let built = units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
-        let written = units::written(self.es.clone(), self.bulk_concurrency, built);
-        let mut written = std::pin::pin!(written);
-        while let Some(done) = written.next().await {
-            let (mark, report) = done?;
-            self.totals += report;
-            if let Some(mark) = mark {
+        let mut built = std::pin::pin!(built);
+        while let Some(unit) = built.next().await {
+            let unit = unit?;
+            self.write_actions(unit.actions).await?;
+            if let Some(mark) = unit.mark {
                 acknowledged(self, mark)?;
             }
         }
+        Ok(())
+    }
+
+    /// Writes to the live index and to the index being rebuilt.
+    async fn write_actions(&mut self, actions: Vec<Action>) -> Result<(), SyncError> {
+        if let Some(new) = &self.rebuild_es {
+            let report = new.write(actions.clone()).await?;
+            self.count_rebuild_refusals(report);
+        }
+        self.totals += self.es.write(actions).await?;
         Ok(())
     }
 

@@ -1,7 +1,6 @@
-//! The stages every write path shares: units of root ids are built into documents `READ_AHEAD`
-//! at a time and written with several bulk requests in flight. Answers come back in the order
-//! the units went in, so a unit's mark (a cursor, changes to forget) is acted on only once it
-//! and everything before it were acknowledged.
+//! Units of root ids built into documents `READ_AHEAD` at a time, in order, for the change
+//! paths (the engine writes them one after another); a unit's mark (a cursor, changes to
+//! forget) is acted on once it and everything before it were acknowledged.
 
 use std::sync::Arc;
 
@@ -11,7 +10,6 @@ use uuid::Uuid;
 use super::spawned::Spawned;
 use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
-use crate::load::{Elastic, WriteReport};
 use crate::transform::Action;
 
 /// Units read and built ahead of the bulk requests.
@@ -52,23 +50,4 @@ pub(super) fn built<P: Pipeline, M: Send + 'static>(
         })
         .buffered(READ_AHEAD)
         .map(|joined| joined.and_then(|built| built))
-}
-
-/// Writes each unit's documents in its own task, `concurrency` at a time, answering in order.
-pub(super) fn written<M: Send + 'static>(
-    es: Elastic,
-    concurrency: usize,
-    built: impl Stream<Item = Result<Built<M>, SyncError>>,
-) -> impl Stream<Item = Result<(Option<M>, WriteReport), SyncError>> {
-    built
-        .map(move |built| {
-            let es = es.clone();
-            Spawned::new(async move {
-                let built = built?;
-                let report = es.write(built.actions).await?;
-                Ok((built.mark, report))
-            })
-        })
-        .buffered(concurrency)
-        .map(|joined| joined.and_then(|written| written))
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
-use crate::load::Elastic;
+use crate::load::{Elastic, EsError};
 use crate::transform::Action;
 
 /// How many ids of each kind a report lists (the counts are always complete).
@@ -172,6 +172,25 @@ impl<P: Pipeline> Verifier<'_, P> {
         es.close_scroll(scroll).await;
         Ok(())
     }
+}
+
+/// The actions whose document the index does not hold exactly as built, and every delete.
+pub(super) async fn stale_only(es: &Elastic, actions: Vec<Action>) -> Result<Vec<Action>, EsError> {
+    let ids: Vec<String> = actions
+        .iter()
+        .filter(|action| matches!(action, Action::Index(_)))
+        .map(|action| action.id().to_string())
+        .collect();
+    let live = es.sources(&ids).await?;
+    Ok(actions
+        .into_iter()
+        .filter(|action| match action {
+            Action::Index(document) => !live
+                .get(&document.id.to_string())
+                .is_some_and(|source| same(source, &document.body)),
+            Action::Delete(_) => true,
+        })
+        .collect())
 }
 
 fn same(live: &Value, body: &[u8]) -> bool {

@@ -2,6 +2,7 @@
 //! `make up` (`target/stack.env`), one database and one index per test, the real binary.
 
 pub mod disk;
+pub mod monitor;
 pub mod pg_cluster;
 pub mod proxy;
 pub mod search;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
+pub use monitor::SearchMonitor;
 pub use search::SearchIndex;
 pub use worker::Worker;
 
@@ -165,6 +167,20 @@ pub fn work_dir() -> tempfile::TempDir {
 
 pub fn index_config_path() -> PathBuf {
     Path::new(REPO).join("index_config.json")
+}
+
+/// The project's index config.
+pub fn index_config() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(index_config_path()).unwrap()).unwrap()
+}
+
+/// The project's index config changed by `edit`, written as `dir/file`; returns its path.
+pub fn index_config_variant(dir: &Path, file: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut config = index_config();
+    edit(&mut config);
+    let path = dir.join(file);
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    path.display().to_string()
 }
 
 /// Polls `condition` until it holds; fails with `what` when the deadline passes.

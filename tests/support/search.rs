@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
-    IndicesCreateParts, IndicesDeleteParts, IndicesGetSettingsParts, IndicesRefreshParts,
+    IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesGetSettingsParts,
+    IndicesRefreshParts,
 };
 use elasticsearch::{CountParts, Elasticsearch, SearchParts};
 use serde_json::{json, Value};
@@ -22,23 +23,80 @@ impl SearchIndex {
 
     /// The same on another server (a test's own node).
     pub async fn on(url: &str, name: &str) -> Self {
-        let transport = Transport::single_node(url).unwrap();
-        let index = Self {
-            name: name.to_owned(),
-            client: Elasticsearch::new(transport),
-        };
+        let index = Self::open_on(url, name);
         index.delete().await;
         index
     }
 
+    /// A handle on an index (or alias) that may exist, leaving it as it is.
+    pub fn open(name: &str) -> Self {
+        Self::open_on(&super::search_url(), name)
+    }
+
+    fn open_on(url: &str, name: &str) -> Self {
+        let transport = Transport::single_node(url).unwrap();
+        Self {
+            name: name.to_owned(),
+            client: Elasticsearch::new(transport),
+        }
+    }
+
+    /// Deletes the index of this name, or the indexes behind the alias of this name, and the
+    /// versioned indexes pg2es built for it (`<name>_*`).
     pub async fn delete(&self) {
-        let _ = self
+        for index in self.concrete_indexes().await {
+            let response = self
+                .client
+                .indices()
+                .delete(IndicesDeleteParts::Index(&[&index]))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status_code().as_u16();
+            assert!(status < 300 || status == 404, "delete {index}: {status}");
+        }
+    }
+
+    /// The concrete indexes under this name: itself or its alias's, and `<name>_*`.
+    pub async fn concrete_indexes(&self) -> Vec<String> {
+        let pattern = format!("{}_*", self.name);
+        let body: Value = self
             .client
             .indices()
-            .delete(IndicesDeleteParts::Index(&[&self.name]))
+            .get_alias(IndicesGetAliasParts::Index(&[&self.name, &pattern]))
+            .ignore_unavailable(true)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body.as_object()
+            .map(|indexes| indexes.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The indexes the alias of this name points at (empty when it is no alias).
+    pub async fn aliased(&self) -> Vec<String> {
+        let response = self
+            .client
+            .indices()
+            .get_alias(IndicesGetAliasParts::Name(&[&self.name]))
             .send()
             .await
             .unwrap();
+        if response.status_code().as_u16() == 404 {
+            return Vec::new();
+        }
+        let body: Value = response.json().await.unwrap();
+        body.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// The one index the alias points at.
+    pub async fn alias_target(&self) -> String {
+        let aliased = self.aliased().await;
+        assert_eq!(aliased.len(), 1, "alias {} on {aliased:?}", self.name);
+        aliased[0].clone()
     }
 
     pub async fn create(&self, config: &Value) {
@@ -69,7 +127,8 @@ impl SearchIndex {
             .json()
             .await
             .unwrap();
-        let settings = &body[&self.name]["settings"]["index"];
+        // Keyed by the concrete index, which differs from the name behind an alias.
+        let settings = &body.as_object().unwrap().values().next().unwrap()["settings"]["index"];
         let value = |key: &str| settings[key].as_str().map(str::to_owned);
         (value("refresh_interval"), value("number_of_replicas"))
     }
@@ -122,6 +181,32 @@ impl SearchIndex {
                 )
             })
             .collect()
+    }
+
+    /// `POST /<name>/<endpoint>` (`_search`, `_count`, `_analyze`): the answer, or why it failed.
+    pub async fn try_request(&self, endpoint: &str, body: Value) -> Result<Value, String> {
+        let path = format!("/{}/{endpoint}", self.name);
+        let response = self
+            .client
+            .send(
+                elasticsearch::http::Method::Post,
+                &path,
+                elasticsearch::http::headers::HeaderMap::new(),
+                Option::<&()>::None,
+                Some(elasticsearch::http::request::JsonBody::new(body)),
+                None,
+            )
+            .await
+            .map_err(|err| format!("{endpoint}: {err}"))?;
+        let status = response.status_code();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| format!("{endpoint}: {err}"))?;
+        match status.is_success() {
+            true => serde_json::from_str(&text).map_err(|err| format!("{endpoint}: {err}: {text}")),
+            false => Err(format!("{endpoint}: HTTP {status}: {text}")),
+        }
     }
 
     pub async fn search(&self, query: Value) -> Value {
@@ -198,5 +283,47 @@ impl SearchIndex {
             "{}",
             response.text().await.unwrap()
         );
+    }
+}
+
+impl SearchIndex {
+    /// What pg2es recorded in the mapping of the index behind this name (`_meta.pg2es`).
+    pub async fn pg2es_meta(&self) -> Value {
+        let body: Value = self
+            .client
+            .indices()
+            .get_mapping(elasticsearch::indices::IndicesGetMappingParts::Index(&[
+                &self.name,
+            ]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let index = body.as_object().unwrap().values().next().unwrap();
+        index["mappings"]["_meta"]["pg2es"].clone()
+    }
+
+    /// Writes documents behind pg2es's back in one bulk request, as an older indexer would.
+    pub async fn put_all(&self, documents: &BTreeMap<String, Value>) {
+        let mut body: Vec<elasticsearch::BulkOperation<Value>> = Vec::new();
+        for (id, source) in documents {
+            body.push(
+                elasticsearch::BulkOperation::index(source.clone())
+                    .id(id)
+                    .into(),
+            );
+        }
+        let response = self
+            .client
+            .bulk(elasticsearch::BulkParts::Index(&self.name))
+            .body(body)
+            .refresh(elasticsearch::params::Refresh::True)
+            .send()
+            .await
+            .unwrap();
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"], false, "{answer}");
     }
 }

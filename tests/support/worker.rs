@@ -145,3 +145,38 @@ impl Drop for Running {
         let _ = self.child.wait();
     }
 }
+
+impl Worker {
+    /// The state file, parsed; `None` while there is none (or it is being replaced).
+    pub fn state(&self) -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(self.state_path()).ok()?;
+        serde_saphyr::from_str(&text).ok()
+    }
+
+    /// The rebuild in progress according to the state file.
+    pub fn rebuild(&self) -> Option<serde_json::Value> {
+        self.state()
+            .map(|state| state["rebuild"].clone())
+            .filter(|rebuild| rebuild.is_object())
+    }
+}
+
+/// Sends SIGTERM and waits for the exit; returns the exit code.
+pub async fn terminate(child: &mut Child) -> Option<i32> {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exit = None;
+    super::wait_until(
+        "the worker to exit after SIGTERM",
+        std::time::Duration::from_secs(30),
+        || {
+            exit = exit.or_else(|| child.try_wait().unwrap());
+            std::future::ready(exit.is_some())
+        },
+    )
+    .await;
+    exit.unwrap().code()
+}

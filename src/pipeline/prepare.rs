@@ -1,0 +1,161 @@
+//! At start: look at the alias and the indexes behind it, decide what they need (`plan`), and
+//! set it up: the first index, a rebuild started, resumed or given up, a rollback.
+
+use chrono::Utc;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::plan::{self, Facts, Request, Step};
+use super::{Engine, Pipeline, SyncError};
+use crate::load::{config_hash, index_body, IndexMeta};
+use crate::state::{Backfill, Rebuild, RebuildReason};
+
+impl<P: Pipeline> Engine<P> {
+    /// Makes the server ready for `sync`: afterwards the alias answers from an index, and any
+    /// rebuild to carry out is in the state file with its index created.
+    pub async fn prepare(&mut self, config: &Value, request: Request) -> Result<(), SyncError> {
+        let wanted = config_hash(config);
+        let live = self.es.live().await?;
+        let indexes = self.es.versioned_indexes().await?;
+        let facts = Facts {
+            alias: self.es.index_name(),
+            live: &live,
+            indexes: &indexes,
+            wanted_hash: &wanted,
+        };
+        let decision = plan::decide(&facts, &self.state, request)?;
+        if let Some(index) = &decision.delete {
+            warn!(index, "giving up the rebuild in progress: its index config is no longer the configured one");
+            self.es.delete_index(index).await?;
+            self.state.rebuild = None;
+            self.save()?;
+        }
+        match decision.step {
+            Step::UpToDate => self.up_to_date(),
+            Step::Pinned => {
+                warn!(config_hash = %wanted, "the index config differs from the live index's, but was rolled back from or refused documents: not rebuilt until it changes (or `pg2es reindex --force`)");
+                Ok(())
+            }
+            Step::CreateFirst { index } => self.create_first(config, &wanted, &index).await,
+            Step::Start { index, reason } => self.start(config, &wanted, &index, reason).await,
+            Step::Resume => self.resume(),
+            Step::Swapped => self.swapped().await,
+            Step::RollBack { index, config_hash } => self.roll_back(&wanted, index, config_hash),
+            Step::Cancel => {
+                warn!("rollback: the rebuild in progress is given up; the alias stays where it is");
+                self.state.pinned_config = Some(wanted);
+                self.save()
+            }
+        }
+    }
+
+    fn up_to_date(&mut self) -> Result<(), SyncError> {
+        if self.state.pinned_config.is_some() || self.state.rebuild.is_some() {
+            self.state.pinned_config = None;
+            self.state.rebuild = None;
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Nothing answers for the alias yet: the first index, with the alias on it at once (there
+    /// is nothing better to answer from while it is back-filled).
+    async fn create_first(
+        &mut self,
+        config: &Value,
+        wanted: &str,
+        index: &str,
+    ) -> Result<(), SyncError> {
+        let body = index_body(config, &self.meta(wanted), true);
+        self.es.create_index(index, &body).await?;
+        info!(alias = self.es.index_name(), index, "index created");
+        if self.state.backfill.started_at.is_some() {
+            warn!(
+                "the index was missing although the state file has a back-fill: back-filling again"
+            );
+            self.state.backfill = Backfill::default();
+        }
+        self.state.rebuild = None;
+        self.state.pinned_config = None;
+        self.save()
+    }
+
+    async fn start(
+        &mut self,
+        config: &Value,
+        wanted: &str,
+        index: &str,
+        reason: RebuildReason,
+    ) -> Result<(), SyncError> {
+        let body = index_body(config, &self.meta(wanted), false);
+        self.es.create_index(index, &body).await?;
+        info!(
+            alias = self.es.index_name(),
+            index,
+            ?reason,
+            "rebuilding into a new index"
+        );
+        self.state.pinned_config = None;
+        self.begin_rebuild(index.to_owned(), wanted.to_owned(), reason)
+    }
+
+    fn resume(&mut self) -> Result<(), SyncError> {
+        let Some(rebuild) = &self.state.rebuild else {
+            return Ok(());
+        };
+        info!(
+            index = rebuild.index,
+            reason = ?rebuild.reason,
+            after = ?rebuild.backfill.after,
+            already_indexed = rebuild.backfill.indexed,
+            "resuming rebuild"
+        );
+        self.rebuild_es = Some(self.es.for_index(&rebuild.index));
+        Ok(())
+    }
+
+    /// The earlier index is filled like a new one (only what differs is written) and the
+    /// configured hash pinned, so the worker does not rebuild it again.
+    fn roll_back(
+        &mut self,
+        wanted: &str,
+        index: String,
+        config_hash: String,
+    ) -> Result<(), SyncError> {
+        info!(
+            alias = self.es.index_name(),
+            index, "rolling back: bringing the earlier index up to date"
+        );
+        self.state.pinned_config = Some(wanted.to_owned());
+        self.begin_rebuild(index, config_hash, RebuildReason::Rollback)
+    }
+
+    fn begin_rebuild(
+        &mut self,
+        index: String,
+        config_hash: String,
+        reason: RebuildReason,
+    ) -> Result<(), SyncError> {
+        self.rebuild_es = Some(self.es.for_index(&index));
+        self.state.rebuild = Some(Rebuild {
+            index,
+            config_hash,
+            reason,
+            backfill: Backfill {
+                started_at: Some(Utc::now()),
+                ..Backfill::default()
+            },
+            extras_done: false,
+            dead_lettered: 0,
+        });
+        self.save()
+    }
+
+    fn meta(&self, config_hash: &str) -> IndexMeta {
+        IndexMeta {
+            alias: self.es.index_name().to_owned(),
+            config_hash: config_hash.to_owned(),
+            built_at: Utc::now(),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Carrying a rebuild through. The new index is back-filled in key order, a slice at a time,
+//! and the changes are followed between slices and written to both indexes. Every write builds
+//! its documents from rows read after the writes before it were acknowledged, so the last
+//! write of each document in the new index holds its newest row, and when the back-fill ends
+//! the new index is up to date. Then its settings are restored, it is refreshed, the alias
+//! moves to it in one request, and earlier indexes beyond `index.keep_previous` are dropped.
+//! The alias only ever moves to a complete index: a crash at any point leaves it where it was.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tracing::{error, info};
+use uuid::Uuid;
+
+use super::backfill::Target;
+use super::plan::{self, Facts};
+use super::{Engine, Pipeline, SyncError};
+use crate::load::{Elastic, Live, WriteReport};
+use crate::state::{Rebuild, RebuildReason};
+use crate::transform::Action;
+
+/// How long the back-fill of a new index runs before the changes are followed again: the
+/// extra delay of changes while a rebuild runs.
+const SLICE: Duration = Duration::from_secs(1);
+
+impl<P: Pipeline> Engine<P> {
+    pub(super) async fn rebuild(&mut self) -> Result<(), SyncError> {
+        let Some(new) = self.rebuild_es.clone() else {
+            return Ok(());
+        };
+        self.tune_index(Target::Rebuild, &new).await?;
+        while self.rebuild_slice(&new).await? {
+            self.follow_changes().await?;
+        }
+        self.finish_rebuild(&new).await
+    }
+
+    /// One slice of work on the new index; `false` when none is left.
+    async fn rebuild_slice(&mut self, new: &Elastic) -> Result<bool, SyncError> {
+        let until = Instant::now() + SLICE;
+        let Some(rebuild) = &self.state.rebuild else {
+            return Ok(false);
+        };
+        if !rebuild.backfill.done {
+            if self
+                .backfill_pages(Target::Rebuild, new, Some(until))
+                .await?
+            {
+                self.end_rebuild_backfill()?;
+            }
+            return Ok(true);
+        }
+        if rebuild.reason == RebuildReason::Rollback && !rebuild.extras_done {
+            self.delete_extras(new, until).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn end_rebuild_backfill(&mut self) -> Result<(), SyncError> {
+        let backfill = self.backfill_mut(Target::Rebuild);
+        backfill.done = true;
+        backfill.finished_at = Some(Utc::now());
+        let indexed = backfill.indexed;
+        self.save()?;
+        info!(indexed, "rebuild back-fill finished");
+        Ok(())
+    }
+
+    /// A rollback's earlier index may hold documents whose row was deleted since it was live:
+    /// its ids are scrolled (a slice at a time) and those without a row deleted.
+    async fn delete_extras(&mut self, new: &Elastic, until: Instant) -> Result<(), SyncError> {
+        if self.extras.is_none() {
+            new.refresh().await?;
+            self.extras = Some(new.scroll_ids(self.batch_size));
+        }
+        while Instant::now() < until {
+            let Some(scroll) = self.extras.as_mut() else {
+                return Ok(());
+            };
+            let ids = match new.next_ids(scroll).await {
+                Ok(ids) => ids,
+                Err(err) => {
+                    self.close_extras(new).await;
+                    return Err(err.into());
+                }
+            };
+            if ids.is_empty() {
+                self.close_extras(new).await;
+                if let Some(rebuild) = self.state.rebuild.as_mut() {
+                    rebuild.extras_done = true;
+                }
+                self.save()?;
+                info!("documents deleted since the earlier index was live are gone from it");
+                return Ok(());
+            }
+            let gone = self.rows_gone(&ids).await?;
+            self.totals += new.write(gone).await?;
+        }
+        Ok(())
+    }
+
+    async fn close_extras(&mut self, new: &Elastic) {
+        if let Some(scroll) = self.extras.take() {
+            new.close_scroll(scroll).await;
+        }
+    }
+
+    /// Deletes for the ids whose root row is gone; ids that are no key pg2es writes stay.
+    async fn rows_gone(&self, ids: &[String]) -> Result<Vec<Action>, SyncError> {
+        let keys: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        let existing = self.pg.existing_ids(self.pipeline.root(), &keys).await?;
+        Ok(keys
+            .into_iter()
+            .filter(|key| !existing.contains(key))
+            .map(Action::Delete)
+            .collect())
+    }
+
+    async fn finish_rebuild(&mut self, new: &Elastic) -> Result<(), SyncError> {
+        let Some(rebuild) = self.state.rebuild.clone() else {
+            self.rebuild_es = None;
+            return Ok(());
+        };
+        self.restore_index(Target::Rebuild, new).await?;
+        new.refresh().await?;
+        if rebuild.dead_lettered > 0 {
+            return self.refuse_rebuild(rebuild).await;
+        }
+        self.es.move_alias(&rebuild.index).await?;
+        info!(alias = self.es.index_name(), index = rebuild.index, reason = ?rebuild.reason, "alias moved: the rebuilt index answers");
+        self.swapped().await
+    }
+
+    /// The alias is on the rebuilt index: the rebuild is over.
+    pub(super) async fn swapped(&mut self) -> Result<(), SyncError> {
+        self.state.rebuild = None;
+        self.rebuild_es = None;
+        self.extras = None;
+        self.save()?;
+        self.drop_earlier().await
+    }
+
+    /// An index that refused documents would answer with fewer than the live one: the alias
+    /// stays, and its config is not rebuilt again until it changes.
+    async fn refuse_rebuild(&mut self, rebuild: Rebuild) -> Result<(), SyncError> {
+        error!(
+            index = rebuild.index,
+            refused = rebuild.dead_lettered,
+            "the rebuilt index refused documents (see the dead-letter file): the alias stays where it is; fix the index config"
+        );
+        if rebuild.reason != RebuildReason::Rollback {
+            self.es.delete_index(&rebuild.index).await?;
+            self.state.pinned_config = Some(rebuild.config_hash);
+        }
+        self.state.rebuild = None;
+        self.rebuild_es = None;
+        self.save()
+    }
+
+    /// Drops earlier indexes beyond the newest `keep_previous`.
+    async fn drop_earlier(&mut self) -> Result<(), SyncError> {
+        let live = self.es.live().await?;
+        let Live::Alias(current) = &live else {
+            return Ok(());
+        };
+        let [current] = current.as_slice() else {
+            return Ok(());
+        };
+        let indexes = self.es.versioned_indexes().await?;
+        let facts = Facts {
+            alias: self.es.index_name(),
+            live: &live,
+            indexes: &indexes,
+            wanted_hash: "",
+        };
+        for index in plan::to_drop(&facts, current, self.keep_previous) {
+            info!(index, "dropping an earlier index (index.keep_previous)");
+            self.es.delete_index(&index).await?;
+        }
+        Ok(())
+    }
+
+    /// Documents the new index refused, during its back-fill or as a change.
+    pub(super) fn count_rebuild_refusals(&mut self, report: WriteReport) {
+        if let Some(rebuild) = self.state.rebuild.as_mut() {
+            rebuild.dead_lettered += report.dead_lettered;
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The alias over time: an older indexer's concrete index migrated behind it, a rollback to the
+//! previous index, and a rebuilt index that refused documents never getting it.
+
+use std::process::Output;
+
+use crate::dead_letter::refusing_config;
+use crate::reindex::folding_config;
+use crate::support::{
+    assert_same_documents, index_config, unique_name, SearchIndex, TestDb, Worker,
+};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// A state file as pg2es wrote it before versioned indexes: back-fill done, cursors at `at`.
+fn old_state(index: &str, at: &str) -> String {
+    let mut yaml = format!(
+        "version: 1\npipeline: movies\nindex: {index}\nbackfill:\n  done: true\n  after: null\n  indexed: 999\n  started_at: {at}\n  finished_at: {at}\ncursors:\n"
+    );
+    for table in [
+        "film_work",
+        "person",
+        "genre",
+        "person_film_work",
+        "genre_film_work",
+    ] {
+        yaml.push_str(&format!(
+            "  {table}:\n    at: {at}\n    id: 00000000-0000-0000-0000-000000000000\n"
+        ));
+    }
+    yaml.push_str(&format!("last_sync_at: {at}\n"));
+    yaml
+}
+
+#[tokio::test]
+async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
+    let name = unique_name("alias_migrate");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    // What an older pg2es left: a complete concrete index named like the alias, its state file.
+    index.create(&index_config()).await;
+    index.put_all(&db.expected_documents().await).await;
+    let worker = Worker::new(&db, &name);
+    let now: String = sqlx::query_scalar(
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    std::fs::write(worker.state_path(), old_state(&name, &now)).unwrap();
+    // A change the older indexer has not seen.
+    db.execute(
+        "UPDATE content.film_work SET title = 'Migrated', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+
+    let (_, _, _, log) = worker.sync_once();
+
+    assert!(log.contains("Migration"), "{log}");
+    let target = index.alias_target().await;
+    assert!(target.starts_with(&format!("{name}_")), "{target}");
+    assert_eq!(
+        index.concrete_indexes().await,
+        [target],
+        "the concrete index is replaced by the alias"
+    );
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    let output = worker.output(&["reindex", "--rollback"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("nothing to roll back to"),
+        "{}",
+        text(&output.stderr)
+    );
+    let (indexed, _, _, _) = worker.sync_once();
+    assert_eq!(indexed, 0, "nothing left to do");
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn rollback_brings_the_previous_index_up_to_date_and_puts_it_back() {
+    let name = unique_name("alias_rollback");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.sync_once();
+    let first = index.alias_target().await;
+    let folding = folding_config(&worker);
+    worker.set("PG2ES__INDEX__CONFIG", &folding);
+    worker.sync_once();
+    let second = index.alias_target().await;
+    assert_ne!(second, first);
+    // While the new index answers: a change written to it only, then a delete (which polling
+    // does not see) and a new film nothing has read yet.
+    db.execute(
+        "UPDATE content.film_work SET title = 'Changed While Second', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    worker.sync_once();
+    db.execute(
+        "DELETE FROM content.film_work WHERE id = (SELECT id FROM content.film_work ORDER BY id DESC LIMIT 1);
+         INSERT INTO content.film_work (title, type) VALUES ('Die Überraschung', 'movie');",
+    )
+    .await;
+
+    let output = worker.output(&["reindex", "--rollback"]);
+
+    assert_success(&output);
+    assert!(
+        text(&output.stdout).contains(&format!("alias {name} → {first}")),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(index.alias_target().await, first);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert!(
+        index.matching_ids("title", "uberraschung").await.is_empty(),
+        "the old analyzer answers"
+    );
+    assert_eq!(index.matching_ids("title", "überraschung").await.len(), 1);
+    // The config rolled back from is not rebuilt by the worker…
+    let (_, _, _, log) = worker.sync_once();
+    assert!(log.contains("not rebuilt"), "{log}");
+    assert_eq!(index.alias_target().await, first);
+    assert_eq!(worker.output(&["reindex"]).status.code(), Some(1));
+    // …until asked to.
+    let output = worker.output(&["reindex", "--force"]);
+    assert_success(&output);
+    let third = index.alias_target().await;
+    assert!(third != first && third != second, "{third}");
+    assert_eq!(index.matching_ids("title", "uberraschung").await.len(), 1);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn a_rebuilt_index_that_refuses_documents_never_gets_the_alias() {
+    let name = unique_name("alias_refused");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.sync_once();
+    let first = index.alias_target().await;
+    let refusing = refusing_config(&worker);
+    worker.set("PG2ES__INDEX__CONFIG", &refusing);
+
+    let output = worker.output(&["reindex"]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("refused documents"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(index.alias_target().await, first);
+    assert_eq!(
+        index.concrete_indexes().await,
+        [first],
+        "the refusing index is dropped"
+    );
+    assert_eq!(index.count().await, 999);
+    // The worker does not try that config again until it changes.
+    let (_, _, dead_lettered, log) = worker.sync_once();
+    assert_eq!(dead_lettered, 0);
+    assert!(log.contains("not rebuilt"), "{log}");
+    index.delete().await;
+}
