@@ -11,6 +11,7 @@ use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 use uuid::Uuid;
 
+use super::in_order::in_order;
 use super::spawned::Spawned;
 use super::{build_actions, log_progress, verify, Engine, Pipeline, SyncError};
 use crate::extract::{PgError, Postgres, Table};
@@ -275,16 +276,18 @@ pub(super) fn built_batches<P: Pipeline>(
         .map(|joined| joined.and_then(|batch| batch))
 }
 
-/// Batches written with `concurrency` bulk requests in flight; answers come back in order.
-/// With `only_stale`, documents the index holds as built are not sent again.
+/// Batches written with `concurrency` bulk requests in flight: a new one starts as soon as any
+/// finishes, and the answers are handed on in the order of the batches. With `only_stale`,
+/// documents the index holds as built are not sent again.
 fn written_batches(
     batches: impl Stream<Item = Result<Batch, SyncError>>,
     es: Elastic,
     concurrency: usize,
     only_stale: bool,
 ) -> impl Stream<Item = Result<(Uuid, WriteReport), SyncError>> {
-    batches
-        .map(move |batch| {
+    let completed = batches
+        .enumerate()
+        .map(move |(seq, batch)| {
             let es = es.clone();
             Spawned::new(async move {
                 let mut batch = batch?;
@@ -292,9 +295,10 @@ fn written_batches(
                     batch.actions = verify::stale_only(&es, batch.actions).await?;
                 }
                 let report = es.write(batch.actions).await?;
-                Ok((batch.last, report))
+                Ok((seq as u64, (batch.last, report)))
             })
         })
-        .buffered(concurrency)
-        .map(|joined| joined.and_then(|written| written))
+        .buffer_unordered(concurrency)
+        .map(|joined| joined.and_then(|written| written));
+    in_order(completed)
 }

@@ -5,6 +5,7 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod in_order;
 mod plan;
 mod prepare;
 mod rebuild;
