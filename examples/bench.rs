@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use elasticsearch::http::transport::Transport;
-use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesPutSettingsParts};
 use elasticsearch::indices::IndicesRefreshParts;
+use elasticsearch::indices::{IndicesCreateParts, IndicesDeleteParts, IndicesPutSettingsParts};
 use elasticsearch::{BulkParts, CountParts, Elasticsearch};
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};

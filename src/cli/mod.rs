@@ -6,6 +6,7 @@ mod export;
 mod listen;
 mod status;
 mod verify;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,6 +92,8 @@ pub(crate) enum AppError {
     Elasticsearch(#[from] EsError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Worker(#[from] worker::WorkerError),
     #[error("cannot create {path}")]
     Output {
         path: PathBuf,
@@ -169,6 +172,10 @@ fn load_state(path: &Path, pipeline: &str, index: &str) -> Result<State, AppErro
 
 async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode, AppError> {
     let pipeline = Arc::new(Movies);
+    let _observer = worker::observe(config).await?;
+    let Some(mut lock) = worker::take_lock(config, pipeline.name(), once).await? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     if reset_state {
         state::reset(&config.state.path)?;
         warn!(path = %config.state.path.display(), "state reset: everything is indexed again");
@@ -180,7 +187,7 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
     let (postgres, elastic) = connect(config, retry)?;
     info!(
         postgres = %redact_url(config.postgres.url.expose()),
-        elasticsearch = %redact_url(&config.elasticsearch.url),
+        elasticsearch = %config.elasticsearch.describe(),
         index = %config.index.name,
         state = %config.state.path.display(),
         "pg2es starting"
@@ -229,6 +236,7 @@ async fn sync(config: &Config, once: bool, reset_state: bool) -> Result<ExitCode
             info!(signal, "stopping: the state file holds the last acknowledged position");
             Ok(ExitCode::SUCCESS)
         }
+        lost = lock.lost() => Err(worker::WorkerError::from(lost).into()),
     }
 }
 

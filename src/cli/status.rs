@@ -1,15 +1,19 @@
-//! `pg2es status`: where the worker is, and how the index compares with Postgres.
+//! `pg2es status`: where the worker is, how far behind, and how the index compares with
+//! Postgres.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{connect, load_state, AppError};
-use crate::config::Config;
+use crate::config::{Capture, Config};
+use crate::extract::Postgres;
+use crate::load::DeadLetters;
 use crate::movies::Movies;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{self, Pipeline};
 use crate::retry::RetryPolicy;
+use crate::state::State;
 
 /// Status answers quickly: a few tries, not the worker's patience.
 pub(super) const QUICK_RETRY: RetryPolicy = RetryPolicy {
@@ -25,29 +29,93 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     let rows = postgres.count(pipeline.root()).await?;
     let documents = elastic.count().await?;
     let pending = postgres.pending_changes().await?;
-    if as_json {
-        let report = json!({
-            "pipeline": state.pipeline,
-            "index": state.index,
-            "state_file": config.state.path,
-            "backfill": state.backfill,
-            "cursors": state.cursors,
-            "last_sync_at": state.last_sync_at,
-            "documents_in_index": documents,
-            "rows_in_postgres": rows,
-            "capture": config.sync.capture,
-            "pending_changes": pending,
-        });
-        println!(
+    let lag = lag_seconds(config, &postgres, &state, pending.is_some()).await?;
+    let key = crate::lock::key(pipeline.name(), &config.index.name);
+    let active = crate::lock::active_worker(postgres.pool(), key).await?;
+    let dead_letters = DeadLetters::count(&config.dead_letter.path).ok();
+    let report = json!({
+        "pipeline": state.pipeline,
+        "index": state.index,
+        "state_file": config.state.path,
+        "active_worker": active,
+        "backfill": state.backfill,
+        "cursors": state.cursors,
+        "last_sync_at": state.last_sync_at,
+        "lag_seconds": lag,
+        "documents_in_index": documents,
+        "rows_in_postgres": rows,
+        "capture": config.sync.capture,
+        "pending_changes": pending,
+        "dead_letter_file": config.dead_letter.path,
+        "dead_letters": dead_letters,
+    });
+    match as_json {
+        true => println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-        return Ok(ExitCode::SUCCESS);
+        ),
+        false => print_text(&state, &report),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lag once the back-fill is done (`None` before, or in exact mode without capture).
+async fn lag_seconds(
+    config: &Config,
+    postgres: &Postgres,
+    state: &State,
+    capture_installed: bool,
+) -> Result<Option<f64>, AppError> {
+    let capture = config.sync.capture;
+    if !state.backfill.done || (capture == Capture::Triggers && !capture_installed) {
+        return Ok(None);
+    }
+    let seconds = pipeline::lag(postgres, Movies.tables(), &state.cursors, capture).await?;
+    Ok(Some((seconds * 1000.0).round() / 1000.0))
+}
+
+fn print_text(state: &State, report: &Value) {
+    let text = |key: &str| match &report[key] {
+        Value::String(text) => text.clone(),
+        Value::Null => "none".to_owned(),
+        other => other.to_string(),
+    };
     println!("pipeline:   {} → index {}", state.pipeline, state.index);
-    println!("state file: {}", config.state.path.display());
+    println!("state file: {}", text("state_file"));
+    println!("worker:     {}", text("active_worker"));
+    println!("back-fill:  {}", backfill_progress(state));
+    println!("cursors:");
+    for (table, cursor) in &state.cursors {
+        println!("  {table:<18} {}  {}", cursor.at.to_rfc3339(), cursor.id);
+    }
+    let last_sync = state
+        .last_sync_at
+        .map_or("never".into(), |at| at.to_rfc3339());
+    println!("last cycle: {last_sync}");
+    let lag = match &report["lag_seconds"] {
+        Value::Null => "unknown until the back-fill is done".to_owned(),
+        seconds => format!("{seconds}s (age of the oldest change not yet indexed)"),
+    };
+    println!("lag:        {lag}");
+    let documents = match &report["documents_in_index"] {
+        Value::Null => "index missing".to_owned(),
+        count => count.to_string(),
+    };
+    println!(
+        "documents:  {documents} in the index, {} rows in {}",
+        text("rows_in_postgres"),
+        Movies.root().relation
+    );
+    println!(
+        "dead letters: {} in {}",
+        text("dead_letters"),
+        text("dead_letter_file")
+    );
+}
+
+fn backfill_progress(state: &State) -> String {
     let backfill = &state.backfill;
-    let progress = match (backfill.done, backfill.started_at) {
+    match (backfill.done, backfill.started_at) {
         (true, _) => format!("done, {} documents", backfill.indexed),
         (false, Some(_)) => format!(
             "in progress, {} documents, next after {}",
@@ -57,20 +125,5 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
                 .map_or("the start".into(), |id| id.to_string())
         ),
         (false, None) => "not started".to_owned(),
-    };
-    println!("back-fill:  {progress}");
-    println!("cursors:");
-    for (table, cursor) in &state.cursors {
-        println!("  {table:<18} {}  {}", cursor.at.to_rfc3339(), cursor.id);
     }
-    let last_sync = state
-        .last_sync_at
-        .map_or("never".into(), |at| at.to_rfc3339());
-    println!("last sync:  {last_sync}");
-    let documents = documents.map_or("index missing".into(), |count| count.to_string());
-    println!(
-        "documents:  {documents} in the index, {rows} rows in {}",
-        pipeline.root().relation
-    );
-    Ok(ExitCode::SUCCESS)
 }

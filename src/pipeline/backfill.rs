@@ -2,19 +2,17 @@
 //! position saved is always the end of the last page acknowledged in order.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 use uuid::Uuid;
 
+use super::progress::Progress;
 use super::units::{built, written, Unit};
-use super::{log_progress, Engine, Pipeline, SyncError};
+use super::{Engine, Pipeline, SyncError};
 use crate::extract::{Postgres, Table};
 use crate::load::backfill_settings;
-
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn backfill(&mut self) -> Result<(), SyncError> {
@@ -28,6 +26,8 @@ impl<P: Pipeline> Engine<P> {
             );
         }
         self.tune_index().await?;
+        let total = self.pg.count(self.pipeline.root()).await?;
+        let mut progress = Progress::start(total.max(0) as u64, self.state.backfill.indexed);
         let pages = root_pages(
             self.pg.clone(),
             self.pipeline.root(),
@@ -36,18 +36,15 @@ impl<P: Pipeline> Engine<P> {
         );
         let built = built(Arc::clone(&self.pipeline), self.pg.clone(), pages);
         let mut written = std::pin::pin!(written(self.es.clone(), self.bulk_concurrency, built));
-        let mut last_log = Instant::now();
         while let Some(batch) = written.next().await {
             let (last, report) = batch?;
             self.totals += report;
             self.state.backfill.after = last;
             self.state.backfill.indexed += report.indexed;
             self.save()?;
-            if last_log.elapsed() >= PROGRESS_EVERY {
-                log_progress("back-fill", self.totals);
-                last_log = Instant::now();
-            }
+            progress.advance(report.indexed + report.dead_lettered);
         }
+        progress.finish();
         self.restore_index().await?;
         self.state.backfill.done = true;
         self.state.backfill.finished_at = Some(Utc::now());

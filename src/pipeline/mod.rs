@@ -5,11 +5,14 @@ mod backfill;
 mod captured;
 mod changes;
 mod export;
+mod lag;
+mod progress;
 mod spawned;
 mod units;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use lag::lag;
 pub(crate) use verify::{verify, VerifyReport};
 
 use std::future::Future;
@@ -124,6 +127,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// One full cycle: finish any back-fill, then catch up on every table.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
+        self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;
         }
@@ -134,7 +138,9 @@ impl<P: Pipeline> Engine<P> {
             Capture::Triggers => self.consume_recorded().await?,
         }
         self.state.last_sync_at = Some(Utc::now());
-        self.save()
+        self.save()?;
+        crate::metrics::get().cycle_finished();
+        Ok(())
     }
 
     /// Builds and writes `units` through the shared stages, calling `acknowledged` with each

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration suite: real Postgres and Elasticsearch/OpenSearch from
 //! `make up` (`target/stack.env`), one database and one index per test, the real binary.
 
+pub mod process;
 pub mod search;
 pub mod worker;
 
