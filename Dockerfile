@@ -62,14 +62,18 @@ COPY index_config.json /app/index_config.json
 # PG2ES__SECTION__KEY variables (mount one and pass --config to use a file).
 ENV PG2ES__INDEX__CONFIG=/app/index_config.json \
     PG2ES__STATE__PATH=/data/state.yaml \
-    PG2ES__DEAD_LETTER__PATH=/data/dead_letter.ndjson
+    PG2ES__DEAD_LETTER__PATH=/data/dead_letter.ndjson \
+    PG2ES__HTTP__ADDRESS=0.0.0.0:9464
+# /metrics, /healthz and /readyz (see Operations in the README).
+EXPOSE 9464
 
 # Keep /data on a named volume: the state file is the worker's position.
 VOLUME ["/data"]
 USER 10001:10001
 
-# No HTTP endpoint yet: `pg2es status` exits non-zero when Postgres or
-# Elasticsearch cannot be reached (it retries 3 times, quickly).
+# The image has no HTTP client, so Docker's own check runs `pg2es status`, which
+# exits non-zero when Postgres or Elasticsearch cannot be reached (it retries 3
+# times, quickly); orchestrators probe /healthz and /readyz on port 9464.
 HEALTHCHECK --interval=30s --timeout=30s --start-period=30s --retries=3 \
     CMD ["pg2es", "status"]
 

@@ -18,11 +18,15 @@
 //! - [`extract`] reads Postgres, [`transform`] holds the document type, [`load`] writes bulk
 //!   requests and judges every item, [`state`] persists cursors atomically, [`retry`] lets each
 //!   error decide whether it is worth another attempt.
+//! - Beside them: [`metrics`] (the registry, `/metrics`, `/healthz`, `/readyz`) and [`lock`]
+//!   (one active worker per pipeline and index; the others stand by).
 
 pub mod cli;
 pub mod config;
 pub(crate) mod extract;
 pub(crate) mod load;
+pub(crate) mod lock;
+pub(crate) mod metrics;
 pub mod movies;
 pub(crate) mod pipeline;
 pub(crate) mod retry;

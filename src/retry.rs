@@ -19,6 +19,20 @@ pub(crate) trait Retryable {
     }
 }
 
+/// What `retry` needs from its caller: the backoff, and a hook run before each new attempt
+/// (the Elasticsearch client moves to another node there).
+pub(crate) trait Policy<E> {
+    fn backoff_policy(&self) -> &RetryPolicy;
+
+    fn before_retry(&self, _error: &E) {}
+}
+
+impl<E> Policy<E> for RetryPolicy {
+    fn backoff_policy(&self) -> &RetryPolicy {
+        self
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RetryPolicy {
     pub initial_delay: Duration,
@@ -53,7 +67,7 @@ impl RetryPolicy {
 
 /// Runs `operation` until it succeeds, fails with a non-retryable error, or the policy gives up.
 pub(crate) async fn retry<T, E, F, Fut>(
-    policy: &RetryPolicy,
+    policy: &impl Policy<E>,
     what: &'static str,
     operation: F,
 ) -> Result<T, E>
@@ -64,7 +78,7 @@ where
 {
     let mut attempt: u32 = 0;
     operation
-        .retry(policy.backoff())
+        .retry(policy.backoff_policy().backoff())
         .sleep(tokio::time::sleep)
         .when(|err: &E| err.is_retryable())
         .adjust(|err: &E, delay| {
@@ -72,6 +86,8 @@ where
         })
         .notify(|err: &E, delay: Duration| {
             attempt += 1;
+            policy.before_retry(err);
+            crate::metrics::get().retried(what);
             let delay_ms = delay.as_millis() as u64;
             warn!(operation = what, attempt, delay_ms, error = %err, "transient failure, retrying");
         })

@@ -1,5 +1,7 @@
 //! Logs: readable text in a terminal, JSON when configured; `RUST_LOG` wins over `log.level`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -10,8 +12,8 @@ pub(crate) fn init(config: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal, not in files and pipes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        // Colours only for a terminal: logs read by programs stay plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests) keeps the first subscriber.
     let _ = match config.format {
         LogFormat::Json => builder.json().try_init(),

@@ -8,6 +8,7 @@ mod listen;
 mod reindex;
 mod status;
 mod verify;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use tracing::{info, warn};
 
 use crate::config::{redact_url, Capture, Config, ConfigError};
 use crate::extract::{PgError, Postgres};
-use crate::load::{read_index_config, Elastic, EsError};
+use crate::load::{read_index_config, Elastic, EsError, WriteReport};
 use crate::movies::Movies;
 use crate::pipeline::{Engine, Pipeline, Request, Servers, SyncError};
 use crate::retry::RetryPolicy;
@@ -109,6 +110,8 @@ pub(crate) enum AppError {
     Elasticsearch(#[from] EsError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Worker(#[from] worker::WorkerError),
     #[error("cannot create {path}")]
     Output {
         path: PathBuf,
@@ -205,17 +208,50 @@ impl Mode {
     }
 }
 
+/// `run`/`sync`: takes the worker lock, then works until done or stopped. When the lock is
+/// lost (a Postgres restart ends its session), writes stop and the worker stands by to take
+/// it again, then goes on from the state file, which another worker may have moved meanwhile.
 async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
-    let Mode {
-        once,
-        reset_state,
-        request,
-    } = mode;
     let pipeline = Arc::new(Movies);
-    if reset_state {
-        state::reset(&config.state.path)?;
-        warn!(path = %config.state.path.display(), "state reset: everything is indexed again");
+    let _observer = worker::observe(config).await?;
+    let mut reset_state = mode.reset_state;
+    loop {
+        let Some(mut lock) = worker::take_lock(config, pipeline.name(), mode.once).await? else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        if std::mem::take(&mut reset_state) {
+            state::reset(&config.state.path)?;
+            warn!(path = %config.state.path.display(), "state reset: everything is indexed again");
+        }
+        tokio::select! {
+            totals = work(config, &mode, Arc::clone(&pipeline)) => {
+                let totals = totals?;
+                println!(
+                    "indexed={} deleted={} dead_lettered={}",
+                    totals.indexed, totals.deleted, totals.dead_lettered
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            signal = shutdown_signal() => {
+                info!(signal, "stopping: the state file holds the last acknowledged position");
+                return Ok(ExitCode::SUCCESS);
+            }
+            lost = lock.lost() => {
+                if mode.once {
+                    return Err(worker::WorkerError::from(lost).into());
+                }
+                warn!(error = %lost, "standing by to take the worker lock again");
+            }
+        }
     }
+}
+
+/// Start-up checks, then sync cycles: one with `--once`, else until stopped.
+async fn work(
+    config: &Config,
+    mode: &Mode,
+    pipeline: Arc<Movies>,
+) -> Result<WriteReport, AppError> {
     let state = load_state(&config.state.path, pipeline.name(), &config.index.name)?;
     // Refuse a broken index config before any document is sent.
     let index_config = read_index_config(&config.index.config)?;
@@ -223,50 +259,34 @@ async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
     let (postgres, elastic) = connect(config, retry)?;
     info!(
         postgres = %redact_url(config.postgres.url.expose()),
-        elasticsearch = %redact_url(&config.elasticsearch.url),
+        elasticsearch = %config.elasticsearch.describe(),
         index = %config.index.name,
         state = %config.state.path.display(),
         "pg2es starting"
     );
-    let work = async {
-        // Both servers must answer, and Postgres have every table and column, before anything
-        // is created.
-        postgres.ping().await?;
-        crate::pipeline::check_schema(&*pipeline, &postgres).await?;
-        elastic.ping().await?;
-        let pool = postgres.pool().clone();
-        let servers = Servers {
-            pg: postgres,
-            es: elastic,
-        };
-        let mut engine = Engine::new(pipeline, servers, state, config);
-        engine.check_capture().await?;
-        engine.prepare(&index_config, request).await?;
-        let mut wake = match (once, config.sync.capture) {
-            (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
-            _ => None,
-        };
-        loop {
-            engine.sync().await?;
-            if once {
-                return Ok::<_, AppError>(engine.totals());
-            }
-            listen::wait(wake.as_mut(), config.sync.poll_interval).await;
-        }
+    // Both servers must answer, and Postgres have every table and column, before anything is
+    // created.
+    postgres.ping().await?;
+    crate::pipeline::check_schema(&*pipeline, &postgres).await?;
+    elastic.ping().await?;
+    let pool = postgres.pool().clone();
+    let servers = Servers {
+        pg: postgres,
+        es: elastic,
     };
-    tokio::select! {
-        totals = work => {
-            let totals = totals?;
-            println!(
-                "indexed={} deleted={} dead_lettered={}",
-                totals.indexed, totals.deleted, totals.dead_lettered
-            );
-            Ok(ExitCode::SUCCESS)
+    let mut engine = Engine::new(pipeline, servers, state, config);
+    engine.check_capture().await?;
+    engine.prepare(&index_config, mode.request).await?;
+    let mut wake = match (mode.once, config.sync.capture) {
+        (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
+        _ => None,
+    };
+    loop {
+        engine.sync().await?;
+        if mode.once {
+            return Ok(engine.totals());
         }
-        signal = shutdown_signal() => {
-            info!(signal, "stopping: the state file holds the last acknowledged position");
-            Ok(ExitCode::SUCCESS)
-        }
+        listen::wait(wake.as_mut(), config.sync.poll_interval).await;
     }
 }
 

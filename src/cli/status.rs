@@ -1,16 +1,19 @@
-//! `pg2es status`: where the worker is, and how the index compares with Postgres.
+//! `pg2es status`: where the worker is, how far behind, and how the index compares with
+//! Postgres.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{connect, load_state, AppError};
-use crate::config::Config;
+use crate::config::{Capture, Config};
+use crate::extract::Postgres;
+use crate::load::DeadLetters;
 use crate::movies::Movies;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{self, Pipeline};
 use crate::retry::RetryPolicy;
-use crate::state::Backfill;
+use crate::state::{Backfill, State};
 
 /// Status answers quickly: a few tries, not the worker's patience.
 pub(super) const QUICK_RETRY: RetryPolicy = RetryPolicy {
@@ -26,36 +29,73 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     let rows = postgres.count(pipeline.root()).await?;
     let documents = elastic.count().await?;
     let pending = postgres.pending_changes().await?;
+    let lag = lag_seconds(config, &postgres, &state, pending.is_some()).await?;
+    let key = crate::lock::key(pipeline.name(), &config.index.name);
+    let active = crate::lock::active_worker(postgres.pool(), key).await?;
+    let dead_letters = DeadLetters::count(&config.dead_letter.path).ok();
     let aliased = elastic.aliased_indexes().await?;
-    if as_json {
-        let report = json!({
-            "pipeline": state.pipeline,
-            "index": state.index,
-            "alias_on": aliased,
-            "rebuild": state.rebuild,
-            "pinned_config": state.pinned_config,
-            "state_file": config.state.path,
-            "backfill": state.backfill,
-            "cursors": state.cursors,
-            "last_sync_at": state.last_sync_at,
-            "documents_in_index": documents,
-            "rows_in_postgres": rows,
-            "capture": config.sync.capture,
-            "pending_changes": pending,
-        });
-        println!(
+    let report = json!({
+        "pipeline": state.pipeline,
+        "index": state.index,
+        "alias_on": aliased,
+        "rebuild": state.rebuild,
+        "pinned_config": state.pinned_config,
+        "state_file": config.state.path,
+        "active_worker": active,
+        "backfill": state.backfill,
+        "cursors": state.cursors,
+        "last_sync_at": state.last_sync_at,
+        "lag_seconds": lag,
+        "documents_in_index": documents,
+        "rows_in_postgres": rows,
+        "capture": config.sync.capture,
+        "pending_changes": pending,
+        "dead_letter_file": config.dead_letter.path,
+        "dead_letters": dead_letters,
+    });
+    match as_json {
+        true => println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-        return Ok(ExitCode::SUCCESS);
+        ),
+        false => print_text(&state, &report),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lag once the back-fill is done (`None` before, or in exact mode without capture).
+async fn lag_seconds(
+    config: &Config,
+    postgres: &Postgres,
+    state: &State,
+    capture_installed: bool,
+) -> Result<Option<f64>, AppError> {
+    let capture = config.sync.capture;
+    if !state.backfill.done || (capture == Capture::Triggers && !capture_installed) {
+        return Ok(None);
+    }
+    let seconds = pipeline::lag(postgres, Movies.tables(), &state.cursors, capture).await?;
+    Ok(Some((seconds * 1000.0).round() / 1000.0))
+}
+
+fn print_text(state: &State, report: &Value) {
+    let text = |key: &str| match &report[key] {
+        Value::String(text) => text.clone(),
+        Value::Null => "none".to_owned(),
+        other => other.to_string(),
+    };
     println!("pipeline:   {} → index {}", state.pipeline, state.index);
-    let answering = match aliased.as_slice() {
-        [] => "no alias (first start, or an older indexer's index)".to_owned(),
-        indexes => indexes.join(", "),
+    let answering = match report["alias_on"].as_array().map(Vec::as_slice) {
+        None | Some([]) => "no alias (first start, or an older indexer's index)".to_owned(),
+        Some(indexes) => indexes
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     println!("alias on:   {answering}");
-    println!("state file: {}", config.state.path.display());
+    println!("state file: {}", text("state_file"));
+    println!("worker:     {}", text("active_worker"));
     if let Some(rebuild) = &state.rebuild {
         println!(
             "rebuild:    {:?} into {}, {}",
@@ -72,13 +112,26 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
     let last_sync = state
         .last_sync_at
         .map_or("never".into(), |at| at.to_rfc3339());
-    println!("last sync:  {last_sync}");
-    let documents = documents.map_or("index missing".into(), |count| count.to_string());
+    println!("last cycle: {last_sync}");
+    let lag = match &report["lag_seconds"] {
+        Value::Null => "unknown until the back-fill is done".to_owned(),
+        seconds => format!("{seconds}s (age of the oldest change not yet indexed)"),
+    };
+    println!("lag:        {lag}");
+    let documents = match &report["documents_in_index"] {
+        Value::Null => "index missing".to_owned(),
+        count => count.to_string(),
+    };
     println!(
-        "documents:  {documents} in the index, {rows} rows in {}",
-        pipeline.root().relation
+        "documents:  {documents} in the index, {} rows in {}",
+        text("rows_in_postgres"),
+        Movies.root().relation
     );
-    Ok(ExitCode::SUCCESS)
+    println!(
+        "dead letters: {} in {}",
+        text("dead_letters"),
+        text("dead_letter_file")
+    );
 }
 
 fn progress(backfill: &Backfill) -> String {

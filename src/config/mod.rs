@@ -2,9 +2,12 @@
 //! at start-up into a [`Config`] the rest of the code trusts.
 
 mod duration;
+mod elasticsearch;
 mod env;
+mod http;
 mod rules;
 mod secret;
+mod secret_files;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,11 +15,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+pub use elasticsearch::{ElasticsearchConfig, NodeUrls, DEFAULT_ELASTICSEARCH_URL};
+pub use http::{HttpConfig, DEFAULT_HTTP_ADDRESS};
 pub use secret::{redact_url, Secret};
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@localhost:5432/movies";
 pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 8;
-pub const DEFAULT_ELASTICSEARCH_URL: &str = "http://localhost:9200";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_INDEX_NAME: &str = "movies";
 pub const DEFAULT_INDEX_CONFIG: &str = "index_config.json";
@@ -73,6 +77,8 @@ pub struct Config {
     pub sync: SyncConfig,
     #[validate(nested)]
     pub log: LogConfig,
+    #[validate(nested)]
+    pub http: HttpConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
@@ -81,6 +87,12 @@ pub struct PostgresConfig {
     /// `postgres://user:password@host:port/db?sslmode=...`
     #[validate(custom(function = "rules::postgres_url"))]
     pub url: Secret,
+    /// A file whose trimmed content is the URL; when set it replaces `url`.
+    pub url_file: Option<PathBuf>,
+    /// PEM file with the certificate authority of the server (`sslmode=verify-full` in the URL
+    /// makes pg2es check the certificate against it).
+    #[validate(custom(function = "rules::readable_file"))]
+    pub ca_cert: Option<PathBuf>,
     #[validate(range(min = 1, max = 64))]
     pub max_connections: u32,
     #[serde(with = "duration")]
@@ -92,31 +104,10 @@ impl Default for PostgresConfig {
     fn default() -> Self {
         Self {
             url: Secret::new(DEFAULT_POSTGRES_URL),
+            url_file: None,
+            ca_cert: None,
             max_connections: DEFAULT_POSTGRES_MAX_CONNECTIONS,
             connect_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
-#[serde(deny_unknown_fields, default)]
-pub struct ElasticsearchConfig {
-    #[validate(custom(function = "rules::http_url"))]
-    pub url: String,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    #[serde(with = "duration")]
-    #[validate(custom(function = "rules::positive_duration"))]
-    pub timeout: Duration,
-}
-
-impl Default for ElasticsearchConfig {
-    fn default() -> Self {
-        Self {
-            url: DEFAULT_ELASTICSEARCH_URL.to_owned(),
-            username: None,
-            password: None,
-            timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -305,7 +296,8 @@ impl Config {
                 })?,
             _ => Config::default(),
         };
-        let config = env::apply(from_file, vars)?;
+        let mut config = env::apply(from_file, vars)?;
+        secret_files::resolve(&mut config)?;
         config
             .validate()
             .map_err(|errors| ConfigError::Invalid(rules::describe(&errors)))?;
@@ -313,5 +305,9 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+mod connection_tests;
+#[cfg(test)]
+mod reference_tests;
 #[cfg(test)]
 mod tests;

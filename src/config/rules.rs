@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use validator::{ValidationError, ValidationErrors, ValidationErrorsKind};
 
-use super::{RetryConfig, Secret};
+use super::{ElasticsearchConfig, NodeUrls, RetryConfig, Secret};
 
 fn invalid(code: &'static str, message: String) -> ValidationError {
     ValidationError::new(code).with_message(message.into())
@@ -37,6 +37,68 @@ pub(super) fn http_url(url: &str) -> Result<(), ValidationError> {
 
 /// Elasticsearch allows 255 bytes; pg2es's versioned index names are up to 20 bytes longer.
 const MAX_ALIAS_BYTES: usize = 235;
+
+pub(super) fn node_urls(urls: &NodeUrls) -> Result<(), ValidationError> {
+    if urls.0.is_empty() {
+        return Err(invalid("url", "needs at least one URL".into()));
+    }
+    urls.0.iter().try_for_each(|url| http_url(url))
+}
+
+/// The combinations of `elasticsearch` keys that cannot work together.
+pub(super) fn elasticsearch(config: &ElasticsearchConfig) -> Result<(), ValidationError> {
+    let conflict = |message: &str| Err(invalid("elasticsearch", message.to_owned()));
+    if config.cloud_id.is_some() && config.url.is_some() {
+        return conflict("elasticsearch.cloud_id and elasticsearch.url are both set: a cloud id already says where the nodes are, keep one");
+    }
+    if let Some(cloud_id) = &config.cloud_id {
+        if cloud_id
+            .split_once(':')
+            .is_none_or(|(name, data)| name.is_empty() || data.is_empty())
+        {
+            return conflict("elasticsearch.cloud_id must look like <deployment name>:<base64 data>, as the Elastic Cloud console shows it");
+        }
+    }
+    if config.api_key.is_some() && (config.username.is_some() || config.password.is_some()) {
+        return conflict("elasticsearch.api_key and elasticsearch.username/password are both set: authenticate one way");
+    }
+    if config.password.is_some() && config.username.is_none() {
+        return conflict("elasticsearch.password is set without elasticsearch.username");
+    }
+    if config.insecure_skip_verify && config.ca_cert.is_some() {
+        return conflict("elasticsearch.ca_cert and elasticsearch.insecure_skip_verify are both set: with a CA certificate, keep verification on");
+    }
+    Ok(())
+}
+
+/// A path pg2es will read at start-up, checked now so the error names the key.
+pub(super) fn readable_file(path: &std::path::Path) -> Result<(), ValidationError> {
+    match std::fs::File::open(path) {
+        Ok(_) if path.is_file() => Ok(()),
+        Ok(_) => Err(invalid("file", format!("{} is not a file", path.display()))),
+        Err(err) => Err(invalid(
+            "file",
+            format!("cannot read {}: {err}", path.display()),
+        )),
+    }
+}
+
+/// `ip:port`, or empty for off.
+pub(super) fn listen_address(address: &str) -> Result<(), ValidationError> {
+    if address.trim().is_empty() {
+        return Ok(());
+    }
+    address
+        .trim()
+        .parse::<std::net::SocketAddr>()
+        .map(|_| ())
+        .map_err(|_| {
+            invalid(
+                "address",
+                format!("{address:?} is not ip:port (e.g. 127.0.0.1:9464, or \"\" for off)"),
+            )
+        })
+}
 
 /// Elasticsearch index naming rules that a user is likely to break.
 pub(super) fn index_name(name: &str) -> Result<(), ValidationError> {

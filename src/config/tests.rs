@@ -142,7 +142,7 @@ fn retry_max_delay_below_initial_is_refused() {
 #[test]
 fn environment_overrides_file() {
     let config = parse_env(
-        "sync:\n  batch_size: 100\n",
+        "sync:\n  batch_size: 100\nelasticsearch:\n  username: elastic\n",
         &[
             ("PG2ES__SYNC__BATCH_SIZE", "42"),
             ("PG2ES__POSTGRES__URL", "postgres://u:p@h/d"),
@@ -172,7 +172,7 @@ fn bad_environment_value_names_the_variable() {
 #[test]
 fn secrets_are_not_in_debug_output() {
     let config = parse_env(
-        "postgres:\n  url: postgres://app:topsecret@db/films\n",
+        "postgres:\n  url: postgres://app:topsecret@db/films\nelasticsearch:\n  username: elastic\n",
         &[("PG2ES__ELASTICSEARCH__PASSWORD", "alsosecret")],
     )
     .unwrap();

@@ -2,6 +2,8 @@
 
 mod capture;
 mod error;
+mod lag;
+mod privileges;
 
 use std::str::FromStr;
 
@@ -86,9 +88,7 @@ pub(crate) struct Postgres {
 impl Postgres {
     /// A lazily connecting pool: the first query connects, behind retry.
     pub fn new(config: &PostgresConfig, retry: RetryPolicy) -> Result<Self, PgError> {
-        let options = PgConnectOptions::from_str(config.url.expose())
-            .map_err(PgError::new("parse postgres.url"))?
-            .application_name("pg2es");
+        let options = connect_options(config)?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.connect_timeout)
@@ -228,6 +228,17 @@ impl Postgres {
         })
         .await
     }
+}
+
+/// How to connect: the URL (with its `sslmode`), and the CA file when one is configured.
+pub(crate) fn connect_options(config: &PostgresConfig) -> Result<PgConnectOptions, PgError> {
+    let options = PgConnectOptions::from_str(config.url.expose())
+        .map_err(PgError::new("parse postgres.url"))?
+        .application_name("pg2es");
+    Ok(match &config.ca_cert {
+        Some(path) => options.ssl_root_cert(path),
+        None => options,
+    })
 }
 
 fn cursor_of(row: &sqlx::postgres::PgRow) -> Result<Cursor, PgError> {

@@ -33,6 +33,24 @@ impl DeadLetters {
         }
     }
 
+    /// How many documents the file holds (one line each); 0 when there is no file.
+    pub fn count(path: &Path) -> std::io::Result<u64> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(err) => return Err(err),
+        };
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut lines = 0;
+        loop {
+            let read = std::io::Read::read(&mut file, &mut buffer)?;
+            if read == 0 {
+                return Ok(lines);
+            }
+            lines += buffer[..read].iter().filter(|byte| **byte == b'\n').count() as u64;
+        }
+    }
+
     /// Appends one NDJSON line per refused action and syncs the file before returning, so the
     /// cursor can move past them.
     pub fn write(&self, index: &str, refused: &[(Action, u16, String)]) -> Result<(), EsError> {
@@ -166,6 +184,14 @@ mod tests {
             )
             .unwrap();
         letters.write("movies", &[]).unwrap();
+        assert_eq!(
+            DeadLetters::count(&dir.path().join("dead.ndjson")).unwrap(),
+            1
+        );
+        assert_eq!(
+            DeadLetters::count(&dir.path().join("none.ndjson")).unwrap(),
+            0
+        );
         let text = std::fs::read_to_string(dir.path().join("dead.ndjson")).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()

@@ -48,6 +48,16 @@ impl EsError {
         move |source| Self::Transport { what, source }
     }
 
+    /// The node itself failed (no answer, or a gateway/unavailable status): another node may
+    /// do better.
+    pub fn is_node_failure(&self) -> bool {
+        match self {
+            EsError::Transport { source, .. } => source.status_code().is_none(),
+            EsError::Status { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
     pub fn decode(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
         move |source| Self::Decode { what, source }
     }

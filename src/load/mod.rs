@@ -2,33 +2,33 @@
 
 mod alias;
 mod bulk;
+mod client;
 mod dead_letter;
 mod error;
 mod index_config;
 pub(crate) mod mapping;
+pub(crate) mod privileges;
 mod read;
 mod settings;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use elasticsearch::auth::Credentials;
 use elasticsearch::http::response::Response;
-use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::indices::IndicesGetMappingParts;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch};
 use serde::Deserialize;
 use serde_json::Value;
 
 pub(crate) use alias::{IndexInfo, Live};
+pub(crate) use dead_letter::DeadLetters;
 pub(crate) use error::EsError;
 pub(crate) use index_config::{config_hash, index_body, index_name, read_index_config, IndexMeta};
 pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 
 use self::bulk::Outcome;
-pub(crate) use self::dead_letter::DeadLetters;
 use crate::config::ElasticsearchConfig;
 use crate::retry::{retry, RetryPolicy};
 use crate::transform::Action;
@@ -53,7 +53,7 @@ impl std::ops::AddAssign for WriteReport {
 pub(crate) struct Elastic {
     client: Elasticsearch,
     index: String,
-    retry: RetryPolicy,
+    retry: client::NodeRetry,
     dead_letters: DeadLetters,
     bulk_max_bytes: u64,
 }
@@ -76,21 +76,9 @@ impl Elastic {
         retry: RetryPolicy,
         dead_letter_path: &Path,
     ) -> Result<Self, EsError> {
-        let url = url::Url::parse(&config.url).map_err(|err| EsError::Client(err.to_string()))?;
-        let mut builder =
-            TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(config.timeout);
-        if let Some(username) = &config.username {
-            let password = config.password.as_ref().map(|p| p.expose().to_owned());
-            builder = builder.auth(Credentials::Basic(
-                username.clone(),
-                password.unwrap_or_default(),
-            ));
-        }
-        let transport = builder
-            .build()
-            .map_err(|err| EsError::Client(err.to_string()))?;
+        let (client, retry) = client::build(config, retry)?;
         Ok(Self {
-            client: Elasticsearch::new(transport),
+            client,
             index: index.to_owned(),
             retry,
             dead_letters: DeadLetters::new(dead_letter_path),
@@ -212,6 +200,8 @@ impl Elastic {
                 tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
             }
             done.dead_lettered = refused.len() as u64;
+            let retried = again.len() as u64;
+            crate::metrics::get().items(done.indexed, done.deleted, retried, done.dead_lettered);
             *lock(&report) += done;
             let count = again.len();
             *lock(&pending) = again;
@@ -229,13 +219,17 @@ impl Elastic {
     }
 
     async fn send_bulk(&self, batch: &[Action]) -> Result<Vec<bulk::BulkItem>, EsError> {
+        let body = bulk::body(batch);
+        let bytes = body.iter().map(|line| line.len() as u64 + 1).sum();
+        let started = Instant::now();
         let response = self
             .client
             .bulk(BulkParts::Index(&self.index))
-            .body(bulk::body(batch))
+            .body(body)
             .send()
             .await
             .map_err(EsError::transport("bulk request"))?;
+        crate::metrics::get().bulk_sent(batch.len(), bytes, started.elapsed());
         let parsed: bulk::BulkResponse =
             json(checked(response, "bulk request").await?, "bulk request").await?;
         let items = bulk::items(parsed);

@@ -12,8 +12,9 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::in_order::in_order;
+use super::progress::Progress;
 use super::spawned::Spawned;
-use super::{build_actions, log_progress, verify, Engine, Pipeline, SyncError};
+use super::{build_actions, verify, Engine, Pipeline, SyncError};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{backfill_settings, Elastic, WriteReport};
 use crate::state::{Backfill, RebuildReason};
@@ -21,7 +22,6 @@ use crate::transform::Action;
 
 /// Pages read and built ahead of the bulk requests.
 pub(super) const READ_AHEAD: usize = 2;
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// The position is saved at most this often (and at the end): each save is an fsync, and a
 /// crash only means re-sending what was acknowledged since.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -117,7 +117,10 @@ impl<P: Pipeline> Engine<P> {
         let only_stale = self.only_stale(target);
         let written = written_batches(batches, es.clone(), self.bulk_concurrency, only_stale);
         let mut written = std::pin::pin!(written);
-        let (mut last_log, mut last_save) = (Instant::now(), Instant::now());
+        let total = self.pg.count(self.pipeline.root()).await?;
+        let done = self.backfill_mut(target).indexed;
+        let mut progress = Progress::start(total.max(0) as u64, done);
+        let mut last_save = Instant::now();
         while let Some(batch) = written.next().await {
             let (last, report) = batch?;
             self.acknowledged(target, last, report);
@@ -125,11 +128,9 @@ impl<P: Pipeline> Engine<P> {
                 self.save()?;
                 last_save = Instant::now();
             }
-            if last_log.elapsed() >= PROGRESS_EVERY {
-                log_progress(stage(target), self.totals);
-                last_log = Instant::now();
-            }
+            progress.advance(report.indexed + report.dead_lettered);
         }
+        progress.finish();
         self.save()?;
         Ok(reached_end.load(Ordering::SeqCst))
     }
@@ -211,13 +212,6 @@ impl<P: Pipeline> Engine<P> {
             "index settings restored after the back-fill"
         );
         Ok(())
-    }
-}
-
-fn stage(target: Target) -> &'static str {
-    match target {
-        Target::Live => "back-fill",
-        Target::Rebuild => "rebuild",
     }
 }
 

@@ -6,8 +6,10 @@ mod captured;
 mod changes;
 mod export;
 mod in_order;
+mod lag;
 mod plan;
 mod prepare;
+mod progress;
 mod rebuild;
 mod replay;
 mod schema;
@@ -16,6 +18,7 @@ mod units;
 mod verify;
 
 pub(crate) use export::export;
+pub(crate) use lag::lag;
 pub(crate) use plan::Request;
 pub(crate) use replay::replay_dead_letters;
 pub(crate) use schema::check_schema;
@@ -149,6 +152,7 @@ impl<P: Pipeline> Engine<P> {
     /// One full cycle: finish any back-fill, catch up on every table, then carry any rebuild
     /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
+        self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;
         }
@@ -158,7 +162,9 @@ impl<P: Pipeline> Engine<P> {
         self.follow_changes().await?;
         self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
-        self.save()
+        self.save()?;
+        crate::metrics::get().cycle_finished();
+        Ok(())
     }
 
     async fn follow_changes(&mut self) -> Result<(), SyncError> {

@@ -4,6 +4,7 @@
 pub mod disk;
 pub mod monitor;
 pub mod pg_cluster;
+pub mod process;
 pub mod proxy;
 pub mod search;
 pub mod search_node;

@@ -1,0 +1,184 @@
+//! `/readyz`: ready when this worker is the active one, both servers answered the last health
+//! check, and the worker made progress recently (a cycle finished, or a back-fill batch was
+//! acknowledged) — within `max(3 × sync.poll_interval, 60s)`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The shortest time without progress that makes a worker not ready.
+pub(crate) const MIN_STALL: Duration = Duration::from_secs(60);
+/// How many poll intervals without progress make a worker not ready.
+const STALL_INTERVALS: u32 = 3;
+
+/// What the health checks and the engine last reported.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    checked: AtomicBool,
+    postgres_up: AtomicBool,
+    elasticsearch_up: AtomicBool,
+    standby: AtomicBool,
+    last_progress: Mutex<Option<Instant>>,
+    stall_after: Mutex<Option<Duration>>,
+}
+
+/// A copy of [`Health`] at one instant, judged by [`readiness`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Snapshot {
+    pub checked: bool,
+    pub postgres_up: bool,
+    pub elasticsearch_up: bool,
+    pub standby: bool,
+    pub since_progress: Option<Duration>,
+    pub stall_after: Duration,
+}
+
+impl Health {
+    pub fn checked(&self, postgres_up: bool, elasticsearch_up: bool) {
+        self.postgres_up.store(postgres_up, Ordering::Relaxed);
+        self.elasticsearch_up
+            .store(elasticsearch_up, Ordering::Relaxed);
+        self.checked.store(true, Ordering::Relaxed);
+    }
+
+    pub fn progressed(&self) {
+        *lock(&self.last_progress) = Some(Instant::now());
+    }
+
+    pub fn standby(&self, standby: bool) {
+        self.standby.store(standby, Ordering::Relaxed);
+    }
+
+    /// Sets the time without progress after which the worker is not ready.
+    pub fn set_poll_interval(&self, poll_interval: Duration) {
+        *lock(&self.stall_after) = Some(stall_after(poll_interval));
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            checked: self.checked.load(Ordering::Relaxed),
+            postgres_up: self.postgres_up.load(Ordering::Relaxed),
+            elasticsearch_up: self.elasticsearch_up.load(Ordering::Relaxed),
+            standby: self.standby.load(Ordering::Relaxed),
+            since_progress: lock(&self.last_progress).map(|at| at.elapsed()),
+            stall_after: lock(&self.stall_after).unwrap_or(MIN_STALL),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `max(3 × poll_interval, 60s)`.
+pub(crate) fn stall_after(poll_interval: Duration) -> Duration {
+    (poll_interval * STALL_INTERVALS).max(MIN_STALL)
+}
+
+/// `Ok` when ready, else the reason `/readyz` answers with its 503.
+pub(crate) fn readiness(health: &Snapshot) -> Result<(), String> {
+    if health.standby {
+        return Err("standing by: another worker holds the pipeline's lock".into());
+    }
+    if !health.checked {
+        return Err("servers not checked yet".into());
+    }
+    if !health.postgres_up {
+        return Err("postgres did not answer the last health check".into());
+    }
+    if !health.elasticsearch_up {
+        return Err("elasticsearch did not answer the last health check".into());
+    }
+    match health.since_progress {
+        None => Err("no sync cycle finished yet".into()),
+        Some(since) if since > health.stall_after => Err(format!(
+            "no progress for {}s (limit {}s)",
+            since.as_secs(),
+            health.stall_after.as_secs()
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready() -> Snapshot {
+        Snapshot {
+            checked: true,
+            postgres_up: true,
+            elasticsearch_up: true,
+            standby: false,
+            since_progress: Some(Duration::from_secs(1)),
+            stall_after: MIN_STALL,
+        }
+    }
+
+    #[test]
+    fn ready_when_everything_answers_and_progress_is_recent() {
+        assert_eq!(readiness(&ready()), Ok(()));
+    }
+
+    #[test]
+    fn each_missing_condition_gives_its_reason() {
+        for (snapshot, reason) in [
+            (
+                Snapshot {
+                    standby: true,
+                    ..ready()
+                },
+                "standing by",
+            ),
+            (
+                Snapshot {
+                    checked: false,
+                    ..ready()
+                },
+                "not checked",
+            ),
+            (
+                Snapshot {
+                    postgres_up: false,
+                    ..ready()
+                },
+                "postgres",
+            ),
+            (
+                Snapshot {
+                    elasticsearch_up: false,
+                    ..ready()
+                },
+                "elasticsearch",
+            ),
+            (
+                Snapshot {
+                    since_progress: None,
+                    ..ready()
+                },
+                "no sync cycle",
+            ),
+            (
+                Snapshot {
+                    since_progress: Some(Duration::from_secs(61)),
+                    ..ready()
+                },
+                "no progress for 61s (limit 60s)",
+            ),
+        ] {
+            let err = readiness(&snapshot).expect_err(reason);
+            assert!(err.contains(reason), "{err}");
+        }
+    }
+
+    #[test]
+    fn stall_limit_is_three_intervals_but_at_least_a_minute() {
+        assert_eq!(stall_after(Duration::from_secs(5)), MIN_STALL);
+        assert_eq!(
+            stall_after(Duration::from_secs(30)),
+            Duration::from_secs(90)
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! Metrics: one registry for the process. The stages record into it through [`get`]; the
+//! `http` listener serves it as OpenMetrics text on `/metrics`, beside `/healthz` and
+//! `/readyz`, whose answer [`health`] decides.
+
+pub(crate) mod health;
+mod http;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+pub(crate) use health::Health;
+pub(crate) use http::serve;
+
+/// The label of a retry: the operation that failed, as the retry log line names it.
+type Operation = [(&'static str, &'static str); 1];
+
+pub(crate) struct Metrics {
+    registry: Registry,
+    indexed: Counter,
+    deleted: Counter,
+    retried_items: Counter,
+    dead_lettered: Counter,
+    bulk_seconds: Histogram,
+    bulk_documents: Histogram,
+    bulk_bytes: Histogram,
+    retries: Family<Operation, Counter>,
+    lag_seconds: Gauge<f64, AtomicU64>,
+    backfill_done: Gauge,
+    backfill_total: Gauge,
+    postgres_up: Gauge,
+    elasticsearch_up: Gauge,
+    last_cycle: Gauge<f64, AtomicU64>,
+    active: Gauge,
+    pub health: Health,
+}
+
+static METRICS: OnceLock<Metrics> = OnceLock::new();
+
+/// The process's metrics, created on first use.
+pub(crate) fn get() -> &'static Metrics {
+    METRICS.get_or_init(Metrics::new)
+}
+
+fn saturated(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn histogram(start: f64, factor: f64, buckets: u16) -> Histogram {
+    Histogram::new(exponential_buckets(start, factor, buckets))
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let metrics = Self {
+            registry: Registry::with_prefix("pg2es"),
+            indexed: Counter::default(),
+            deleted: Counter::default(),
+            retried_items: Counter::default(),
+            dead_lettered: Counter::default(),
+            bulk_seconds: histogram(0.005, 2.0, 14),
+            bulk_documents: histogram(1.0, 2.0, 17),
+            bulk_bytes: histogram(1024.0, 2.0, 18),
+            retries: Family::default(),
+            lag_seconds: Gauge::default(),
+            backfill_done: Gauge::default(),
+            backfill_total: Gauge::default(),
+            postgres_up: Gauge::default(),
+            elasticsearch_up: Gauge::default(),
+            last_cycle: Gauge::default(),
+            active: Gauge::default(),
+            health: Health::default(),
+        };
+        metrics.registered()
+    }
+
+    fn registered(self) -> Self {
+        self.register_documents().register_bulks().register_worker()
+    }
+
+    /// What happened to documents.
+    fn register_documents(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "documents_indexed",
+            "Documents Elasticsearch acknowledged as indexed",
+            self.indexed.clone(),
+        );
+        r.register(
+            "documents_deleted",
+            "Documents Elasticsearch acknowledged as deleted",
+            self.deleted.clone(),
+        );
+        r.register(
+            "documents_retried",
+            "Bulk items refused with 429/5xx and sent again",
+            self.retried_items.clone(),
+        );
+        r.register(
+            "documents_dead_lettered",
+            "Documents refused for good, written to the dead-letter file",
+            self.dead_lettered.clone(),
+        );
+        self
+    }
+
+    /// Bulk requests and retries.
+    fn register_bulks(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register_with_unit(
+            "bulk_request_duration",
+            "Time of one bulk request, sent to answered",
+            Unit::Seconds,
+            self.bulk_seconds.clone(),
+        );
+        r.register(
+            "bulk_request_documents",
+            "Actions in one bulk request",
+            self.bulk_documents.clone(),
+        );
+        r.register_with_unit(
+            "bulk_request_size",
+            "Body size of one bulk request",
+            Unit::Bytes,
+            self.bulk_bytes.clone(),
+        );
+        r.register(
+            "retries",
+            "Transient failures retried, by operation",
+            self.retries.clone(),
+        );
+        self
+    }
+
+    /// Where the worker is: lag, back-fill, servers, cycles, lock.
+    fn register_worker(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register_with_unit(
+            "lag",
+            "Age of the oldest change not yet acknowledged (0: caught up)",
+            Unit::Seconds,
+            self.lag_seconds.clone(),
+        );
+        r.register(
+            "backfill_done_documents",
+            "Root rows the back-fill has written",
+            self.backfill_done.clone(),
+        );
+        r.register(
+            "backfill_total_documents",
+            "Root rows counted when the back-fill (re)started",
+            self.backfill_total.clone(),
+        );
+        r.register(
+            "postgres_up",
+            "1 when Postgres answered the last health check",
+            self.postgres_up.clone(),
+        );
+        r.register(
+            "elasticsearch_up",
+            "1 when Elasticsearch answered the last health check",
+            self.elasticsearch_up.clone(),
+        );
+        r.register(
+            "last_cycle_timestamp_seconds",
+            "Unix time the last sync cycle finished",
+            self.last_cycle.clone(),
+        );
+        r.register(
+            "active",
+            "1 when this worker holds the pipeline's lock, 0 while standing by",
+            self.active.clone(),
+        );
+        self
+    }
+
+    /// One bulk request answered.
+    pub fn bulk_sent(&self, documents: usize, bytes: u64, took: Duration) {
+        self.bulk_seconds.observe(took.as_secs_f64());
+        self.bulk_documents.observe(documents as f64);
+        self.bulk_bytes.observe(bytes as f64);
+    }
+
+    /// The outcome of the items of one bulk answer.
+    pub fn items(&self, indexed: u64, deleted: u64, retried: u64, dead_lettered: u64) {
+        self.indexed.inc_by(indexed);
+        self.deleted.inc_by(deleted);
+        self.retried_items.inc_by(retried);
+        self.dead_lettered.inc_by(dead_lettered);
+    }
+
+    pub fn retried(&self, operation: &'static str) {
+        self.retries
+            .get_or_create(&[("operation", operation)])
+            .inc();
+    }
+
+    pub fn lag(&self, seconds: f64) {
+        self.lag_seconds.set(seconds.max(0.0));
+    }
+
+    /// Where a back-fill starts (or resumes).
+    pub fn backfill_started(&self, done: u64, total: u64) {
+        self.backfill_done.set(saturated(done));
+        self.backfill_total.set(saturated(total));
+    }
+
+    /// A back-fill batch was acknowledged: progress, for `/readyz` too.
+    pub fn backfill_advanced(&self, done: u64) {
+        self.backfill_done.set(saturated(done));
+        self.health.progressed();
+    }
+
+    pub fn servers_up(&self, postgres: bool, elasticsearch: bool) {
+        self.postgres_up.set(i64::from(postgres));
+        self.elasticsearch_up.set(i64::from(elasticsearch));
+        self.health.checked(postgres, elasticsearch);
+    }
+
+    pub fn cycle_finished(&self) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        self.last_cycle.set(now.as_secs_f64());
+        self.health.progressed();
+    }
+
+    pub fn active(&self, active: bool) {
+        self.active.set(i64::from(active));
+        self.health.standby(!active);
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_values_appear_in_the_exposition() {
+        let metrics = Metrics::new();
+        metrics.items(3, 1, 2, 1);
+        metrics.bulk_sent(4, 2048, Duration::from_millis(20));
+        metrics.retried("bulk request");
+        metrics.lag(-1.0);
+        metrics.servers_up(true, false);
+        metrics.backfill_started(0, 40);
+        metrics.backfill_advanced(10);
+        let text = metrics.encode();
+        for line in [
+            "pg2es_documents_indexed_total 3",
+            "pg2es_documents_deleted_total 1",
+            "pg2es_documents_retried_total 2",
+            "pg2es_documents_dead_lettered_total 1",
+            "pg2es_bulk_request_duration_seconds_count 1",
+            "pg2es_bulk_request_documents_sum 4.0",
+            "pg2es_bulk_request_size_bytes_sum 2048.0",
+            "pg2es_retries_total{operation=\"bulk request\"} 1",
+            "pg2es_lag_seconds 0.0",
+            "pg2es_postgres_up 1",
+            "pg2es_elasticsearch_up 0",
+            "pg2es_backfill_done_documents 10",
+            "pg2es_backfill_total_documents 40",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+    }
+}

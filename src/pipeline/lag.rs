@@ -1,0 +1,47 @@
+//! Lag: how long the oldest change in Postgres that Elasticsearch has not acknowledged yet has
+//! been waiting (0 when the index is caught up). Polling mode: the oldest row changed after
+//! each table's cursor; exact mode: the oldest recorded change still in `pg2es.changes`.
+
+use std::collections::BTreeMap;
+
+use super::{Engine, Pipeline, SyncError};
+use crate::config::Capture;
+use crate::extract::{start_cursor, PgError, Postgres, Table};
+use crate::state::Cursor;
+
+/// Seconds the oldest unacknowledged change has waited, 0 when there is none.
+pub(crate) async fn lag(
+    pg: &Postgres,
+    tables: &[Table],
+    cursors: &BTreeMap<String, Cursor>,
+    capture: Capture,
+) -> Result<f64, PgError> {
+    if capture == Capture::Triggers {
+        return Ok(pg.recorded_age().await?.unwrap_or(0.0));
+    }
+    let mut oldest: f64 = 0.0;
+    for table in tables {
+        let after = cursors
+            .get(table.name)
+            .copied()
+            .unwrap_or_else(start_cursor);
+        if let Some(age) = pg.unseen_age(table, after).await? {
+            oldest = oldest.max(age);
+        }
+    }
+    Ok(oldest)
+}
+
+impl<P: Pipeline> Engine<P> {
+    /// Records the lag at the start of a cycle, once the back-fill is done (before that the
+    /// back-fill progress says more).
+    pub(super) async fn measure_lag(&self) -> Result<(), SyncError> {
+        if !self.state.backfill.done {
+            return Ok(());
+        }
+        let tables = self.pipeline.tables();
+        let seconds = lag(&self.pg, tables, &self.state.cursors, self.capture).await?;
+        crate::metrics::get().lag(seconds);
+        Ok(())
+    }
+}

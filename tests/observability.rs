@@ -1,0 +1,110 @@
+use std::time::Duration;
+
+use crate::support::process::{http_get, metric, Running};
+use crate::support::{unique_name, wait_until, SearchIndex, TestDb, Worker};
+
+const FILMS: u32 = 300;
+
+#[tokio::test]
+async fn metrics_and_health_endpoints_report_the_work_done() {
+    let name = unique_name("observability");
+    let db = TestDb::with_generated(&name, FILMS).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__HTTP__ADDRESS", "127.0.0.1:0");
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "100");
+    let mut running = Running::start(&worker);
+
+    let address = running
+        .log_field("http listening", "address", Duration::from_secs(30))
+        .await;
+    assert_eq!(http_get(&address, "/healthz"), (200, "ok\n".into()));
+    wait_until("/readyz to answer 200", Duration::from_secs(60), || {
+        std::future::ready(http_get(&address, "/readyz").0 == 200)
+    })
+    .await;
+
+    wait_until("a first cycle to finish", Duration::from_secs(60), || {
+        let exposition = http_get(&address, "/metrics").1;
+        std::future::ready(metric(&exposition, "pg2es_last_cycle_timestamp_seconds") > 1.6e9)
+    })
+    .await;
+    let (status, exposition) = http_get(&address, "/metrics");
+    assert_eq!(status, 200);
+    let films = f64::from(FILMS);
+    assert_eq!(metric(&exposition, "pg2es_documents_indexed_total"), films);
+    assert_eq!(
+        metric(&exposition, "pg2es_documents_dead_lettered_total"),
+        0.0
+    );
+    assert_eq!(metric(&exposition, "pg2es_backfill_done_documents"), films);
+    assert_eq!(metric(&exposition, "pg2es_backfill_total_documents"), films);
+    assert_eq!(metric(&exposition, "pg2es_postgres_up"), 1.0);
+    assert_eq!(metric(&exposition, "pg2es_elasticsearch_up"), 1.0);
+    assert_eq!(metric(&exposition, "pg2es_active"), 1.0);
+    assert!(metric(&exposition, "pg2es_bulk_request_duration_seconds_count") >= 3.0);
+    assert_eq!(
+        metric(&exposition, "pg2es_bulk_request_documents_sum"),
+        films
+    );
+    assert!(metric(&exposition, "pg2es_bulk_request_size_bytes_sum") > films * 100.0);
+
+    // A change is counted too, and the lag comes back to 0 once it is indexed.
+    db.execute(
+        "UPDATE content.film_work SET title = 'Renamed', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    wait_until("the change to be counted", Duration::from_secs(30), || {
+        let exposition = http_get(&address, "/metrics").1;
+        std::future::ready(metric(&exposition, "pg2es_documents_indexed_total") == films + 1.0)
+    })
+    .await;
+    wait_until(
+        "the lag to be measured as 0",
+        Duration::from_secs(30),
+        || {
+            let exposition = http_get(&address, "/metrics").1;
+            std::future::ready(metric(&exposition, "pg2es_lag_seconds") == 0.0)
+        },
+    )
+    .await;
+    assert_eq!(http_get(&address, "/nope").0, 404);
+    running.kill();
+    index.delete().await;
+}
+
+#[tokio::test]
+async fn status_shows_lag_last_cycle_dead_letters_and_the_active_worker() {
+    let name = unique_name("progress");
+    let db = TestDb::with_generated(&name, FILMS).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+
+    let (indexed, _, _, log) = worker.sync_once();
+
+    assert_eq!(indexed, u64::from(FILMS));
+    // Without a terminal: log lines, no progress bar and no colour codes.
+    assert!(
+        !log.contains('\u{1b}'),
+        "no terminal codes in a piped log: {log}"
+    );
+    let output = worker.output(&["status", "--json"]);
+    assert!(output.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["lag_seconds"], 0.0, "{status}");
+    assert_eq!(status["dead_letters"], 0, "{status}");
+    assert!(status["active_worker"].is_null(), "{status}");
+    assert!(status["last_sync_at"].is_string(), "{status}");
+    let output = worker.output(&["status"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "lag:        0",
+        "dead letters: 0",
+        "last cycle: 20",
+        "worker:     none",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    index.delete().await;
+}

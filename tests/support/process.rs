@@ -1,0 +1,107 @@
+//! A `pg2es run` in the background whose log is read as it is written, and a bare HTTP client
+//! for its `/metrics`, `/healthz` and `/readyz`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{wait_until, Worker};
+
+pub struct Running {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Running {
+    /// Starts `pg2es run` and collects its stderr.
+    pub fn start(worker: &Worker) -> Self {
+        let mut child = worker.spawn_run();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub async fn wait_for_log(&self, text: &str, deadline: Duration) {
+        let what = format!("{text:?} in the worker's log");
+        let log = Arc::clone(&self.log);
+        wait_until(&what, deadline, || {
+            std::future::ready(log.lock().unwrap().contains(text))
+        })
+        .await;
+    }
+
+    /// The value of `field=` on the first log line containing `message`.
+    pub async fn log_field(&self, message: &str, field: &str, deadline: Duration) -> String {
+        self.wait_for_log(message, deadline).await;
+        let log = self.log();
+        let line = log.lines().find(|line| line.contains(message)).unwrap();
+        line.split_whitespace()
+            .find_map(|token| token.strip_prefix(&format!("{field}=")))
+            .unwrap_or_else(|| panic!("no {field}= in {line:?}"))
+            .to_owned()
+    }
+
+    /// The exit code once the process has ended (`Some(None)`: ended by a signal).
+    pub fn try_wait(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().unwrap().map(|status| status.code())
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `GET path` on `address`: `(status, body)`.
+pub fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect to the worker's http listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_owned());
+    (status, body)
+}
+
+/// The value of an unlabelled sample in a metrics exposition.
+pub fn metric(exposition: &str, name: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {name} in:\n{exposition}"))
+}
