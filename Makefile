@@ -7,6 +7,7 @@ SHELL := /bin/bash
 SEEDS ?= 50
 FILMS ?= 100000
 PGSYNC ?= 1
+ROUNDS ?= 3
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
@@ -35,7 +36,7 @@ unit:
 	cargo test --locked --lib
 
 bench:
-	FILMS=$(FILMS) PGSYNC=$(PGSYNC) bash scripts/bench.sh
+	FILMS=$(FILMS) PGSYNC=$(PGSYNC) ROUNDS=$(ROUNDS) bash scripts/bench.sh
 
 deny:
 	bash scripts/deny.sh

@@ -13,6 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 FILMS="${FILMS:-100000}"
 PGSYNC="${PGSYNC:-1}"
+ROUNDS="${ROUNDS:-3}"
 RENAMED_FILMS=1000
 CHANGED_FILMS=10000
 DB=pg2es_bench
@@ -78,27 +79,15 @@ cpu_pg=$(cpu_since)
 t_pg=$(seconds_of "$t_pg_out")
 log "  $t_pg_out"
 
-log "T_es: the exact bulk bodies replayed"
+log "T_es and T_pg2es, $ROUNDS rounds of each, interleaved (this machine is noisy: medians count)"
 rm -rf "$WORK/bulk"
 $PG2ES export --dir "$WORK/bulk" >/dev/null
 bulks=$(find "$WORK/bulk" -name '*.ndjson' | wc -l)
 bulk_mb=$(du -sm "$WORK/bulk" | cut -f1)
-concurrency="${PG2ES__SYNC__BULK_CONCURRENCY:-2}"
-cpu_mark
-t_es_out=$($BENCH replay "$ES" bench_replay index_config.json "$WORK/bulk" "$concurrency")
-cpu_es=$(cpu_since)
-t_es=$(seconds_of "$t_es_out")
-log "  $t_es_out"
-curl -s -o /dev/null -X DELETE "$ES/bench_replay"
-rm -rf "$WORK/bulk"
-
-log "T_pg2es: pg2es sync --once (back-fill)"
-bash scripts/drop-index.sh "$ES" bench_pg2es
-worker_env bench_pg2es pg2es polling
-cpu_mark
-/usr/bin/time -v -o "$WORK/time.txt" $PG2ES sync --once --reset-state >"$WORK/sync.out"
-cpu_pg2es=$(cpu_since)
-t_pg2es=$(python3 - "$WORK/time.txt" <<'PY'
+concurrency="${PG2ES__SYNC__BULK_CONCURRENCY:-3}"
+t_es_all=() t_pg2es_all=() rss_all=()
+wall_of() { # /usr/bin/time -v output -> seconds
+    python3 - "$1" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
@@ -107,13 +96,33 @@ for part in clock.split(":"):
     seconds = seconds * 60 + float(part)
 print(f"{seconds:.2f}")
 PY
-)
-rss_mb=$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$WORK/time.txt")
-cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.txt")
-own_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$WORK/time.txt")
-indexed=$(curl -s "$ES/bench_pg2es/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
-log "  $(cat "$WORK/sync.out") wall=${t_pg2es}s rss=${rss_mb}MB cpu=$cpu count=$indexed"
-[[ "$indexed" == "$docs" ]] || { log "index has $indexed documents, Postgres $docs"; exit 1; }
+}
+median() { python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+for round in $(seq 1 "$ROUNDS"); do
+    cpu_mark
+    t_es_out=$($BENCH replay "$ES" bench_replay index_config.json "$WORK/bulk" "$concurrency")
+    cpu_es=$(cpu_since)
+    t_es_all+=("$(seconds_of "$t_es_out")")
+    curl -s -o /dev/null -X DELETE "$ES/bench_replay"
+    log "  round $round T_es: $t_es_out (CPU s Postgres / ES: $cpu_es)"
+
+    bash scripts/drop-index.sh "$ES" bench_pg2es
+    worker_env bench_pg2es pg2es polling
+    cpu_mark
+    /usr/bin/time -v -o "$WORK/time.txt" $PG2ES sync --once --reset-state >"$WORK/sync.out"
+    cpu_pg2es=$(cpu_since)
+    t_pg2es_all+=("$(wall_of "$WORK/time.txt")")
+    rss_all+=("$(awk '/Maximum resident set size/ {printf "%.0f", $6 / 1024}' "$WORK/time.txt")")
+    cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$WORK/time.txt")
+    own_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$WORK/time.txt")
+    indexed=$(curl -s "$ES/bench_pg2es/_count" | python3 -c "import json,sys; print(json.load(sys.stdin)['count'])")
+    log "  round $round T_pg2es: $(cat "$WORK/sync.out") wall=${t_pg2es_all[-1]}s rss=${rss_all[-1]}MB cpu=$cpu count=$indexed (CPU s Postgres / ES: $cpu_pg2es)"
+    [[ "$indexed" == "$docs" ]] || { log "index has $indexed documents, Postgres $docs"; exit 1; }
+done
+rm -rf "$WORK/bulk"
+t_es=$(median "${t_es_all[@]}")
+t_pg2es=$(median "${t_pg2es_all[@]}")
+rss_mb=$(printf '%s\n' "${rss_all[@]}" | sort -n | tail -1)
 limit=$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$t_pg" "$t_es")
 efficiency=$(ratio "$t_pg2es" "$limit")
 
@@ -182,8 +191,8 @@ bulk_concurrency $concurrency. Generating the data took ${generate_seconds} s.
 | measure | time | rate | ratio | notes |
 |---|---|---|---|---|
 | T_pg: Postgres producing the documents | ${t_pg} s | $(rate "$docs" "$t_pg") docs/s | | \`pg2es export\`, output discarded; CPU s Postgres / ES: ${cpu_pg} |
-| T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | replayed by \`examples/bench.rs\`; CPU s Postgres / ES: ${cpu_es} |
-| **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** | peak RSS ${rss_mb} MB; CPU s pg2es ${own_cpu} (${cpu}), Postgres / ES: ${cpu_pg2es} |
+| T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | median of ${t_es_all[*]} s; replayed by \`examples/bench.rs\`; last round CPU s Postgres / ES: ${cpu_es} |
+| **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** | median of ${t_pg2es_all[*]} s; peak RSS ${rss_mb} MB; last round CPU s pg2es ${own_cpu} (${cpu}), Postgres / ES: ${cpu_pg2es} |
 $pgsync_row
 | $CHANGED_FILMS films changed at once (polling) | ${changed_seconds} s | $(rate "$CHANGED_FILMS" "$changed_seconds") docs/s | | \`pg2es sync --once\` after one UPDATE |
 | person in $RENAMED_FILMS films renamed, polling every 1 s | ${rename_polling} s | | | commit → all $RENAMED_FILMS found by a search |

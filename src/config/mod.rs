@@ -32,7 +32,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEFAULT_BATCH_SIZE: u32 = 500;
 /// Elasticsearch's guidance is 5 to 15 MB per bulk request.
 pub const DEFAULT_BULK_MAX_BYTES: u64 = 5 * 1024 * 1024;
-pub const DEFAULT_BULK_CONCURRENCY: u32 = 2;
+pub const DEFAULT_BULK_CONCURRENCY: u32 = 3;
 pub const DEFAULT_RETRY_INITIAL_DELAY: Duration = Duration::from_millis(200);
 pub const DEFAULT_RETRY_MAX_DELAY: Duration = Duration::from_secs(30);
 pub const DEFAULT_LOG_LEVEL: &str = "info";
