@@ -93,3 +93,52 @@ async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_a
     assert!(!worker.dead_letter_path().exists());
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
 }
+
+#[tokio::test]
+async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_over() {
+    let name = unique_name("fault_node_loss");
+    let mut nodes = SearchNode::start_cluster(&name, 3);
+    let db = TestDb::with_generated(&name, 3000).await;
+    nodes[0].wait_ready(3).await;
+    let index = SearchIndex::on(&nodes[0].url(), &name).await;
+    let mut worker = Worker::new(&db, &name);
+    let config = index_config_variant(worker.dir.path(), "replicated.json", |config| {
+        config["settings"]["number_of_shards"] = 3.into();
+        config["settings"]["number_of_replicas"] = 1.into();
+    });
+    // pg2es talks to the node that is going to die first.
+    let urls = format!("{},{},{}", nodes[1].url(), nodes[2].url(), nodes[0].url());
+    worker
+        .set("PG2ES__INDEX__CONFIG", &config)
+        .set("PG2ES__ELASTICSEARCH__URL", &urls)
+        .set("PG2ES__ELASTICSEARCH__TIMEOUT", "10s")
+        .set("PG2ES__SYNC__BATCH_SIZE", "20");
+    let mut running = worker.start();
+    wait_until("a partly done back-fill", DEADLINE, || {
+        std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
+    })
+    .await;
+    nodes[0].wait_green().await;
+    assert_eq!(
+        backfill(&worker)["done"],
+        false,
+        "the back-fill ended too soon"
+    );
+
+    nodes[1].kill();
+    wait_until(
+        "the back-fill to finish on the other nodes",
+        DEADLINE,
+        || std::future::ready(backfill(&worker)["done"] == true),
+    )
+    .await;
+
+    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(
+        running.log().contains("retrying"),
+        "the node loss went unnoticed, the test proves nothing:\n{}",
+        running.log()
+    );
+    drop(running);
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+}

@@ -13,26 +13,30 @@ struct Engine {
     main: &'static str,
     classpath: PathBuf,
     yml: &'static str,
+    initial_masters: &'static str,
 }
 
 fn engine() -> Engine {
     let opensearch = std::env::var("PG2ES_TEST_OPENSEARCH_URL").ok();
-    let (dir, main, yml) = match opensearch == Some(super::search_url()) {
+    let (dir, main, yml, initial_masters) = match opensearch == Some(super::search_url()) {
         true => (
             "os",
             "org.codelibs.opensearch.runner.OpenSearchRunner",
             "opensearch.yml",
+            "cluster.initial_cluster_manager_nodes",
         ),
         false => (
             "es",
             "org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner",
             "elasticsearch.yml",
+            "cluster.initial_master_nodes",
         ),
     };
     Engine {
         main,
         classpath: Path::new(REPO).join(format!("target/stack/{dir}/classpath.txt")),
         yml,
+        initial_masters,
     }
 }
 
@@ -47,15 +51,60 @@ pub struct SearchNode {
 impl SearchNode {
     /// A node of a cluster named `cluster`, with extra `elasticsearch.yml` lines, started.
     pub fn start(cluster: &str, settings: &str) -> Self {
-        let mut node = Self {
-            dir: tempfile::tempdir().unwrap(),
-            http_port: free_port(9240..9299),
-            transport_port: free_port(19300..19400),
-            settings: settings.to_owned(),
-            child: None,
-        };
+        let mut node = Self::new(settings, free_port(19300..19400));
         node.launch(cluster);
         node
+    }
+
+    /// `count` nodes, one process each, forming one cluster: the first is the only
+    /// master-eligible node, the others hold data, so any but the first can be killed.
+    pub fn start_cluster(cluster: &str, count: usize) -> Vec<Self> {
+        let transports: Vec<u16> = (0..count).map(|_| free_port(19300..19400)).collect();
+        let seeds = transports
+            .iter()
+            .map(|port| format!("\"127.0.0.1:{port}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let masters = engine().initial_masters;
+        let mut nodes: Vec<Self> = transports
+            .iter()
+            .enumerate()
+            .map(|(n, port)| {
+                let role = match n {
+                    0 => format!("node.roles: [master, data, ingest]\n{masters}: [\"Node 1\"]"),
+                    _ => "node.roles: [data, ingest]".to_owned(),
+                };
+                Self::new(&format!("discovery.seed_hosts: [{seeds}]\n{role}"), *port)
+            })
+            .collect();
+        for node in &mut nodes {
+            node.launch(cluster);
+        }
+        nodes
+    }
+
+    fn new(settings: &str, transport_port: u16) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            http_port: free_port(9240..9299),
+            transport_port,
+            settings: settings.to_owned(),
+            child: None,
+        }
+    }
+
+    /// Waits until every shard of the cluster has its replicas.
+    pub async fn wait_green(&self) {
+        wait_until("a green cluster", Duration::from_secs(120), || {
+            let url = self.url();
+            async move {
+                let query = [("wait_for_status", "green"), ("timeout", "1s")];
+                health(&url, &query)
+                    .await
+                    .is_some_and(|answer| answer.contains("\"timed_out\":false"))
+            }
+        })
+        .await;
     }
 
     pub fn url(&self) -> String {
