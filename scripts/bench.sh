@@ -183,7 +183,7 @@ pg_version=$(psql -X -At -d "$ADMIN_URL" -c "SHOW server_version")
 cat >"$RESULTS" <<EOF
 ## $(printf "%'d" "$FILMS") films ($(date -u +%Y-%m-%d))
 
-\`make bench FILMS=$FILMS\` on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),
+\`make bench FILMS=$FILMS ROUNDS=$ROUNDS\` on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)),
 $(free -g | awk '/Mem:/ {print $2}') GiB; Postgres $pg_version, Elasticsearch $es_version (one node), all on
 loopback. $docs documents, $bulks bulk requests, $bulk_mb MB of bulk bodies; batch_size 500,
 bulk_concurrency $concurrency. Generating the data took ${generate_seconds} s.
