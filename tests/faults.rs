@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::pg_cluster::PgCluster;
+use crate::support::process::Running;
 use crate::support::proxy::{Fault, Proxy};
-use crate::support::worker::Running;
 use crate::support::{
     assert_same_documents, search_url, unique_name, wait_until, SearchIndex, TestDb, Worker,
 };
@@ -49,7 +49,7 @@ async fn wait_for_retries(running: &mut Running, before: usize, what: &str) {
     })
     .await;
     assert!(
-        running.exited().is_none(),
+        running.try_wait().is_none(),
         "the worker exited on a transient fault:\n{}",
         running.log()
     );
@@ -70,7 +70,7 @@ async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "20");
-    let mut running = worker.start();
+    let mut running = Running::start(&worker);
 
     wait_for_partial_backfill(&worker).await;
     cluster.stop();
@@ -89,7 +89,7 @@ async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
     cluster.resume();
     wait_for_title(&index, "zanzibar").await;
 
-    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
     index.delete().await;
@@ -113,7 +113,7 @@ async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
         .set("PG2ES__ELASTICSEARCH__URL", &proxy.url())
         .set("PG2ES__ELASTICSEARCH__TIMEOUT", "2s")
         .set("PG2ES__SYNC__BATCH_SIZE", "50");
-    let mut running = worker.start();
+    let mut running = Running::start(&worker);
 
     wait_for_partial_backfill(&worker).await;
     // A bulk of 50 documents is about 60 kB: cut each after 20 kB.
@@ -129,7 +129,7 @@ async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
     proxy.set(Fault::None);
     wait_for_backfill_done(&worker).await;
 
-    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
     index.delete().await;

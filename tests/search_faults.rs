@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::process::Running;
 use crate::support::search_node::SearchNode;
 use crate::support::{
     assert_same_documents, index_config_variant, unique_name, wait_until, SearchIndex, TestDb,
@@ -32,7 +33,7 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
     worker
         .set("PG2ES__ELASTICSEARCH__URL", &node.url())
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
-    let mut running = worker.start();
+    let mut running = Running::start(&worker);
     wait_until("a partly done back-fill", DEADLINE, || {
         std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
     })
@@ -49,7 +50,7 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
         std::future::ready(stopped.elapsed() >= OUTAGE && running.logged("retrying") >= 3)
     })
     .await;
-    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(running.try_wait().is_none(), "{}", running.log());
     node.restart(&name);
     node.wait_ready(1).await;
     wait_until("the back-fill to finish", DEADLINE, || {
@@ -57,7 +58,7 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
     })
     .await;
 
-    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
     assert_same_documents(&db.expected_documents().await, &index.documents().await);
 }
@@ -113,7 +114,7 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
         .set("PG2ES__ELASTICSEARCH__URL", &urls)
         .set("PG2ES__ELASTICSEARCH__TIMEOUT", "10s")
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
-    let mut running = worker.start();
+    let mut running = Running::start(&worker);
     wait_until("a partly done back-fill", DEADLINE, || {
         std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
     })
@@ -133,7 +134,7 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
     )
     .await;
 
-    assert!(running.exited().is_none(), "{}", running.log());
+    assert!(running.try_wait().is_none(), "{}", running.log());
     assert!(
         running.log().contains("retrying"),
         "the node loss went unnoticed, the test proves nothing:\n{}",

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::support::disk::SmallDisk;
+use crate::support::process::Running;
 use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
 
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -33,13 +34,12 @@ async fn kill_9_while_the_state_file_is_written_never_leaves_it_corrupt() {
     worker.set("PG2ES__SYNC__BATCH_SIZE", "5");
     for round in 0..8 {
         let before = modified(&worker.state_path());
-        let mut running = worker.start();
+        let mut running = Running::start(&worker);
         wait_until("the state file to be written again", DEADLINE, || {
             std::future::ready(modified(&worker.state_path()) != before)
         })
         .await;
-        running.child.kill().unwrap(); // SIGKILL, right after a write
-        running.child.wait().unwrap();
+        running.kill(); // SIGKILL, right after a write
         assert_state_readable(&worker, &format!("after kill -9 number {round}"));
     }
     let (_, _, _, log) = worker.sync_once();
@@ -56,7 +56,7 @@ async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_star
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
     let disk = SmallDisk::mount(worker.dir.path(), 256);
-    let mut running = worker.start();
+    let mut running = Running::start(&worker);
     wait_until("a saved back-fill position", DEADLINE, || {
         let text = std::fs::read_to_string(worker.state_path()).unwrap_or_default();
         std::future::ready(text.contains("after: ") && !text.contains("after: null"))
@@ -66,12 +66,12 @@ async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_star
     disk.fill();
     let mut exit = None;
     wait_until("the worker to stop on the full disk", DEADLINE, || {
-        exit = exit.or_else(|| running.exited());
+        exit = exit.or_else(|| running.try_wait());
         std::future::ready(exit.is_some())
     })
     .await;
     let log = running.log();
-    assert_eq!(exit.unwrap().code(), Some(1), "{log}");
+    assert_eq!(exit.unwrap(), Some(1), "{log}");
     assert!(log.contains("cannot write state file"), "{log}");
     assert!(log.contains("No space left on device"), "{log}");
     assert_state_readable(&worker, "after the disk filled up");

@@ -35,6 +35,11 @@ impl Running {
         self.log.lock().unwrap().clone()
     }
 
+    /// How often the log says `text` so far.
+    pub fn logged(&self, text: &str) -> usize {
+        self.log.lock().unwrap().matches(text).count()
+    }
+
     pub async fn wait_for_log(&self, text: &str, deadline: Duration) {
         let what = format!("{text:?} in the worker's log");
         let log = Arc::clone(&self.log);

@@ -1,9 +1,7 @@
 //! The real `pg2es` binary, configured through `PG2ES__*` variables, in a directory of its own.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 
 use super::{index_config_path, TestDb};
 
@@ -90,22 +88,6 @@ impl Worker {
         )
     }
 
-    /// Starts `pg2es run` in the background, collecting what it logs.
-    pub fn start(&self) -> Running {
-        let mut child = self.spawn_run();
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = lines.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Running { child, log }
-    }
-
     /// Starts `pg2es run` in the background.
     pub fn spawn_run(&self) -> Child {
         self.command(&["run"])
@@ -113,36 +95,6 @@ impl Worker {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start pg2es run")
-    }
-}
-
-/// A `pg2es run` in the background; killed when dropped.
-pub struct Running {
-    pub child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Running {
-    /// Everything logged so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// How often the log says `text` so far.
-    pub fn logged(&self, text: &str) -> usize {
-        self.log.lock().unwrap().matches(text).count()
-    }
-
-    /// `None` while it runs, else how it exited.
-    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().unwrap()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
