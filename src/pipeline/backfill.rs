@@ -14,23 +14,15 @@ use uuid::Uuid;
 use super::in_order::in_order;
 use super::progress::Progress;
 use super::spawned::Spawned;
-use super::{build_actions, verify, Engine, Pipeline, SyncError};
+use super::units::{self, Built, Unit};
+use super::{verify, Engine, Pipeline, SyncError};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{backfill_settings, Elastic, WriteReport};
 use crate::state::{Backfill, RebuildReason};
-use crate::transform::Action;
 
-/// Pages read and built ahead of the bulk requests.
-pub(super) const READ_AHEAD: usize = 2;
 /// The position is saved at most this often (and at the end): each save is an fsync, and a
 /// crash only means re-sending what was acknowledged since.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
-
-/// The documents of one page of root ids.
-pub(super) struct Batch {
-    pub last: Uuid,
-    pub actions: Vec<Action>,
-}
 
 /// Which index a back-fill fills: the live one, or the one a rebuild builds next to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,34 +239,28 @@ fn root_pages(
     })
 }
 
-/// Pages turned into documents, `READ_AHEAD` at a time, in order.
+/// Pages turned into documents by the shared build stage, in order; each carries its last id.
 pub(super) fn built_batches<P: Pipeline>(
     pipeline: Arc<P>,
     pg: Postgres,
     after: Option<Uuid>,
     batch_size: u32,
     stop: Stop,
-) -> impl Stream<Item = Result<Batch, SyncError>> {
+) -> impl Stream<Item = Result<Built<Uuid>, SyncError>> {
     let root = pipeline.root();
-    root_pages(pg.clone(), root, after, batch_size, stop)
-        .map(move |page| {
-            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
-            Spawned::new(async move {
-                let ids = page?;
-                let last = *ids.last().expect("pages are never empty");
-                let actions = build_actions(&*pipeline, &pg, &ids).await?;
-                Ok(Batch { last, actions })
-            })
-        })
-        .buffered(READ_AHEAD)
-        .map(|joined| joined.and_then(|batch| batch))
+    let pages = root_pages(pg.clone(), root, after, batch_size, stop).map(|page| {
+        let ids = page?;
+        let last = ids.last().copied();
+        Ok(Unit { ids, mark: last })
+    });
+    units::built(pipeline, pg, pages)
 }
 
 /// Batches written with `concurrency` bulk requests in flight: a new one starts as soon as any
 /// finishes, and the answers are handed on in the order of the batches. With `only_stale`,
 /// documents the index holds as built are not sent again.
 fn written_batches(
-    batches: impl Stream<Item = Result<Batch, SyncError>>,
+    batches: impl Stream<Item = Result<Built<Uuid>, SyncError>>,
     es: Elastic,
     concurrency: usize,
     only_stale: bool,
@@ -288,8 +274,9 @@ fn written_batches(
                 if only_stale {
                     batch.actions = verify::stale_only(&es, batch.actions).await?;
                 }
+                let last = batch.mark.expect("pages are never empty");
                 let report = es.write(batch.actions).await?;
-                Ok((seq as u64, (batch.last, report)))
+                Ok((seq as u64, (last, report)))
             })
         })
         .buffer_unordered(concurrency)

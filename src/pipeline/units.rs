@@ -1,6 +1,7 @@
-//! Units of root ids built into documents `READ_AHEAD` at a time, in order, for the change
-//! paths (the engine writes them one after another); a unit's mark (a cursor, changes to
-//! forget) is acted on once it and everything before it were acknowledged.
+//! The build stage every write path shares: units of root ids built into documents
+//! `READ_AHEAD` at a time, each in a task of its own, handed on in order. A unit's mark (a
+//! back-fill position, a cursor, changes to forget) is acted on once it and everything before
+//! it were acknowledged.
 
 use std::sync::Arc;
 
