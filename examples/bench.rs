@@ -87,6 +87,8 @@ async fn replay(args: &[String]) {
                     .collect();
                 let response = es
                     .bulk(BulkParts::Index(index))
+                    // The answer pg2es asks for (src/load/bulk.rs): the same requests, byte for byte.
+                    .filter_path(&["errors", "items.*.status", "items.*.error"])
                     .body(lines)
                     .send()
                     .await

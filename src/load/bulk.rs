@@ -1,16 +1,24 @@
 //! Bulk requests, judged item by item from typed JSON.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use serde::Deserialize;
 
 use super::error::status_is_retryable;
 use crate::transform::Action;
 
+/// What a bulk answer is asked to hold: per item its status and any error, in request order.
+pub(crate) const FILTER_PATH: [&str; 3] = ["errors", "items.*.status", "items.*.error"];
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct BulkResponse {
-    pub items: Vec<HashMap<String, BulkItem>>,
+    pub items: Vec<BulkEntry>,
+}
+
+/// One entry of `items`: a single key, the action (`{"index": {...}}`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct BulkEntry {
+    #[serde(alias = "index", alias = "create", alias = "update", alias = "delete")]
+    item: BulkItem,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +129,7 @@ pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
     response
         .items
         .into_iter()
-        .filter_map(|entry| entry.into_values().next())
+        .map(|entry| entry.item)
         .collect()
 }
 

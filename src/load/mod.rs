@@ -225,6 +225,7 @@ impl Elastic {
         let response = self
             .client
             .bulk(BulkParts::Index(&self.index))
+            .filter_path(&bulk::FILTER_PATH)
             .body(body)
             .send()
             .await
