@@ -1,39 +1,83 @@
 //! Rows → film documents: the shape of the `movies` index.
+//!
+//! Strings are borrowed from the Postgres rows and written straight into the JSON body: a
+//! back-fill decodes millions of names, and a copy of each was a fair share of pg2es's CPU
+//! (bench/NOTES.md).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct FilmRow {
+/// Columns by position, in the order of `sql/films.sql`.
+#[derive(Debug, Clone)]
+pub(crate) struct FilmRow<'r> {
     pub id: Uuid,
-    pub title: String,
-    pub description: Option<String>,
+    pub title: &'r str,
+    pub description: Option<&'r str>,
     pub rating: Option<f32>,
-    #[sqlx(rename = "type")]
-    pub kind: String,
+    pub kind: &'r str,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct PersonRow {
-    pub film_work_id: Uuid,
-    pub id: Uuid,
-    pub full_name: String,
-    pub role: String,
+impl<'r> FilmRow<'r> {
+    pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            title: row.try_get(1)?,
+            description: row.try_get(2)?,
+            rating: row.try_get(3)?,
+            kind: row.try_get(4)?,
+            created_at: row.try_get(5)?,
+            updated_at: row.try_get(6)?,
+        })
+    }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct GenreRow {
+/// Columns by position, in the order of `sql/film_people.sql`.
+#[derive(Debug, Clone)]
+pub(crate) struct PersonRow<'r> {
     pub film_work_id: Uuid,
     pub id: Uuid,
-    pub name: Option<String>,
+    pub full_name: &'r str,
+    pub role: &'r str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+impl<'r> PersonRow<'r> {
+    pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            film_work_id: row.try_get(0)?,
+            id: row.try_get(1)?,
+            full_name: row.try_get(2)?,
+            role: row.try_get(3)?,
+        })
+    }
+}
+
+/// Columns by position, in the order of `sql/film_genres.sql`.
+#[derive(Debug, Clone)]
+pub(crate) struct GenreRow<'r> {
+    pub film_work_id: Uuid,
+    pub id: Uuid,
+    pub name: Option<&'r str>,
+}
+
+impl<'r> GenreRow<'r> {
+    pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            film_work_id: row.try_get(0)?,
+            id: row.try_get(1)?,
+            name: row.try_get(2)?,
+        })
+    }
+}
+
+/// `{"id": …, "name": …}`; lists of these are sorted by name, then id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub(crate) struct Named<N> {
     // Field order gives the sort order: by name, then id.
     #[serde(skip)]
@@ -42,62 +86,75 @@ pub(crate) struct Named<N> {
     pub name: N,
 }
 
-impl<N: Clone> Named<N> {
+impl<N: Copy> Named<N> {
     fn new(id: Uuid, name: N) -> Self {
         Self {
-            sort_name: name.clone(),
+            sort_name: name,
             id,
             name,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub(crate) struct FilmDocument {
+/// The names of a list of people, as a JSON array of strings.
+#[derive(Debug)]
+struct Names<'a, 'r>(&'a [Named<&'r str>]);
+
+impl Serialize for Names<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for person in self.0 {
+            seq.serialize_element(person.name)?;
+        }
+        seq.end()
+    }
+}
+
+/// One film document, borrowing its strings from the rows.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct FilmDocument<'a, 'r> {
     pub id: Uuid,
-    pub title: String,
-    pub description: Option<String>,
-    pub imdb_rating: Option<f32>,
+    title: &'r str,
+    description: Option<&'r str>,
+    imdb_rating: Option<f32>,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub genre: Vec<Named<Option<String>>>,
-    pub directors: Vec<Named<String>>,
-    pub director: Vec<String>,
-    pub actors: Vec<Named<String>>,
-    pub actors_names: Vec<String>,
-    pub writers: Vec<Named<String>>,
-    pub writers_names: Vec<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
+    kind: &'r str,
+    genre: &'a [Named<Option<&'r str>>],
+    directors: &'a [Named<&'r str>],
+    director: Names<'a, 'r>,
+    actors: &'a [Named<&'r str>],
+    actors_names: Names<'a, 'r>,
+    writers: &'a [Named<&'r str>],
+    writers_names: Names<'a, 'r>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
 }
 
 #[derive(Default)]
-struct Credits {
-    genres: Vec<Named<Option<String>>>,
-    directors: Vec<Named<String>>,
-    actors: Vec<Named<String>>,
-    writers: Vec<Named<String>>,
+struct Credits<'r> {
+    genres: Vec<Named<Option<&'r str>>>,
+    directors: Vec<Named<&'r str>>,
+    actors: Vec<Named<&'r str>>,
+    writers: Vec<Named<&'r str>>,
 }
 
 fn timestamp(value: Option<DateTime<Utc>>) -> Option<String> {
     value.map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
-fn names(people: &[Named<String>]) -> Vec<String> {
-    people.iter().map(|person| person.name.clone()).collect()
-}
-
-/// Joins one batch of rows into documents, one per film row. Lists are sorted by name then id.
-pub(crate) fn documents(
-    films: Vec<FilmRow>,
-    people: Vec<PersonRow>,
-    genres: Vec<GenreRow>,
-) -> Vec<FilmDocument> {
-    let mut credits: HashMap<Uuid, Credits> = HashMap::with_capacity(films.len());
+/// Joins one batch of rows into documents, one per film row, and hands each to `emit`. Lists
+/// are sorted by name then id.
+pub(crate) fn documents<E>(
+    films: &[FilmRow<'_>],
+    people: &[PersonRow<'_>],
+    genres: &[GenreRow<'_>],
+    mut emit: impl FnMut(&FilmDocument<'_, '_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut credits: HashMap<Uuid, Credits<'_>> = HashMap::with_capacity(films.len());
     for person in people {
         let entry = credits.entry(person.film_work_id).or_default();
         let named = Named::new(person.id, person.full_name);
-        match person.role.as_str() {
+        match person.role {
             "actor" => entry.actors.push(named),
             "director" => entry.directors.push(named),
             "writer" => entry.writers.push(named),
@@ -108,32 +165,30 @@ pub(crate) fn documents(
         let entry = credits.entry(genre.film_work_id).or_default();
         entry.genres.push(Named::new(genre.id, genre.name));
     }
-    films
-        .into_iter()
-        .map(|film| {
-            let mut credit = credits.remove(&film.id).unwrap_or_default();
-            credit.genres.sort();
-            credit.directors.sort();
-            credit.actors.sort();
-            credit.writers.sort();
-            FilmDocument {
-                id: film.id,
-                title: film.title,
-                description: film.description,
-                imdb_rating: film.rating,
-                kind: film.kind,
-                director: names(&credit.directors),
-                actors_names: names(&credit.actors),
-                writers_names: names(&credit.writers),
-                genre: credit.genres,
-                directors: credit.directors,
-                actors: credit.actors,
-                writers: credit.writers,
-                created_at: timestamp(film.created_at),
-                updated_at: timestamp(film.updated_at),
-            }
-        })
-        .collect()
+    for film in films {
+        let mut credit = credits.remove(&film.id).unwrap_or_default();
+        credit.genres.sort_unstable();
+        credit.directors.sort_unstable();
+        credit.actors.sort_unstable();
+        credit.writers.sort_unstable();
+        emit(&FilmDocument {
+            id: film.id,
+            title: film.title,
+            description: film.description,
+            imdb_rating: film.rating,
+            kind: film.kind,
+            genre: &credit.genres,
+            directors: &credit.directors,
+            director: Names(&credit.directors),
+            actors: &credit.actors,
+            actors_names: Names(&credit.actors),
+            writers: &credit.writers,
+            writers_names: Names(&credit.writers),
+            created_at: timestamp(film.created_at),
+            updated_at: timestamp(film.updated_at),
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -146,56 +201,70 @@ mod tests {
         Uuid::from_u128(n)
     }
 
-    fn film(n: u128) -> FilmRow {
+    /// The documents as their JSON text reads back, as the bulk body carries them.
+    fn built(
+        films: &[FilmRow<'_>],
+        people: &[PersonRow<'_>],
+        genres: &[GenreRow<'_>],
+    ) -> Vec<serde_json::Value> {
+        let mut docs = Vec::new();
+        documents(films, people, genres, |doc| {
+            let text = serde_json::to_string(doc)?;
+            docs.push(serde_json::from_str(&text)?);
+            Ok::<_, serde_json::Error>(())
+        })
+        .unwrap();
+        docs
+    }
+
+    fn film(n: u128, title: &str) -> FilmRow<'_> {
         FilmRow {
             id: id(n),
-            title: format!("Film {n}"),
+            title,
             description: None,
             rating: Some(7.3),
-            kind: "movie".into(),
+            kind: "movie",
             created_at: Some("2021-06-16T20:14:09.000001Z".parse().unwrap()),
             updated_at: Some("2021-06-16T20:14:09.310123Z".parse().unwrap()),
         }
     }
 
-    fn person(film: u128, n: u128, name: &str, role: &str) -> PersonRow {
+    fn person<'r>(film: u128, n: u128, full_name: &'r str, role: &'r str) -> PersonRow<'r> {
         PersonRow {
             film_work_id: id(film),
             id: id(n),
-            full_name: name.into(),
-            role: role.into(),
+            full_name,
+            role,
         }
     }
 
     #[test]
     fn builds_the_documented_shape() {
-        let docs = documents(
-            vec![film(1)],
-            vec![
+        let docs = built(
+            &[film(1, "Film 1")],
+            &[
                 person(1, 12, "Zoe", "actor"),
                 person(1, 11, "Adam", "actor"),
                 person(1, 10, "Adam", "actor"),
                 person(1, 11, "Adam", "director"),
                 person(1, 13, "Вера", "writer"),
             ],
-            vec![
+            &[
                 GenreRow {
                     film_work_id: id(1),
                     id: id(21),
-                    name: Some("Drama".into()),
+                    name: Some("Drama"),
                 },
                 GenreRow {
                     film_work_id: id(1),
                     id: id(20),
-                    name: Some("Comedy".into()),
+                    name: Some("Comedy"),
                 },
             ],
         );
         // Through text, as the bulk body is: an f32 keeps its short decimal form there.
-        let value: serde_json::Value =
-            serde_json::from_str(&serde_json::to_string(&docs[0]).unwrap()).unwrap();
         assert_eq!(
-            value,
+            docs[0],
             json!({
                 "id": id(1), "title": "Film 1", "description": null, "imdb_rating": 7.3,
                 "type": "movie",
@@ -212,16 +281,15 @@ mod tests {
 
     #[test]
     fn film_without_credits_has_empty_lists_and_null_rating() {
-        let mut row = film(2);
+        let mut row = film(2, "Film 2");
         row.rating = None;
-        let docs = documents(
-            vec![row, film(3)],
-            vec![person(3, 30, "X", "writer")],
-            vec![],
+        let docs = built(
+            &[row, film(3, "Film 3")],
+            &[person(3, 30, "X", "writer")],
+            &[],
         );
         assert_eq!(docs.len(), 2);
-        let value = serde_json::to_value(&docs[0]).unwrap();
-        assert_eq!(value["imdb_rating"], serde_json::Value::Null);
+        assert_eq!(docs[0]["imdb_rating"], serde_json::Value::Null);
         for field in [
             "genre",
             "directors",
@@ -231,14 +299,25 @@ mod tests {
             "writers",
             "writers_names",
         ] {
-            assert_eq!(value[field], json!([]), "{field}");
+            assert_eq!(docs[0][field], json!([]), "{field}");
         }
-        assert_eq!(docs[1].writers_names, vec!["X".to_owned()]);
+        assert_eq!(docs[1]["writers_names"], json!(["X"]));
     }
 
     #[test]
     fn rating_keeps_its_decimal_form() {
-        let text = serde_json::to_string(&documents(vec![film(1)], vec![], vec![])[0]).unwrap();
+        let mut text = String::new();
+        documents(&[film(1, "Film 1")], &[], &[], |doc| {
+            text = serde_json::to_string(doc)?;
+            Ok::<_, serde_json::Error>(())
+        })
+        .unwrap();
         assert!(text.contains("\"imdb_rating\":7.3,"), "{text}");
+    }
+
+    #[test]
+    fn strings_are_escaped_in_the_body() {
+        let docs = built(&[film(4, "Say \"hi\"\\\n\tok")], &[], &[]);
+        assert_eq!(docs[0]["title"], "Say \"hi\"\\\n\tok");
     }
 }

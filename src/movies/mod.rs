@@ -85,26 +85,40 @@ impl Pipeline for Movies {
     /// Three queries per batch (films, people, genres), never a people × genres product.
     async fn build(&self, pool: &sqlx::PgPool, ids: &[Uuid]) -> Result<Vec<Document>, sqlx::Error> {
         let (films, people, genres) = tokio::try_join!(
-            sqlx::query_as::<_, FilmRow>(include_str!("sql/films.sql"))
+            sqlx::query(include_str!("sql/films.sql"))
                 .bind(ids)
                 .fetch_all(pool),
-            sqlx::query_as::<_, PersonRow>(include_str!("sql/film_people.sql"))
+            sqlx::query(include_str!("sql/film_people.sql"))
                 .bind(ids)
                 .fetch_all(pool),
-            sqlx::query_as::<_, GenreRow>(include_str!("sql/film_genres.sql"))
+            sqlx::query(include_str!("sql/film_genres.sql"))
                 .bind(ids)
                 .fetch_all(pool),
         )?;
-        document::documents(films, people, genres)
-            .into_iter()
-            .map(|doc| {
-                let body =
-                    serde_json::to_vec(&doc).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
-                Ok(Document {
-                    id: doc.id,
-                    body: body.into(),
-                })
-            })
-            .collect()
+        let films = rows(&films, FilmRow::from_row)?;
+        let people = rows(&people, PersonRow::from_row)?;
+        let genres = rows(&genres, GenreRow::from_row)?;
+        let mut built = Vec::with_capacity(films.len());
+        document::documents(&films, &people, &genres, |doc| {
+            let mut body = Vec::with_capacity(BODY_CAPACITY);
+            serde_json::to_writer(&mut body, doc)
+                .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+            built.push(Document {
+                id: doc.id,
+                body: body.into(),
+            });
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(built)
     }
+}
+
+/// A little over a typical film document's JSON, so that most bodies need one allocation.
+const BODY_CAPACITY: usize = 2048;
+
+fn rows<'r, T>(
+    rows: &'r [sqlx::postgres::PgRow],
+    decode: impl Fn(&'r sqlx::postgres::PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, sqlx::Error> {
+    rows.iter().map(decode).collect()
 }
