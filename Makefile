@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SEEDS ?= 50
 FILMS ?= 100000
 PGSYNC ?= 1
-ROUNDS ?= 3
+ROUNDS ?= 5
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
