@@ -101,7 +101,8 @@ median() { python3 -c "import statistics, sys; print(statistics.median(float(x) 
 # The search server's JIT is cold after a start: an unmeasured replay of the first bulks warms
 # it, so that the first measured round is not slower for that alone.
 mkdir -p "$WORK/warm-up"
-find "$WORK/bulk" -name '*.ndjson' | sort | head -100 | xargs -I{} ln -sf "$PWD/{}" "$WORK/warm-up/"
+bodies=("$WORK"/bulk/*.ndjson)
+for body in "${bodies[@]:0:100}"; do ln -sf "$PWD/$body" "$WORK/warm-up/"; done
 $BENCH replay "$ES" bench_warm_up index_config.json "$WORK/warm-up" "$concurrency" >/dev/null
 curl -s -o /dev/null -X DELETE "$ES/bench_warm_up"
 rm -rf "$WORK/warm-up"
@@ -139,6 +140,42 @@ wait "$replay"
 t_both=$(python3 -c "import time,sys; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$start")
 curl -s -o /dev/null -X DELETE "$ES/bench_replay"
 log "  T_both: ${t_both}s"
+
+# The same on separate cores: the search server on core 0; Postgres, pg2es and the loader on
+# core 1. A machine where they do not compete, with half the cores: E_split tells whether pg2es
+# keeps the search server busy when nothing takes CPU from it.
+split_row="| E on separate cores | not run (one core) | | | |"
+if (( $(nproc) >= 2 )); then
+    all_cores="0-$(( $(nproc) - 1 ))"
+    restore_cores() {
+        taskset -a -p -c "$all_cores" "$ES_PID" >/dev/null
+        taskset -a -p -c "$all_cores" "$PG_PID" >/dev/null
+    }
+    trap restore_cores EXIT
+    taskset -a -p -c 0 "$ES_PID" >/dev/null
+    taskset -a -p -c 1 "$PG_PID" >/dev/null # new backends inherit it
+    split_rounds=$(( ROUNDS < 3 ? ROUNDS : 3 ))
+    log "E on separate cores, $split_rounds rounds"
+    worker_env bench_export export polling
+    t_pg_split=$(seconds_of "$(taskset -c 1 $PG2ES export)")
+    t_es_split_all=() t_pg2es_split_all=()
+    for round in $(seq 1 "$split_rounds"); do
+        t_es_split_all+=("$(seconds_of "$(taskset -c 1 $BENCH replay "$ES" bench_replay index_config.json "$WORK/bulk" "$concurrency")")")
+        curl -s -o /dev/null -X DELETE "$ES/bench_replay"
+        bash scripts/drop-index.sh "$ES" bench_pg2es
+        worker_env bench_pg2es pg2es polling
+        start=$(date +%s.%N)
+        taskset -c 1 $PG2ES sync --once --reset-state >/dev/null
+        t_pg2es_split_all+=("$(python3 -c "import time,sys; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$start")")
+        log "  round $round: T_es ${t_es_split_all[-1]}s, T_pg2es ${t_pg2es_split_all[-1]}s (T_pg ${t_pg_split}s)"
+    done
+    restore_cores
+    trap - EXIT
+    t_es_split=$(median "${t_es_split_all[@]}")
+    t_pg2es_split=$(median "${t_pg2es_split_all[@]}")
+    split_limit=$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$t_pg_split" "$t_es_split")
+    split_row="| E on separate cores | ${t_pg2es_split} s | $(rate "$docs" "$t_pg2es_split") docs/s | **E = $(ratio "$t_pg2es_split" "$split_limit")** | search server on core 0; Postgres, pg2es and the loader on core 1 (\`taskset\`). T_pg2es median of ${t_pg2es_split_all[*]} s; T_es there ${t_es_split} s (median of ${t_es_split_all[*]} s), T_pg ${t_pg_split} s |"
+fi
 rm -rf "$WORK/bulk"
 t_es=$(median "${t_es_all[@]}")
 t_pg2es=$(median "${t_pg2es_all[@]}")
@@ -215,6 +252,7 @@ bulk_concurrency $concurrency. Generating the data took ${generate_seconds} s.
 | T_es: Elasticsearch ingesting the bulk bodies | ${t_es} s | $(rate "$docs" "$t_es") docs/s | | median of ${t_es_all[*]} s; replayed by \`examples/bench.rs\`; last round CPU s Postgres / ES: ${cpu_es} |
 | T_both: both at once, uncoupled | ${t_both} s | | | the replay and \`pg2es export\` started together; this machine's limit for doing both (its cores are shared) |
 | **T_pg2es: pg2es back-fill** | **${t_pg2es} s** | **$(rate "$docs" "$t_pg2es") docs/s** | **E = ${efficiency}** (${shared_efficiency} of T_both) | median of ${t_pg2es_all[*]} s; peak RSS ${rss_mb} MB; last round CPU s pg2es ${own_cpu} (${cpu}), Postgres / ES: ${cpu_pg2es} |
+$split_row
 $pgsync_row
 | $CHANGED_FILMS films changed at once (polling) | ${changed_seconds} s | $(rate "$CHANGED_FILMS" "$changed_seconds") docs/s | | \`pg2es sync --once\` after one UPDATE |
 | person in $RENAMED_FILMS films renamed, polling every 1 s | ${rename_polling} s | | | commit → all $RENAMED_FILMS found by a search |
