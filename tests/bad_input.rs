@@ -219,3 +219,25 @@ async fn missing_table_or_column_is_named_at_start_up_before_anything_is_written
         assert!(!worker.state_path().exists(), "{broken}: state was written");
     }
 }
+
+#[tokio::test]
+async fn a_column_of_the_wrong_type_is_named_and_nothing_is_indexed() {
+    let name = unique_name("bad_type");
+    let db = small_db(&name).await;
+    // NULLs decode as anything: the rows need a value of the wrong type.
+    db.execute("ALTER TABLE content.film_work ALTER COLUMN rating TYPE numeric(3, 1)")
+        .await;
+    db.execute("UPDATE content.film_work SET rating = 7.5")
+        .await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    let output = worker.output(&["sync", "--once"]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("film_work.rating"), "{text}");
+    assert!(text.contains("NUMERIC"), "{text}");
+    if index.exists().await {
+        index.refresh().await;
+        assert_eq!(index.count().await, 0, "documents were indexed");
+    }
+}

@@ -126,11 +126,7 @@ fn body_size(action: &Action) -> u64 {
 
 /// The single item of each entry (`{"index": {...}}`).
 pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
-    response
-        .items
-        .into_iter()
-        .map(|entry| entry.item)
-        .collect()
+    response.items.into_iter().map(|entry| entry.item).collect()
 }
 
 #[cfg(test)]

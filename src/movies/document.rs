@@ -8,9 +8,23 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
-use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::postgres::{PgRow, Postgres};
+use sqlx::{Decode, Row, Type};
 use uuid::Uuid;
+
+/// Column `index` of `row`, read by position; a decoding error names the column.
+fn column<'r, T>(row: &'r PgRow, index: usize, name: &str) -> Result<T, sqlx::Error>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(index).map_err(|err| match err {
+        sqlx::Error::ColumnDecode { source, .. } => sqlx::Error::ColumnDecode {
+            index: name.to_owned(),
+            source,
+        },
+        other => other,
+    })
+}
 
 /// Columns by position, in the order of `sql/films.sql`.
 #[derive(Debug, Clone)]
@@ -27,13 +41,13 @@ pub(crate) struct FilmRow<'r> {
 impl<'r> FilmRow<'r> {
     pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            description: row.try_get(2)?,
-            rating: row.try_get(3)?,
-            kind: row.try_get(4)?,
-            created_at: row.try_get(5)?,
-            updated_at: row.try_get(6)?,
+            id: column(row, 0, "film_work.id")?,
+            title: column(row, 1, "film_work.title")?,
+            description: column(row, 2, "film_work.description")?,
+            rating: column(row, 3, "film_work.rating")?,
+            kind: column(row, 4, "film_work.type")?,
+            created_at: column(row, 5, "film_work.created_at")?,
+            updated_at: column(row, 6, "film_work.updated_at")?,
         })
     }
 }
@@ -50,10 +64,10 @@ pub(crate) struct PersonRow<'r> {
 impl<'r> PersonRow<'r> {
     pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            film_work_id: row.try_get(0)?,
-            id: row.try_get(1)?,
-            full_name: row.try_get(2)?,
-            role: row.try_get(3)?,
+            film_work_id: column(row, 0, "person_film_work.film_work_id")?,
+            id: column(row, 1, "person.id")?,
+            full_name: column(row, 2, "person.full_name")?,
+            role: column(row, 3, "person_film_work.role")?,
         })
     }
 }
@@ -69,9 +83,9 @@ pub(crate) struct GenreRow<'r> {
 impl<'r> GenreRow<'r> {
     pub fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            film_work_id: row.try_get(0)?,
-            id: row.try_get(1)?,
-            name: row.try_get(2)?,
+            film_work_id: column(row, 0, "genre_film_work.film_work_id")?,
+            id: column(row, 1, "genre.id")?,
+            name: column(row, 2, "genre.name")?,
         })
     }
 }
