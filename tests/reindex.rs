@@ -58,24 +58,34 @@ async fn change_during_the_rebuild(db: &TestDb, worker: &Worker, live: &SearchIn
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn searches_never_fail_or_lose_documents_while_a_changed_analyzer_is_rebuilt() {
-    const FILMS: u64 = 5000;
-    let name = unique_name("reindex_live");
-    let db = TestDb::with_generated(&name, FILMS as u32).await;
+/// A database of `films` generated films indexed once, then a `pg2es run` under the folding
+/// config in pages of 10, watched by a search monitor, once the rebuild has saved a position.
+struct Rebuilding {
+    db: TestDb,
+    index: SearchIndex,
+    worker: Worker,
+    /// The index the alias pointed at before the rebuild.
+    first: String,
+    monitor: SearchMonitor,
+    child: std::process::Child,
+}
+
+async fn rebuilding(prefix: &str, films: u64) -> (String, Rebuilding) {
+    let name = unique_name(prefix);
+    let db = TestDb::with_generated(&name, films as u32).await;
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     worker.sync_once();
     let first = index.alias_target().await;
-    assert_eq!(index.count().await, FILMS);
+    assert_eq!(index.count().await, films);
     let folding = folding_config(&worker);
     worker.set("PG2ES__INDEX__CONFIG", &folding);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
-    let monitor = SearchMonitor::start(&name, FILMS);
-    let mut child = worker.spawn_run();
+    let monitor = SearchMonitor::start(&name, films);
+    let child = worker.spawn_run();
     wait_until(
-        "the rebuild to write its first page",
+        "the rebuild to save a position",
         Duration::from_secs(60),
         || async {
             worker
@@ -84,6 +94,29 @@ async fn searches_never_fail_or_lose_documents_while_a_changed_analyzer_is_rebui
         },
     )
     .await;
+    let rebuilding = Rebuilding {
+        db,
+        index,
+        worker,
+        first,
+        monitor,
+        child,
+    };
+    (name, rebuilding)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_never_fail_or_lose_documents_while_a_changed_analyzer_is_rebuilt() {
+    const FILMS: u64 = 5000;
+    let (name, run) = rebuilding("reindex_live", FILMS).await;
+    let Rebuilding {
+        db,
+        index,
+        worker,
+        first,
+        monitor,
+        mut child,
+    } = run;
     let old = SearchIndex::open(&first);
     change_during_the_rebuild(&db, &worker, &old).await;
     // Stopped only once the state file says so too: a stop between the swap and that save is
@@ -128,28 +161,15 @@ async fn searches_never_fail_or_lose_documents_while_a_changed_analyzer_is_rebui
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rebuild_killed_midway_leaves_the_alias_on_a_complete_index_and_resumes() {
     const FILMS: u64 = 3000;
-    let name = unique_name("reindex_kill9");
-    let db = TestDb::with_generated(&name, FILMS as u32).await;
-    let index = SearchIndex::new(&name).await;
-    let mut worker = Worker::new(&db, &name);
-    worker.sync_once();
-    let first = index.alias_target().await;
-    let folding = folding_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &folding);
-    worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
-
-    let monitor = SearchMonitor::start(&name, FILMS);
-    let mut child = worker.spawn_run();
-    wait_until(
-        "the rebuild to save a position",
-        Duration::from_secs(60),
-        || async {
-            worker
-                .rebuild()
-                .is_some_and(|rebuild| rebuild["backfill"]["after"].is_string())
-        },
-    )
-    .await;
+    let (_, run) = rebuilding("reindex_kill9", FILMS).await;
+    let Rebuilding {
+        db,
+        index,
+        worker,
+        first,
+        monitor,
+        mut child,
+    } = run;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
