@@ -10,11 +10,12 @@
 //!   the rest of the code trusts.
 //! - [`pipeline`] is the engine: back-fill by primary key, then keyset change cursors on
 //!   `(updated_at, id)` per tracked table, fan-out from child tables to root documents.
-//!   It knows nothing about movies; a [`pipeline::Pipeline`] describes the tables and builds
+//!   It knows nothing about movies; a [`declaration`] describes the tables and builds
 //!   documents. The index name users search is an alias: when the index config changes, a new
 //!   index is built next to the live one, written to by the changes meanwhile, and the alias
 //!   moves to it in one request.
-//! - [`movies`] is the one place that knows films, people and genres.
+//! - [`declaration`] reads pipeline declarations (`pipelines/*.yaml`: the movies, genres and
+//!   persons indexes are three of them) and derives the SQL, the fan-out and the capture.
 //! - [`extract`] reads Postgres, [`transform`] holds the document type, [`load`] writes bulk
 //!   requests and judges every item, [`state`] persists cursors atomically, [`retry`] lets each
 //!   error decide whether it is worth another attempt.
@@ -27,7 +28,7 @@ pub(crate) mod extract;
 pub(crate) mod load;
 pub(crate) mod lock;
 pub(crate) mod metrics;
-pub mod movies;
+pub(crate) mod declaration;
 pub(crate) mod pipeline;
 pub(crate) mod retry;
 pub(crate) mod state;

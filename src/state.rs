@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use crate::transform::Key;
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =
@@ -35,11 +35,30 @@ pub(crate) enum StateError {
 }
 
 /// A keyset position: the last `(changed_at, id)` whose documents Elasticsearch acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cursor {
-    pub at: DateTime<Utc>,
-    pub id: Uuid,
+    pub at: Position,
+    pub id: Key,
+}
+
+/// Where a `changed_by` column stands: a time, or an increasing version number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Position {
+    Time(DateTime<Utc>),
+    Version(i64),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Time(at) => {
+                f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            }
+            Position::Version(version) => write!(f, "{version}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,7 +67,7 @@ pub(crate) struct Backfill {
     pub done: bool,
     /// The last root id indexed; the back-fill resumes after it.
     #[serde(deserialize_with = "required")]
-    pub after: Option<Uuid>,
+    pub after: Option<Key>,
     pub indexed: u64,
     #[serde(deserialize_with = "required")]
     pub started_at: Option<DateTime<Utc>>,
@@ -226,7 +245,7 @@ mod tests {
 
     fn sample() -> State {
         let mut state = State::new("movies", "movies");
-        state.backfill.after = Some(Uuid::from_u128(7));
+        state.backfill.after = Some(Key::from("7"));
         state.backfill.indexed = 100;
         state.backfill.restore_settings = Some(IndexSettings {
             refresh_interval: Some("30s".into()),
@@ -234,8 +253,8 @@ mod tests {
         state.cursors.insert(
             "person".into(),
             Cursor {
-                at: "2021-06-16T20:14:09.310123Z".parse().unwrap(),
-                id: Uuid::from_u128(42),
+                at: Position::Time("2021-06-16T20:14:09.310123Z".parse().unwrap()),
+                id: Key::from(uuid::Uuid::from_u128(42).to_string()),
             },
         );
         state
@@ -263,7 +282,7 @@ mod tests {
             config_hash: "0123456789abcdef".into(),
             reason: RebuildReason::ConfigChanged,
             backfill: Backfill {
-                after: Some(Uuid::from_u128(9)),
+                after: Some(Key::from("9")),
                 ..Backfill::default()
             },
             extras_done: false,

@@ -1,15 +1,47 @@
 //! What the transform stage hands to the load stage: documents keyed by their primary key.
 //!
-//! Building documents from rows is pipeline knowledge (see [`crate::movies`]); the engine only
+//! Building documents from rows is the pipeline declaration's business (see [`crate::declaration`]); the engine only
 //! needs the id and the serialized JSON body.
 
+use std::fmt;
+
 use bytes::Bytes;
-use uuid::Uuid;
+use serde::{Deserialize, Serialize};
+
+/// A root row's primary key as Postgres prints it (`uuid`, `bigint` and `text` keys alike); it
+/// is the document's `_id`, and SQL casts it back to the key's type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Key(String);
+
+impl Key {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Key {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+impl From<String> for Key {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// One search document, already serialized; `_id` is the Postgres primary key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Document {
-    pub id: Uuid,
+    pub id: Key,
     pub body: Bytes,
 }
 
@@ -18,29 +50,32 @@ pub(crate) struct Document {
 pub(crate) enum Action {
     Index(Document),
     /// The root row no longer exists in Postgres.
-    Delete(Uuid),
+    Delete(Key),
 }
 
 impl Action {
-    pub fn id(&self) -> Uuid {
+    pub fn id(&self) -> &Key {
         match self {
-            Action::Index(document) => document.id,
-            Action::Delete(id) => *id,
+            Action::Index(document) => &document.id,
+            Action::Delete(id) => id,
         }
     }
 }
 
 /// Index actions for the documents that were built, delete actions for the requested ids that
 /// produced none (their root row is gone).
-pub(crate) fn actions_for(requested: &[Uuid], documents: Vec<Document>) -> Vec<Action> {
-    let built: std::collections::HashSet<Uuid> = documents.iter().map(|doc| doc.id).collect();
-    let mut actions: Vec<Action> = documents.into_iter().map(Action::Index).collect();
+pub(crate) fn actions_for(requested: &[Key], documents: Vec<Document>) -> Vec<Action> {
+    let built: std::collections::HashSet<&str> =
+        documents.iter().map(|doc| doc.id.as_str()).collect();
+    let mut deletes = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for id in requested {
-        if !built.contains(id) && seen.insert(*id) {
-            actions.push(Action::Delete(*id));
+        if !built.contains(id.as_str()) && seen.insert(id.as_str()) {
+            deletes.push(Action::Delete(id.clone()));
         }
     }
+    let mut actions: Vec<Action> = documents.into_iter().map(Action::Index).collect();
+    actions.extend(deletes);
     actions
 }
 
@@ -51,14 +86,14 @@ mod tests {
     #[test]
     fn ids_without_document_become_deletes() {
         let kept = Document {
-            id: Uuid::from_u128(1),
+            id: Key::from("1"),
             body: Bytes::from_static(b"{}"),
         };
-        let requested = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(2)];
+        let requested = [Key::from("1"), Key::from("2"), Key::from("2")];
         let actions = actions_for(&requested, vec![kept.clone()]);
         assert_eq!(
             actions,
-            vec![Action::Index(kept), Action::Delete(Uuid::from_u128(2))]
+            vec![Action::Index(kept), Action::Delete(Key::from("2"))]
         );
     }
 }

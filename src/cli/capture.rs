@@ -1,19 +1,37 @@
-//! `pg2es setup` / `pg2es teardown`: install or remove exact change capture.
+//! `pg2es setup` / `pg2es teardown`: install or remove exact change capture for every table
+//! the configured pipelines follow; `pg2es consumers`: who reads the recorded changes.
 
 use std::process::ExitCode;
 
-use super::{connect, AppError};
+use clap::Subcommand;
+
+use super::{compiled, AppError};
 use crate::config::Config;
-use crate::movies::Movies;
-use crate::pipeline::Pipeline;
+use crate::extract::Table;
 use crate::retry::RetryPolicy;
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConsumersAction {
+    /// Every registered consumer with its backlog.
+    List,
+    /// Unregister a consumer gone for good (e.g. `movies@staging_movies`), so that its backlog
+    /// no longer holds recorded changes back.
+    Forget { name: String },
+}
+
+fn all_tables(pipelines: &[std::sync::Arc<crate::declaration::Declared>]) -> Vec<Table> {
+    pipelines
+        .iter()
+        .flat_map(|pipeline| pipeline.tables.iter().cloned())
+        .collect()
+}
+
 pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
-    let (postgres, _) = connect(config, RetryPolicy::from(&config.sync.retry))?;
-    let pipeline = Movies;
-    postgres.install_capture(pipeline.tables()).await?;
-    for table in pipeline.tables() {
-        println!("✓ triggers on {}", table.relation);
+    let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
+    let tables = all_tables(&pipelines);
+    postgres.install_capture(&tables).await?;
+    for (relation, columns) in crate::extract::captured_columns(&tables) {
+        println!("✓ triggers on {relation} record {}", columns.join(", "));
     }
     println!(
         "change capture installed: set sync.capture: triggers (PG2ES__SYNC__CAPTURE=triggers)"
@@ -22,8 +40,37 @@ pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
 }
 
 pub(super) async fn teardown(config: &Config) -> Result<ExitCode, AppError> {
-    let (postgres, _) = connect(config, RetryPolicy::from(&config.sync.retry))?;
-    postgres.remove_capture(Movies.tables()).await?;
+    let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
+    postgres.remove_capture(&all_tables(&pipelines)).await?;
     println!("change capture removed (triggers and the pg2es schema)");
     Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn consumers(config: &Config, action: ConsumersAction) -> Result<ExitCode, AppError> {
+    let postgres = super::pipelines::postgres(config, RetryPolicy::from(&config.sync.retry))?;
+    match action {
+        ConsumersAction::List => {
+            let Some(consumers) = postgres.consumers().await? else {
+                println!("change capture is not installed");
+                return Ok(ExitCode::SUCCESS);
+            };
+            for consumer in consumers {
+                println!(
+                    "{}  backlog {}  position {}  last read {}",
+                    consumer.name, consumer.backlog, consumer.position, consumer.seen_at
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConsumersAction::Forget { name } => match postgres.forget_consumer(&name).await? {
+            true => {
+                println!("consumer {name} unregistered");
+                Ok(ExitCode::SUCCESS)
+            }
+            false => {
+                eprintln!("no consumer {name}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+    }
 }

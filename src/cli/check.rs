@@ -5,13 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::status::QUICK_RETRY;
-use super::{connect, AppError};
+use super::{pipelines, AppError};
 use crate::config::{redact_url, Capture, Config};
-use crate::extract::Postgres;
+use crate::declaration::Declared;
+use crate::extract::{Postgres, Table};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{mapping, read_index_config, Elastic};
-use crate::movies::Movies;
-use crate::pipeline::Pipeline;
 
 struct Report {
     failed: usize,
@@ -37,68 +36,113 @@ impl Report {
 pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode, AppError> {
     let mut report = Report { failed: 0 };
     report.pass("config", &config_path.display().to_string());
-    let (postgres, elastic) = connect(config, QUICK_RETRY)?;
-    check_postgres(&mut report, config, &postgres).await;
-    check_elasticsearch(&mut report, config, &elastic).await;
-    check_index(&mut report, config, &elastic).await;
+    let postgres = pipelines::postgres(config, QUICK_RETRY)?;
+    let reachable = check_postgres(&mut report, config, &postgres).await;
+    let compiled = match reachable {
+        true => check_pipelines(&mut report, config, &postgres).await,
+        false => Vec::new(),
+    };
+    if !compiled.is_empty() {
+        let tables: Vec<Table> = compiled.iter().flat_map(|p| p.tables.clone()).collect();
+        check_postgres_privileges(&mut report, config, &postgres, &tables).await;
+        check_capture(&mut report, config, &postgres, &tables).await;
+    }
+    for (number, pipeline) in compiled.iter().enumerate() {
+        let elastic = pipelines::elastic(config, QUICK_RETRY, pipeline)?;
+        if number == 0 && !check_elasticsearch(&mut report, config, &elastic).await {
+            break;
+        }
+        check_index_privileges(&mut report, pipeline, &elastic).await;
+        check_index(&mut report, pipeline, &elastic).await;
+    }
     Ok(finish(report))
 }
 
-async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgres) {
+async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgres) -> bool {
     let pg_url = redact_url(config.postgres.url.expose());
     match postgres.ping().await {
-        Ok(()) => report.pass("postgres reachable", &pg_url),
-        Err(err) => report.fail(
-            "postgres reachable",
-            &format!("{pg_url}: {}", chain(&err)),
-            "check postgres.url (host, port, user, password, ?sslmode=) and postgres.ca_cert",
-        ),
-    }
-    let pipeline = Movies;
-    match pipeline.build(postgres.pool(), &[]).await {
-        Ok(_) => report.pass("postgres schema", "the movies queries run"),
-        Err(err) => report.fail(
-            "postgres schema",
-            &chain(&err),
-            "the content schema must exist (db/schema.sql) in the database of postgres.url",
-        ),
-    }
-    for table in pipeline.tables() {
-        if let Err(err) = postgres.latest(table).await {
-            let what = format!("postgres table {}", table.relation);
-            report.fail(&what, &chain(&err), "see db/schema.sql and db/indexes.sql");
+        Ok(()) => {
+            report.pass("postgres reachable", &pg_url);
+            true
+        }
+        Err(err) => {
+            report.fail(
+                "postgres reachable",
+                &format!("{pg_url}: {}", chain(&err)),
+                "check postgres.url (host, port, user, password, ?sslmode=) and postgres.ca_cert",
+            );
+            false
         }
     }
-    check_postgres_privileges(report, config, postgres).await;
-    check_capture(report, config, postgres).await;
 }
 
-async fn check_postgres_privileges(report: &mut Report, config: &Config, postgres: &Postgres) {
-    let mut wanted: Vec<(&str, &str)> = Movies
-        .tables()
+/// Every declaration read, then checked against the database: the pipelines that can run.
+async fn check_pipelines(
+    report: &mut Report,
+    config: &Config,
+    postgres: &Postgres,
+) -> Vec<Declared> {
+    let declarations = match pipelines::declarations(config) {
+        Ok(declarations) => declarations,
+        Err(err) => {
+            report.fail("pipeline declarations", &chain(&err), "see \"Index your own schema\" in the README");
+            return Vec::new();
+        }
+    };
+    let mut compiled = Vec::new();
+    for declaration in declarations {
+        let what = format!("pipeline {}", declaration.name);
+        match Declared::connect(&declaration, postgres.pool()).await {
+            Ok(declared) => {
+                match declared.build(postgres.pool(), &[]).await {
+                    Ok(_) => report.pass(
+                        &what,
+                        &format!("{} → alias {}: every table and column there", declaration.path.display(), declared.alias),
+                    ),
+                    Err(err) => report.fail(&what, &chain(&err), "the document queries fail on no rows"),
+                }
+                compiled.push(declared);
+            }
+            Err(err) => report.fail(&what, &chain(&err), "fix the declaration or the database (db/schema.sql for the movies catalogue)"),
+        }
+    }
+    compiled
+}
+
+async fn check_postgres_privileges(
+    report: &mut Report,
+    config: &Config,
+    postgres: &Postgres,
+    tables: &[Table],
+) {
+    let mut wanted: Vec<(&str, &str)> = tables
         .iter()
-        .map(|table| (table.relation, "SELECT"))
+        .map(|table| (table.relation.as_str(), "SELECT"))
         .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let count = wanted.len();
     if config.sync.capture == Capture::Triggers {
         wanted.push(("pg2es.changes", "SELECT, DELETE"));
+        wanted.push(("pg2es.consumers", "SELECT, INSERT, UPDATE"));
     }
     match postgres.missing_privileges(&wanted).await {
         Ok(missing) if missing.is_empty() => report.pass(
             "postgres privileges",
-            &format!("SELECT on the {} tables", Movies.tables().len()),
+            &format!("SELECT on the {count} tables"),
         ),
         Ok(missing) => report.fail(
             "postgres privileges",
             &format!("missing on {}", missing.join(", ")),
-            "GRANT SELECT ON <table> TO <the role of postgres.url> (and SELECT, DELETE on pg2es.changes in exact mode)",
+            "GRANT SELECT ON <table> TO <the role of postgres.url> (and SELECT, DELETE on pg2es.changes, SELECT, INSERT, UPDATE on pg2es.consumers in exact mode)",
         ),
         Err(err) => report.fail("postgres privileges", &chain(&err), ""),
     }
 }
 
-async fn check_capture(report: &mut Report, config: &Config, postgres: &Postgres) {
+async fn check_capture(report: &mut Report, config: &Config, postgres: &Postgres, tables: &[Table]) {
     let hint = "run `pg2es setup` for exact capture, or set sync.capture: polling";
-    match postgres.capture_missing(Movies.tables()).await {
+    match postgres.capture_missing(tables).await {
         Ok(missing) if missing.is_empty() => {
             report.pass("change capture installed", "triggers on every table")
         }
@@ -118,7 +162,7 @@ async fn check_capture(report: &mut Report, config: &Config, postgres: &Postgres
     }
 }
 
-async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Elastic) {
+async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Elastic) -> bool {
     let nodes = config.elasticsearch.describe();
     let reachable = elastic.ping().await;
     match &reachable {
@@ -129,9 +173,11 @@ async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Ela
             "check elasticsearch.url or cloud_id, the credentials (username/password or api_key), and ca_cert for https (see Troubleshooting in the README)",
         ),
     }
-    if reachable.is_err() {
-        return;
-    }
+    reachable.is_ok()
+}
+
+async fn check_index_privileges(report: &mut Report, pipeline: &Declared, elastic: &Elastic) {
+    let alias = &pipeline.alias;
     let wanted = INDEX_PRIVILEGES.join(", ");
     match elastic.missing_privileges().await {
         Ok(Privileges::Unchecked) => report.pass(
@@ -140,35 +186,32 @@ async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Ela
         ),
         Ok(Privileges::Missing(missing)) if missing.is_empty() => report.pass(
             "elasticsearch privileges",
-            &format!("{wanted} on {}", config.index.name),
+            &format!("{wanted} on {alias}"),
         ),
         Ok(Privileges::Missing(missing)) => report.fail(
             "elasticsearch privileges",
-            &format!("missing {} on {}", missing.join(", "), config.index.name),
-            &format!(
-                "give the user a role with index privileges {wanted} on {}",
-                config.index.name
-            ),
+            &format!("missing {} on {alias}", missing.join(", ")),
+            &format!("give the user a role with index privileges {wanted} on {alias}"),
         ),
         Err(err) => report.fail("elasticsearch privileges", &chain(&err), ""),
     }
 }
 
-async fn check_index(report: &mut Report, config: &Config, elastic: &Elastic) {
-    let wanted = match read_index_config(&config.index.config) {
+async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic) {
+    let wanted = match read_index_config(&pipeline.index_config) {
         Ok(wanted) => wanted,
         Err(err) => {
-            let hint = "index.config must be a JSON object with settings and mappings";
+            let hint = "the declaration's index.config must be a JSON object with settings and mappings";
             return report.fail("index config", &chain(&err), hint);
         }
     };
-    report.pass("index config", &config.index.config.display().to_string());
-    let name = &config.index.name;
+    report.pass("index config", &pipeline.index_config.display().to_string());
+    let name = &pipeline.alias;
     match elastic.mapping().await {
         Ok(None) => report.fail(
             "index mapping",
             &format!("index {name} does not exist"),
-            "`pg2es run` creates it from index.config",
+            "`pg2es run` creates it from the declaration's index config",
         ),
         Ok(Some(live)) => {
             let differences = mapping::differences(&wanted["mappings"], &live);

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::{connect, AppError};
+use super::{compiled, pipelines, AppError};
 use crate::config::Config;
-use crate::movies::Movies;
 use crate::pipeline::replay_dead_letters;
 use crate::retry::RetryPolicy;
 
@@ -25,15 +24,21 @@ pub(super) async fn run(config: &Config, action: Action) -> Result<ExitCode, App
 }
 
 async fn replay(config: &Config) -> Result<ExitCode, AppError> {
-    let (postgres, elastic) = connect(config, RetryPolicy::from(&config.sync.retry))?;
-    postgres.ping().await?;
-    let report = replay_dead_letters(&Movies, &postgres, &elastic, config.sync.batch_size).await?;
-    let written = report.written;
-    println!(
-        "letters={} indexed={} deleted={} dead_lettered={}",
-        report.letters, written.indexed, written.deleted, written.dead_lettered
-    );
-    Ok(match written.dead_lettered {
+    let retry = RetryPolicy::from(&config.sync.retry);
+    let (postgres, compiled) = compiled(config, retry).await?;
+    let mut refused_again = 0;
+    for declared in compiled {
+        let elastic = pipelines::elastic(config, retry, &declared)?;
+        let report =
+            replay_dead_letters(&*declared, &postgres, &elastic, config.sync.batch_size).await?;
+        let written = report.written;
+        refused_again += written.dead_lettered;
+        println!(
+            "letters={} indexed={} deleted={} dead_lettered={} pipeline={}",
+            report.letters, written.indexed, written.deleted, written.dead_lettered, declared.name
+        );
+    }
+    Ok(match refused_again {
         0 => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })

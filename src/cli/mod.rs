@@ -5,12 +5,13 @@ mod check;
 mod dead_letter;
 mod export;
 mod listen;
+mod pipelines;
 mod reindex;
 mod status;
 mod verify;
 mod worker;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,8 +21,8 @@ use tracing::{info, warn};
 use crate::config::{redact_url, Capture, Config, ConfigError};
 use crate::extract::{PgError, Postgres};
 use crate::load::{read_index_config, Elastic, EsError, WriteReport};
-use crate::movies::Movies;
-use crate::pipeline::{Engine, Pipeline, Request, Servers, SyncError};
+use crate::declaration::{DeclarationError, Declared, SchemaError};
+use crate::pipeline::{Engine, Request, Servers, SyncError};
 use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
 
@@ -35,6 +36,9 @@ struct Cli {
     /// Config file; a missing file means defaults plus PG2ES__SECTION__KEY variables.
     #[arg(long, global = true, default_value = "config.yaml")]
     config: PathBuf,
+    /// Only this pipeline of the config (default: every one).
+    #[arg(long, global = true)]
+    pipeline: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,6 +95,11 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The consumers of recorded changes (exact mode), with their backlogs.
+    Consumers {
+        #[command(subcommand)]
+        action: capture::ConsumersAction,
+    },
     /// Show cursors, the last sync, and documents in the index against rows in Postgres.
     Status {
         #[arg(long)]
@@ -112,6 +121,14 @@ pub(crate) enum AppError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Worker(#[from] worker::WorkerError),
+    #[error(transparent)]
+    Declaration(#[from] DeclarationError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("no pipeline {name:?} in the config (it has: {known})")]
+    UnknownPipeline { name: String, known: String },
+    #[error("{0}")]
+    Task(String),
     #[error("cannot create {path}")]
     Output {
         path: PathBuf,
@@ -123,10 +140,10 @@ pub(crate) enum AppError {
 /// Entry point of the binary.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(&cli.config) {
+    let config = match Config::load(&cli.config).map_err(AppError::from).and_then(|config| only(config, cli.pipeline.as_deref())) {
         Ok(config) => config,
         Err(err) => {
-            report(&AppError::from(err));
+            report(&err);
             return ExitCode::from(2);
         }
     };
@@ -142,6 +159,7 @@ pub async fn main() -> ExitCode {
         Command::Status { json } => status::run(&config, json).await,
         Command::DeadLetter { action } => dead_letter::run(&config, action).await,
         Command::Export { dir } => export::run(&config, dir.as_deref()).await,
+        Command::Consumers { action } => capture::consumers(&config, action).await,
     };
     match result {
         Ok(code) => code,
@@ -171,23 +189,73 @@ pub(crate) fn causes(err: &dyn std::error::Error) -> Vec<String> {
     messages
 }
 
+/// `--pipeline NAME`: the config with that pipeline only.
+fn only(mut config: Config, name: Option<&str>) -> Result<Config, AppError> {
+    let Some(name) = name else {
+        return Ok(config);
+    };
+    if !config.pipelines.contains_key(name) {
+        return Err(AppError::UnknownPipeline {
+            name: name.to_owned(),
+            known: config.pipelines.keys().cloned().collect::<Vec<_>>().join(", "),
+        });
+    }
+    config.pipelines.retain(|key, _| key == name);
+    Ok(config)
+}
+
+/// Postgres, and the index client of `pipeline`.
 pub(crate) fn connect(
     config: &Config,
     retry: RetryPolicy,
+    pipeline: &Declared,
 ) -> Result<(Postgres, Elastic), AppError> {
-    let postgres = Postgres::new(&config.postgres, retry)?;
-    let elastic = Elastic::new(
-        &config.elasticsearch,
-        &config.index.name,
-        retry,
-        &config.dead_letter.path,
-    )?
-    .with_bulk_max_bytes(config.sync.bulk_max_bytes);
+    let postgres = pipelines::postgres(config, retry)?;
+    let elastic = pipelines::elastic(config, retry, pipeline)?;
     Ok((postgres, elastic))
 }
 
-fn load_state(path: &Path, pipeline: &str, index: &str) -> Result<State, AppError> {
-    Ok(state::load(path, pipeline, index)?.unwrap_or_else(|| State::new(pipeline, index)))
+/// Postgres reached, and every selected pipeline checked against it and compiled.
+pub(crate) async fn compiled(
+    config: &Config,
+    retry: RetryPolicy,
+) -> Result<(Postgres, Vec<Arc<Declared>>), AppError> {
+    let postgres = pipelines::postgres(config, retry)?;
+    postgres.ping().await?;
+    let compiled = pipelines::compiled(config, &postgres).await?;
+    Ok((postgres, compiled))
+}
+
+/// A pipeline's state: its own file, or (carried over once) the single-pipeline state file
+/// of an earlier pg2es at `state.path` when it belongs to this pipeline.
+fn load_state(config: &Config, declared: &Declared) -> Result<State, AppError> {
+    let (pipeline, index) = (declared.name.as_str(), declared.alias.as_str());
+    let path = config.state_path(pipeline);
+    if let Some(state) = state::load(&path, pipeline, index)? {
+        return Ok(state);
+    }
+    let legacy = &config.state.path;
+    if let Ok(Some(mut state)) = state::load(legacy, pipeline, index) {
+        // Its cursors were named by table without the schema.
+        let cursors = std::mem::take(&mut state.cursors);
+        for (name, cursor) in cursors {
+            let relation = declared
+                .tables
+                .iter()
+                .find(|t| t.relation.rsplit('.').next() == Some(name.as_str()))
+                .map_or(name, |t| t.relation.clone());
+            state.cursors.insert(relation, cursor);
+        }
+        state::save(&path, &state)?;
+        let _ = std::fs::remove_file(legacy);
+        let dead_letters = config.dead_letter_path(pipeline);
+        if config.dead_letter.path.exists() && !dead_letters.exists() {
+            let _ = std::fs::rename(&config.dead_letter.path, &dead_letters);
+        }
+        warn!(from = %legacy.display(), to = %path.display(), "state file of an earlier pg2es carried over");
+        return Ok(state);
+    }
+    Ok(State::new(pipeline, index))
 }
 
 /// How `sync` runs: until stopped or once, and what it asks of the index.
@@ -208,39 +276,81 @@ impl Mode {
     }
 }
 
-/// `run`/`sync`: takes the worker lock, then works until done or stopped. When the lock is
+/// `run`/`sync`: every pipeline of the config at once, each with its own worker lock, state,
+/// alias and dead letters. `--once` prints the totals, then one line per pipeline.
+async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
+    let retry = RetryPolicy::from(&config.sync.retry);
+    let (_, pipelines) = compiled(config, retry).await?;
+    let first = Arc::clone(&pipelines[0]);
+    let _observer = worker::observe(config, &first).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for pipeline in pipelines {
+        let (config, mode) = (config.clone(), mode);
+        tasks.spawn(async move {
+            let name = pipeline.name.clone();
+            (name, sync_pipeline(&config, mode, pipeline).await)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (name, result) = joined.map_err(|err| AppError::Task(err.to_string()))?;
+        match result {
+            Ok(totals) => results.push((name, totals)),
+            Err(err) => {
+                tasks.abort_all();
+                return Err(err);
+            }
+        }
+    }
+    if mode.once {
+        results.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut sum = WriteReport::default();
+        for (_, totals) in &results {
+            sum += *totals;
+        }
+        println!(
+            "indexed={} deleted={} dead_lettered={}",
+            sum.indexed, sum.deleted, sum.dead_lettered
+        );
+        for (name, totals) in &results {
+            println!(
+                "  {name}: indexed={} deleted={} dead_lettered={}",
+                totals.indexed, totals.deleted, totals.dead_lettered
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One pipeline: takes its worker lock, then works until done or stopped. When the lock is
 /// lost (a Postgres restart ends its session), writes stop and the worker stands by to take
 /// it again, then goes on from the state file, which another worker may have moved meanwhile.
-async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
-    let pipeline = Arc::new(Movies);
-    let _observer = worker::observe(config).await?;
+async fn sync_pipeline(
+    config: &Config,
+    mode: Mode,
+    pipeline: Arc<Declared>,
+) -> Result<WriteReport, AppError> {
     let mut reset_state = mode.reset_state;
     loop {
-        let Some(mut lock) = worker::take_lock(config, pipeline.name(), mode.once).await? else {
-            return Ok(ExitCode::SUCCESS);
+        let Some(mut lock) = worker::take_lock(config, &pipeline, mode.once).await? else {
+            return Ok(WriteReport::default());
         };
         if std::mem::take(&mut reset_state) {
-            state::reset(&config.state.path)?;
-            warn!(path = %config.state.path.display(), "state reset: everything is indexed again");
+            let path = config.state_path(&pipeline.name);
+            state::reset(&path)?;
+            warn!(pipeline = pipeline.name, path = %path.display(), "state reset: everything is indexed again");
         }
         tokio::select! {
-            totals = work(config, &mode, Arc::clone(&pipeline)) => {
-                let totals = totals?;
-                println!(
-                    "indexed={} deleted={} dead_lettered={}",
-                    totals.indexed, totals.deleted, totals.dead_lettered
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
+            totals = work(config, &mode, Arc::clone(&pipeline)) => return totals,
             signal = shutdown_signal() => {
-                info!(signal, "stopping: the state file holds the last acknowledged position");
-                return Ok(ExitCode::SUCCESS);
+                info!(signal, pipeline = pipeline.name, "stopping: the state file holds the last acknowledged position");
+                return Ok(WriteReport::default());
             }
             lost = lock.lost() => {
                 if mode.once {
                     return Err(worker::WorkerError::from(lost).into());
                 }
-                warn!(error = %lost, "standing by to take the worker lock again");
+                warn!(error = %lost, pipeline = pipeline.name, "standing by to take the worker lock again");
             }
         }
     }
@@ -250,22 +360,21 @@ async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
 async fn work(
     config: &Config,
     mode: &Mode,
-    pipeline: Arc<Movies>,
+    pipeline: Arc<Declared>,
 ) -> Result<WriteReport, AppError> {
-    let state = load_state(&config.state.path, pipeline.name(), &config.index.name)?;
+    let state = load_state(config, &pipeline)?;
     // Refuse a broken index config before any document is sent.
-    let index_config = read_index_config(&config.index.config)?;
+    let index_config = read_index_config(&pipeline.index_config)?;
     let retry = RetryPolicy::from(&config.sync.retry);
-    let (postgres, elastic) = connect(config, retry)?;
+    let (postgres, elastic) = connect(config, retry, &pipeline)?;
     info!(
+        pipeline = pipeline.name,
         postgres = %redact_url(config.postgres.url.expose()),
         elasticsearch = %config.elasticsearch.describe(),
-        index = %config.index.name,
-        state = %config.state.path.display(),
+        index = %pipeline.alias,
+        state = %config.state_path(&pipeline.name).display(),
         "pg2es starting"
     );
-    // Both servers must answer, and Postgres have every table and column, before anything is
-    // created.
     postgres.ping().await?;
     crate::pipeline::check_schema(&*pipeline, &postgres).await?;
     elastic.ping().await?;

@@ -4,10 +4,11 @@
 use std::process::ExitCode;
 
 use super::status::QUICK_RETRY;
-use super::{connect, sync, AppError, Mode};
+use super::{compiled, connect, sync, AppError, Mode};
 use crate::config::Config;
-use crate::load::{config_hash, read_index_config, Elastic};
-use crate::pipeline::Request;
+use crate::declaration::Declared;
+use crate::load::{read_index_config, Elastic};
+use crate::pipeline::{wanted_hash, Request};
 
 pub(super) async fn run(
     config: &Config,
@@ -19,9 +20,14 @@ pub(super) async fn run(
         (true, false) => Request::Force,
         (false, false) => Request::Follow,
     };
-    let wanted = config_hash(&read_index_config(&config.index.config)?);
-    let (_, elastic) = connect(config, QUICK_RETRY)?;
-    let before = answering(&elastic).await?;
+    let (_, pipelines) = compiled(config, QUICK_RETRY).await?;
+    let mut before = Vec::new();
+    for pipeline in &pipelines {
+        let index_config = read_index_config(&pipeline.index_config)?;
+        let wanted = wanted_hash(&index_config, &pipeline.fingerprint);
+        let (_, elastic) = connect(config, QUICK_RETRY, pipeline)?;
+        before.push((wanted, answering(&elastic).await?, elastic));
+    }
     let mode = Mode {
         once: true,
         reset_state: false,
@@ -31,28 +37,37 @@ pub(super) async fn run(
     if code != ExitCode::SUCCESS {
         return Ok(code);
     }
-    let after = answering(&elastic).await?;
-    let alias = &config.index.name;
-    let Some((index, hash)) = &after else {
-        eprintln!("error: no index answers for {alias}");
-        return Ok(ExitCode::FAILURE);
+    let mut code = ExitCode::SUCCESS;
+    for (pipeline, (wanted, before, elastic)) in pipelines.iter().zip(before) {
+        if let Some(reason) = judge(pipeline, request, &wanted, before, &elastic).await? {
+            eprintln!("error: {}: {reason}", pipeline.alias);
+            code = ExitCode::FAILURE;
+        }
+    }
+    Ok(code)
+}
+
+/// Why the alias of `pipeline` is not where the request wanted it, if it is not.
+async fn judge(
+    pipeline: &Declared,
+    request: Request,
+    wanted: &str,
+    before: Option<(String, Option<String>)>,
+    elastic: &Elastic,
+) -> Result<Option<&'static str>, AppError> {
+    let alias = &pipeline.alias;
+    let Some((index, hash)) = answering(elastic).await? else {
+        return Ok(Some("no index answers for the alias"));
     };
     println!("alias {alias} → {index}");
-    let moved = before.as_ref().map(|(index, _)| index) != Some(index);
-    let failure = match request {
+    let moved = before.as_ref().map(|(index, _)| index) != Some(&index);
+    Ok(match request {
         Request::Rollback | Request::Force if !moved => Some("the alias did not move"),
-        Request::Follow | Request::Force if hash.as_deref() != Some(wanted.as_str()) => Some(
+        Request::Follow | Request::Force if hash.as_deref() != Some(wanted) => Some(
             "the index answering was not built from the configured index config (it was rolled back from, or refused documents: see the log; --force rebuilds it)",
         ),
         _ => None,
-    };
-    match failure {
-        Some(reason) => {
-            eprintln!("error: {reason}");
-            Ok(ExitCode::FAILURE)
-        }
-        None => Ok(ExitCode::SUCCESS),
-    }
+    })
 }
 
 /// The index the alias points at, with the config hash recorded in it.

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{connect, load_state, AppError};
+use super::{compiled, connect, load_state, AppError};
 use crate::config::{Capture, Config};
+use crate::declaration::Declared;
 use crate::extract::Postgres;
 use crate::load::DeadLetters;
-use crate::movies::Movies;
 use crate::pipeline::{self, Pipeline};
 use crate::retry::RetryPolicy;
 use crate::state::{Backfill, State};
@@ -22,17 +22,45 @@ pub(super) const QUICK_RETRY: RetryPolicy = RetryPolicy {
     max_attempts: 3,
 };
 
+/// One pipeline's report; with several pipelines `--json` prints an array of them.
 pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppError> {
-    let pipeline = Movies;
-    let state = load_state(&config.state.path, pipeline.name(), &config.index.name)?;
-    let (postgres, elastic) = connect(config, QUICK_RETRY)?;
+    let (_, pipelines) = compiled(config, QUICK_RETRY).await?;
+    let mut reports = Vec::new();
+    for pipeline in &pipelines {
+        let (state, report) = pipeline_report(config, pipeline).await?;
+        if !as_json {
+            print_text(&state, &report, pipeline);
+            println!();
+        }
+        reports.push(report);
+    }
+    if as_json {
+        let value = match reports.len() {
+            1 => reports.remove(0),
+            _ => Value::Array(reports),
+        };
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State, Value), AppError> {
+    let state = load_state(config, pipeline)?;
+    let (postgres, elastic) = connect(config, QUICK_RETRY, pipeline)?;
     let rows = postgres.count(pipeline.root()).await?;
     let documents = elastic.count().await?;
-    let pending = postgres.pending_changes().await?;
-    let lag = lag_seconds(config, &postgres, &state, pending.is_some()).await?;
-    let key = crate::lock::key(pipeline.name(), &config.index.name);
+    let consumers = postgres.consumers().await?;
+    let consumer = format!("{}@{}", pipeline.name, pipeline.alias);
+    let pending = consumers.as_ref().map(|all| {
+        all.iter()
+            .find(|c| c.name == consumer)
+            .map_or(0, |c| c.backlog)
+    });
+    let lag = lag_seconds(config, &postgres, &state, pipeline, consumers.is_some()).await?;
+    let key = crate::lock::key(&pipeline.name, &pipeline.alias);
     let active = crate::lock::active_worker(postgres.pool(), key).await?;
-    let dead_letters = DeadLetters::count(&config.dead_letter.path).ok();
+    let dead_letter_path = config.dead_letter_path(&pipeline.name);
+    let dead_letters = DeadLetters::count(&dead_letter_path).ok();
     let aliased = elastic.aliased_indexes().await?;
     let report = json!({
         "pipeline": state.pipeline,
@@ -40,7 +68,7 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         "alias_on": aliased,
         "rebuild": state.rebuild,
         "pinned_config": state.pinned_config,
-        "state_file": config.state.path,
+        "state_file": config.state_path(&pipeline.name),
         "active_worker": active,
         "backfill": state.backfill,
         "cursors": state.cursors,
@@ -50,17 +78,11 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         "rows_in_postgres": rows,
         "capture": config.sync.capture,
         "pending_changes": pending,
-        "dead_letter_file": config.dead_letter.path,
+        "consumers": consumers,
+        "dead_letter_file": dead_letter_path,
         "dead_letters": dead_letters,
     });
-    match as_json {
-        true => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        false => print_text(&state, &report),
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((state, report))
 }
 
 /// The lag once the back-fill is done (`None` before, or in exact mode without capture).
@@ -68,17 +90,20 @@ async fn lag_seconds(
     config: &Config,
     postgres: &Postgres,
     state: &State,
+    pipeline: &Declared,
     capture_installed: bool,
 ) -> Result<Option<f64>, AppError> {
     let capture = config.sync.capture;
     if !state.backfill.done || (capture == Capture::Triggers && !capture_installed) {
         return Ok(None);
     }
-    let seconds = pipeline::lag(postgres, Movies.tables(), &state.cursors, capture).await?;
+    let consumer = format!("{}@{}", pipeline.name, pipeline.alias);
+    let seconds =
+        pipeline::lag(postgres, &pipeline.tables, &state.cursors, capture, &consumer).await?;
     Ok(Some((seconds * 1000.0).round() / 1000.0))
 }
 
-fn print_text(state: &State, report: &Value) {
+fn print_text(state: &State, report: &Value, pipeline: &Declared) {
     let text = |key: &str| match &report[key] {
         Value::String(text) => text.clone(),
         Value::Null => "none".to_owned(),
@@ -107,7 +132,7 @@ fn print_text(state: &State, report: &Value) {
     println!("back-fill:  {}", progress(&state.backfill));
     println!("cursors:");
     for (table, cursor) in &state.cursors {
-        println!("  {table:<18} {}  {}", cursor.at.to_rfc3339(), cursor.id);
+        println!("  {table:<26} {}  {}", cursor.at, cursor.id);
     }
     let last_sync = state
         .last_sync_at
@@ -125,7 +150,7 @@ fn print_text(state: &State, report: &Value) {
     println!(
         "documents:  {documents} in the index, {} rows in {}",
         text("rows_in_postgres"),
-        Movies.root().relation
+        pipeline.root().relation
     );
     println!(
         "dead letters: {} in {}",
@@ -142,6 +167,7 @@ fn progress(backfill: &Backfill) -> String {
             backfill.indexed,
             backfill
                 .after
+                .as_ref()
                 .map_or("the start".into(), |id| id.to_string())
         ),
         (false, None) => "not started".to_owned(),

@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use super::{connect, AppError};
+use super::{compiled, pipelines, AppError};
 use crate::config::Config;
-use crate::movies::Movies;
 use crate::pipeline::{self, VerifyReport};
 use crate::retry::RetryPolicy;
 
@@ -13,20 +12,27 @@ pub(super) async fn run(
     repair: bool,
     as_json: bool,
 ) -> Result<ExitCode, AppError> {
-    let (postgres, elastic) = connect(config, RetryPolicy::from(&config.sync.retry))?;
-    let report = pipeline::verify(&Movies, &postgres, &elastic, config.sync.batch_size, repair)
-        .await
-        .map_err(AppError::from)?;
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print_text(&report);
+    let retry = RetryPolicy::from(&config.sync.retry);
+    let (postgres, compiled) = compiled(config, retry).await?;
+    let mut all_equal = true;
+    for declared in compiled {
+        let elastic = pipelines::elastic(config, retry, &declared)?;
+        let report =
+            pipeline::verify(&*declared, &postgres, &elastic, config.sync.batch_size, repair)
+                .await
+                .map_err(AppError::from)?;
+        all_equal &= report.equal();
+        if as_json {
+            let mut value = serde_json::to_value(&report).unwrap_or_default();
+            value["pipeline"] = declared.name.clone().into();
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        } else {
+            println!("{} ({}):", declared.name, declared.alias);
+            print_text(&report);
+        }
     }
     // With --repair, success means everything found was written again.
-    Ok(match report.equal() || repair {
+    Ok(match all_equal || repair {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })

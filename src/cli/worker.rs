@@ -8,6 +8,7 @@ use tracing::info;
 
 use super::{connect, AppError};
 use crate::config::Config;
+use crate::declaration::Declared;
 use crate::extract::{connect_options, Postgres};
 use crate::load::Elastic;
 use crate::lock::{self, LockError, Patience, WorkerLock};
@@ -52,7 +53,10 @@ impl Drop for Observer {
 }
 
 /// Starts the listener and the health checks when `http.address` is set.
-pub(super) async fn observe(config: &Config) -> Result<Option<Observer>, AppError> {
+pub(super) async fn observe(
+    config: &Config,
+    pipeline: &Declared,
+) -> Result<Option<Observer>, AppError> {
     let Some(address) = config.http.listen_address() else {
         return Ok(None);
     };
@@ -65,7 +69,7 @@ pub(super) async fn observe(config: &Config) -> Result<Option<Observer>, AppErro
             address: address.to_string(),
             source,
         })?;
-    let (postgres, elastic) = connect(config, CHECK_RETRY)?;
+    let (postgres, elastic) = connect(config, CHECK_RETRY, pipeline)?;
     let checks = tokio::spawn(check_servers(postgres, elastic.with_retry(CHECK_RETRY)));
     Ok(Some(Observer {
         tasks: vec![listener, checks],
@@ -89,11 +93,11 @@ async fn check_servers(postgres: Postgres, elastic: Elastic) {
 /// `sync --once` gives up after a few seconds. `None`: a shutdown signal came first.
 pub(super) async fn take_lock(
     config: &Config,
-    pipeline: &str,
+    pipeline: &Declared,
     once: bool,
 ) -> Result<Option<WorkerLock>, AppError> {
     let options = connect_options(&config.postgres)?.application_name("pg2es worker lock");
-    let key = lock::key(pipeline, &config.index.name);
+    let key = lock::key(&pipeline.name, &pipeline.alias);
     let patience = match once {
         true => Patience::UpTo(ONCE_LOCK_PATIENCE),
         false => Patience::Forever,

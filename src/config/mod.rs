@@ -9,6 +9,7 @@ mod rules;
 mod secret;
 mod secret_files;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,8 +23,6 @@ pub use secret::{redact_url, Secret};
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@localhost:5432/movies";
 pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 8;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_INDEX_NAME: &str = "movies";
-pub const DEFAULT_INDEX_CONFIG: &str = "index_config.json";
 /// Earlier indexes kept after a rebuild, for `pg2es reindex --rollback`.
 pub const DEFAULT_KEEP_PREVIOUS: u32 = 1;
 pub const DEFAULT_STATE_PATH: &str = "state.yaml";
@@ -63,6 +62,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The pipelines to serve, by name: each a declaration file (see `pipelines/*.yaml`).
+    #[validate(custom(function = "rules::pipelines"))]
+    pub pipelines: BTreeMap<String, PipelineEntry>,
     #[validate(nested)]
     pub postgres: PostgresConfig,
     #[validate(nested)]
@@ -79,6 +81,23 @@ pub struct Config {
     pub log: LogConfig,
     #[validate(nested)]
     pub http: HttpConfig,
+    /// The directory of the config file: relative pipeline files are found from there.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// One pipeline of the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineEntry {
+    /// The declaration, relative to the config file.
+    pub file: PathBuf,
+    /// Replaces the declaration's index alias (a second deployment: `staging_movies`).
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Replaces the declaration's index config file.
+    #[serde(default)]
+    pub index_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
@@ -115,10 +134,6 @@ impl Default for PostgresConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct IndexConfig {
-    #[validate(custom(function = "rules::index_name"))]
-    pub name: String,
-    /// The index settings and mappings (JSON body of `PUT /<index>`).
-    pub config: PathBuf,
     /// Indexes kept after the alias moved away from them, newest first, for rollback.
     #[validate(range(max = 20))]
     pub keep_previous: u32,
@@ -127,8 +142,6 @@ pub struct IndexConfig {
 impl Default for IndexConfig {
     fn default() -> Self {
         Self {
-            name: DEFAULT_INDEX_NAME.to_owned(),
-            config: PathBuf::from(DEFAULT_INDEX_CONFIG),
             keep_previous: DEFAULT_KEEP_PREVIOUS,
         }
     }
@@ -297,12 +310,41 @@ impl Config {
             _ => Config::default(),
         };
         let mut config = env::apply(from_file, vars)?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         secret_files::resolve(&mut config)?;
         config
             .validate()
             .map_err(|errors| ConfigError::Invalid(rules::describe(&errors)))?;
         Ok(config)
     }
+}
+
+impl Config {
+    /// A pipeline's declaration file, found from the config file's directory.
+    pub fn pipeline_file(&self, entry: &PipelineEntry) -> PathBuf {
+        self.base_dir.join(&entry.file)
+    }
+
+    /// A pipeline's state file: `state.path` with the pipeline's name before the extension
+    /// (`state.yaml` → `state.movies.yaml`).
+    pub fn state_path(&self, pipeline: &str) -> PathBuf {
+        per_pipeline(&self.state.path, pipeline)
+    }
+
+    /// A pipeline's dead-letter file, named like its state file.
+    pub fn dead_letter_path(&self, pipeline: &str) -> PathBuf {
+        per_pipeline(&self.dead_letter.path, pipeline)
+    }
+}
+
+/// `dir/name.ext` → `dir/name.<pipeline>.ext`.
+pub fn per_pipeline(path: &Path, pipeline: &str) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{pipeline}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{pipeline}"),
+    };
+    path.with_file_name(name)
 }
 
 #[cfg(test)]

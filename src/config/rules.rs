@@ -100,6 +100,37 @@ pub(super) fn listen_address(address: &str) -> Result<(), ValidationError> {
         })
 }
 
+/// At least one pipeline; names that can stand in file, lock and metric names; overridden
+/// aliases that are valid index names.
+pub(super) fn pipelines(
+    pipelines: &std::collections::BTreeMap<String, super::PipelineEntry>,
+) -> Result<(), ValidationError> {
+    if pipelines.is_empty() {
+        return Err(invalid(
+            "pipelines",
+            "declare at least one, e.g. pipelines: {movies: {file: pipelines/movies.yaml}}".into(),
+        ));
+    }
+    for (name, entry) in pipelines {
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+        if name.is_empty() || !name.chars().all(allowed) {
+            return Err(invalid(
+                "pipelines",
+                format!("pipeline name {name:?} must be lowercase letters, digits and _"),
+            ));
+        }
+        if let Some(alias) = &entry.alias {
+            index_name(alias).map_err(|mut err| {
+                err.message = err
+                    .message
+                    .map(|m| format!("pipelines.{name}.alias: {m}").into());
+                err
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Elasticsearch index naming rules that a user is likely to break.
 pub(super) fn index_name(name: &str) -> Result<(), ValidationError> {
     let forbidden = |c: char| "\\/*?\"<>| ,#:".contains(c) || c.is_uppercase();

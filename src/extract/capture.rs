@@ -1,43 +1,122 @@
-//! Exact change capture: installing the triggers, reading and forgetting recorded changes.
+//! Exact change capture: installing the triggers, and each consumer reading the recorded
+//! changes from its own position. A change is pruned only once every registered consumer has
+//! passed it, so several pipelines and deployments share one database.
+
+use std::collections::BTreeMap;
 
 use sqlx::Row;
-use uuid::Uuid;
 
 use super::{PgError, Postgres, Table};
 use crate::retry::retry;
 
-/// Which key a table's trigger records, and as a change of which table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Trigger {
-    /// The tracked table whose fan-out resolves the key (`film_work` for link rows).
-    pub source: &'static str,
-    /// The column recorded: the row's own id, or the root id for link tables.
-    pub key: &'static str,
-}
-
-/// One recorded change.
+/// One recorded change: a column value of a changed row (its key, or a ref).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Change {
     pub seq: i64,
-    pub source: String,
-    pub row_id: Uuid,
+    pub relation: String,
+    pub column: String,
+    pub value: String,
 }
 
-fn render(template: &str, table: &Table) -> String {
-    template
-        .replace("{relation}", table.relation)
-        .replace("{name}", table.name)
-        .replace("{source}", table.trigger.source)
-        .replace("{key}", table.trigger.key)
+/// Where a consumer stands: changes after `position`, and those of the transactions in
+/// `pending` (open when it last read, so possibly committed behind the position since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub position: i64,
+    pub pending: Vec<String>,
+}
+
+/// A page of changes, and the position once they are indexed.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub changes: Vec<Change>,
+    pub next: Position,
+}
+
+/// A consumer and how many changes wait for it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Consumer {
+    pub name: String,
+    pub position: i64,
+    pub backlog: i64,
+    pub seen_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The trigger of one table recording `columns`.
+fn table_script(relation: &str, columns: &[String]) -> String {
+    let values = |row: &dyn Fn(&str) -> String| {
+        columns
+            .iter()
+            .map(|column| format!("({}, {})", literal(column), row(column)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let captured_rows = columns
+        .iter()
+        .map(|column| format!("({}, {})", literal(relation), literal(column)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    include_str!("sql/capture_table.sql")
+        .replace("{function}", &format!("record_{relation}"))
+        .replace("{relation_literal}", &literal(relation))
+        .replace("{relation}", relation)
+        .replace("{columns}", &columns.join(", "))
+        .replace("{new_values}", &values(&|c| format!("NEW.{c}::text")))
+        .replace("{old_values}", &values(&|c| format!("OLD.{c}::text")))
+        .replace(
+            "{old_new_values}",
+            &columns
+                .iter()
+                .map(|c| format!("({}, OLD.{c}::text, NEW.{c}::text)", literal(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .replace("{captured_rows}", &captured_rows)
+}
+
+/// Every relation with the columns its triggers must record, over all pipelines.
+pub(crate) fn captured_columns(tables: &[Table]) -> BTreeMap<String, Vec<String>> {
+    let mut columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for table in tables {
+        let entry = columns.entry(table.relation.clone()).or_default();
+        for column in &table.captured {
+            if !entry.contains(column) {
+                entry.push(column.clone());
+            }
+        }
+    }
+    columns.retain(|_, columns| !columns.is_empty());
+    columns
 }
 
 impl Postgres {
-    /// Installs (or refreshes) the change table and the triggers, in one transaction.
+    /// Installs (or refreshes) the change tables and the triggers of `tables` (of every
+    /// pipeline), in one transaction. Columns other deployments record are kept.
     pub async fn install_capture(&self, tables: &[Table]) -> Result<(), PgError> {
         let mut script = String::from("BEGIN;\n");
         script.push_str(include_str!("sql/capture_setup.sql"));
-        for table in tables {
-            script.push_str(&render(include_str!("sql/capture_table.sql"), table));
+        script.push_str("COMMIT;\n");
+        sqlx::raw_sql(&script)
+            .execute(self.pool())
+            .await
+            .map_err(PgError::new("install change capture"))?;
+        let mut script = String::from("BEGIN;\n");
+        for (relation, mut columns) in captured_columns(tables) {
+            let recorded: Vec<String> = sqlx::query_scalar(include_str!("sql/capture_captured.sql"))
+                .bind(&relation)
+                .fetch_all(self.pool())
+                .await
+                .map_err(PgError::new("install change capture"))?;
+            for column in recorded {
+                if !columns.contains(&column) {
+                    columns.push(column);
+                }
+            }
+            script.push_str(&table_script(&relation, &columns));
         }
         script.push_str("COMMIT;\n");
         sqlx::raw_sql(&script)
@@ -50,11 +129,10 @@ impl Postgres {
     /// Removes the triggers and the `pg2es` schema, in one transaction.
     pub async fn remove_capture(&self, tables: &[Table]) -> Result<(), PgError> {
         let mut script = String::from("BEGIN;\n");
-        for table in tables {
-            script.push_str(&render(
-                include_str!("sql/capture_teardown_table.sql"),
-                table,
-            ));
+        for relation in captured_columns(tables).keys() {
+            script.push_str(
+                &include_str!("sql/capture_teardown_table.sql").replace("{relation}", relation),
+            );
         }
         script.push_str(include_str!("sql/capture_teardown.sql"));
         script.push_str("COMMIT;\n");
@@ -65,12 +143,19 @@ impl Postgres {
         Ok(())
     }
 
-    /// The relations whose capture is not installed (empty when all is in place).
+    /// The `relation.column` pairs whose capture is not installed (empty when all is there).
     pub async fn capture_missing(&self, tables: &[Table]) -> Result<Vec<String>, PgError> {
-        let relations: Vec<&str> = tables.iter().map(|table| table.relation).collect();
+        let (mut relations, mut columns) = (Vec::new(), Vec::new());
+        for (relation, wanted) in captured_columns(tables) {
+            for column in wanted {
+                relations.push(relation.clone());
+                columns.push(column);
+            }
+        }
         retry(self.retry_policy(), "check change capture", || async {
             sqlx::query_scalar::<_, String>(include_str!("sql/capture_installed.sql"))
                 .bind(&relations)
+                .bind(&columns)
                 .fetch_all(self.pool())
                 .await
                 .map_err(PgError::new("check change capture"))
@@ -78,58 +163,137 @@ impl Postgres {
         .await
     }
 
-    /// The oldest recorded changes, at most `limit`.
-    pub async fn recorded_changes(&self, limit: u32) -> Result<Vec<Change>, PgError> {
-        retry(self.retry_policy(), "read recorded changes", || async {
-            let rows = sqlx::query(include_str!("sql/capture_read.sql"))
-                .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await
-                .map_err(PgError::new("read recorded changes"))?;
-            rows.iter()
-                .map(|row| {
-                    Ok(Change {
-                        seq: row.try_get("seq")?,
-                        source: row.try_get("source")?,
-                        row_id: row.try_get("row_id")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(PgError::new("decode recorded changes"))
-        })
-        .await
-    }
-
-    /// How many recorded changes wait to be indexed; `None` without change capture.
-    pub async fn pending_changes(&self) -> Result<Option<i64>, PgError> {
-        retry(self.retry_policy(), "count recorded changes", || async {
-            let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
-                .fetch_one(self.pool())
-                .await
-                .map_err(PgError::new("count recorded changes"))?;
-            if !installed {
-                return Ok(None);
-            }
-            sqlx::query_scalar::<_, i64>(include_str!("sql/capture_pending.sql"))
-                .fetch_one(self.pool())
-                .await
-                .map(Some)
-                .map_err(PgError::new("count recorded changes"))
-        })
-        .await
-    }
-
-    /// Deletes changes whose documents were acknowledged.
-    pub async fn forget_changes(&self, seqs: &[i64]) -> Result<(), PgError> {
-        retry(self.retry_policy(), "forget indexed changes", || async {
-            sqlx::query(include_str!("sql/capture_forget.sql"))
-                .bind(seqs)
+    /// Registers `consumer` at the newest change, unless it is registered already.
+    pub async fn register_consumer(&self, consumer: &str) -> Result<(), PgError> {
+        retry(self.retry_policy(), "register change consumer", || async {
+            sqlx::query(include_str!("sql/consumer_register.sql"))
+                .bind(consumer)
                 .execute(self.pool())
                 .await
-                .map_err(PgError::new("forget indexed changes"))
+                .map_err(PgError::new("register change consumer"))
         })
         .await
         .map(|_| ())
+    }
+
+    /// The oldest changes `consumer` has not read, at most `limit`, all in one snapshot.
+    pub async fn recorded_changes(&self, consumer: &str, limit: u32) -> Result<Page, PgError> {
+        retry(self.retry_policy(), "read recorded changes", || async {
+            self.read_page(consumer, limit)
+                .await
+                .map_err(PgError::new("read recorded changes"))
+        })
+        .await
+    }
+
+    async fn read_page(&self, consumer: &str, limit: u32) -> Result<Page, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let (position, pending): (i64, Vec<String>) =
+            sqlx::query_as(include_str!("sql/consumer_position.sql"))
+                .bind(consumer)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| sqlx::Error::Protocol(format!("change consumer {consumer} is not registered")))?;
+        let open: Vec<String> = sqlx::query_scalar(include_str!("sql/consumer_snapshot.sql"))
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(include_str!("sql/consumer_read.sql"))
+            .bind(position)
+            .bind(&pending)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let changes = rows
+            .iter()
+            .map(|row| {
+                Ok(Change {
+                    seq: row.try_get("seq")?,
+                    relation: row.try_get("relation")?,
+                    column: row.try_get("key_column")?,
+                    value: row.try_get("value")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let last = changes.last().map(|change| change.seq);
+        let full = changes.len() == limit as usize;
+        let next = Position {
+            position: match (full, last) {
+                (true, Some(last)) => last,
+                (_, last) => last.unwrap_or(position).max(position),
+            },
+            pending: open,
+        };
+        Ok(Page { changes, next })
+    }
+
+    /// Moves `consumer` to `next` once its changes are indexed, and prunes what every
+    /// consumer has passed.
+    pub async fn acknowledge_changes(&self, consumer: &str, next: &Position) -> Result<(), PgError> {
+        retry(self.retry_policy(), "acknowledge recorded changes", || async {
+            sqlx::query(include_str!("sql/consumer_ack.sql"))
+                .bind(consumer)
+                .bind(next.position)
+                .bind(&next.pending)
+                .execute(self.pool())
+                .await
+                .map_err(PgError::new("acknowledge recorded changes"))?;
+            sqlx::query(include_str!("sql/consumer_prune.sql"))
+                .execute(self.pool())
+                .await
+                .map_err(PgError::new("prune recorded changes"))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Every consumer with its backlog; `None` without change capture.
+    pub async fn consumers(&self) -> Result<Option<Vec<Consumer>>, PgError> {
+        retry(self.retry_policy(), "list change consumers", || async {
+            let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
+                .fetch_one(self.pool())
+                .await
+                .map_err(PgError::new("list change consumers"))?;
+            if !installed {
+                return Ok(None);
+            }
+            let rows = sqlx::query(include_str!("sql/consumer_list.sql"))
+                .fetch_all(self.pool())
+                .await
+                .map_err(PgError::new("list change consumers"))?;
+            rows.iter()
+                .map(|row| {
+                    Ok(Consumer {
+                        name: row.try_get("name")?,
+                        position: row.try_get("position")?,
+                        backlog: row.try_get("backlog")?,
+                        seen_at: row.try_get("seen_at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map(Some)
+                .map_err(PgError::new("list change consumers"))
+        })
+        .await
+    }
+
+    /// Unregisters a consumer gone for good: its backlog no longer holds changes back.
+    pub async fn forget_consumer(&self, consumer: &str) -> Result<bool, PgError> {
+        let done = sqlx::query(include_str!("sql/consumer_forget.sql"))
+            .bind(consumer)
+            .execute(self.pool())
+            .await
+            .map_err(PgError::new("unregister change consumer"))?;
+        if done.rows_affected() > 0 {
+            sqlx::query(include_str!("sql/consumer_prune.sql"))
+                .execute(self.pool())
+                .await
+                .map_err(PgError::new("unregister change consumer"))?;
+        }
+        Ok(done.rows_affected() > 0)
     }
 }
 
@@ -138,20 +302,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_template_records_the_configured_key() {
-        let table = Table {
-            name: "person_film_work",
-            relation: "content.person_film_work",
-            cursor_column: "created_at",
-            fan_out: None,
-            trigger: Trigger {
-                source: "film_work",
-                key: "film_work_id",
-            },
-        };
-        let sql = render(include_str!("sql/capture_table.sql"), &table);
-        assert!(sql.contains("FUNCTION pg2es.record_person_film_work()"));
-        assert!(sql.contains("VALUES ('film_work', NEW.film_work_id)"));
+    fn the_trigger_records_the_key_and_the_refs_old_and_new() {
+        let sql = table_script(
+            "content.person_film_work",
+            &["film_work_id".into(), "person_id".into()],
+        );
+        assert!(sql.contains("FUNCTION pg2es.\"record_content.person_film_work\"()"));
+        assert!(sql.contains("('film_work_id', NEW.film_work_id::text), ('person_id', NEW.person_id::text)"));
+        assert!(sql.contains("('film_work_id', OLD.film_work_id::text, NEW.film_work_id::text)"));
         assert!(sql.contains("ON content.person_film_work"));
         assert!(!sql.contains('{'), "{sql}");
     }

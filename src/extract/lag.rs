@@ -6,14 +6,15 @@ use crate::state::Cursor;
 
 impl Postgres {
     /// Seconds since the oldest row of `table` changed after `after`; `None` when none did.
-    pub async fn unseen_age(&self, table: &Table, after: Cursor) -> Result<Option<f64>, PgError> {
-        let sql = include_str!("sql/unseen_age.sql")
-            .replace("{relation}", table.relation)
-            .replace("{cursor_column}", table.cursor_column);
+    pub async fn unseen_age(&self, table: &Table, after: &Cursor) -> Result<Option<f64>, PgError> {
+        let Some(sql) = super::unseen_age_sql(table) else {
+            return Ok(None);
+        };
+        let position = after.at.to_string();
         retry(self.retry_policy(), "measure lag", || async {
             sqlx::query_scalar::<_, f64>(&sql)
-                .bind(after.at)
-                .bind(after.id)
+                .bind(&position)
+                .bind(after.id.as_str())
                 .fetch_optional(self.pool())
                 .await
                 .map_err(PgError::new("measure lag"))
@@ -22,9 +23,10 @@ impl Postgres {
     }
 
     /// Seconds since the oldest recorded change still waiting was recorded; `None` when none.
-    pub async fn recorded_age(&self) -> Result<Option<f64>, PgError> {
+    pub async fn recorded_age(&self, consumer: &str) -> Result<Option<f64>, PgError> {
         retry(self.retry_policy(), "measure lag", || async {
             sqlx::query_scalar::<_, Option<f64>>(include_str!("sql/recorded_age.sql"))
+                .bind(consumer)
                 .fetch_one(self.pool())
                 .await
                 .map_err(PgError::new("measure lag"))

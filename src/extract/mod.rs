@@ -10,37 +10,66 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
-use uuid::Uuid;
 
-pub(crate) use capture::{Change, Trigger};
+pub(crate) use capture::{captured_columns, Change};
 pub(crate) use error::PgError;
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};
-use crate::state::Cursor;
+use crate::state::{Cursor, Position};
+use crate::transform::Key;
 
-/// A table whose rows the engine tracks, described by the pipeline.
-#[derive(Debug, Clone, Copy)]
+/// A table whose rows the engine follows, as a pipeline declaration describes it.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Table {
-    /// The key of this table's cursor in the state file.
-    pub name: &'static str,
-    /// The schema-qualified relation, e.g. `content.person`.
-    pub relation: &'static str,
-    /// The column that moves forward when a row changes (`updated_at`, `created_at`).
-    pub cursor_column: &'static str,
-    /// SQL mapping changed row ids to the root documents they appear in:
-    /// `($1 uuid[] changed ids, $2 uuid last root id or NULL, $3 limit) -> id`, ordered by id.
+    /// The schema-qualified relation, e.g. `content.person`; also names its cursor in the state.
+    pub relation: String,
+    pub key: String,
+    /// The SQL type keys are cast back to: `uuid`, `bigint`, `integer`, `smallint`, `text`.
+    pub key_type: String,
+    /// The column polling follows; `None` for a table followed only by exact capture.
+    pub changed_by: Option<ChangedBy>,
+    /// SQL mapping changed keys of this table to the root keys they touch:
+    /// `($1 text[] keys, $2 text last root key or NULL, $3 limit) -> id`, ordered.
     /// `None` for the root table itself.
-    pub fan_out: Option<&'static str>,
-    /// What the change-capture trigger records for a row of this table.
-    pub trigger: Trigger,
+    pub fan_out: Option<String>,
+    /// The columns a capture trigger records for each changed row: the key and every ref.
+    pub captured: Vec<String>,
 }
 
-/// The engine's SQL for one table, rendered once from the templates next to this file.
+impl Table {
+    /// Whether `id` can be a key of this table (an index may hold ids pg2es never wrote).
+    pub fn accepts(&self, id: &str) -> bool {
+        match self.key_type.as_str() {
+            "uuid" => id.parse::<uuid::Uuid>().is_ok(),
+            "bigint" => id.parse::<i64>().is_ok(),
+            "integer" => id.parse::<i32>().is_ok(),
+            "smallint" => id.parse::<i16>().is_ok(),
+            _ => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChangedBy {
+    pub column: String,
+    pub kind: ChangeKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ChangeKind {
+    Timestamptz,
+    /// A timestamp without time zone whose values are in `zone`.
+    Timestamp { zone: String },
+    /// An increasing version number (no late-commit guard: see the README).
+    Integer,
+}
+
+/// The engine's SQL for one table, rendered from the templates next to this file.
 #[derive(Debug, Clone)]
 struct TableSql {
-    changes: String,
-    latest: String,
+    changes: Option<String>,
+    latest: Option<String>,
     first_ids: String,
     next_ids: String,
     count: String,
@@ -51,31 +80,101 @@ impl TableSql {
     fn new(table: &Table) -> Self {
         let render = |template: &str| {
             template
-                .replace("{relation}", table.relation)
-                .replace("{cursor_column}", table.cursor_column)
+                .replace("{relation}", &table.relation)
+                .replace("{key_type}", &table.key_type)
+                .replace("{key}", &table.key)
         };
+        let cursor = |template: &str| Self::cursor_sql(table, template);
         let ids = render(include_str!("sql/root_ids.sql"));
         Self {
-            changes: render(include_str!("sql/changes.sql")),
-            latest: render(include_str!("sql/latest.sql")),
-            first_ids: ids.replace("{after}", ">="),
-            next_ids: ids.replace("{after}", ">"),
+            changes: cursor(include_str!("sql/changes.sql")),
+            latest: cursor(include_str!("sql/latest.sql")),
+            first_ids: ids.replace("{after}", "WHERE $1::text IS NULL"),
+            next_ids: ids.replace(
+                "{after}",
+                &format!("WHERE {} > $1::text::{}", table.key, table.key_type),
+            ),
             count: render(include_str!("sql/count.sql")),
             existing: render(include_str!("sql/existing_ids.sql")),
         }
     }
+
+    /// A template over the table's cursor: `{position}`, `{after}`, `{before_horizon}`,
+    /// `{changed_by}` besides the table's own names; `None` without a `changed_by` column.
+    fn cursor_sql(table: &Table, template: &str) -> Option<String> {
+        let render = |template: &str| {
+            template
+                .replace("{relation}", &table.relation)
+                .replace("{key_type}", &table.key_type)
+                .replace("{key}", &table.key)
+        };
+        {
+            table.changed_by.as_ref().map(|changed_by| {
+                let column = &changed_by.column;
+                let (position, after, before_horizon) = match &changed_by.kind {
+                    ChangeKind::Timestamptz => (
+                        column.clone(),
+                        "$1::text::timestamptz".to_owned(),
+                        format!("{column} < $4"),
+                    ),
+                    ChangeKind::Timestamp { zone } => {
+                        let zone = zone.replace('\'', "''");
+                        (
+                            format!("({column} AT TIME ZONE '{zone}')"),
+                            format!("($1::text::timestamptz AT TIME ZONE '{zone}')"),
+                            format!("{column} < ($4 AT TIME ZONE '{zone}')"),
+                        )
+                    }
+                    ChangeKind::Integer => (
+                        format!("{column}::int8"),
+                        "$1::text::int8".to_owned(),
+                        "$4::timestamptz IS NOT NULL".to_owned(),
+                    ),
+                };
+                render(template)
+                    .replace("{position}", &position)
+                    .replace("{after}", &after)
+                    .replace("{before_horizon}", &before_horizon)
+                    .replace("{changed_by}", column)
+            })
+        }
+    }
+}
+
+/// The lag query of a table followed by a timestamp (a version number has no age).
+fn unseen_age_sql(table: &Table) -> Option<String> {
+    let integer = matches!(
+        table.changed_by.as_ref().map(|c| &c.kind),
+        None | Some(ChangeKind::Integer)
+    );
+    if integer {
+        return None;
+    }
+    TableSql::cursor_sql(table, include_str!("sql/unseen_age.sql"))
 }
 
 /// The position before every row: the cursor of a table that had no rows yet.
 /// (Postgres cannot take chrono's minimum date, so this is 4000 BC, before any real row.)
-pub(crate) fn start_cursor() -> Cursor {
-    let at = chrono::NaiveDate::from_ymd_opt(-4000, 1, 1)
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|naive| naive.and_utc())
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+pub(crate) fn start_cursor(table: &Table) -> Cursor {
+    let at = match table.changed_by.as_ref().map(|c| &c.kind) {
+        Some(ChangeKind::Integer) => Position::Version(i64::MIN),
+        _ => Position::Time(
+            chrono::NaiveDate::from_ymd_opt(-4000, 1, 1)
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .map(|naive| naive.and_utc())
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+        ),
+    };
+    let id = match table.key_type.as_str() {
+        "uuid" => "00000000-0000-0000-0000-000000000000",
+        "bigint" => "-9223372036854775808",
+        "integer" => "-2147483648",
+        "smallint" => "-32768",
+        _ => "",
+    };
     Cursor {
         at,
-        id: Uuid::nil(),
+        id: Key::from(id),
     }
 }
 
@@ -126,93 +225,110 @@ impl Postgres {
         .await
     }
 
-    /// Changed rows of `table` after `after` and before `horizon`, oldest first.
+    /// Changed rows of `table` after `after` and before `horizon`, oldest first; nothing for
+    /// a table without a `changed_by` column.
     pub async fn changes(
         &self,
         table: &Table,
-        after: Cursor,
+        after: &Cursor,
         horizon: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Cursor>, PgError> {
-        let sql = TableSql::new(table).changes;
+        let Some(sql) = TableSql::new(table).changes else {
+            return Ok(Vec::new());
+        };
+        let position = after.at.to_string();
         retry(&self.retry, "read changes", || async {
             let rows = sqlx::query(&sql)
-                .bind(after.at)
-                .bind(after.id)
+                .bind(&position)
+                .bind(after.id.as_str())
                 .bind(i64::from(limit))
                 .bind(horizon)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(PgError::new("read changes"))?;
-            rows.iter().map(cursor_of).collect::<Result<Vec<_>, _>>()
+            rows.iter().map(|row| cursor_of(table, row)).collect()
         })
         .await
     }
 
-    /// The newest row of `table`, or the start when it is empty.
+    /// The newest row of `table`, or the start when it is empty (or not followed by polling).
     pub async fn latest(&self, table: &Table) -> Result<Cursor, PgError> {
-        let sql = TableSql::new(table).latest;
+        let Some(sql) = TableSql::new(table).latest else {
+            return Ok(start_cursor(table));
+        };
         retry(&self.retry, "read latest change", || async {
             let row = sqlx::query(&sql)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(PgError::new("read latest change"))?;
-            row.as_ref().map_or(Ok(start_cursor()), cursor_of)
+            row.as_ref()
+                .map_or(Ok(start_cursor(table)), |row| cursor_of(table, row))
         })
         .await
     }
 
-    /// One page of root ids in key order, after `after` (from the start when `None`).
+    /// One page of root keys in key order, after `after` (from the start when `None`).
     pub async fn root_ids(
         &self,
         table: &Table,
-        after: Option<Uuid>,
+        after: Option<&Key>,
         limit: u32,
-    ) -> Result<Vec<Uuid>, PgError> {
+    ) -> Result<Vec<Key>, PgError> {
         let sql = TableSql::new(table);
         let (sql, from) = match after {
-            Some(id) => (sql.next_ids, id),
-            None => (sql.first_ids, Uuid::nil()),
+            Some(id) => (sql.next_ids, Some(id.as_str())),
+            None => (sql.first_ids, None),
         };
         retry(&self.retry, "read root ids", || async {
-            sqlx::query_scalar::<_, Uuid>(&sql)
-                .bind(from)
+            let query = sqlx::query_scalar::<_, String>(&sql);
+            let query = match from {
+                Some(from) => query.bind(from),
+                None => query.bind(Option::<&str>::None),
+            };
+            query
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
+                .map(keys)
                 .map_err(PgError::new("read root ids"))
         })
         .await
     }
 
-    /// One page of the root ids that the changed rows of a child table touch.
+    /// One page of the root keys that changed keys (`changed`) reach through `sql`.
     pub async fn fan_out(
         &self,
         sql: &str,
-        changed: &[Uuid],
-        after: Option<Uuid>,
+        changed: &[Key],
+        after: Option<&Key>,
         limit: u32,
-    ) -> Result<Vec<Uuid>, PgError> {
+    ) -> Result<Vec<Key>, PgError> {
+        let changed: Vec<&str> = changed.iter().map(Key::as_str).collect();
+        let after = after.map(Key::as_str);
         retry(&self.retry, "read affected documents", || async {
-            sqlx::query_scalar::<_, Uuid>(sql)
-                .bind(changed)
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(&changed)
                 .bind(after)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
+                .map(keys)
                 .map_err(PgError::new("read affected documents"))
         })
         .await
     }
 
     /// The subset of `ids` that still has a row in `table`.
-    pub async fn existing_ids(&self, table: &Table, ids: &[Uuid]) -> Result<Vec<Uuid>, PgError> {
+    pub async fn existing_ids(&self, table: &Table, ids: &[Key]) -> Result<Vec<Key>, PgError> {
         let sql = TableSql::new(table).existing;
+        let ids: Vec<&str> = ids.iter().map(Key::as_str).collect();
         retry(&self.retry, "check rows exist", || async {
-            sqlx::query_scalar::<_, Uuid>(&sql)
-                .bind(ids)
+            sqlx::query_scalar::<_, String>(&sql)
+                .bind(&ids)
                 .fetch_all(&self.pool)
                 .await
+                .map(keys)
                 .map_err(PgError::new("check rows exist"))
         })
         .await
@@ -230,6 +346,10 @@ impl Postgres {
     }
 }
 
+fn keys(texts: Vec<String>) -> Vec<Key> {
+    texts.into_iter().map(Key::from).collect()
+}
+
 /// How to connect: the URL (with its `sslmode`), and the CA file when one is configured.
 pub(crate) fn connect_options(config: &PostgresConfig) -> Result<PgConnectOptions, PgError> {
     let options = PgConnectOptions::from_str(config.url.expose())
@@ -241,14 +361,23 @@ pub(crate) fn connect_options(config: &PostgresConfig) -> Result<PgConnectOption
     })
 }
 
-fn cursor_of(row: &sqlx::postgres::PgRow) -> Result<Cursor, PgError> {
-    let at = row
-        .try_get::<DateTime<Utc>, _>("changed_at")
-        .map_err(PgError::new("decode change cursor"))?;
-    let id = row
-        .try_get::<Uuid, _>("id")
-        .map_err(PgError::new("decode change cursor"))?;
-    Ok(Cursor { at, id })
+fn cursor_of(table: &Table, row: &sqlx::postgres::PgRow) -> Result<Cursor, PgError> {
+    let decode = PgError::new("decode change cursor");
+    let at = match table.changed_by.as_ref().map(|c| &c.kind) {
+        Some(ChangeKind::Integer) => Position::Version(
+            row.try_get::<i64, _>("changed_at")
+                .map_err(PgError::new("decode change cursor"))?,
+        ),
+        _ => Position::Time(
+            row.try_get::<DateTime<Utc>, _>("changed_at")
+                .map_err(PgError::new("decode change cursor"))?,
+        ),
+    };
+    let id = row.try_get::<String, _>("id").map_err(decode)?;
+    Ok(Cursor {
+        at,
+        id: Key::from(id),
+    })
 }
 
 #[cfg(test)]
@@ -258,20 +387,46 @@ mod tests {
     #[test]
     fn templates_render_the_table() {
         let table = Table {
-            name: "person",
-            relation: "content.person",
-            cursor_column: "updated_at",
+            relation: "content.person".into(),
+            key: "id".into(),
+            key_type: "uuid".into(),
+            changed_by: Some(ChangedBy {
+                column: "updated_at".into(),
+                kind: ChangeKind::Timestamptz,
+            }),
             fan_out: None,
-            trigger: Trigger {
-                source: "person",
-                key: "id",
-            },
+            captured: vec!["id".into()],
         };
         let sql = TableSql::new(&table);
-        assert!(sql.changes.contains("FROM content.person"));
-        assert!(sql.changes.contains("(updated_at, id) > ($1, $2)"));
-        assert!(sql.first_ids.contains("id >= $1"));
-        assert!(sql.next_ids.contains("id > $1"));
-        assert!(!sql.latest.contains('{'));
+        let changes = sql.changes.unwrap();
+        assert!(changes.contains("FROM content.person"), "{changes}");
+        assert!(
+            changes.contains("(updated_at, id) > ($1::text::timestamptz, $2::text::uuid)"),
+            "{changes}"
+        );
+        assert!(sql.next_ids.contains("WHERE id > $1::text::uuid"));
+        assert!(sql.first_ids.contains("WHERE $1::text IS NULL"));
+        assert!(!sql.latest.unwrap().contains('{'));
+    }
+
+    #[test]
+    fn a_timestamp_without_zone_is_read_in_its_declared_zone() {
+        let table = Table {
+            relation: "shop.orders".into(),
+            key: "order_id".into(),
+            key_type: "bigint".into(),
+            changed_by: Some(ChangedBy {
+                column: "modified".into(),
+                kind: ChangeKind::Timestamp {
+                    zone: "Europe/Moscow".into(),
+                },
+            }),
+            fan_out: None,
+            captured: vec![],
+        };
+        let changes = TableSql::new(&table).changes.unwrap();
+        assert!(changes.contains("(modified AT TIME ZONE 'Europe/Moscow') AS changed_at"));
+        assert!(changes.contains("(modified, order_id) > (($1::text::timestamptz AT TIME ZONE 'Europe/Moscow'), $2::text::bigint)"), "{changes}");
+        assert_eq!(start_cursor(&table).id, Key::from("-9223372036854775808"));
     }
 }

@@ -82,17 +82,25 @@ pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
         match action {
             Action::Index(doc) => {
                 lines.push(Bytes::from(format!(
-                    r#"{{"index":{{"_id":"{}"}}}}"#,
-                    doc.id
+                    r#"{{"index":{{"_id":{}}}}}"#,
+                    json_string(doc.id.as_str())
                 )));
                 lines.push(doc.body.clone());
             }
             Action::Delete(id) => {
-                lines.push(Bytes::from(format!(r#"{{"delete":{{"_id":"{id}"}}}}"#)));
+                lines.push(Bytes::from(format!(
+                    r#"{{"delete":{{"_id":{}}}}}"#,
+                    json_string(id.as_str())
+                )));
             }
         }
     }
     lines
+}
+
+/// A key as a JSON string: text keys may hold quotes.
+fn json_string(key: &str) -> String {
+    serde_json::to_string(key).unwrap_or_default()
 }
 
 /// Splits `actions` into bulk requests whose bodies stay within `max_bytes`; an action larger
@@ -131,14 +139,19 @@ pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
+    use crate::transform::Key;
+
+    #[allow(non_snake_case)]
+    fn Uuid_(n: u128) -> Key {
+        Key::from(uuid::Uuid::from_u128(n).to_string())
+    }
 
     use super::*;
     use crate::transform::Document;
 
     fn index_action() -> Action {
         Action::Index(Document {
-            id: Uuid::from_u128(1),
+            id: Uuid_(1),
             body: Bytes::from_static(b"{}"),
         })
     }
@@ -155,7 +168,7 @@ mod tests {
     fn items_are_judged_one_by_one() {
         let response: BulkResponse = serde_json::from_str(RESPONSE).unwrap();
         let items = items(response);
-        let delete = Action::Delete(Uuid::from_u128(4));
+        let delete = Action::Delete(Uuid_(4));
         let outcomes: Vec<Outcome> = items
             .iter()
             .zip([
@@ -184,7 +197,7 @@ mod tests {
 
     fn sized(id: u128, bytes: usize) -> Action {
         Action::Index(Document {
-            id: Uuid::from_u128(id),
+            id: Uuid_(id),
             body: Bytes::from(vec![b' '; bytes]),
         })
     }
@@ -198,8 +211,8 @@ mod tests {
         let chunks = chunks(actions, action_bytes * 3 + 10);
         let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
         assert_eq!(sizes, [3, 3, 3, 1]);
-        let ids: Vec<Uuid> = chunks.iter().flatten().map(Action::id).collect();
-        let expected: Vec<Uuid> = (0..10).map(Uuid::from_u128).collect();
+        let ids: Vec<Key> = chunks.iter().flatten().map(|a| a.id().clone()).collect();
+        let expected: Vec<Key> = (0..10).map(Uuid_).collect();
         assert_eq!(ids, expected);
     }
 
@@ -213,12 +226,12 @@ mod tests {
 
     #[test]
     fn body_has_an_action_line_per_action_and_a_source_per_index() {
-        let lines = body(&[index_action(), Action::Delete(Uuid::from_u128(2))]);
+        let lines = body(&[index_action(), Action::Delete(Uuid_(2))]);
         assert_eq!(lines.len(), 3);
         let action: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
-        assert_eq!(action["index"]["_id"], Uuid::from_u128(1).to_string());
+        assert_eq!(action["index"]["_id"], Uuid_(1).as_str());
         assert_eq!(&lines[1][..], b"{}");
         let delete: serde_json::Value = serde_json::from_slice(&lines[2]).unwrap();
-        assert_eq!(delete["delete"]["_id"], Uuid::from_u128(2).to_string());
+        assert_eq!(delete["delete"]["_id"], Uuid_(2).as_str());
     }
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::error::EsError;
-use crate::transform::Action;
+use crate::transform::{Action, Key};
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -97,7 +97,7 @@ pub(crate) struct Taken {
 
 #[derive(serde::Deserialize)]
 struct Letter {
-    id: uuid::Uuid,
+    id: Key,
 }
 
 impl DeadLetters {
@@ -123,7 +123,7 @@ impl DeadLetters {
 
 impl Taken {
     /// The ids of the letters, each once, in the order they were refused.
-    pub fn ids(&self) -> Result<Vec<uuid::Uuid>, EsError> {
+    pub fn ids(&self) -> Result<Vec<Key>, EsError> {
         let invalid = |line: usize, reason: String| EsError::DeadLetter {
             path: self.path.clone(),
             source: std::io::Error::other(format!("line {line}: {reason}")),
@@ -141,7 +141,7 @@ impl Taken {
         {
             let letter: Letter =
                 serde_json::from_str(line).map_err(|err| invalid(number + 1, err.to_string()))?;
-            if seen.insert(letter.id) {
+            if seen.insert(letter.id.clone()) {
                 ids.push(letter.id);
             }
         }
@@ -160,7 +160,12 @@ impl Taken {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use uuid::Uuid;
+    use crate::transform::Key;
+
+    #[allow(non_snake_case)]
+    fn Uuid_(n: u128) -> Key {
+        Key::from(uuid::Uuid_(n).to_string())
+    }
 
     use super::*;
     use crate::transform::Document;
@@ -170,7 +175,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let letters = DeadLetters::new(&dir.path().join("dead.ndjson"));
         let doc = Document {
-            id: Uuid::from_u128(5),
+            id: Uuid_(5),
             body: Bytes::from_static(br#"{"title":"x"}"#),
         };
         letters
@@ -198,7 +203,7 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0]["id"], Uuid::from_u128(5).to_string());
+        assert_eq!(lines[0]["id"], Uuid_(5).as_str());
         assert_eq!(lines[0]["status"], 400);
         assert_eq!(lines[0]["reason"], "mapper_parsing_exception: bad");
         assert_eq!(lines[0]["document"]["title"], "x");
@@ -212,7 +217,7 @@ mod tests {
         assert!(letters.take().unwrap().is_none());
         let refused = |id| {
             (
-                Action::Delete(Uuid::from_u128(id)),
+                Action::Delete(Uuid_(id)),
                 409,
                 "conflict".to_owned(),
             )
@@ -224,7 +229,7 @@ mod tests {
         assert!(!path.exists(), "new refusals start a fresh file");
         assert_eq!(
             taken.ids().unwrap(),
-            [Uuid::from_u128(2), Uuid::from_u128(1)]
+            [Uuid_(2), Uuid_(1)]
         );
         // An interrupted replay is taken up again.
         let again = letters.take().unwrap().unwrap();

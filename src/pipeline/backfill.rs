@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
-use uuid::Uuid;
 
 use super::in_order::in_order;
 use super::progress::Progress;
@@ -19,6 +18,7 @@ use super::{verify, Engine, Pipeline, SyncError};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{backfill_settings, Elastic, WriteReport};
 use crate::state::{Backfill, RebuildReason};
+use crate::transform::Key;
 
 /// The position is saved at most this often (and at the end): each save is an fsync, and a
 /// crash only means re-sending what was acknowledged since.
@@ -98,7 +98,7 @@ impl<P: Pipeline> Engine<P> {
             ..Stop::at_the_end()
         };
         let reached_end = Arc::clone(&stop.reached_end);
-        let after = self.backfill_mut(target).after;
+        let after = self.backfill_mut(target).after.clone();
         let batches = built_batches(
             Arc::clone(&self.pipeline),
             self.pg.clone(),
@@ -138,7 +138,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// Everything up to `last` is in the index: the position moves there (saved by the caller).
-    fn acknowledged(&mut self, target: Target, last: Uuid, report: WriteReport) {
+    fn acknowledged(&mut self, target: Target, last: Key, report: WriteReport) {
         self.totals += report;
         if target == Target::Rebuild {
             self.count_rebuild_refusals(report);
@@ -153,7 +153,7 @@ impl<P: Pipeline> Engine<P> {
     async fn start_cursors(&mut self) -> Result<(), SyncError> {
         for table in self.pipeline.tables() {
             let cursor = self.pg.latest(table).await?;
-            self.state.cursors.insert(table.name.to_owned(), cursor);
+            self.state.cursors.insert(table.relation.clone(), cursor);
         }
         self.state.backfill.started_at = Some(Utc::now());
         self.save()?;
@@ -211,13 +211,14 @@ impl<P: Pipeline> Engine<P> {
 /// after `stop.until`.
 fn root_pages(
     pg: Postgres,
-    root: &'static Table,
-    after: Option<Uuid>,
+    root: Table,
+    after: Option<Key>,
     batch_size: u32,
     stop: Stop,
-) -> impl Stream<Item = Result<Vec<Uuid>, PgError>> {
+) -> impl Stream<Item = Result<Vec<Key>, PgError>> {
     futures_util::stream::try_unfold(Some(after), move |next| {
         let pg = pg.clone();
+        let root = root.clone();
         let reached_end = Arc::clone(&stop.reached_end);
         let until = stop.until;
         async move {
@@ -228,8 +229,8 @@ fn root_pages(
             if until.is_some_and(|until| Instant::now() >= until) {
                 return Ok(None);
             }
-            let ids = pg.root_ids(root, after, batch_size).await?;
-            let Some(last) = ids.last().copied() else {
+            let ids = pg.root_ids(&root, after.as_ref(), batch_size).await?;
+            let Some(last) = ids.last().cloned() else {
                 reached_end.store(true, Ordering::SeqCst);
                 return Ok(None);
             };
@@ -243,14 +244,14 @@ fn root_pages(
 pub(super) fn built_batches<P: Pipeline>(
     pipeline: Arc<P>,
     pg: Postgres,
-    after: Option<Uuid>,
+    after: Option<Key>,
     batch_size: u32,
     stop: Stop,
-) -> impl Stream<Item = Result<Built<Uuid>, SyncError>> {
-    let root = pipeline.root();
+) -> impl Stream<Item = Result<Built<Key>, SyncError>> {
+    let root = pipeline.root().clone();
     let pages = root_pages(pg.clone(), root, after, batch_size, stop).map(|page| {
         let ids = page?;
-        let last = ids.last().copied();
+        let last = ids.last().cloned();
         Ok(Unit { ids, mark: last })
     });
     units::built(pipeline, pg, pages)
@@ -260,11 +261,11 @@ pub(super) fn built_batches<P: Pipeline>(
 /// finishes, and the answers are handed on in the order of the batches. With `only_stale`,
 /// documents the index holds as built are not sent again.
 fn written_batches(
-    batches: impl Stream<Item = Result<Built<Uuid>, SyncError>>,
+    batches: impl Stream<Item = Result<Built<Key>, SyncError>>,
     es: Elastic,
     concurrency: usize,
     only_stale: bool,
-) -> impl Stream<Item = Result<(Uuid, WriteReport), SyncError>> {
+) -> impl Stream<Item = Result<(Key, WriteReport), SyncError>> {
     let completed = batches
         .enumerate()
         .map(move |(seq, batch)| {

@@ -1,32 +1,35 @@
-//! Exact mode: index what the triggers recorded, then forget it. A change is deleted from
-//! `pg2es.changes` only after Elasticsearch acknowledged its documents, so a transaction that
-//! commits late is read whenever it becomes visible, never skipped.
+//! Exact mode: index what the triggers recorded, then move this consumer's position past it.
+//! The position moves only after Elasticsearch acknowledged the documents, and changes of
+//! transactions still open when they were read past are read again once committed, so a late
+//! commit is never skipped. Other consumers (pipelines, deployments) keep their own positions.
 
 use std::collections::BTreeMap;
 
 use futures_util::stream;
-use tracing::warn;
-use uuid::Uuid;
+use tracing::debug;
 
 use super::changes::fan_out_units;
 use super::units::Unit;
 use super::{log_progress, Engine, Pipeline, SyncError};
+use crate::declaration::Touch;
 use crate::extract::Change;
+use crate::transform::Key;
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn consume_recorded(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
         loop {
-            let changes = self.pg.recorded_changes(self.batch_size).await?;
-            if changes.is_empty() {
-                break;
-            }
-            let units = self.recorded_units(&changes).await?;
+            let page = self
+                .pg
+                .recorded_changes(&self.consumer, self.batch_size)
+                .await?;
+            let units = self.recorded_units(&page.changes).await?;
             self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
                 .await?;
-            let seqs: Vec<i64> = changes.iter().map(|change| change.seq).collect();
-            self.pg.forget_changes(&seqs).await?;
-            if changes.len() < self.batch_size as usize {
+            self.pg
+                .acknowledge_changes(&self.consumer, &page.next)
+                .await?;
+            if page.changes.len() < self.batch_size as usize {
                 break;
             }
         }
@@ -36,37 +39,37 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    /// The root documents a page of recorded changes touches, in units of a batch.
+    /// The root documents a page of recorded changes touches, each key once, in units of a
+    /// batch: a backlog of many writes to few rows costs one build per row.
     async fn recorded_units(&self, changes: &[Change]) -> Result<Vec<Unit<()>>, SyncError> {
-        let mut by_source: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+        let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
         for change in changes {
-            by_source
-                .entry(change.source.as_str())
+            by_column
+                .entry((change.relation.as_str(), change.column.as_str()))
                 .or_default()
-                .push(change.row_id);
+                .push(Key::from(change.value.as_str()));
         }
+        let mut roots: Vec<Key> = Vec::new();
         let mut units = Vec::new();
-        for (source, mut ids) in by_source {
-            ids.sort_unstable();
-            ids.dedup();
-            let Some(table) = self.pipeline.tables().iter().find(|t| t.name == source) else {
-                warn!(
-                    source,
-                    rows = ids.len(),
-                    "ignoring changes recorded for an unknown table"
-                );
-                continue;
-            };
-            match table.fan_out {
-                None => units.extend(ids.chunks(self.batch_size as usize).map(|ids| Unit {
-                    ids: ids.to_vec(),
-                    mark: None,
-                })),
-                Some(sql) => {
-                    units.extend(fan_out_units(&self.pg, sql, &ids, self.batch_size, ()).await?)
+        for ((relation, column), mut keys) in by_column {
+            keys.sort_unstable();
+            keys.dedup();
+            match self.pipeline.touch(relation, column) {
+                None => debug!(relation, column, rows = keys.len(), "recorded changes this pipeline does not read"),
+                Some(Touch::Root) => roots.extend(keys),
+                Some(Touch::FanOut(sql)) => {
+                    units.extend(fan_out_units(&self.pg, sql, &keys, self.batch_size, ()).await?)
                 }
             }
         }
+        roots.sort_unstable();
+        roots.dedup();
+        let root = self.pipeline.root();
+        roots.retain(|key| root.accepts(key.as_str()));
+        units.extend(roots.chunks(self.batch_size as usize).map(|ids| Unit {
+            ids: ids.to_vec(),
+            mark: None,
+        }));
         Ok(units)
     }
 }

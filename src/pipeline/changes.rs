@@ -6,18 +6,19 @@
 use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, TryStreamExt};
 use tracing::debug;
-use uuid::Uuid;
 
 use super::units::Unit;
 use super::{log_progress, Engine, Pipeline, SyncError};
 use crate::extract::{start_cursor, Postgres, Table};
 use crate::state::Cursor;
+use crate::transform::Key;
 
 impl<P: Pipeline> Engine<P> {
     pub(super) async fn catch_up(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
         let horizon = self.pg.horizon().await?;
-        for table in self.pipeline.tables() {
+        let tables = self.pipeline.tables().to_vec();
+        for table in tables {
             self.follow(table, horizon).await?;
         }
         if self.totals != before {
@@ -30,18 +31,19 @@ impl<P: Pipeline> Engine<P> {
     /// changes once every document it touches was acknowledged.
     async fn follow(
         &mut self,
-        table: &'static Table,
+        table: Table,
         horizon: DateTime<Utc>,
     ) -> Result<(), SyncError> {
         let after = self
             .state
             .cursors
-            .get(table.name)
-            .copied()
-            .unwrap_or_else(start_cursor);
+            .get(&table.relation)
+            .cloned()
+            .unwrap_or_else(|| start_cursor(&table));
+        let relation = table.relation.clone();
         let units = change_units(self.pg.clone(), table, after, horizon, self.batch_size);
         self.write_units(units, |engine, cursor| {
-            engine.state.cursors.insert(table.name.to_owned(), cursor);
+            engine.state.cursors.insert(relation.clone(), cursor);
             engine.save()
         })
         .await
@@ -52,29 +54,30 @@ impl<P: Pipeline> Engine<P> {
 /// page carries the page's last cursor.
 fn change_units(
     pg: Postgres,
-    table: &'static Table,
+    table: Table,
     after: Cursor,
     horizon: DateTime<Utc>,
     batch_size: u32,
 ) -> impl Stream<Item = Result<Unit<Cursor>, SyncError>> {
     stream::try_unfold(Some(after), move |next| {
         let pg = pg.clone();
+        let table = table.clone();
         async move {
             let Some(after) = next else {
                 return Ok::<_, SyncError>(None);
             };
-            let changes = pg.changes(table, after, horizon, batch_size).await?;
-            let Some(last) = changes.last().copied() else {
+            let changes = pg.changes(&table, &after, horizon, batch_size).await?;
+            let Some(last) = changes.last().cloned() else {
                 return Ok(None);
             };
-            debug!(table = table.name, rows = changes.len(), "changed rows");
-            let ids: Vec<Uuid> = changes.iter().map(|change| change.id).collect();
-            let units = match table.fan_out {
+            debug!(table = table.relation, rows = changes.len(), "changed rows");
+            let ids: Vec<Key> = changes.iter().map(|change| change.id.clone()).collect();
+            let units = match &table.fan_out {
                 None => vec![Unit {
                     ids,
-                    mark: Some(last),
+                    mark: Some(last.clone()),
                 }],
-                Some(sql) => fan_out_units(&pg, sql, &ids, batch_size, last).await?,
+                Some(sql) => fan_out_units(&pg, sql, &ids, batch_size, last.clone()).await?,
             };
             let more = changes.len() == batch_size as usize;
             let units = stream::iter(units.into_iter().map(Ok::<_, SyncError>));
@@ -88,17 +91,17 @@ fn change_units(
 /// `mark` (an empty unit when no document is touched).
 pub(super) async fn fan_out_units<M>(
     pg: &Postgres,
-    sql: &'static str,
-    changed: &[Uuid],
+    sql: &str,
+    changed: &[Key],
     batch_size: u32,
     mark: M,
 ) -> Result<Vec<Unit<M>>, SyncError> {
     let mut units = Vec::new();
     let mut after = None;
     loop {
-        let roots = pg.fan_out(sql, changed, after, batch_size).await?;
+        let roots = pg.fan_out(sql, changed, after.as_ref(), batch_size).await?;
         let full = roots.len() == batch_size as usize;
-        after = roots.last().copied();
+        after = roots.last().cloned();
         if !roots.is_empty() {
             units.push(Unit {
                 ids: roots,

@@ -1,6 +1,6 @@
 //! Lag: how long the oldest change in Postgres that Elasticsearch has not acknowledged yet has
 //! been waiting (0 when the index is caught up). Polling mode: the oldest row changed after
-//! each table's cursor; exact mode: the oldest recorded change still in `pg2es.changes`.
+//! each table's cursor; exact mode: the oldest recorded change this consumer has not read.
 
 use std::collections::BTreeMap;
 
@@ -15,17 +15,18 @@ pub(crate) async fn lag(
     tables: &[Table],
     cursors: &BTreeMap<String, Cursor>,
     capture: Capture,
+    consumer: &str,
 ) -> Result<f64, PgError> {
     if capture == Capture::Triggers {
-        return Ok(pg.recorded_age().await?.unwrap_or(0.0));
+        return Ok(pg.recorded_age(consumer).await?.unwrap_or(0.0));
     }
     let mut oldest: f64 = 0.0;
     for table in tables {
         let after = cursors
-            .get(table.name)
-            .copied()
-            .unwrap_or_else(start_cursor);
-        if let Some(age) = pg.unseen_age(table, after).await? {
+            .get(&table.relation)
+            .cloned()
+            .unwrap_or_else(|| start_cursor(table));
+        if let Some(age) = pg.unseen_age(table, &after).await? {
             oldest = oldest.max(age);
         }
     }
@@ -40,7 +41,14 @@ impl<P: Pipeline> Engine<P> {
             return Ok(());
         }
         let tables = self.pipeline.tables();
-        let seconds = lag(&self.pg, tables, &self.state.cursors, self.capture).await?;
+        let seconds = lag(
+            &self.pg,
+            tables,
+            &self.state.cursors,
+            self.capture,
+            &self.consumer,
+        )
+        .await?;
         crate::metrics::get().lag(seconds);
         Ok(())
     }

@@ -20,6 +20,7 @@ mod verify;
 pub(crate) use export::export;
 pub(crate) use lag::lag;
 pub(crate) use plan::Request;
+pub(crate) use prepare::wanted_hash;
 pub(crate) use replay::replay_dead_letters;
 pub(crate) use schema::check_schema;
 pub(crate) use verify::{verify, VerifyReport};
@@ -32,32 +33,59 @@ use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use tracing::info;
-use uuid::Uuid;
 
 use crate::config::{Capture, Config};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::retry::retry;
 use crate::state::{self, State, StateError};
-use crate::transform::{actions_for, Action, Document};
+use crate::declaration::{Declared, Touch};
+use crate::transform::{actions_for, Action, Document, Key};
 
 use self::units::Unit;
 
-/// What a pipeline tells the engine: which tables to follow and how to build documents.
+/// What a pipeline tells the engine: which tables to follow, how a recorded change reaches
+/// root documents, and how to build documents. (Implemented by declared pipelines.)
 pub(crate) trait Pipeline: Send + Sync + 'static {
-    /// Names the pipeline in the state file.
-    fn name(&self) -> &'static str;
-    /// Every tracked table, the root table (one document per row) first.
-    fn tables(&self) -> &'static [Table];
-    /// Builds the documents of these root ids; an id without a row yields no document.
+    /// Names the pipeline in the state file, the lock, the metrics and the change consumers.
+    fn name(&self) -> &str;
+    /// Every followed table, the root table (one document per row) first.
+    fn tables(&self) -> &[Table];
+    /// How a recorded change of `relation.column` reaches root documents (`None`: it does not).
+    fn touch(&self, relation: &str, column: &str) -> Option<&Touch>;
+    /// What shapes the documents, as canonical text: part of the hash that names the index.
+    fn fingerprint(&self) -> &str;
+    /// Builds the documents of these root keys; a key without a row yields no document.
     fn build(
         &self,
         pool: &PgPool,
-        ids: &[Uuid],
+        ids: &[Key],
     ) -> impl Future<Output = Result<Vec<Document>, sqlx::Error>> + Send;
 
-    fn root(&self) -> &'static Table {
+    fn root(&self) -> &Table {
         &self.tables()[0]
+    }
+}
+
+impl Pipeline for Declared {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn tables(&self) -> &[Table] {
+        &self.tables
+    }
+
+    fn touch(&self, relation: &str, column: &str) -> Option<&Touch> {
+        self.recorded.get(&(relation.to_owned(), column.to_owned()))
+    }
+
+    fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    async fn build(&self, pool: &PgPool, ids: &[Key]) -> Result<Vec<Document>, sqlx::Error> {
+        Declared::build(self, pool, ids).await
     }
 }
 
@@ -103,6 +131,8 @@ pub(crate) struct Engine<P> {
     bulk_concurrency: usize,
     tune_backfill: bool,
     capture: Capture,
+    /// This pipeline's name among the consumers of recorded changes: `<pipeline>@<alias>`.
+    consumer: String,
     keep_previous: u32,
     totals: WriteReport,
 }
@@ -116,13 +146,16 @@ pub(crate) struct Servers {
 impl<P: Pipeline> Engine<P> {
     pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
         let sync = &config.sync;
+        let consumer = format!("{}@{}", pipeline.name(), servers.es.index_name());
+        let state_path = config.state_path(pipeline.name());
         Self {
             pipeline,
+            consumer,
             pg: servers.pg,
             es: servers.es,
             rebuild_es: None,
             extras: None,
-            state_path: config.state.path.clone(),
+            state_path,
             state,
             batch_size: sync.batch_size,
             bulk_concurrency: sync.bulk_concurrency as usize,
@@ -140,6 +173,7 @@ impl<P: Pipeline> Engine<P> {
             if !missing.is_empty() {
                 return Err(SyncError::CaptureMissing(missing));
             }
+            self.pg.register_consumer(&self.consumer).await?;
         }
         Ok(())
     }
@@ -213,7 +247,7 @@ impl<P: Pipeline> Engine<P> {
 async fn build_actions<P: Pipeline>(
     pipeline: &P,
     pg: &Postgres,
-    ids: &[Uuid],
+    ids: &[Key],
 ) -> Result<Vec<Action>, PgError> {
     let documents = retry(pg.retry_policy(), "build documents", || async {
         pipeline

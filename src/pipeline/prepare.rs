@@ -10,11 +10,17 @@ use super::{Engine, Pipeline, SyncError};
 use crate::load::{config_hash, index_body, IndexMeta};
 use crate::state::{Backfill, Rebuild, RebuildReason};
 
+/// The hash that names an index: its index config and what the declaration puts in its
+/// documents. A field added, renamed or dropped builds a new index; a comment does not.
+pub(crate) fn wanted_hash(config: &Value, fingerprint: &str) -> String {
+    config_hash(&serde_json::json!({"index": config, "document": fingerprint}))
+}
+
 impl<P: Pipeline> Engine<P> {
     /// Makes the server ready for `sync`: afterwards the alias answers from an index, and any
     /// rebuild to carry out is in the state file with its index created.
     pub async fn prepare(&mut self, config: &Value, request: Request) -> Result<(), SyncError> {
-        let wanted = config_hash(config);
+        let wanted = wanted_hash(config, self.pipeline.fingerprint());
         let live = self.es.live().await?;
         let indexes = self.es.versioned_indexes().await?;
         let facts = Facts {

@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tracing::{error, info};
-use uuid::Uuid;
 
 use super::backfill::Target;
 use super::plan::{self, Facts};
 use super::{Engine, Pipeline, SyncError};
 use crate::load::{Elastic, Live, WriteReport};
 use crate::state::{Rebuild, RebuildReason};
-use crate::transform::Action;
+use crate::transform::{Action, Key};
 
 /// How long the back-fill of a new index runs before the changes are followed again: the
 /// extra delay of changes while a rebuild runs.
@@ -108,8 +107,13 @@ impl<P: Pipeline> Engine<P> {
 
     /// Deletes for the ids whose root row is gone; ids that are no key pg2es writes stay.
     async fn rows_gone(&self, ids: &[String]) -> Result<Vec<Action>, SyncError> {
-        let keys: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-        let existing = self.pg.existing_ids(self.pipeline.root(), &keys).await?;
+        let root = self.pipeline.root();
+        let keys: Vec<Key> = ids
+            .iter()
+            .filter(|id| root.accepts(id))
+            .map(|id| Key::from(id.as_str()))
+            .collect();
+        let existing = self.pg.existing_ids(root, &keys).await?;
         Ok(keys
             .into_iter()
             .filter(|key| !existing.contains(key))

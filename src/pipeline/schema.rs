@@ -12,8 +12,8 @@ pub(crate) async fn check_schema<P: Pipeline>(
     for table in pipeline.tables() {
         let checked = async {
             pg.latest(table).await?;
-            if let Some(sql) = table.fan_out {
-                pg.fan_out(sql, &[], None, 1).await?;
+            if let Some(sql) = &table.fan_out {
+                pg.fan_out(sql.as_str(), &[], None, 1).await?;
             }
             Ok::<_, PgError>(())
         };

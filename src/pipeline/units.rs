@@ -6,19 +6,18 @@
 use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
-use uuid::Uuid;
 
 use super::spawned::Spawned;
 use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
-use crate::transform::Action;
+use crate::transform::{Action, Key};
 
 /// Units read and built ahead of the bulk requests.
 const READ_AHEAD: usize = 2;
 
 /// Root ids to index, and what is true once they are acknowledged.
 pub(super) struct Unit<M> {
-    pub ids: Vec<Uuid>,
+    pub ids: Vec<Key>,
     pub mark: Option<M>,
 }
 

@@ -5,12 +5,11 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
 use crate::load::{Elastic, EsError};
-use crate::transform::Action;
+use crate::transform::{Action, Key};
 
 /// How many ids of each kind a report lists (the counts are always complete).
 const LISTED: usize = 100;
@@ -93,8 +92,8 @@ impl<P: Pipeline> Verifier<'_, P> {
         } = *self;
         let mut after = None;
         loop {
-            let ids = pg.root_ids(pipeline.root(), after, batch_size).await?;
-            let Some(last) = ids.last().copied() else {
+            let ids = pg.root_ids(pipeline.root(), after.as_ref(), batch_size).await?;
+            let Some(last) = ids.last().cloned() else {
                 return Ok(());
             };
             let actions = build_actions(pipeline, pg, &ids).await?;
@@ -147,22 +146,24 @@ impl<P: Pipeline> Verifier<'_, P> {
                     return Err(err.into());
                 }
             };
-            let keys: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
-            let existing: HashSet<Uuid> = pg
-                .existing_ids(pipeline.root(), &keys)
-                .await?
-                .into_iter()
+            let root = pipeline.root();
+            let keys: Vec<Key> = ids
+                .iter()
+                .filter(|id| root.accepts(id))
+                .map(|id| Key::from(id.as_str()))
                 .collect();
+            let existing: HashSet<Key> = pg.existing_ids(root, &keys).await?.into_iter().collect();
             let mut deletes = Vec::new();
             for id in ids {
-                match id.parse::<Uuid>() {
-                    Ok(key) if existing.contains(&key) => {}
-                    Ok(key) => {
+                let key = Key::from(id.as_str());
+                match root.accepts(&id) {
+                    true if existing.contains(&key) => {}
+                    true => {
                         report.extra.add(id);
                         deletes.push(Action::Delete(key));
                     }
                     // Not a key pg2es writes: reported, left for a person to look at.
-                    Err(_) => report.extra.add(id),
+                    false => report.extra.add(id),
                 }
             }
             if repair {

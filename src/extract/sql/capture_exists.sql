@@ -1,1 +1,1 @@
-SELECT to_regclass('pg2es.changes') IS NOT NULL
+SELECT to_regclass('pg2es.consumers') IS NOT NULL

@@ -1,18 +1,27 @@
--- Records the key of every inserted, updated or deleted row of {relation} as a {source} change.
-CREATE OR REPLACE FUNCTION pg2es.record_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Records {columns} of every inserted, updated or deleted row of {relation}: new values, and
+-- old values that differ (a link row moved to another film touches both films).
+CREATE OR REPLACE FUNCTION pg2es."{function}"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO pg2es.changes (source, row_id) VALUES ('{source}', NEW.{key});
+        INSERT INTO pg2es.changes (relation, key_column, value)
+        SELECT {relation_literal}, c, v FROM (VALUES {new_values}) AS n(c, v) WHERE v IS NOT NULL;
     END IF;
-    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.{key} IS DISTINCT FROM NEW.{key}) THEN
-        INSERT INTO pg2es.changes (source, row_id) VALUES ('{source}', OLD.{key});
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO pg2es.changes (relation, key_column, value)
+        SELECT {relation_literal}, c, v FROM (VALUES {old_values}) AS o(c, v) WHERE v IS NOT NULL;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO pg2es.changes (relation, key_column, value)
+        SELECT {relation_literal}, c, v FROM (VALUES {old_new_values}) AS o(c, v, n)
+        WHERE v IS NOT NULL AND v IS DISTINCT FROM n;
     END IF;
     RETURN NULL;
 END
 $$;
 DROP TRIGGER IF EXISTS pg2es_record ON {relation};
 CREATE TRIGGER pg2es_record AFTER INSERT OR UPDATE OR DELETE ON {relation}
-    FOR EACH ROW EXECUTE FUNCTION pg2es.record_{name}();
+    FOR EACH ROW EXECUTE FUNCTION pg2es."{function}"();
 DROP TRIGGER IF EXISTS pg2es_notify ON {relation};
 CREATE TRIGGER pg2es_notify AFTER INSERT OR UPDATE OR DELETE ON {relation}
     FOR EACH STATEMENT EXECUTE FUNCTION pg2es.notify_change();
+DELETE FROM pg2es.captured WHERE relation = {relation_literal};
+INSERT INTO pg2es.captured (relation, key_column) VALUES {captured_rows};

@@ -1,8 +1,9 @@
--- The next page of changed rows after a keyset cursor (rows sharing a timestamp are ordered by id),
--- stopping before the horizon ($4) that a transaction still open may write behind.
-SELECT {cursor_column} AS changed_at, id
+-- The next page of changed rows after a keyset cursor (rows sharing a position are ordered by
+-- key), stopping before the horizon ($4) that a transaction still open may write behind.
+-- {position} reads the changed_by column as a position; {after} is $1 cast back to the column.
+SELECT {position} AS changed_at, {key}::text AS id
 FROM {relation}
-WHERE ({cursor_column}, id) > ($1, $2)
-  AND {cursor_column} < $4
-ORDER BY {cursor_column}, id
+WHERE ({changed_by}, {key}) > ({after}, $2::text::{key_type})
+  AND {before_horizon}
+ORDER BY {changed_by}, {key}
 LIMIT $3

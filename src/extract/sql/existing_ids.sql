@@ -1,2 +1,2 @@
--- Which of these ids still have a row.
-SELECT id FROM {relation} WHERE id = ANY($1)
+-- The keys of $1 that still have a row.
+SELECT {key}::text FROM {relation} WHERE {key} = ANY($1::text[]::{key_type}[])

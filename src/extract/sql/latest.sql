@@ -1,7 +1,6 @@
--- Where the change cursor starts when a back-fill begins: the newest row now.
--- (Rows without a cursor value can never be followed; they are back-filled only.)
-SELECT {cursor_column} AS changed_at, id
+-- The newest row of a table by its changed_by column: where change cursors start.
+SELECT {position} AS changed_at, {key}::text AS id
 FROM {relation}
-WHERE {cursor_column} IS NOT NULL
-ORDER BY {cursor_column} DESC, id DESC
+WHERE {changed_by} IS NOT NULL
+ORDER BY {changed_by} DESC, {key} DESC
 LIMIT 1

@@ -1,6 +1,6 @@
--- One back-fill page of root ids in primary-key order ({after} is `>` after the first page).
-SELECT id
+-- One back-fill page of root keys in key order ({after} is `WHERE key > $1` after the first page).
+SELECT {key}::text
 FROM {relation}
-WHERE id {after} $1
-ORDER BY id
+{after}
+ORDER BY {key}
 LIMIT $2

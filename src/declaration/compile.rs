@@ -1,0 +1,231 @@
+//! A declaration checked against the database, compiled into what the engine runs: the
+//! document queries (one for the root rows, one per group of lists that share a join), the
+//! fan-out of every followed table, and what the capture triggers record.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sqlx::PgPool;
+
+use super::document::{self, Plan};
+use super::model::{Field, Join, Model, TableDecl};
+use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
+use super::Declaration;
+use crate::extract::{ChangedBy, Table};
+use crate::transform::{Document, Key};
+
+/// How a recorded change of one column reaches root documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Touch {
+    /// The value is a root key.
+    Root,
+    /// `($1 text[] values, $2 text last root key or NULL, $3 limit) -> id`, ordered.
+    FanOut(String),
+}
+
+/// A pipeline the engine can run, built from a declaration and the database's catalog.
+#[derive(Debug)]
+pub(crate) struct Declared {
+    pub name: String,
+    pub alias: String,
+    pub index_config: PathBuf,
+    pub fingerprint: String,
+    /// Root first.
+    pub tables: Vec<Table>,
+    /// `(relation, column)` a trigger records → how it reaches the root.
+    pub recorded: BTreeMap<(String, String), Touch>,
+    pub plan: Plan,
+}
+
+impl Declared {
+    /// Checks the declaration against the database and compiles it.
+    pub async fn connect(declaration: &Declaration, pool: &PgPool) -> Result<Self, SchemaError> {
+        let catalog = schema::read_catalog(pool, &declaration.model).await?;
+        schema::check(declaration, &catalog)?;
+        Ok(Self::compile(declaration, &catalog))
+    }
+
+    pub fn compile(declaration: &Declaration, catalog: &Catalog) -> Self {
+        let model = &declaration.model;
+        let types = Types { model, catalog };
+        let tables = engine_tables(&types);
+        let recorded = recorded(&types);
+        Self {
+            name: declaration.name.clone(),
+            alias: model.alias.clone(),
+            index_config: declaration.index_config.clone(),
+            fingerprint: declaration.fingerprint(),
+            tables,
+            recorded,
+            plan: document::plan(model, |table, column| types.column(table, column).clone()),
+        }
+    }
+
+    pub async fn build(&self, pool: &PgPool, ids: &[Key]) -> Result<Vec<Document>, sqlx::Error> {
+        self.plan.build(pool, ids).await
+    }
+}
+
+/// Column types by table index.
+struct Types<'a> {
+    model: &'a Model,
+    catalog: &'a Catalog,
+}
+
+impl Types<'_> {
+    fn column(&self, table: usize, column: &str) -> &ColumnType {
+        &self.catalog[&self.model.tables[table].relation][column]
+    }
+
+    fn table(&self, table: usize) -> &TableDecl {
+        &self.model.tables[table]
+    }
+
+    /// The SQL type a key value of this column is cast to (checked: keys and refs are keys).
+    fn cast(&self, table: usize, column: &str) -> &'static str {
+        self.column(table, column).key_type().unwrap_or("text")
+    }
+
+    fn key_cast(&self, table: usize) -> &'static str {
+        self.cast(table, &self.table(table).key)
+    }
+}
+
+/// The tables the engine follows, root first, each with its fan-out for polling.
+fn engine_tables(types: &Types<'_>) -> Vec<Table> {
+    let model = types.model;
+    let mut order: Vec<usize> = vec![model.root];
+    order.extend((0..model.tables.len()).filter(|index| *index != model.root));
+    order
+        .into_iter()
+        .map(|index| {
+            let decl = types.table(index);
+            let changed_by = decl.changed_by.as_ref().map(|column| ChangedBy {
+                column: column.clone(),
+                kind: match (types.column(index, column).kind(), &decl.zone) {
+                    (Kind::Int, _) => crate::extract::ChangeKind::Integer,
+                    (_, Some(zone)) => crate::extract::ChangeKind::Timestamp { zone: zone.clone() },
+                    _ => crate::extract::ChangeKind::Timestamptz,
+                },
+            });
+            let mut captured = vec![decl.key.clone()];
+            captured.extend(decl.refs.iter().map(|(column, _)| column.clone()));
+            Table {
+                relation: decl.relation.clone(),
+                key: decl.key.clone(),
+                key_type: types.key_cast(index).to_owned(),
+                changed_by,
+                fan_out: (index != model.root).then(|| polling_fan_out(types, index)),
+                captured,
+            }
+        })
+        .collect()
+}
+
+/// Keys of `table` → the root keys they touch, paged.
+fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
+    let model = types.model;
+    let decl = types.table(table);
+    let keys = format!("ANY($1::text[]::{}[])", types.key_cast(table));
+    let mut parts = Vec::new();
+    for list in lists(model) {
+        match &list.join {
+            Join::Child { table: child, root_ref } if *child == table => parts.push(format!(
+                "SELECT c.{root_ref}::text AS id FROM {} c WHERE c.{} = {keys}",
+                decl.relation, decl.key
+            )),
+            Join::Through { link, root_ref, .. } if *link == table => parts.push(format!(
+                "SELECT l.{root_ref}::text AS id FROM {} l WHERE l.{} = {keys}",
+                decl.relation, decl.key
+            )),
+            _ => {}
+        }
+        if let Some(part) = from_list_table(types, &list.join, table) {
+            parts.push(part);
+        }
+    }
+    paged(parts)
+}
+
+/// The root keys reached from keys of the list table itself (its rows are read by key).
+fn from_list_table(types: &Types<'_>, join: &Join, table: usize) -> Option<String> {
+    let model = types.model;
+    match join {
+        Join::Through {
+            link,
+            root_ref,
+            table: list_table,
+            list_ref,
+        } if *list_table == table => Some(format!(
+            "SELECT l.{root_ref}::text AS id FROM {} l WHERE l.{list_ref} = ANY($1::text[]::{}[])",
+            types.table(*link).relation,
+            types.cast(*link, list_ref)
+        )),
+        Join::Parent {
+            table: parent,
+            root_column,
+        } if *parent == table => Some(format!(
+            "SELECT r.{}::text AS id FROM {} r WHERE r.{root_column} = ANY($1::text[]::{}[])",
+            model.root_table().key,
+            model.root_table().relation,
+            types.cast(model.root, root_column)
+        )),
+        _ => None,
+    }
+}
+
+/// How each column a trigger records reaches the root.
+fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
+    let model = types.model;
+    let mut recorded = BTreeMap::new();
+    let root = model.root_table();
+    recorded.insert((root.relation.clone(), root.key.clone()), Touch::Root);
+    let mut fan_outs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for list in lists(model) {
+        match &list.join {
+            Join::Child { table, root_ref } => {
+                let relation = types.table(*table).relation.clone();
+                recorded.insert((relation, root_ref.clone()), Touch::Root);
+            }
+            Join::Through { link, root_ref, .. } => {
+                let relation = types.table(*link).relation.clone();
+                recorded.insert((relation, root_ref.clone()), Touch::Root);
+            }
+            Join::Parent { .. } => {}
+        }
+        let table = list.join.table();
+        if let Some(part) = from_list_table(types, &list.join, table) {
+            let decl = types.table(table);
+            fan_outs
+                .entry((decl.relation.clone(), decl.key.clone()))
+                .or_default()
+                .push(part);
+        }
+    }
+    for (column, parts) in fan_outs {
+        recorded
+            .entry(column)
+            .or_insert_with(|| Touch::FanOut(paged(parts)));
+    }
+    recorded
+}
+
+fn lists(model: &Model) -> impl Iterator<Item = &super::model::List> {
+    model.fields.iter().filter_map(|field| match field {
+        Field::List(list) => Some(list),
+        _ => None,
+    })
+}
+
+/// The union of `parts` (each `SELECT … AS id`), distinct, one page after `$2` in text order.
+fn paged(mut parts: Vec<String>) -> String {
+    parts.sort();
+    parts.dedup();
+    if parts.is_empty() {
+        parts.push("SELECT NULL::text AS id WHERE false".to_owned());
+    }
+    format!(
+        "SELECT DISTINCT id COLLATE \"C\" AS id FROM ({}) touched\nWHERE id IS NOT NULL AND ($2::text IS NULL OR id COLLATE \"C\" > $2::text)\nORDER BY 1\nLIMIT $3",
+        parts.join("\n  UNION ALL ")
+    )
+}

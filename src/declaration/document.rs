@@ -1,0 +1,566 @@
+//! Rows → documents for a declared pipeline: one query for the root rows and one per group of
+//! lists sharing a join (movies: films, people, genres — never a people × genres product),
+//! then each document written straight to JSON in the declared field order, strings borrowed
+//! from the rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures_util::future::try_join_all;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::PgPool;
+
+use super::cell::{self, Cell};
+use super::model::{Field, Join, List, Model};
+use super::schema::{ColumnType, Kind};
+use crate::transform::{Document, Key};
+
+/// A little over a typical document's JSON, so that most bodies need one allocation.
+const BODY_CAPACITY: usize = 2048;
+
+/// A column read by a query, at a position of its rows.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// `relation.column`, for decoding errors.
+    name: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+struct Query {
+    sql: String,
+    /// Columns after the first (the root key as text).
+    slots: Vec<Slot>,
+}
+
+/// A value of the document: the column at `pos`, or `null` when NULL.
+#[derive(Debug, Clone)]
+struct Out {
+    name: String,
+    pos: usize,
+    null: Option<Value>,
+}
+
+#[derive(Debug)]
+enum Shape {
+    Column(Out),
+    List {
+        name: String,
+        query: usize,
+        one: bool,
+        filter: Vec<(usize, String)>,
+        fields: Vec<Out>,
+        collect: Vec<Out>,
+        sort: Vec<usize>,
+    },
+    Names {
+        name: String,
+        list: usize,
+        field: usize,
+    },
+}
+
+/// The compiled document queries and shape.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    root: Query,
+    lists: Vec<Query>,
+    shape: Vec<Shape>,
+}
+
+/// The SQL expression that reads a column as its [`Kind`] is decoded.
+fn select(expr: &str, column: &ColumnType) -> String {
+    match column.kind() {
+        Kind::Text if column.type_kind == "e" => format!("{expr}::text"),
+        Kind::Int => format!("{expr}::int8"),
+        Kind::Float8 if column.type_name == "numeric" => format!("{expr}::float8"),
+        Kind::Json => format!("to_jsonb({expr})::text"),
+        _ => expr.to_owned(),
+    }
+}
+
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Columns of one query, deduplicated, in first-use order.
+#[derive(Default)]
+struct Columns {
+    exprs: Vec<String>,
+    slots: Vec<Slot>,
+    /// The list table's columns the expressions read (a link join looks up only these).
+    raw: Vec<String>,
+}
+
+impl Columns {
+    fn add(&mut self, expr: String, slot: Slot) -> usize {
+        if let Some(pos) = self.exprs.iter().position(|known| *known == expr) {
+            return pos + 1;
+        }
+        self.exprs.push(expr);
+        self.slots.push(slot);
+        self.exprs.len()
+    }
+}
+
+pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnType) -> Plan {
+    let root = model.root_table();
+    let root_cast = column_type(model.root, &root.key).key_type().unwrap_or("text");
+    let slot = |table: usize, column: &str, kind: Kind| Slot {
+        name: format!("{}.{column}", model.tables[table].relation),
+        kind,
+    };
+    let mut root_columns = Columns::default();
+    let mut groups: BTreeMap<Join, (usize, Columns)> = BTreeMap::new();
+    let mut shape = Vec::new();
+    for field in &model.fields {
+        shape.push(match field {
+            Field::Column(column) => {
+                let ty = column_type(model.root, &column.column);
+                let expr = select(&column.column, &ty);
+                let pos = root_columns.add(expr, slot(model.root, &column.column, ty.kind()));
+                Shape::Column(Out {
+                    name: column.name.clone(),
+                    pos,
+                    null: column.null.clone(),
+                })
+            }
+            Field::Names { name, list, field } => Shape::Names {
+                name: name.clone(),
+                list: *list,
+                field: *field,
+            },
+            Field::List(list) => {
+                let next = groups.len();
+                let (query, columns) = groups
+                    .entry(list.join.clone())
+                    .or_insert_with(|| (next, Columns::default()));
+                list_shape(list, *query, columns, &column_type, &slot)
+            }
+        });
+    }
+    let root_sql = format!(
+        "SELECT {}::text{} FROM {} WHERE {} = ANY($1::text[]::{root_cast}[])",
+        root.key,
+        root_columns.exprs.iter().map(|e| format!(", {e}")).collect::<String>(),
+        root.relation,
+        root.key,
+    );
+    let mut lists: Vec<(usize, Query)> = groups
+        .into_iter()
+        .map(|(join, (index, columns))| {
+            let filters = group_filter(model, &join);
+            (index, list_query(model, &join, columns, filters, &column_type))
+        })
+        .collect();
+    lists.sort_by_key(|(index, _)| *index);
+    Plan {
+        root: Query {
+            sql: root_sql,
+            slots: root_columns.slots,
+        },
+        lists: lists.into_iter().map(|(_, query)| query).collect(),
+        shape,
+    }
+}
+
+fn list_shape(
+    list: &List,
+    query: usize,
+    columns: &mut Columns,
+    column_type: &impl Fn(usize, &str) -> ColumnType,
+    slot: &impl Fn(usize, &str, Kind) -> Slot,
+) -> Shape {
+    let table = list.join.table();
+    let mut out = |column: &super::model::Column| {
+        if !columns.raw.contains(&column.column) {
+            columns.raw.push(column.column.clone());
+        }
+        let ty = column_type(table, &column.column);
+        let expr = select(&format!("t.{}", column.column), &ty);
+        Out {
+            name: column.name.clone(),
+            pos: columns.add(expr, slot(table, &column.column, ty.kind())),
+            null: column.null.clone(),
+        }
+    };
+    let fields = list.fields.iter().map(&mut out).collect();
+    let collect = list.collect.iter().map(&mut out).collect();
+    let filtered = list.join.filtered();
+    let alias = match list.join {
+        Join::Through { .. } => "l",
+        _ => "t",
+    };
+    let filter = list
+        .filter
+        .iter()
+        .map(|(column, value)| {
+            let expr = format!("{alias}.{column}::text");
+            let pos = columns.add(expr, slot(filtered, column, Kind::Text));
+            (pos, value.clone())
+        })
+        .collect();
+    Shape::List {
+        name: list.name.clone(),
+        query,
+        one: list.one,
+        filter,
+        fields,
+        collect,
+        sort: list.sort.clone(),
+    }
+}
+
+/// `AND (…)` keeping only rows some list of the group wants, when every list filters.
+fn group_filter(model: &Model, join: &Join) -> String {
+    let alias = match join {
+        Join::Through { .. } => "l",
+        _ => "t",
+    };
+    let mut alternatives = Vec::new();
+    for field in &model.fields {
+        let Field::List(list) = field else { continue };
+        if list.join != *join {
+            continue;
+        }
+        if list.filter.is_empty() {
+            return String::new();
+        }
+        let all: Vec<String> = list
+            .filter
+            .iter()
+            .map(|(column, value)| format!("{alias}.{column}::text = {}", quote(value)))
+            .collect();
+        alternatives.push(format!("({})", all.join(" AND ")));
+    }
+    match alternatives.is_empty() {
+        true => String::new(),
+        false => format!(" AND ({})", alternatives.join(" OR ")),
+    }
+}
+
+fn list_query(
+    model: &Model,
+    join: &Join,
+    columns: Columns,
+    filter: String,
+    column_type: &impl Fn(usize, &str) -> ColumnType,
+) -> Query {
+    let root = model.root_table();
+    let exprs: String = columns.exprs.iter().map(|e| format!(", {e}")).collect();
+    let sql = match join {
+        Join::Child { table, root_ref } => format!(
+            "SELECT t.{root_ref}::text{exprs} FROM {} t WHERE t.{root_ref} = ANY($1::text[]::{}[]){filter}",
+            model.tables[*table].relation,
+            column_type(*table, root_ref).key_type().unwrap_or("text"),
+        ),
+        Join::Through {
+            link,
+            root_ref,
+            table,
+            list_ref,
+        } => {
+            let list_table = &model.tables[*table];
+            let read: Vec<String> = match columns.raw.is_empty() {
+                true => vec![format!("x.{}", list_table.key)],
+                false => columns.raw.iter().map(|c| format!("x.{c}")).collect(),
+            };
+            // One lookup per link row: without LIMIT 1 the planner may hash the whole list
+            // table for every batch (bench/NOTES.md).
+            format!(
+                "SELECT l.{root_ref}::text{exprs} FROM {} l CROSS JOIN LATERAL (SELECT {} FROM {} x WHERE x.{} = l.{list_ref} LIMIT 1) t WHERE l.{root_ref} = ANY($1::text[]::{}[]){filter}",
+                model.tables[*link].relation,
+                read.join(", "),
+                list_table.relation,
+                list_table.key,
+                column_type(*link, root_ref).key_type().unwrap_or("text"),
+            )
+        }
+        Join::Parent { table, root_column } => format!(
+            "SELECT r.{}::text{exprs} FROM {} r JOIN {} t ON t.{} = r.{root_column} WHERE r.{} = ANY($1::text[]::{}[]){filter}",
+            root.key,
+            root.relation,
+            model.tables[*table].relation,
+            model.tables[*table].key,
+            root.key,
+            column_type(model.root, &root.key).key_type().unwrap_or("text"),
+        ),
+    };
+    Query {
+        sql,
+        slots: columns.slots,
+    }
+}
+
+/// One object of a list: its field values, and the collected arrays.
+#[derive(Debug)]
+struct Entry<'r> {
+    fields: Vec<Cell<'r>>,
+    collected: Vec<Vec<Cell<'r>>>,
+}
+
+/// A decoded row: its root key and the cells after it.
+type Decoded<'r> = (&'r str, Vec<Cell<'r>>);
+
+fn decode_all<'r>(rows: &'r [PgRow], query: &Query) -> Result<Vec<Decoded<'r>>, sqlx::Error> {
+    let mut decoded = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key: &str = cell::column(row, 0, "key")?;
+        let mut cells = Vec::with_capacity(query.slots.len() + 1);
+        cells.push(Cell::Null);
+        for (index, slot) in query.slots.iter().enumerate() {
+            cells.push(cell::decode(row, index + 1, slot.kind, &slot.name)?);
+        }
+        decoded.push((key, cells));
+    }
+    Ok(decoded)
+}
+
+impl Plan {
+    pub async fn build(&self, pool: &PgPool, ids: &[Key]) -> Result<Vec<Document>, sqlx::Error> {
+        let keys: Vec<&str> = ids.iter().map(Key::as_str).collect();
+        let root = sqlx::query(&self.root.sql).bind(&keys).fetch_all(pool);
+        let lists = try_join_all(
+            self.lists
+                .iter()
+                .map(|query| sqlx::query(&query.sql).bind(&keys).fetch_all(pool)),
+        );
+        let (root, lists) = tokio::try_join!(root, lists)?;
+        let root = decode_all(&root, &self.root)?;
+        let mut list_rows = Vec::with_capacity(lists.len());
+        for (rows, query) in lists.iter().zip(&self.lists) {
+            list_rows.push(decode_all(rows, query)?);
+        }
+        let entries = self.entries(&list_rows);
+        let mut built = Vec::with_capacity(root.len());
+        for (key, cells) in &root {
+            let view = View {
+                plan: self,
+                root: cells,
+                key,
+                entries: &entries,
+            };
+            let mut body = Vec::with_capacity(BODY_CAPACITY);
+            serde_json::to_writer(&mut body, &view)
+                .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+            built.push(Document {
+                id: Key::from(*key),
+                body: body.into(),
+            });
+        }
+        Ok(built)
+    }
+
+    /// For every list field (by field index), its sorted entries per root key.
+    fn entries<'r>(&self, lists: &[Vec<Decoded<'r>>]) -> Vec<HashMap<&'r str, Vec<Entry<'r>>>> {
+        self.shape
+            .iter()
+            .map(|shape| match shape {
+                Shape::List {
+                    query,
+                    filter,
+                    fields,
+                    collect,
+                    sort,
+                    ..
+                } => list_entries(&lists[*query], filter, fields, collect, sort),
+                _ => HashMap::new(),
+            })
+            .collect()
+    }
+}
+
+fn list_entries<'r>(
+    rows: &[Decoded<'r>],
+    filter: &[(usize, String)],
+    fields: &[Out],
+    collect: &[Out],
+    sort: &[usize],
+) -> HashMap<&'r str, Vec<Entry<'r>>> {
+    let mut by_root: HashMap<&'r str, Vec<Entry<'r>>> = HashMap::new();
+    let mut groups: HashMap<(&'r str, String), usize> = HashMap::new();
+    for (key, cells) in rows {
+        let wanted = filter
+            .iter()
+            .all(|(pos, value)| matches!(cells[*pos], Cell::Text(text) if text == value));
+        if !wanted {
+            continue;
+        }
+        let values: Vec<Cell<'r>> = fields.iter().map(|out| cells[out.pos]).collect();
+        let entries = by_root.entry(key).or_default();
+        if collect.is_empty() {
+            entries.push(Entry {
+                fields: values,
+                collected: Vec::new(),
+            });
+            continue;
+        }
+        let group_key = (*key, serde_json::to_string(&values).unwrap_or_default());
+        let index = *groups.entry(group_key).or_insert_with(|| {
+            entries.push(Entry {
+                fields: values,
+                collected: vec![Vec::new(); collect.len()],
+            });
+            entries.len() - 1
+        });
+        for (slot, out) in collect.iter().enumerate() {
+            entries[index].collected[slot].push(cells[out.pos]);
+        }
+    }
+    for entries in by_root.values_mut() {
+        entries.sort_by(|a, b| {
+            sort.iter()
+                .map(|pos| cell::compare(&a.fields[*pos], &b.fields[*pos]))
+                .find(|order| order.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        for entry in entries.iter_mut() {
+            for values in &mut entry.collected {
+                values.sort_by(cell::compare);
+            }
+        }
+    }
+    by_root
+}
+
+/// One document, serialized in the declared field order.
+struct View<'a, 'r> {
+    plan: &'a Plan,
+    key: &'r str,
+    root: &'a [Cell<'r>],
+    entries: &'a [HashMap<&'r str, Vec<Entry<'r>>>],
+}
+
+const NO_ENTRIES: &[Entry<'static>] = &[];
+
+impl View<'_, '_> {
+    fn entries(&self, field: usize) -> &[Entry<'_>] {
+        self.entries[field]
+            .get(self.key)
+            .map_or(NO_ENTRIES, Vec::as_slice)
+    }
+}
+
+impl Serialize for View<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.plan.shape.len()))?;
+        for (index, shape) in self.plan.shape.iter().enumerate() {
+            match shape {
+                Shape::Column(out) => {
+                    map.serialize_entry(&out.name, &Value_(&self.root[out.pos], &out.null))?
+                }
+                Shape::List {
+                    name,
+                    one: true,
+                    fields,
+                    collect,
+                    ..
+                } => {
+                    let entry = self.entries(index).first();
+                    let object = entry.map(|entry| Object {
+                        entry,
+                        fields,
+                        collect,
+                    });
+                    map.serialize_entry(name, &object)?
+                }
+                Shape::List {
+                    name,
+                    fields,
+                    collect,
+                    ..
+                } => map.serialize_entry(
+                    name,
+                    &Objects {
+                        entries: self.entries(index),
+                        fields,
+                        collect,
+                    },
+                )?,
+                Shape::Names { name, list, field } => {
+                    let Shape::List { fields, .. } = &self.plan.shape[*list] else {
+                        continue;
+                    };
+                    map.serialize_entry(
+                        name,
+                        &Names {
+                            entries: self.entries(*list),
+                            field: *field,
+                            null: &fields[*field].null,
+                        },
+                    )?
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A cell, or the declared value for NULL.
+struct Value_<'a, 'r>(&'a Cell<'r>, &'a Option<Value>);
+
+impl Serialize for Value_<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (self.0, self.1) {
+            (Cell::Null, Some(default)) => default.serialize(serializer),
+            (cell, _) => cell.serialize(serializer),
+        }
+    }
+}
+
+struct Object<'a, 'r> {
+    entry: &'a Entry<'r>,
+    fields: &'a [Out],
+    collect: &'a [Out],
+}
+
+impl Serialize for Object<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.fields.len() + self.collect.len()))?;
+        for (out, cell) in self.fields.iter().zip(&self.entry.fields) {
+            map.serialize_entry(&out.name, &Value_(cell, &out.null))?;
+        }
+        for (out, values) in self.collect.iter().zip(&self.entry.collected) {
+            map.serialize_entry(&out.name, values)?;
+        }
+        map.end()
+    }
+}
+
+struct Objects<'a, 'r> {
+    entries: &'a [Entry<'r>],
+    fields: &'a [Out],
+    collect: &'a [Out],
+}
+
+impl Serialize for Objects<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
+        for entry in self.entries {
+            seq.serialize_element(&Object {
+                entry,
+                fields: self.fields,
+                collect: self.collect,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct Names<'a, 'r> {
+    entries: &'a [Entry<'r>],
+    field: usize,
+    null: &'a Option<Value>,
+}
+
+impl Serialize for Names<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
+        for entry in self.entries {
+            seq.serialize_element(&Value_(&entry.fields[self.field], self.null))?;
+        }
+        seq.end()
+    }
+}

@@ -1,0 +1,448 @@
+//! A declaration checked for shape, without a database: every table a field names is declared,
+//! every list has a path to the root, sort keys are fields, no field is declared twice.
+//! [`super::schema`] then checks the tables and columns against Postgres.
+
+use serde_saphyr::Spanned;
+
+use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawTable};
+use super::Problem;
+
+/// A followed table.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TableDecl {
+    /// Schema-qualified, as declared: `content.person`.
+    pub relation: String,
+    pub key: String,
+    /// The declared key type, checked against the column's.
+    pub key_type: Option<String>,
+    pub changed_by: Option<String>,
+    pub zone: Option<String>,
+    /// Column → the table (index into [`Model::tables`]) whose key it holds.
+    pub refs: Vec<(String, usize)>,
+    pub line: u64,
+}
+
+/// How a list's rows are reached from a root row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Join {
+    /// The list table holds the root's key in `root_ref` (one-to-many).
+    Child { table: usize, root_ref: String },
+    /// A link table holds the root's key and the list table's key (many-to-many).
+    Through {
+        link: usize,
+        root_ref: String,
+        table: usize,
+        list_ref: String,
+    },
+    /// The root holds the list table's key in `root_column` (many-to-one, an object).
+    Parent { table: usize, root_column: String },
+}
+
+impl Join {
+    /// The table whose columns become the fields.
+    pub fn table(&self) -> usize {
+        match self {
+            Join::Child { table, .. } | Join::Through { table, .. } | Join::Parent { table, .. } => {
+                *table
+            }
+        }
+    }
+
+    /// The table whose columns `where` filters on.
+    pub fn filtered(&self) -> usize {
+        match self {
+            Join::Through { link, .. } => *link,
+            other => other.table(),
+        }
+    }
+}
+
+/// A column of the document (or of a list's object).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Column {
+    pub name: String,
+    pub column: String,
+    /// The value written when the column is NULL (JSON null when absent).
+    pub null: Option<serde_json::Value>,
+    /// Where it is declared, for errors found against the database.
+    pub line: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct List {
+    pub name: String,
+    pub line: u64,
+    pub join: Join,
+    /// An object (or null) instead of an array: a many-to-one `list` with `one: true`.
+    pub one: bool,
+    pub filter: Vec<(String, String)>,
+    pub fields: Vec<Column>,
+    pub collect: Vec<Column>,
+    /// Indexes into `fields`, most significant first.
+    pub sort: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Field {
+    Column(Column),
+    List(List),
+    /// A plain array of field `field` of the list field `list` (both indexes).
+    Names {
+        name: String,
+        list: usize,
+        field: usize,
+    },
+}
+
+/// A declaration that holds together; not yet checked against the database.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Model {
+    pub alias: String,
+    /// As written, relative to the declaration's directory.
+    pub index_config: String,
+    pub root: usize,
+    pub tables: Vec<TableDecl>,
+    pub fields: Vec<Field>,
+}
+
+impl Model {
+    pub fn root_table(&self) -> &TableDecl {
+        &self.tables[self.root]
+    }
+}
+
+pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
+    let names: Vec<String> = raw.tables.keys().cloned().collect();
+    let index_of = |relation: &str| names.iter().position(|name| name == relation);
+    let mut tables = Vec::new();
+    for (relation, table) in &raw.tables {
+        tables.push(table_decl(relation, table, &index_of)?);
+    }
+    let root = index_of(&raw.root.value).ok_or_else(|| {
+        Problem::at(
+            "root",
+            &raw.root,
+            format!("{} is not declared under tables", raw.root.value),
+        )
+    })?;
+    let model = Model {
+        alias: raw.index.alias.value.clone(),
+        index_config: raw.index.config.value.clone(),
+        root,
+        tables,
+        fields: Vec::new(),
+    };
+    let fields = document_fields(&model, &raw.document, &index_of)?;
+    if fields.is_empty() {
+        return Err(Problem::new("document", "declares no field"));
+    }
+    if model.alias.trim().is_empty() {
+        return Err(Problem::at("index.alias", &raw.index.alias, "is empty".into()));
+    }
+    Ok(Model { fields, ..model })
+}
+
+fn table_decl(
+    relation: &str,
+    table: &Spanned<RawTable>,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<TableDecl, Problem> {
+    let key = format!("tables.{relation}");
+    if relation.split('.').count() != 2 {
+        return Err(Problem::at(
+            &key,
+            table,
+            "name tables with their schema, e.g. public.orders".into(),
+        ));
+    }
+    let raw = &table.value;
+    let mut refs = Vec::new();
+    for (column, target) in &raw.refs {
+        let Some(target_index) = index_of(&target.value) else {
+            return Err(Problem::at(
+                &format!("{key}.refs.{column}"),
+                target,
+                format!("{} is not declared under tables", target.value),
+            ));
+        };
+        refs.push((column.clone(), target_index));
+    }
+    if raw.zone.is_some() && raw.changed_by.is_none() {
+        return Err(Problem::at(
+            &format!("{key}.zone"),
+            table,
+            "a zone is only for a changed_by column".into(),
+        ));
+    }
+    Ok(TableDecl {
+        relation: relation.to_owned(),
+        key: raw.key.value.clone(),
+        key_type: raw.key_type.as_ref().map(|t| t.value.clone()),
+        changed_by: raw.changed_by.as_ref().map(|c| c.value.clone()),
+        zone: raw.zone.as_ref().map(|z| z.value.clone()),
+        refs,
+        line: table.referenced.line(),
+    })
+}
+
+fn document_fields(
+    model: &Model,
+    document: &Fields,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<Vec<Field>, Problem> {
+    let mut fields: Vec<Field> = Vec::new();
+    for (name, spec) in &document.0 {
+        let key = format!("document.{}", name.value);
+        let field = match &spec.value {
+            RawField::Column(column) => Field::Column(Column {
+                name: name.value.clone(),
+                column: column.clone(),
+                null: None,
+                line: name.referenced.line(),
+            }),
+            RawField::Detailed(detail) => {
+                detailed(model, &fields, &name.value, &key, spec, detail, index_of)?
+            }
+        };
+        fields.push(field);
+    }
+    Ok(fields)
+}
+
+fn detailed(
+    model: &Model,
+    earlier: &[Field],
+    name: &str,
+    key: &str,
+    spec: &Spanned<RawField>,
+    detail: &RawDetail,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<Field, Problem> {
+    if let Some(column) = &detail.column {
+        return Ok(Field::Column(Column {
+            name: name.to_owned(),
+            column: column.clone(),
+            null: detail.null.clone(),
+            line: spec.referenced.line(),
+        }));
+    }
+    if let Some(list) = &detail.names {
+        return names_field(earlier, name, key, spec, list, detail);
+    }
+    let Some(table) = &detail.list else {
+        return Err(Problem::at(
+            key,
+            spec,
+            "say `column`, `list` or `names`".into(),
+        ));
+    };
+    let mut list = list_field(model, name, key, table, detail, index_of)?;
+    list.line = spec.referenced.line();
+    Ok(Field::List(list))
+}
+
+fn names_field(
+    earlier: &[Field],
+    name: &str,
+    key: &str,
+    spec: &Spanned<RawField>,
+    list: &Spanned<String>,
+    detail: &RawDetail,
+) -> Result<Field, Problem> {
+    let Some(list_index) = earlier
+        .iter()
+        .position(|f| matches!(f, Field::List(l) if l.name == list.value && !l.one))
+    else {
+        return Err(Problem::at(
+            &format!("{key}.names"),
+            list,
+            format!("{} is not a list field declared before this one", list.value),
+        ));
+    };
+    let Field::List(of) = &earlier[list_index] else {
+        unreachable!("found as a list above")
+    };
+    let Some(field) = &detail.field else {
+        return Err(Problem::at(key, spec, "`names` needs `field`".into()));
+    };
+    let field_index = of
+        .fields
+        .iter()
+        .position(|f| f.name == field.value)
+        .ok_or_else(|| {
+            Problem::at(
+                &format!("{key}.field"),
+                field,
+                format!("{} is not a field of {}", field.value, of.name),
+            )
+        })?;
+    Ok(Field::Names {
+        name: name.to_owned(),
+        list: list_index,
+        field: field_index,
+    })
+}
+
+fn list_field(
+    model: &Model,
+    name: &str,
+    key: &str,
+    table: &Spanned<String>,
+    detail: &RawDetail,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<List, Problem> {
+    let undeclared = |what: &str, value: &Spanned<String>| {
+        Problem::at(
+            &format!("{key}.{what}"),
+            value,
+            format!("{} is not declared under tables", value.value),
+        )
+    };
+    let list_table = index_of(&table.value).ok_or_else(|| undeclared("list", table))?;
+    let join = match &detail.through {
+        Some(through) => {
+            let link = index_of(&through.value).ok_or_else(|| undeclared("through", through))?;
+            let (Some(root_ref), Some(list_ref)) = (
+                ref_to(&model.tables[link], model.root),
+                ref_to(&model.tables[link], list_table),
+            ) else {
+                return Err(Problem::at(
+                    &format!("{key}.through"),
+                    through,
+                    format!(
+                        "{} has no path to the root: its refs must point at {} and at {}",
+                        through.value,
+                        model.root_table().relation,
+                        table.value
+                    ),
+                ));
+            };
+            Join::Through {
+                link,
+                root_ref,
+                table: list_table,
+                list_ref,
+            }
+        }
+        None => match (
+            ref_to(&model.tables[list_table], model.root),
+            ref_to(model.root_table(), list_table),
+        ) {
+            (Some(root_ref), _) if list_table != model.root => Join::Child {
+                table: list_table,
+                root_ref,
+            },
+            (_, Some(root_column)) => Join::Parent {
+                table: list_table,
+                root_column,
+            },
+            _ => {
+                return Err(Problem::at(
+                    &format!("{key}.list"),
+                    table,
+                    format!(
+                        "{} has no path to the root {}: declare refs from one to the other, or a `through` link table",
+                        table.value,
+                        model.root_table().relation
+                    ),
+                ))
+            }
+        },
+    };
+    let one = detail.one;
+    if one != matches!(join, Join::Parent { .. }) {
+        return Err(Problem::at(
+            &format!("{key}.list"),
+            table,
+            match one {
+                true => "`one: true` needs the root to hold this table's key in one of its refs".into(),
+                false => "the root holds this table's key: one row per document, say `one: true`".into(),
+            },
+        ));
+    }
+    let fields = columns(detail.fields.as_ref(), &format!("{key}.fields"))?;
+    if fields.is_empty() {
+        return Err(Problem::at(key, table, "a list needs `fields`".into()));
+    }
+    let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
+    let mut sort = Vec::new();
+    for sort_key in &detail.sort {
+        let index = fields
+            .iter()
+            .position(|f| f.name == sort_key.value)
+            .ok_or_else(|| {
+                Problem::at(
+                    &format!("{key}.sort"),
+                    sort_key,
+                    format!("{} is not one of this list's fields", sort_key.value),
+                )
+            })?;
+        sort.push(index);
+    }
+    let filter = detail
+        .filter
+        .iter()
+        .map(|(column, value)| (column.clone(), literal(value)))
+        .collect();
+    Ok(List {
+        name: name.to_owned(),
+        line: 0,
+        join,
+        one,
+        filter,
+        fields,
+        collect,
+        sort,
+    })
+}
+
+/// The column of `table` that holds `target`'s key, when it declares one.
+fn ref_to(table: &TableDecl, target: usize) -> Option<String> {
+    table
+        .refs
+        .iter()
+        .find(|(_, to)| *to == target)
+        .map(|(column, _)| column.clone())
+}
+
+fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
+    let mut columns = Vec::new();
+    let Some(fields) = fields else {
+        return Ok(columns);
+    };
+    for (name, spec) in &fields.0 {
+        let column = match &spec.value {
+            RawField::Column(column) => Column {
+                name: name.value.clone(),
+                column: column.clone(),
+                null: None,
+                line: name.referenced.line(),
+            },
+            RawField::Detailed(detail) if detail.column.is_some() && detail.list.is_none() => {
+                Column {
+                    name: name.value.clone(),
+                    column: detail.column.clone().unwrap_or_default(),
+                    null: detail.null.clone(),
+                    line: name.referenced.line(),
+                }
+            }
+            RawField::Detailed(_) => {
+                return Err(Problem::at(
+                    &format!("{key}.{}", name.value),
+                    spec,
+                    "inside a list, a field is a column (nested lists: use the SQL escape hatch)".into(),
+                ))
+            }
+        };
+        columns.push(column);
+    }
+    Ok(columns)
+}
+
+/// A `where` value as the text Postgres prints for it.
+fn literal(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,242 @@
+//! The declaration against the database: every table and column exists, keys and cursors have
+//! a type the engine can hold. What it finds (each column's type) is what [`super::compile`]
+//! needs to write the SQL and decode the rows.
+
+use std::collections::BTreeMap;
+
+use sqlx::PgPool;
+
+use super::model::{Field, Join, Model};
+use super::{Declaration, Problem};
+
+/// Why the database cannot serve a declaration.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read the columns of {relation}")]
+    Query {
+        relation: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("pipeline file {}: {problem} (checked against the database)", .path.display())]
+    Mismatch {
+        path: std::path::PathBuf,
+        problem: Problem,
+    },
+}
+
+/// How a column's value is read and written into a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Uuid,
+    Int,
+    Float4,
+    Float8,
+    Bool,
+    Timestamptz,
+    Timestamp,
+    Date,
+    /// Anything else, as Postgres writes it in JSON (`to_jsonb`).
+    Json,
+}
+
+/// A column's type as the catalog has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ColumnType {
+    pub type_name: String,
+    /// `e` for an enum.
+    pub type_kind: String,
+    /// The SQL name, e.g. `uuid`, `bigint`, `character varying(255)`.
+    pub sql_type: String,
+}
+
+impl ColumnType {
+    pub fn kind(&self) -> Kind {
+        match self.type_name.as_str() {
+            "text" | "varchar" | "bpchar" | "name" | "citext" => Kind::Text,
+            _ if self.type_kind == "e" => Kind::Text,
+            "uuid" => Kind::Uuid,
+            "int2" | "int4" | "int8" => Kind::Int,
+            "float4" => Kind::Float4,
+            "float8" | "numeric" => Kind::Float8,
+            "bool" => Kind::Bool,
+            "timestamptz" => Kind::Timestamptz,
+            "timestamp" => Kind::Timestamp,
+            "date" => Kind::Date,
+            _ => Kind::Json,
+        }
+    }
+
+    /// The type a key of this column is cast to in SQL.
+    pub fn key_type(&self) -> Option<&'static str> {
+        match self.type_name.as_str() {
+            "uuid" => Some("uuid"),
+            "int2" => Some("smallint"),
+            "int4" => Some("integer"),
+            "int8" => Some("bigint"),
+            "text" | "varchar" | "bpchar" => Some("text"),
+            _ => None,
+        }
+    }
+}
+
+/// The columns of every declared table, by relation and column name.
+pub(crate) type Catalog = BTreeMap<String, BTreeMap<String, ColumnType>>;
+
+pub(crate) async fn read_catalog(pool: &PgPool, model: &Model) -> Result<Catalog, SchemaError> {
+    let mut catalog = Catalog::new();
+    for table in &model.tables {
+        let rows: Vec<(String, String, String, String)> =
+            sqlx::query_as(include_str!("sql/columns.sql"))
+                .bind(&table.relation)
+                .fetch_all(pool)
+                .await
+                .map_err(|source| SchemaError::Query {
+                    relation: table.relation.clone(),
+                    source,
+                })?;
+        let columns = rows
+            .into_iter()
+            .map(|(name, type_name, type_kind, sql_type)| {
+                let column = ColumnType {
+                    type_name,
+                    type_kind,
+                    sql_type,
+                };
+                (name, column)
+            })
+            .collect();
+        catalog.insert(table.relation.clone(), columns);
+    }
+    Ok(catalog)
+}
+
+/// Every table, column and type the declaration uses, against the catalog.
+pub(crate) fn check(declaration: &Declaration, catalog: &Catalog) -> Result<(), SchemaError> {
+    check_model(&declaration.model, catalog).map_err(|problem| SchemaError::Mismatch {
+        path: declaration.path.clone(),
+        problem,
+    })
+}
+
+fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
+    for table in &model.tables {
+        let key = format!("tables.{}", table.relation);
+        let columns = &catalog[&table.relation];
+        if columns.is_empty() {
+            return Err(Problem::at_line(&key, table.line, format!("table {} does not exist", table.relation)));
+        }
+        let column = |name: &str, what: &str| {
+            columns.get(name).ok_or_else(|| {
+                Problem::at_line(
+                    &format!("{key}.{what}"),
+                    table.line,
+                    format!("{} has no column {name}", table.relation),
+                )
+            })
+        };
+        let key_column = column(&table.key, "key")?;
+        let Some(key_type) = key_column.key_type() else {
+            return Err(Problem::at_line(
+                &format!("{key}.key"),
+                table.line,
+                format!("{}.{} is of type {}: keys can be uuid, smallint, integer, bigint or text", table.relation, table.key, key_column.sql_type),
+            ));
+        };
+        if let Some(declared) = &table.key_type {
+            if normalize(declared) != key_type {
+                return Err(Problem::at_line(
+                    &format!("{key}.key_type"),
+                    table.line,
+                    format!("declared {declared}, but {}.{} is {}", table.relation, table.key, key_column.sql_type),
+                ));
+            }
+        }
+        if let Some(changed_by) = &table.changed_by {
+            let changed = column(changed_by, "changed_by")?;
+            match (changed.type_name.as_str(), &table.zone) {
+                ("timestamptz" | "int2" | "int4" | "int8", None) => {}
+                ("timestamp", Some(_)) => {}
+                ("timestamp", None) => {
+                    return Err(Problem::at_line(
+                        &format!("{key}.zone"),
+                        table.line,
+                        format!("{}.{changed_by} is a timestamp without time zone: declare the zone its values are in (zone: UTC)", table.relation),
+                    ))
+                }
+                (_, Some(_)) => {
+                    return Err(Problem::at_line(
+                        &format!("{key}.zone"),
+                        table.line,
+                        format!("{}.{changed_by} is {}: a zone is only for a timestamp without time zone", table.relation, changed.sql_type),
+                    ))
+                }
+                _ => {
+                    return Err(Problem::at_line(
+                        &format!("{key}.changed_by"),
+                        table.line,
+                        format!("{}.{changed_by} is {}: changed_by must be a timestamptz, a timestamp or an increasing integer", table.relation, changed.sql_type),
+                    ))
+                }
+            }
+        }
+        for (ref_column, _) in &table.refs {
+            column(ref_column, &format!("refs.{ref_column}"))?;
+        }
+    }
+    for field in &model.fields {
+        check_field(model, catalog, field)?;
+    }
+    Ok(())
+}
+
+fn check_field(model: &Model, catalog: &Catalog, field: &Field) -> Result<(), Problem> {
+    let has = |table: usize, column: &str, key: &str, line: u64| {
+        let relation = &model.tables[table].relation;
+        match catalog[relation].contains_key(column) {
+            true => Ok(()),
+            false => Err(Problem::at_line(
+                key,
+                line,
+                format!("{relation} has no column {column}"),
+            )),
+        }
+    };
+    match field {
+        Field::Column(column) => has(
+            model.root,
+            &column.column,
+            &format!("document.{}", column.name),
+            column.line,
+        ),
+        Field::Names { .. } => Ok(()),
+        Field::List(list) => {
+            let key = format!("document.{}", list.name);
+            for column in list.fields.iter().chain(&list.collect) {
+                let key = format!("{key}.{}", column.name);
+                has(list.join.table(), &column.column, &key, column.line)?;
+            }
+            for (column, _) in &list.filter {
+                let key = format!("{key}.where.{column}");
+                has(list.join.filtered(), column, &key, list.line)?;
+            }
+            if let Join::Parent { root_column, .. } = &list.join {
+                has(model.root, root_column, &key, list.line)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The SQL name of a declared key type.
+fn normalize(declared: &str) -> &'static str {
+    match declared.trim().to_lowercase().as_str() {
+        "int8" | "bigint" => "bigint",
+        "int4" | "int" | "integer" => "integer",
+        "int2" | "smallint" => "smallint",
+        "varchar" | "text" | "character varying" => "text",
+        "uuid" => "uuid",
+        _ => "unsupported",
+    }
+}

@@ -1,0 +1,1 @@
+DELETE FROM pg2es.consumers WHERE name = $1

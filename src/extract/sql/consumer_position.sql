@@ -1,0 +1,1 @@
+SELECT position, pending::text[] FROM pg2es.consumers WHERE name = $1

@@ -1,7 +1,0 @@
--- Films in the changed genres ($1), one page after film id $2.
-SELECT DISTINCT film_work_id AS id
-FROM content.genre_film_work
-WHERE genre_id = ANY($1)
-  AND ($2::uuid IS NULL OR film_work_id > $2)
-ORDER BY film_work_id
-LIMIT $3
