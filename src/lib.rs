@@ -24,11 +24,11 @@
 
 pub mod cli;
 pub mod config;
+pub(crate) mod declaration;
 pub(crate) mod extract;
 pub(crate) mod load;
 pub(crate) mod lock;
 pub(crate) mod metrics;
-pub(crate) mod declaration;
 pub(crate) mod pipeline;
 pub(crate) mod retry;
 pub(crate) mod state;

@@ -8,9 +8,9 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::transform::Key;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use crate::transform::Key;
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =

@@ -46,7 +46,10 @@ pub(super) async fn teardown(config: &Config) -> Result<ExitCode, AppError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn consumers(config: &Config, action: ConsumersAction) -> Result<ExitCode, AppError> {
+pub(super) async fn consumers(
+    config: &Config,
+    action: ConsumersAction,
+) -> Result<ExitCode, AppError> {
     let postgres = super::pipelines::postgres(config, RetryPolicy::from(&config.sync.retry))?;
     match action {
         ConsumersAction::List => {

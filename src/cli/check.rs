@@ -85,7 +85,11 @@ async fn check_pipelines(
     let declarations = match pipelines::declarations(config) {
         Ok(declarations) => declarations,
         Err(err) => {
-            report.fail("pipeline declarations", &chain(&err), "see \"Index your own schema\" in the README");
+            report.fail(
+                "pipeline declarations",
+                &chain(&err),
+                "see \"Index your own schema\" in the README",
+            );
             return Vec::new();
         }
     };
@@ -97,13 +101,23 @@ async fn check_pipelines(
                 match declared.build(postgres.pool(), &[]).await {
                     Ok(_) => report.pass(
                         &what,
-                        &format!("{} → alias {}: every table and column there", declaration.path.display(), declared.alias),
+                        &format!(
+                            "{} → alias {}: every table and column there",
+                            declaration.path.display(),
+                            declared.alias
+                        ),
                     ),
-                    Err(err) => report.fail(&what, &chain(&err), "the document queries fail on no rows"),
+                    Err(err) => {
+                        report.fail(&what, &chain(&err), "the document queries fail on no rows")
+                    }
                 }
                 compiled.push(declared);
             }
-            Err(err) => report.fail(&what, &chain(&err), "fix the declaration or the database (db/schema.sql for the movies catalogue)"),
+            Err(err) => report.fail(
+                &what,
+                &chain(&err),
+                "fix the declaration or the database (db/schema.sql for the movies catalogue)",
+            ),
         }
     }
     compiled
@@ -140,7 +154,12 @@ async fn check_postgres_privileges(
     }
 }
 
-async fn check_capture(report: &mut Report, config: &Config, postgres: &Postgres, tables: &[Table]) {
+async fn check_capture(
+    report: &mut Report,
+    config: &Config,
+    postgres: &Postgres,
+    tables: &[Table],
+) {
     let hint = "run `pg2es setup` for exact capture, or set sync.capture: polling";
     match postgres.capture_missing(tables).await {
         Ok(missing) if missing.is_empty() => {
@@ -184,10 +203,9 @@ async fn check_index_privileges(report: &mut Report, pipeline: &Declared, elasti
             "elasticsearch privileges",
             "security off (no security API): nothing to check",
         ),
-        Ok(Privileges::Missing(missing)) if missing.is_empty() => report.pass(
-            "elasticsearch privileges",
-            &format!("{wanted} on {alias}"),
-        ),
+        Ok(Privileges::Missing(missing)) if missing.is_empty() => {
+            report.pass("elasticsearch privileges", &format!("{wanted} on {alias}"))
+        }
         Ok(Privileges::Missing(missing)) => report.fail(
             "elasticsearch privileges",
             &format!("missing {} on {alias}", missing.join(", ")),
@@ -201,7 +219,8 @@ async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic
     let wanted = match read_index_config(&pipeline.index_config) {
         Ok(wanted) => wanted,
         Err(err) => {
-            let hint = "the declaration's index.config must be a JSON object with settings and mappings";
+            let hint =
+                "the declaration's index.config must be a JSON object with settings and mappings";
             return report.fail("index config", &chain(&err), hint);
         }
     };

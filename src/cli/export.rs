@@ -38,7 +38,11 @@ pub(super) async fn run(config: &Config, dir: Option<&Path>) -> Result<ExitCode,
         .await?;
         println!(
             "{}documents={} deletes={} bulks={} bytes={} seconds={:.3}",
-            if several { format!("{name}: ") } else { String::new() },
+            if several {
+                format!("{name}: ")
+            } else {
+                String::new()
+            },
             report.documents,
             report.deletes,
             report.bulks,

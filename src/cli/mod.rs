@@ -19,9 +19,9 @@ use clap::{Parser, Subcommand};
 use tracing::{info, warn};
 
 use crate::config::{redact_url, Capture, Config, ConfigError};
+use crate::declaration::{DeclarationError, Declared, SchemaError};
 use crate::extract::{PgError, Postgres};
 use crate::load::{read_index_config, Elastic, EsError, WriteReport};
-use crate::declaration::{DeclarationError, Declared, SchemaError};
 use crate::pipeline::{Engine, Request, Servers, SyncError};
 use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
@@ -140,7 +140,10 @@ pub(crate) enum AppError {
 /// Entry point of the binary.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(&cli.config).map_err(AppError::from).and_then(|config| only(config, cli.pipeline.as_deref())) {
+    let config = match Config::load(&cli.config)
+        .map_err(AppError::from)
+        .and_then(|config| only(config, cli.pipeline.as_deref()))
+    {
         Ok(config) => config,
         Err(err) => {
             report(&err);
@@ -197,7 +200,12 @@ fn only(mut config: Config, name: Option<&str>) -> Result<Config, AppError> {
     if !config.pipelines.contains_key(name) {
         return Err(AppError::UnknownPipeline {
             name: name.to_owned(),
-            known: config.pipelines.keys().cloned().collect::<Vec<_>>().join(", "),
+            known: config
+                .pipelines
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     config.pipelines.retain(|key, _| key == name);

@@ -39,7 +39,10 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
             1 => reports.remove(0),
             _ => Value::Array(reports),
         };
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -98,8 +101,14 @@ async fn lag_seconds(
         return Ok(None);
     }
     let consumer = format!("{}@{}", pipeline.name, pipeline.alias);
-    let seconds =
-        pipeline::lag(postgres, &pipeline.tables, &state.cursors, capture, &consumer).await?;
+    let seconds = pipeline::lag(
+        postgres,
+        &pipeline.tables,
+        &state.cursors,
+        capture,
+        &consumer,
+    )
+    .await?;
     Ok(Some((seconds * 1000.0).round() / 1000.0))
 }
 

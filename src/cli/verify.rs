@@ -17,15 +17,23 @@ pub(super) async fn run(
     let mut all_equal = true;
     for declared in compiled {
         let elastic = pipelines::elastic(config, retry, &declared)?;
-        let report =
-            pipeline::verify(&*declared, &postgres, &elastic, config.sync.batch_size, repair)
-                .await
-                .map_err(AppError::from)?;
+        let report = pipeline::verify(
+            &*declared,
+            &postgres,
+            &elastic,
+            config.sync.batch_size,
+            repair,
+        )
+        .await
+        .map_err(AppError::from)?;
         all_equal &= report.equal();
         if as_json {
             let mut value = serde_json::to_value(&report).unwrap_or_default();
             value["pipeline"] = declared.name.clone().into();
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
         } else {
             println!("{} ({}):", declared.name, declared.alias);
             print_text(&report);

@@ -20,6 +20,8 @@ pub use elasticsearch::{ElasticsearchConfig, NodeUrls, DEFAULT_ELASTICSEARCH_URL
 pub use http::{HttpConfig, DEFAULT_HTTP_ADDRESS};
 pub use secret::{redact_url, Secret};
 
+/// The pipelines shipped in `pipelines/`: the three indexes of the movies catalogue.
+pub const DEFAULT_PIPELINES: [&str; 3] = ["movies", "genres", "persons"];
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@localhost:5432/movies";
 pub const DEFAULT_POSTGRES_MAX_CONNECTIONS: u32 = 8;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -59,7 +61,7 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Validate)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The pipelines to serve, by name: each a declaration file (see `pipelines/*.yaml`).
@@ -84,6 +86,34 @@ pub struct Config {
     /// The directory of the config file: relative pipeline files are found from there.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let pipeline = |name: &str| {
+            let entry = PipelineEntry {
+                file: PathBuf::from(format!("pipelines/{name}.yaml")),
+                alias: None,
+                index_config: None,
+            };
+            (name.to_owned(), entry)
+        };
+        Self {
+            pipelines: DEFAULT_PIPELINES
+                .iter()
+                .map(|name| pipeline(name))
+                .collect(),
+            postgres: PostgresConfig::default(),
+            elasticsearch: ElasticsearchConfig::default(),
+            index: IndexConfig::default(),
+            state: StateConfig::default(),
+            dead_letter: DeadLetterConfig::default(),
+            sync: SyncConfig::default(),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            base_dir: PathBuf::new(),
+        }
+    }
 }
 
 /// One pipeline of the config.

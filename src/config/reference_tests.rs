@@ -16,12 +16,16 @@ fn leaf_keys(value: &Value, prefix: &str, keys: &mut Vec<String>) {
         return;
     };
     for (key, child) in map {
-        let path = match prefix.is_empty() {
-            true => key.clone(),
-            false => format!("{prefix}.{key}"),
+        let path = match (prefix, prefix.is_empty()) {
+            // Pipelines are named by the user: one row stands for every name.
+            ("pipelines", _) => "pipelines.NAME".to_owned(),
+            (_, true) => key.clone(),
+            (_, false) => format!("{prefix}.{key}"),
         };
         leaf_keys(child, &path, keys);
     }
+    keys.sort();
+    keys.dedup();
 }
 
 /// The rows of the README's reference table: `key` → the whole row.

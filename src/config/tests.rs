@@ -28,19 +28,23 @@ fn empty_file_gives_defaults() {
     let config = parse("").unwrap();
     assert_eq!(config, Config::default());
     assert_eq!(config.sync.batch_size, DEFAULT_BATCH_SIZE);
-    assert_eq!(config.index.name, DEFAULT_INDEX_NAME);
+    assert_eq!(
+        config.pipelines.keys().collect::<Vec<_>>(),
+        ["genres", "movies", "persons"]
+    );
 }
 
 #[test]
 fn missing_file_gives_defaults() {
     let config = Config::load_with_env(Path::new("/nonexistent/pg2es.yaml"), Vec::new()).unwrap();
-    assert_eq!(config, Config::default());
+    assert_eq!(config.base_dir, Path::new("/nonexistent"));
+    assert_eq!(config.pipelines, Config::default().pipelines);
 }
 
 #[test]
 fn file_values_are_read() {
     let config = parse(
-        "postgres:\n  url: postgres://app:pw@db:5433/films\nelasticsearch:\n  url: https://es:9200\n  username: elastic\n  password: changeme\nindex:\n  name: films\nsync:\n  poll_interval: 250ms\n  batch_size: 100\nlog:\n  format: json\n",
+        "postgres:\n  url: postgres://app:pw@db:5433/films\nelasticsearch:\n  url: https://es:9200\n  username: elastic\n  password: changeme\npipelines:\n  films: {file: films.yaml, alias: films}\nsync:\n  poll_interval: 250ms\n  batch_size: 100\nlog:\n  format: json\n",
     )
     .unwrap();
     assert_eq!(
@@ -48,7 +52,7 @@ fn file_values_are_read() {
         "postgres://app:pw@db:5433/films"
     );
     assert_eq!(config.elasticsearch.username.as_deref(), Some("elastic"));
-    assert_eq!(config.index.name, "films");
+    assert_eq!(config.pipelines["films"].alias.as_deref(), Some("films"));
     assert_eq!(config.sync.poll_interval, Duration::from_millis(250));
     assert_eq!(config.sync.batch_size, 100);
     assert_eq!(config.log.format, LogFormat::Json);
@@ -71,7 +75,10 @@ fn unknown_key_is_named() {
 
 #[test]
 fn parse_error_gives_the_line() {
-    let text = error_text("index:\n  name: movies\nsync:\n  batch_size: many\n", &[]);
+    let text = error_text(
+        "index:\n  keep_previous: 1\nsync:\n  batch_size: many\n",
+        &[],
+    );
     assert!(text.contains("line 4") || text.contains("4:"), "{text}");
 }
 
@@ -97,8 +104,8 @@ fn bad_urls_name_the_field() {
 
 #[test]
 fn bad_index_name_is_refused() {
-    let text = error_text("index:\n  name: Movies\n", &[]);
-    assert!(text.contains("index.name"), "{text}");
+    let text = error_text("pipelines:\n  movies: {file: m.yaml, alias: Movies}\n", &[]);
+    assert!(text.contains("pipelines.movies.alias"), "{text}");
 }
 
 #[test]
@@ -117,9 +124,12 @@ fn keep_previous_is_read_and_bounded() {
     let text = error_text("index:\n  keep_previous: 99\n", &[]);
     assert!(text.contains("index.keep_previous"), "{text}");
     let long = "m".repeat(240);
-    let text = error_text(&format!("index:\n  name: {long}\n"), &[]);
+    let text = error_text(
+        &format!("pipelines:\n  movies: {{file: m.yaml, alias: {long}}}\n"),
+        &[],
+    );
     assert!(
-        text.contains("index.name") && text.contains("235"),
+        text.contains("pipelines.movies.alias") && text.contains("235"),
         "{text}"
     );
 }

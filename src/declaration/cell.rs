@@ -121,9 +121,15 @@ mod tests {
     #[test]
     fn values_are_written_as_the_movies_documents_had_them() {
         let at: DateTime<Utc> = "2021-06-16T20:14:09.31Z".parse().unwrap();
-        assert_eq!(json(Cell::Timestamptz(at)), "\"2021-06-16T20:14:09.310000Z\"");
+        assert_eq!(
+            json(Cell::Timestamptz(at)),
+            "\"2021-06-16T20:14:09.310000Z\""
+        );
         assert_eq!(json(Cell::Float4(7.3)), "7.3");
-        assert_eq!(json(Cell::Uuid(Uuid::from_u128(1))), "\"00000000-0000-0000-0000-000000000001\"");
+        assert_eq!(
+            json(Cell::Uuid(Uuid::from_u128(1))),
+            "\"00000000-0000-0000-0000-000000000001\""
+        );
         assert_eq!(json(Cell::Json("{\"a\": [1, 2]}")), "{\"a\": [1, 2]}");
         assert_eq!(json(Cell::Null), "null");
     }

@@ -130,7 +130,10 @@ fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
     let mut parts = Vec::new();
     for list in lists(model) {
         match &list.join {
-            Join::Child { table: child, root_ref } if *child == table => parts.push(format!(
+            Join::Child {
+                table: child,
+                root_ref,
+            } if *child == table => parts.push(format!(
                 "SELECT c.{root_ref}::text AS id FROM {} c WHERE c.{} = {keys}",
                 decl.relation, decl.key
             )),

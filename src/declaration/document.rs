@@ -107,7 +107,9 @@ impl Columns {
 
 pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnType) -> Plan {
     let root = model.root_table();
-    let root_cast = column_type(model.root, &root.key).key_type().unwrap_or("text");
+    let root_cast = column_type(model.root, &root.key)
+        .key_type()
+        .unwrap_or("text");
     let slot = |table: usize, column: &str, kind: Kind| Slot {
         name: format!("{}.{column}", model.tables[table].relation),
         kind,
@@ -144,7 +146,11 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
     let root_sql = format!(
         "SELECT {}::text{} FROM {} WHERE {} = ANY($1::text[]::{root_cast}[])",
         root.key,
-        root_columns.exprs.iter().map(|e| format!(", {e}")).collect::<String>(),
+        root_columns
+            .exprs
+            .iter()
+            .map(|e| format!(", {e}"))
+            .collect::<String>(),
         root.relation,
         root.key,
     );
@@ -152,7 +158,10 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
         .into_iter()
         .map(|(join, (index, columns))| {
             let filters = group_filter(model, &join);
-            (index, list_query(model, &join, columns, filters, &column_type))
+            (
+                index,
+                list_query(model, &join, columns, filters, &column_type),
+            )
         })
         .collect();
     lists.sort_by_key(|(index, _)| *index);

@@ -77,12 +77,19 @@ pub enum DeclarationError {
 }
 
 fn line_suffix(line: Option<u64>) -> String {
-    line.map(|line| format!(", line {line}")).unwrap_or_default()
+    line.map(|line| format!(", line {line}"))
+        .unwrap_or_default()
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}: {}", self.key, line_suffix(self.line), self.message)
+        write!(
+            f,
+            "{}{}: {}",
+            self.key,
+            line_suffix(self.line),
+            self.message
+        )
     }
 }
 

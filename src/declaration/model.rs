@@ -42,9 +42,9 @@ impl Join {
     /// The table whose columns become the fields.
     pub fn table(&self) -> usize {
         match self {
-            Join::Child { table, .. } | Join::Through { table, .. } | Join::Parent { table, .. } => {
-                *table
-            }
+            Join::Child { table, .. }
+            | Join::Through { table, .. }
+            | Join::Parent { table, .. } => *table,
         }
     }
 
@@ -137,7 +137,11 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
         return Err(Problem::new("document", "declares no field"));
     }
     if model.alias.trim().is_empty() {
-        return Err(Problem::at("index.alias", &raw.index.alias, "is empty".into()));
+        return Err(Problem::at(
+            "index.alias",
+            &raw.index.alias,
+            "is empty".into(),
+        ));
     }
     Ok(Model { fields, ..model })
 }
@@ -256,7 +260,10 @@ fn names_field(
         return Err(Problem::at(
             &format!("{key}.names"),
             list,
-            format!("{} is not a list field declared before this one", list.value),
+            format!(
+                "{} is not a list field declared before this one",
+                list.value
+            ),
         ));
     };
     let Field::List(of) = &earlier[list_index] else {
@@ -355,8 +362,12 @@ fn list_field(
             &format!("{key}.list"),
             table,
             match one {
-                true => "`one: true` needs the root to hold this table's key in one of its refs".into(),
-                false => "the root holds this table's key: one row per document, say `one: true`".into(),
+                true => {
+                    "`one: true` needs the root to hold this table's key in one of its refs".into()
+                }
+                false => {
+                    "the root holds this table's key: one row per document, say `one: true`".into()
+                }
             },
         ));
     }
@@ -411,29 +422,29 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
         return Ok(columns);
     };
     for (name, spec) in &fields.0 {
-        let column = match &spec.value {
-            RawField::Column(column) => Column {
-                name: name.value.clone(),
-                column: column.clone(),
-                null: None,
-                line: name.referenced.line(),
-            },
-            RawField::Detailed(detail) if detail.column.is_some() && detail.list.is_none() => {
-                Column {
+        let column =
+            match &spec.value {
+                RawField::Column(column) => Column {
                     name: name.value.clone(),
-                    column: detail.column.clone().unwrap_or_default(),
-                    null: detail.null.clone(),
+                    column: column.clone(),
+                    null: None,
                     line: name.referenced.line(),
+                },
+                RawField::Detailed(detail) if detail.column.is_some() && detail.list.is_none() => {
+                    Column {
+                        name: name.value.clone(),
+                        column: detail.column.clone().unwrap_or_default(),
+                        null: detail.null.clone(),
+                        line: name.referenced.line(),
+                    }
                 }
-            }
-            RawField::Detailed(_) => {
-                return Err(Problem::at(
+                RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
-                    "inside a list, a field is a column (nested lists: use the SQL escape hatch)".into(),
-                ))
-            }
-        };
+                    "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
+                        .into(),
+                )),
+            };
         columns.push(column);
     }
     Ok(columns)

@@ -125,7 +125,11 @@ fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
         let key = format!("tables.{}", table.relation);
         let columns = &catalog[&table.relation];
         if columns.is_empty() {
-            return Err(Problem::at_line(&key, table.line, format!("table {} does not exist", table.relation)));
+            return Err(Problem::at_line(
+                &key,
+                table.line,
+                format!("table {} does not exist", table.relation),
+            ));
         }
         let column = |name: &str, what: &str| {
             columns.get(name).ok_or_else(|| {
@@ -141,7 +145,10 @@ fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
             return Err(Problem::at_line(
                 &format!("{key}.key"),
                 table.line,
-                format!("{}.{} is of type {}: keys can be uuid, smallint, integer, bigint or text", table.relation, table.key, key_column.sql_type),
+                format!(
+                    "{}.{} is of type {}: keys can be uuid, smallint, integer, bigint or text",
+                    table.relation, table.key, key_column.sql_type
+                ),
             ));
         };
         if let Some(declared) = &table.key_type {
@@ -149,7 +156,10 @@ fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
                 return Err(Problem::at_line(
                     &format!("{key}.key_type"),
                     table.line,
-                    format!("declared {declared}, but {}.{} is {}", table.relation, table.key, key_column.sql_type),
+                    format!(
+                        "declared {declared}, but {}.{} is {}",
+                        table.relation, table.key, key_column.sql_type
+                    ),
                 ));
             }
         }

@@ -106,11 +106,12 @@ impl Postgres {
             .map_err(PgError::new("install change capture"))?;
         let mut script = String::from("BEGIN;\n");
         for (relation, mut columns) in captured_columns(tables) {
-            let recorded: Vec<String> = sqlx::query_scalar(include_str!("sql/capture_captured.sql"))
-                .bind(&relation)
-                .fetch_all(self.pool())
-                .await
-                .map_err(PgError::new("install change capture"))?;
+            let recorded: Vec<String> =
+                sqlx::query_scalar(include_str!("sql/capture_captured.sql"))
+                    .bind(&relation)
+                    .fetch_all(self.pool())
+                    .await
+                    .map_err(PgError::new("install change capture"))?;
             for column in recorded {
                 if !columns.contains(&column) {
                     columns.push(column);
@@ -196,7 +197,9 @@ impl Postgres {
                 .bind(consumer)
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| sqlx::Error::Protocol(format!("change consumer {consumer} is not registered")))?;
+                .ok_or_else(|| {
+                    sqlx::Error::Protocol(format!("change consumer {consumer} is not registered"))
+                })?;
         let open: Vec<String> = sqlx::query_scalar(include_str!("sql/consumer_snapshot.sql"))
             .fetch_one(&mut *tx)
             .await?;
@@ -232,20 +235,28 @@ impl Postgres {
 
     /// Moves `consumer` to `next` once its changes are indexed, and prunes what every
     /// consumer has passed.
-    pub async fn acknowledge_changes(&self, consumer: &str, next: &Position) -> Result<(), PgError> {
-        retry(self.retry_policy(), "acknowledge recorded changes", || async {
-            sqlx::query(include_str!("sql/consumer_ack.sql"))
-                .bind(consumer)
-                .bind(next.position)
-                .bind(&next.pending)
-                .execute(self.pool())
-                .await
-                .map_err(PgError::new("acknowledge recorded changes"))?;
-            sqlx::query(include_str!("sql/consumer_prune.sql"))
-                .execute(self.pool())
-                .await
-                .map_err(PgError::new("prune recorded changes"))
-        })
+    pub async fn acknowledge_changes(
+        &self,
+        consumer: &str,
+        next: &Position,
+    ) -> Result<(), PgError> {
+        retry(
+            self.retry_policy(),
+            "acknowledge recorded changes",
+            || async {
+                sqlx::query(include_str!("sql/consumer_ack.sql"))
+                    .bind(consumer)
+                    .bind(next.position)
+                    .bind(&next.pending)
+                    .execute(self.pool())
+                    .await
+                    .map_err(PgError::new("acknowledge recorded changes"))?;
+                sqlx::query(include_str!("sql/consumer_prune.sql"))
+                    .execute(self.pool())
+                    .await
+                    .map_err(PgError::new("prune recorded changes"))
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -308,7 +319,9 @@ mod tests {
             &["film_work_id".into(), "person_id".into()],
         );
         assert!(sql.contains("FUNCTION pg2es.\"record_content.person_film_work\"()"));
-        assert!(sql.contains("('film_work_id', NEW.film_work_id::text), ('person_id', NEW.person_id::text)"));
+        assert!(sql.contains(
+            "('film_work_id', NEW.film_work_id::text), ('person_id', NEW.person_id::text)"
+        ));
         assert!(sql.contains("('film_work_id', OLD.film_work_id::text, NEW.film_work_id::text)"));
         assert!(sql.contains("ON content.person_film_work"));
         assert!(!sql.contains('{'), "{sql}");

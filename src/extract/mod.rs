@@ -60,7 +60,9 @@ pub(crate) struct ChangedBy {
 pub(crate) enum ChangeKind {
     Timestamptz,
     /// A timestamp without time zone whose values are in `zone`.
-    Timestamp { zone: String },
+    Timestamp {
+        zone: String,
+    },
     /// An increasing version number (no late-commit guard: see the README).
     Integer,
 }

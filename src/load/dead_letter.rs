@@ -159,12 +159,12 @@ impl Taken {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use crate::transform::Key;
+    use bytes::Bytes;
 
     #[allow(non_snake_case)]
     fn Uuid_(n: u128) -> Key {
-        Key::from(uuid::Uuid_(n).to_string())
+        Key::from(uuid::Uuid::from_u128(n).to_string())
     }
 
     use super::*;
@@ -215,22 +215,13 @@ mod tests {
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
         assert!(letters.take().unwrap().is_none());
-        let refused = |id| {
-            (
-                Action::Delete(Uuid_(id)),
-                409,
-                "conflict".to_owned(),
-            )
-        };
+        let refused = |id| (Action::Delete(Uuid_(id)), 409, "conflict".to_owned());
         letters
             .write("movies", &[refused(2), refused(1), refused(2)])
             .unwrap();
         let taken = letters.take().unwrap().unwrap();
         assert!(!path.exists(), "new refusals start a fresh file");
-        assert_eq!(
-            taken.ids().unwrap(),
-            [Uuid_(2), Uuid_(1)]
-        );
+        assert_eq!(taken.ids().unwrap(), [Uuid_(2), Uuid_(1)]);
         // An interrupted replay is taken up again.
         let again = letters.take().unwrap().unwrap();
         assert_eq!(again.ids().unwrap().len(), 2);

@@ -55,7 +55,12 @@ impl<P: Pipeline> Engine<P> {
             keys.sort_unstable();
             keys.dedup();
             match self.pipeline.touch(relation, column) {
-                None => debug!(relation, column, rows = keys.len(), "recorded changes this pipeline does not read"),
+                None => debug!(
+                    relation,
+                    column,
+                    rows = keys.len(),
+                    "recorded changes this pipeline does not read"
+                ),
                 Some(Touch::Root) => roots.extend(keys),
                 Some(Touch::FanOut(sql)) => {
                     units.extend(fan_out_units(&self.pg, sql, &keys, self.batch_size, ()).await?)

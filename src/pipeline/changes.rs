@@ -29,11 +29,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// Indexes what changed in `table` after its cursor; the cursor moves past a page of
     /// changes once every document it touches was acknowledged.
-    async fn follow(
-        &mut self,
-        table: Table,
-        horizon: DateTime<Utc>,
-    ) -> Result<(), SyncError> {
+    async fn follow(&mut self, table: Table, horizon: DateTime<Utc>) -> Result<(), SyncError> {
         let after = self
             .state
             .cursors

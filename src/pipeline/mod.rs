@@ -35,11 +35,11 @@ use sqlx::PgPool;
 use tracing::info;
 
 use crate::config::{Capture, Config};
+use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::retry::retry;
 use crate::state::{self, State, StateError};
-use crate::declaration::{Declared, Touch};
 use crate::transform::{actions_for, Action, Document, Key};
 
 use self::units::Unit;

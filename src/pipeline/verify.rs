@@ -92,7 +92,9 @@ impl<P: Pipeline> Verifier<'_, P> {
         } = *self;
         let mut after = None;
         loop {
-            let ids = pg.root_ids(pipeline.root(), after.as_ref(), batch_size).await?;
+            let ids = pg
+                .root_ids(pipeline.root(), after.as_ref(), batch_size)
+                .await?;
             let Some(last) = ids.last().cloned() else {
                 return Ok(());
             };

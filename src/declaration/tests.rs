@@ -1,0 +1,106 @@
+//! Declarations checked for shape: each mistake is named with its key and line.
+
+use std::path::Path;
+
+use super::model::{Field, Join};
+use super::{Declaration, DeclarationError};
+
+fn parse(text: &str) -> Result<Declaration, DeclarationError> {
+    Declaration::parse("test", Path::new("pipelines/test.yaml"), text)
+}
+
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+const MOVIES: &str = include_str!("../../pipelines/movies.yaml");
+
+#[test]
+fn the_movies_declaration_reads() {
+    let declaration = parse(MOVIES).unwrap();
+    let model = &declaration.model;
+    assert_eq!(model.alias, "movies");
+    assert_eq!(model.root_table().relation, "content.film_work");
+    assert_eq!(
+        declaration.index_config,
+        Path::new("pipelines/../index_config.json")
+    );
+    let Field::List(actors) = &model.fields[8] else {
+        panic!("actors is a list: {:?}", model.fields[8])
+    };
+    assert_eq!(actors.name, "actors");
+    assert!(
+        matches!(&actors.join, Join::Through { root_ref, list_ref, .. } if root_ref == "film_work_id" && list_ref == "person_id")
+    );
+    assert_eq!(actors.filter, vec![("role".to_owned(), "actor".to_owned())]);
+}
+
+#[test]
+fn a_comment_or_the_order_of_tables_changes_no_fingerprint_but_a_field_does() {
+    let base = parse(MOVIES).unwrap().fingerprint();
+    let commented = MOVIES.replace("# The document, field by field", "# Reworded comment");
+    assert_eq!(parse(&commented).unwrap().fingerprint(), base);
+    let renamed = MOVIES.replace("  imdb_rating: rating", "  rating: rating");
+    assert_ne!(parse(&renamed).unwrap().fingerprint(), base);
+}
+
+#[test]
+fn an_undeclared_table_is_named_with_its_line() {
+    let text = MOVIES.replace("list: content.genre\n", "list: content.genres\n");
+    let message = error(&text);
+    assert!(message.contains("pipelines/test.yaml"), "{message}");
+    assert!(message.contains("document.genre.list"), "{message}");
+    assert!(
+        message.contains("content.genres is not declared under tables"),
+        "{message}"
+    );
+    assert!(message.contains("line 3"), "{message}");
+}
+
+#[test]
+fn a_field_declared_twice_is_refused_with_its_line() {
+    let text = MOVIES.replace("  title: title\n", "  title: title\n  title: description\n");
+    let message = error(&text);
+    assert!(message.contains("title"), "{message}");
+    assert!(message.contains("line"), "{message}");
+}
+
+#[test]
+fn a_link_table_without_a_path_to_the_root_is_refused() {
+    let text = MOVIES.replace(
+        "refs: {film_work_id: content.film_work, genre_id: content.genre}",
+        "refs: {genre_id: content.genre}",
+    );
+    let message = error(&text);
+    assert!(message.contains("document.genre.through"), "{message}");
+    assert!(message.contains("has no path to the root"), "{message}");
+}
+
+#[test]
+fn a_sort_key_that_is_not_a_field_is_refused() {
+    let text = MOVIES.replacen("sort: [name, id]", "sort: [full_name, id]", 1);
+    let message = error(&text);
+    assert!(message.contains("document.genre.sort"), "{message}");
+    assert!(
+        message.contains("full_name is not one of this list's fields"),
+        "{message}"
+    );
+}
+
+#[test]
+fn names_of_an_unknown_list_are_refused() {
+    let text = MOVIES.replace("{names: actors, field: name}", "{names: cast, field: name}");
+    let message = error(&text);
+    assert!(message.contains("document.actors_names.names"), "{message}");
+}
+
+#[test]
+fn an_unknown_key_is_refused_with_its_line() {
+    let text = MOVIES.replace(
+        "root: content.film_work",
+        "root: content.film_work\nroots: x",
+    );
+    let message = error(&text);
+    assert!(message.contains("roots"), "{message}");
+    assert!(message.contains("line"), "{message}");
+}
