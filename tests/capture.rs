@@ -166,7 +166,7 @@ async fn renaming_a_person_in_hundreds_of_films_and_shared_timestamps() {
 async fn notify_wakes_the_worker_long_before_its_poll_interval() {
     let (db, index, mut worker) = captured("capture_notify").await;
     worker.set("PG2ES__SYNC__POLL_INTERVAL", "1h");
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     // The first cycle runs at start; wait until the worker is idle (nothing left recorded).
     db.execute(&format!("UPDATE content.film_work SET title = 'Woken Up', updated_at = now() WHERE id = {SOME_FILM}"))
         .await;

@@ -177,7 +177,7 @@ async fn write_unless_locked(db: &TestDb, sql: &str) {
 
 /// Starts `pg2es run` and kills it (SIGKILL) once its work reached a random point.
 async fn kill_during_a_cycle(db: &TestDb, worker: &Worker, exact: bool, rng: &mut StdRng) {
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     let state = worker.state_path();
     let before = std::fs::read_to_string(&state).unwrap_or_default();
     let early = rng.random_bool(0.5);

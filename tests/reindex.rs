@@ -83,7 +83,7 @@ async fn rebuilding(prefix: &str, films: u64) -> (String, Rebuilding) {
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
     let monitor = SearchMonitor::start(&name, films);
-    let child = worker.spawn_run();
+    let (child, _log) = worker.spawn_run();
     wait_until(
         "the rebuild to save a position",
         Duration::from_secs(60),

@@ -29,7 +29,7 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     worker.set("PG2ES__INDEX__CONFIG", &config);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     wait_until(
         "the back-fill to save a position",
         Duration::from_secs(60),
@@ -79,7 +79,7 @@ async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     wait_until(
         "the back-fill to finish",
         Duration::from_secs(60),

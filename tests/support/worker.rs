@@ -1,9 +1,14 @@
 //! The real `pg2es` binary, configured through `PG2ES__*` variables, in a directory of its own.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 use super::{index_config_path, TestDb};
+
+/// What a background worker has written to stderr so far.
+pub type Log = Arc<Mutex<String>>;
 
 pub struct Worker {
     pub dir: tempfile::TempDir,
@@ -88,13 +93,27 @@ impl Worker {
         )
     }
 
-    /// Starts `pg2es run` in the background.
-    pub fn spawn_run(&self) -> Child {
-        self.command(&["run"])
-            .stdout(Stdio::piped())
+    /// Starts `pg2es run` in the background. A thread of its own reads its stderr into the log
+    /// as it comes, whether the test looks at it or not: a pipe nobody reads fills up and
+    /// blocks a chatty worker. Its stdout, which nothing reads, goes nowhere.
+    pub fn spawn_run(&self) -> (Child, Log) {
+        let mut child = self
+            .command(&["run"])
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start pg2es run")
+            .expect("start pg2es run");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Log::default();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        (child, log)
     }
 }
 
