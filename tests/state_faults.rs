@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::disk::SmallDisk;
 use crate::support::process::Running;
-use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -44,8 +46,7 @@ async fn kill_9_while_the_state_file_is_written_never_leaves_it_corrupt() {
     }
     let (_, _, _, log) = worker.sync_once();
     assert!(log.contains("resuming back-fill"), "{log}");
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -58,8 +59,11 @@ async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_star
     let disk = SmallDisk::mount(worker.dir.path(), 256);
     let mut running = Running::start(&worker);
     wait_until("a saved back-fill position", DEADLINE, || {
-        let text = std::fs::read_to_string(worker.state_path()).unwrap_or_default();
-        std::future::ready(text.contains("after: ") && !text.contains("after: null"))
+        std::future::ready(
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["after"].is_string()),
+        )
     })
     .await;
 
@@ -82,7 +86,6 @@ async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_star
     disk.free();
     let (_, _, _, log) = worker.sync_once();
     assert!(log.contains("resuming back-fill"), "{log}");
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
     drop(disk);
 }

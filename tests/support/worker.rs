@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
+use serde_json::Value;
+
 use super::{index_config_path, TestDb};
 
 /// What a background worker has written to stderr so far.
@@ -117,15 +119,21 @@ impl Worker {
     }
 }
 
+/// The state file, read in one place: the tests know its path and layout only through these.
 impl Worker {
-    /// The state file, parsed; `None` while there is none (or it is being replaced).
-    pub fn state(&self) -> Option<serde_json::Value> {
+    /// The state file, parsed; `None` while there is none (or it is refused as corrupt).
+    pub fn state(&self) -> Option<Value> {
         let text = std::fs::read_to_string(self.state_path()).ok()?;
         serde_saphyr::from_str(&text).ok()
     }
 
+    /// The back-fill of the live index according to the state file.
+    pub fn backfill(&self) -> Option<Value> {
+        self.state().map(|state| state["backfill"].clone())
+    }
+
     /// The rebuild in progress according to the state file.
-    pub fn rebuild(&self) -> Option<serde_json::Value> {
+    pub fn rebuild(&self) -> Option<Value> {
         self.state()
             .map(|state| state["rebuild"].clone())
             .filter(|rebuild| rebuild.is_object())
