@@ -35,10 +35,16 @@ impl Worker {
         Self { dir, env }
     }
 
-    /// Sets (or replaces) one `PG2ES__*` variable.
+    /// Sets (or replaces) one variable: a `PG2ES__*` setting, or `PG2ES_FAILPOINT`.
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.env.retain(|(name, _)| name != key);
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes a variable set by [`Worker::set`].
+    pub fn unset(&mut self, key: &str) -> &mut Self {
+        self.env.retain(|(name, _)| name != key);
         self
     }
 
