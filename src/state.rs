@@ -12,6 +12,9 @@ use crate::transform::Key;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg(debug_assertions)]
+mod failpoint;
+
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =
     "to start over deliberately, run again with --reset-state (everything is re-indexed)";
@@ -209,9 +212,16 @@ pub(crate) fn save(path: &Path, state: &State) -> Result<(), StateError> {
         .map_err(|err| write_error(std::io::Error::other(err.to_string())))?;
     let temp = temp_path(path);
     let mut file = File::create(&temp).map_err(write_error)?;
-    file.write_all(text.as_bytes()).map_err(write_error)?;
+    // In two halves, so that a test can kill the worker between them (debug builds only).
+    let (head, tail) = text.as_bytes().split_at(text.len() / 2);
+    file.write_all(head).map_err(write_error)?;
+    #[cfg(debug_assertions)]
+    failpoint::hit(failpoint::MID_WRITE);
+    file.write_all(tail).map_err(write_error)?;
     file.sync_all().map_err(write_error)?;
     drop(file);
+    #[cfg(debug_assertions)]
+    failpoint::hit(failpoint::BEFORE_RENAME);
     fs::rename(&temp, path).map_err(write_error)?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         File::open(dir)

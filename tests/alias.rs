@@ -6,7 +6,7 @@ use std::process::Output;
 use crate::dead_letter::refusing_config;
 use crate::reindex::folding_config;
 use crate::support::{
-    assert_same_documents, index_config, unique_name, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, index_config, unique_name, SearchIndex, TestDb, Worker,
 };
 
 fn text(bytes: &[u8]) -> String {
@@ -75,7 +75,7 @@ async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
         [target],
         "the concrete index is replaced by the alias"
     );
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
     let output = worker.output(&["reindex", "--rollback"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -85,7 +85,6 @@ async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
     );
     let (indexed, _, _, _) = worker.sync_once();
     assert_eq!(indexed, 0, "nothing left to do");
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -124,7 +123,7 @@ async fn rollback_brings_the_previous_index_up_to_date_and_puts_it_back() {
         text(&output.stdout)
     );
     assert_eq!(index.alias_target().await, first);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
     assert!(
         index.matching_ids("title", "uberraschung").await.is_empty(),
         "the old analyzer answers"
@@ -141,8 +140,7 @@ async fn rollback_brings_the_previous_index_up_to_date_and_puts_it_back() {
     let third = index.alias_target().await;
     assert!(third != first && third != second, "{third}");
     assert_eq!(index.matching_ids("title", "uberraschung").await.len(), 1);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -175,5 +173,4 @@ async fn a_rebuilt_index_that_refuses_documents_never_gets_the_alias() {
     let (_, _, dead_lettered, log) = worker.sync_once();
     assert_eq!(dead_lettered, 0);
     assert!(log.contains("not rebuilt"), "{log}");
-    index.delete().await;
 }

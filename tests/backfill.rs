@@ -1,4 +1,4 @@
-use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{assert_index_equals_postgres, unique_name, SearchIndex, TestDb, Worker};
 
 #[tokio::test]
 async fn real_dataset_back_fills_999_documents_equal_to_postgres() {
@@ -10,13 +10,11 @@ async fn real_dataset_back_fills_999_documents_equal_to_postgres() {
     let (indexed, deleted, dead_lettered, _) = worker.sync_once();
 
     assert_eq!((indexed, deleted, dead_lettered), (999, 0, 0));
-    let expected = db.expected_documents().await;
-    assert_eq!(expected.len(), 999);
-    assert_same_documents(&expected, &index.documents().await);
+    assert_eq!(db.expected_documents().await.len(), 999);
+    assert_index_equals_postgres(&db, &index).await;
     // A second run finds nothing to do.
     let (indexed, deleted, _, _) = worker.sync_once();
     assert_eq!((indexed, deleted), (0, 0));
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -46,7 +44,6 @@ async fn full_text_search_understands_english_and_russian() {
         index.matching_ids("title", "the").await.is_empty(),
         "stop words are dropped"
     );
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -74,6 +71,5 @@ async fn dataset_own_schema_with_nullable_timestamps_is_indexed() {
     let (indexed, _, _, _) = Worker::new(&db, &name).sync_once();
 
     assert_eq!(indexed, 999);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }

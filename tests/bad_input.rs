@@ -109,7 +109,6 @@ async fn corrupt_state_file_is_refused_until_reset_deliberately() {
     let output = worker.output(&["sync", "--once", "--reset-state"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(index.count().await, 2);
-    index.delete().await;
 }
 
 #[tokio::test]

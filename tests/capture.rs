@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 /// A back-filled index over the real dataset, followed with triggers.
 async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
@@ -36,10 +38,6 @@ fn pending_changes(worker: &Worker) -> i64 {
         .unwrap_or_else(|| panic!("{status}"))
 }
 
-async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-}
-
 const SOME_FILM: &str = "(SELECT id FROM content.film_work ORDER BY id LIMIT 1 OFFSET 7)";
 const SOME_PERSON: &str = "(SELECT person_id FROM content.person_film_work GROUP BY person_id
                             ORDER BY count(*) DESC, person_id LIMIT 1)";
@@ -59,7 +57,6 @@ async fn deleting_a_film_removes_its_document() {
     assert_eq!(pending_changes(&worker), 0);
     assert_eq!(index.count().await, 998);
     assert_index_equals_postgres(&db, &index).await;
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -72,7 +69,6 @@ async fn deleting_a_person_or_a_genre_reindexes_their_films() {
     let (indexed, _, _, _) = worker.sync_once();
     assert!(indexed > 1, "indexed {indexed}");
     assert_index_equals_postgres(&db, &index).await;
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -96,7 +92,6 @@ async fn link_rows_inserted_deleted_and_changed_reach_the_index() {
     .await;
     worker.sync_once();
     assert_index_equals_postgres(&db, &index).await;
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -132,7 +127,6 @@ async fn a_transaction_committing_after_a_worker_cycle_is_not_lost() {
         1
     );
     assert_index_equals_postgres(&db, &index).await;
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -159,14 +153,13 @@ async fn renaming_a_person_in_hundreds_of_films_and_shared_timestamps() {
         400
     );
     assert_index_equals_postgres(&db, &index).await;
-    index.delete().await;
 }
 
 #[tokio::test]
 async fn notify_wakes_the_worker_long_before_its_poll_interval() {
     let (db, index, mut worker) = captured("capture_notify").await;
     worker.set("PG2ES__SYNC__POLL_INTERVAL", "1h");
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     // The first cycle runs at start; wait until the worker is idle (nothing left recorded).
     db.execute(&format!("UPDATE content.film_work SET title = 'Woken Up', updated_at = now() WHERE id = {SOME_FILM}"))
         .await;
@@ -187,12 +180,11 @@ async fn notify_wakes_the_worker_long_before_its_poll_interval() {
     .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    index.delete().await;
 }
 
 #[tokio::test]
 async fn setup_is_idempotent_and_teardown_is_noticed() {
-    let (db, index, worker) = captured("capture_setup_teardown").await;
+    let (db, _index, worker) = captured("capture_setup_teardown").await;
     assert!(worker.output(&["setup"]).status.success(), "setup twice");
     let check = worker.output(&["check"]);
     assert!(String::from_utf8_lossy(&check.stdout).contains("✓ change capture"));
@@ -205,5 +197,4 @@ async fn setup_is_idempotent_and_teardown_is_noticed() {
     let output = worker.output(&["sync", "--once"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg2es setup"));
-    index.delete().await;
 }

@@ -1,4 +1,4 @@
-use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{assert_index_equals_postgres, unique_name, SearchIndex, TestDb, Worker};
 
 const BUSIEST_PERSON: &str = "SELECT person_id::text FROM content.person_film_work
      GROUP BY person_id ORDER BY count(DISTINCT film_work_id) DESC, person_id LIMIT 1";
@@ -56,7 +56,7 @@ async fn inserts_and_updates_of_every_table_reach_the_index() {
     let (indexed, _, _, _) = worker.sync_once();
 
     assert!(indexed >= busiest_films as u64, "indexed only {indexed}");
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
     let renamed = index
         .matching_ids("actors_names", "Renamed Busiest Person")
         .await
@@ -73,7 +73,6 @@ async fn inserts_and_updates_of_every_table_reach_the_index() {
         renamed >= busiest_films as usize,
         "rename reached {renamed} of {busiest_films} films"
     );
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -99,8 +98,7 @@ async fn thousand_films_sharing_one_timestamp_all_reach_the_index_in_batches_of_
     let (indexed, _, _, _) = worker.sync_once();
 
     assert_eq!(indexed, 1000);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -136,6 +134,5 @@ async fn polling_holds_its_cursor_behind_a_transaction_still_open() {
             .len(),
         1
     );
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }

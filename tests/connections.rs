@@ -1,6 +1,8 @@
 use std::process::Output;
 
-use crate::support::{assert_same_documents, search_url, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, search_url, unique_name, SearchIndex, TestDb, Worker,
+};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -28,8 +30,7 @@ async fn a_dead_first_node_fails_over_to_the_next() {
 
     assert_eq!((indexed, dead_lettered), (999, 0));
     assert!(log.contains("moving to the next"), "{log}");
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -68,7 +69,7 @@ async fn unreadable_or_invalid_ca_files_stop_at_start_naming_the_key() {
 async fn secrets_from_files_work_and_are_never_printed() {
     let name = unique_name("secret_files");
     let db = TestDb::with_dataset(&name).await;
-    let index = SearchIndex::new(&name).await;
+    let _index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     // The test servers trust every client: the passwords are sent and ignored.
     let mut url = url::Url::parse(&db.url).unwrap();
@@ -105,5 +106,4 @@ async fn secrets_from_files_work_and_are_never_printed() {
         !log.contains("pg-s3cr3t") && !log.contains("es-s3cr3t"),
         "{log}"
     );
-    index.delete().await;
 }

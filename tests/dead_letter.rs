@@ -61,7 +61,6 @@ async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
         stdout.contains("✗ index mapping") && stdout.contains("description"),
         "{stdout}"
     );
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -86,7 +85,6 @@ async fn check_and_status_report_a_healthy_index() {
     assert_eq!(status["rows_in_postgres"], 999);
     assert_eq!(status["backfill"]["done"], true);
     assert!(status["cursors"]["person"]["at"].is_string(), "{status}");
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -145,5 +143,4 @@ async fn replay_sends_dead_letters_again_built_from_postgres_as_it_is_now() {
     assert_eq!(left.lines().count() as u64, refused - 11);
     assert!(!left.contains(&ids[0]) && !left.contains(&ids[10]));
     assert_eq!(index.count().await, without + 10);
-    index.delete().await;
 }

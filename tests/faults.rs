@@ -3,33 +3,24 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::{
-    assert_same_documents, search_url, unique_name, wait_until, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, search_url, unique_name, wait_until, SearchIndex, TestDb, Worker,
 };
 
 const FILMS: u32 = 2000;
 const DEADLINE: Duration = Duration::from_secs(120);
 
-fn backfill(worker: &Worker) -> Value {
-    std::fs::read_to_string(worker.state_path())
-        .ok()
-        .and_then(|text| serde_saphyr::from_str::<Value>(&text).ok())
-        .map_or(Value::Null, |state| state["backfill"].clone())
-}
-
 async fn wait_for_partial_backfill(worker: &Worker) {
     wait_until("a partly done back-fill", DEADLINE, || {
-        let backfill = backfill(worker);
+        let backfill = worker.backfill().unwrap_or_default();
         std::future::ready(backfill["indexed"].as_u64().unwrap_or(0) > 0)
     })
     .await;
     assert_eq!(
-        backfill(worker)["done"],
+        worker.backfill().unwrap_or_default()["done"],
         false,
         "the back-fill ended too soon"
     );
@@ -37,7 +28,11 @@ async fn wait_for_partial_backfill(worker: &Worker) {
 
 async fn wait_for_backfill_done(worker: &Worker) {
     wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(backfill(worker)["done"] == true)
+        std::future::ready(
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["done"] == true),
+        )
     })
     .await;
 }
@@ -91,8 +86,7 @@ async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
 
     assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 /// The search server behind a proxy that cuts requests in the middle, then stops answering.
@@ -131,6 +125,5 @@ async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
 
     assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }

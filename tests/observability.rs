@@ -9,7 +9,7 @@ const FILMS: u32 = 300;
 async fn metrics_and_health_endpoints_report_the_work_done() {
     let name = unique_name("observability");
     let db = TestDb::with_generated(&name, FILMS).await;
-    let index = SearchIndex::new(&name).await;
+    let _index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__HTTP__ADDRESS", "127.0.0.1:0");
     worker.set("PG2ES__SYNC__BATCH_SIZE", "100");
@@ -71,14 +71,13 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
     .await;
     assert_eq!(http_get(&address, "/nope").0, 404);
     running.kill();
-    index.delete().await;
 }
 
 #[tokio::test]
 async fn status_shows_lag_last_cycle_dead_letters_and_the_active_worker() {
     let name = unique_name("progress");
     let db = TestDb::with_generated(&name, FILMS).await;
-    let index = SearchIndex::new(&name).await;
+    let _index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
 
     let (indexed, _, _, log) = worker.sync_once();
@@ -106,5 +105,4 @@ async fn status_shows_lag_last_cycle_dead_letters_and_the_active_worker() {
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
-    index.delete().await;
 }

@@ -9,7 +9,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-use crate::support::{assert_same_documents, unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 const FILMS: u32 = 300;
 const ROUNDS: usize = 8;
@@ -154,8 +156,7 @@ async fn run_seed(seed: u64) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 /// Runs one write; a write blocked by the open late transaction's row locks is skipped instead
@@ -177,9 +178,8 @@ async fn write_unless_locked(db: &TestDb, sql: &str) {
 
 /// Starts `pg2es run` and kills it (SIGKILL) once its work reached a random point.
 async fn kill_during_a_cycle(db: &TestDb, worker: &Worker, exact: bool, rng: &mut StdRng) {
-    let mut child = worker.spawn_run();
-    let state = worker.state_path();
-    let before = std::fs::read_to_string(&state).unwrap_or_default();
+    let (mut child, _log) = worker.spawn_run();
+    let before = worker.state();
     let early = rng.random_bool(0.5);
     wait_until(
         "the worker to make progress",
@@ -190,7 +190,7 @@ async fn kill_during_a_cycle(db: &TestDb, worker: &Worker, exact: bool, rng: &mu
             }
             match exact {
                 true => db.scalar_i64("SELECT count(*) FROM pg2es.changes").await == 0,
-                false => std::fs::read_to_string(&state).unwrap_or_default() != before,
+                false => worker.state() != before,
             }
         },
     )

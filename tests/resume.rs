@@ -3,17 +3,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::{
-    assert_same_documents, index_config_variant, unique_name, wait_until, SearchIndex, TestDb,
-    Worker,
+    assert_index_equals_postgres, index_config_variant, unique_name, wait_until, SearchIndex,
+    TestDb, Worker,
 };
 
 const FILMS: u64 = 5000;
-
-fn backfill_state(worker: &Worker) -> Option<Value> {
-    let text = std::fs::read_to_string(worker.state_path()).ok()?;
-    let state: Value = serde_saphyr::from_str(&text).ok()?;
-    Some(state["backfill"].clone())
-}
 
 #[tokio::test]
 async fn killed_back_fill_resumes_from_its_cursor() {
@@ -29,17 +23,23 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     worker.set("PG2ES__INDEX__CONFIG", &config);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     wait_until(
         "the back-fill to save a position",
         Duration::from_secs(60),
-        || async { backfill_state(&worker).is_some_and(|backfill| backfill["after"].is_string()) },
+        || async {
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["after"].is_string())
+        },
     )
     .await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    let backfill = backfill_state(&worker).expect("a readable state file after kill -9");
+    let backfill = worker
+        .backfill()
+        .expect("a readable state file after kill -9");
     assert_eq!(
         backfill["done"],
         Value::Bool(false),
@@ -62,29 +62,30 @@ async fn killed_back_fill_resumes_from_its_cursor() {
         (Some("2s".into()), Some("2".into())),
         "the crashed back-fill's settings are put back when it ends"
     );
-    assert!(backfill_state(&worker).unwrap()["restore_settings"].is_null());
+    assert!(worker.backfill().unwrap()["restore_settings"].is_null());
     assert_eq!(
         indexed,
         FILMS - acknowledged,
         "the second run must start after the cursor"
     );
     assert_eq!(index.count().await, FILMS);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
 async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
     let name = unique_name("resume_sigterm");
     let db = TestDb::with_dataset(&name).await;
-    let index = SearchIndex::new(&name).await;
+    let _index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
-    let mut child = worker.spawn_run();
+    let (mut child, _log) = worker.spawn_run();
     wait_until(
         "the back-fill to finish",
         Duration::from_secs(60),
         || async {
-            backfill_state(&worker).is_some_and(|backfill| backfill["done"] == Value::Bool(true))
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["done"] == Value::Bool(true))
         },
     )
     .await;
@@ -106,9 +107,8 @@ async fn sigterm_stops_the_worker_cleanly_with_its_state_saved() {
     .await;
 
     assert_eq!(exit.unwrap().code(), Some(0));
-    assert_eq!(backfill_state(&worker).unwrap()["indexed"], 999);
+    assert_eq!(worker.backfill().unwrap()["indexed"], 999);
     // Restarted, it has nothing left to do.
     let (indexed, _, _, _) = worker.sync_once();
     assert_eq!(indexed, 0);
-    index.delete().await;
 }

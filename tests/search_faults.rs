@@ -3,24 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::support::process::Running;
 use crate::support::search_node::SearchNode;
 use crate::support::{
-    assert_same_documents, index_config_variant, unique_name, wait_until, SearchIndex, TestDb,
-    Worker,
+    assert_index_equals_postgres, index_config_variant, unique_name, wait_until, SearchIndex,
+    TestDb, Worker,
 };
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const OUTAGE: Duration = Duration::from_secs(30);
-
-fn backfill(worker: &Worker) -> Value {
-    std::fs::read_to_string(worker.state_path())
-        .ok()
-        .and_then(|text| serde_saphyr::from_str::<Value>(&text).ok())
-        .map_or(Value::Null, |state| state["backfill"].clone())
-}
 
 #[tokio::test]
 async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
@@ -35,11 +26,15 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
     let mut running = Running::start(&worker);
     wait_until("a partly done back-fill", DEADLINE, || {
-        std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
+        std::future::ready(
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["indexed"].as_u64() > Some(0)),
+        )
     })
     .await;
     assert_eq!(
-        backfill(&worker)["done"],
+        worker.backfill().unwrap_or_default()["done"],
         false,
         "the back-fill ended too soon"
     );
@@ -54,13 +49,17 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
     node.restart(&name);
     node.wait_ready(1).await;
     wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(backfill(&worker)["done"] == true)
+        std::future::ready(
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["done"] == true),
+        )
     })
     .await;
 
     assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -92,7 +91,7 @@ async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_a
     );
     assert_eq!((indexed, dead_lettered), (3000, 0));
     assert!(!worker.dead_letter_path().exists());
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
 }
 
 #[tokio::test]
@@ -116,12 +115,16 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
     let mut running = Running::start(&worker);
     wait_until("a partly done back-fill", DEADLINE, || {
-        std::future::ready(backfill(&worker)["indexed"].as_u64().unwrap_or(0) > 0)
+        std::future::ready(
+            worker
+                .backfill()
+                .is_some_and(|backfill| backfill["indexed"].as_u64() > Some(0)),
+        )
     })
     .await;
     nodes[0].wait_green().await;
     assert_eq!(
-        backfill(&worker)["done"],
+        worker.backfill().unwrap_or_default()["done"],
         false,
         "the back-fill ended too soon"
     );
@@ -130,7 +133,13 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
     wait_until(
         "the back-fill to finish on the other nodes",
         DEADLINE,
-        || std::future::ready(backfill(&worker)["done"] == true),
+        || {
+            std::future::ready(
+                worker
+                    .backfill()
+                    .is_some_and(|backfill| backfill["done"] == true),
+            )
+        },
     )
     .await;
 
@@ -141,5 +150,5 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
         running.log()
     );
     drop(running);
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+    assert_index_equals_postgres(&db, &index).await;
 }

@@ -7,7 +7,9 @@ const FILMS: u32 = 50;
 const NEW_FILM: &str = "70000000-0000-0000-0000-000000000001";
 
 fn backfill_done(worker: &Worker) -> bool {
-    std::fs::read_to_string(worker.state_path()).is_ok_and(|text| text.contains("done: true"))
+    worker
+        .backfill()
+        .is_some_and(|backfill| backfill["done"] == true)
 }
 
 #[tokio::test]
@@ -69,7 +71,6 @@ async fn a_second_worker_stands_by_and_takes_over_when_the_first_is_killed() {
         "the standby carries on from the shared state file: {}",
         standby.log()
     );
-    index.delete().await;
 }
 
 #[tokio::test]
@@ -110,5 +111,4 @@ async fn a_worker_whose_lock_connection_is_cut_stops_writing_and_takes_the_lock_
         || async { !index.matching_ids("title", "lockstep").await.is_empty() },
     )
     .await;
-    index.delete().await;
 }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{assert_index_equals_postgres, unique_name, SearchIndex, TestDb, Worker};
 
 fn verify(worker: &Worker, args: &[&str]) -> (Option<i32>, Value) {
     let mut all = vec!["verify", "--json"];
@@ -59,6 +59,5 @@ async fn verify_reports_and_repair_fixes_every_kind_of_difference() {
     index.refresh().await;
     let (code, report) = verify(&worker, &[]);
     assert_eq!(code, Some(0), "{report}");
-    assert_same_documents(&db.expected_documents().await, &index.documents().await);
-    index.delete().await;
+    assert_index_equals_postgres(&db, &index).await;
 }

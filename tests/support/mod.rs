@@ -49,10 +49,13 @@ pub fn unique_name(test: &str) -> String {
     format!("pg2es_{test}_{}_{n}", std::process::id()).to_lowercase()
 }
 
-/// A database of this test's own, with the `content` schema.
+/// A database of this test's own, with the `content` schema; dropped with the value, also when
+/// the test fails.
 pub struct TestDb {
     pub url: String,
     pub pool: PgPool,
+    name: String,
+    admin_url: String,
 }
 
 impl TestDb {
@@ -98,7 +101,12 @@ impl TestDb {
             .connect(&url)
             .await
             .unwrap();
-        Self { url, pool }
+        Self {
+            url,
+            pool,
+            name: name.to_owned(),
+            admin_url: admin_url.to_owned(),
+        }
     }
 
     /// The real third-party dataset (999 films).
@@ -155,6 +163,32 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    /// Drops the database through `psql`, a process of its own: Drop runs on the test's
+    /// runtime thread, which cannot drive a query of its own pool from here. `FORCE` ends the
+    /// connections still open (the pool's, a killed worker's). A server already gone (a test's
+    /// own cluster, stopped) is no failure: there is nothing left to clean.
+    fn drop(&mut self) {
+        let output = Command::new("psql")
+            .args(["-X", "-q", "-d", &self.admin_url, "-c"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .env("PGCONNECT_TIMEOUT", "5")
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => eprintln!(
+                "could not drop test database {}: {}",
+                self.name,
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(err) => eprintln!("could not drop test database {}: {err}", self.name),
+        }
+    }
+}
+
 fn with_database(url: &str, database: &str) -> String {
     let mut parsed = url::Url::parse(url).unwrap();
     parsed.set_path(database);
@@ -200,8 +234,14 @@ where
     }
 }
 
+/// Asserts the index holds exactly the documents Postgres says it should (built by
+/// `expected.sql`, not by pg2es), listing the first differences.
+pub async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
+    assert_same_documents(&db.expected_documents().await, &index.documents().await);
+}
+
 /// Asserts the index holds exactly the expected documents, listing the first differences.
-pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
+fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
     let mut problems = Vec::new();
     for (id, want) in expected {
         let want = &numbers_as_f64(want.clone());

@@ -1,33 +1,24 @@
 //! A `pg2es run` in the background whose log is read as it is written, and a bare HTTP client
 //! for its `/metrics`, `/healthz` and `/readyz`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Child;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::worker::Log;
 use super::{wait_until, Worker};
 
 pub struct Running {
     child: Child,
-    log: Arc<Mutex<String>>,
+    log: Log,
 }
 
 impl Running {
     /// Starts `pg2es run` and collects its stderr.
     pub fn start(worker: &Worker) -> Self {
-        let mut child = worker.spawn_run();
-        let stderr = child.stderr.take().expect("piped stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+        let (child, log) = worker.spawn_run();
         Self { child, log }
     }
 

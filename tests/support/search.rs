@@ -1,6 +1,7 @@
 //! One index per test on the real search server.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
@@ -10,9 +11,15 @@ use elasticsearch::indices::{
 use elasticsearch::{CountParts, Elasticsearch, SearchParts};
 use serde_json::{json, Value};
 
+/// How long a dropped index may take to delete before the test goes on without it.
+const CLEANUP_DEADLINE: Duration = Duration::from_secs(30);
+
 pub struct SearchIndex {
     pub name: String,
+    url: String,
     client: Elasticsearch,
+    /// Created for the test (`new`, `on`): deleted when dropped. An `open` handle is not.
+    owned: bool,
 }
 
 impl SearchIndex {
@@ -23,8 +30,9 @@ impl SearchIndex {
 
     /// The same on another server (a test's own node).
     pub async fn on(url: &str, name: &str) -> Self {
-        let index = Self::open_on(url, name);
+        let mut index = Self::open_on(url, name);
         index.delete().await;
+        index.owned = true;
         index
     }
 
@@ -37,29 +45,45 @@ impl SearchIndex {
         let transport = Transport::single_node(url).unwrap();
         Self {
             name: name.to_owned(),
+            url: url.to_owned(),
             client: Elasticsearch::new(transport),
+            owned: false,
         }
     }
 
     /// Deletes the index of this name, or the indexes behind the alias of this name, and the
     /// versioned indexes pg2es built for it (`<name>_*`).
     pub async fn delete(&self) {
-        for index in self.concrete_indexes().await {
+        if let Err(reason) = self.try_delete().await {
+            panic!("{reason}");
+        }
+    }
+
+    async fn try_delete(&self) -> Result<(), String> {
+        for index in self.try_concrete_indexes().await? {
             let response = self
                 .client
                 .indices()
                 .delete(IndicesDeleteParts::Index(&[&index]))
                 .send()
                 .await
-                .unwrap();
+                .map_err(|err| format!("delete {index}: {err}"))?;
             let status = response.status_code().as_u16();
-            assert!(status < 300 || status == 404, "delete {index}: {status}");
+            if status >= 300 && status != 404 {
+                return Err(format!("delete {index}: HTTP {status}"));
+            }
         }
+        Ok(())
     }
 
     /// The concrete indexes under this name: itself or its alias's, and `<name>_*`.
     pub async fn concrete_indexes(&self) -> Vec<String> {
+        self.try_concrete_indexes().await.unwrap()
+    }
+
+    async fn try_concrete_indexes(&self) -> Result<Vec<String>, String> {
         let pattern = format!("{}_*", self.name);
+        let failed = |err: elasticsearch::Error| format!("indexes under {}: {err}", self.name);
         let body: Value = self
             .client
             .indices()
@@ -67,13 +91,14 @@ impl SearchIndex {
             .ignore_unavailable(true)
             .send()
             .await
-            .unwrap()
+            .map_err(failed)?
             .json()
             .await
-            .unwrap();
-        body.as_object()
+            .map_err(failed)?;
+        Ok(body
+            .as_object()
             .map(|indexes| indexes.keys().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     /// The indexes the alias of this name points at (empty when it is no alias).
@@ -325,5 +350,38 @@ impl SearchIndex {
             .unwrap();
         let answer: Value = response.json().await.unwrap();
         assert_eq!(answer["errors"], false, "{answer}");
+    }
+}
+
+impl Drop for SearchIndex {
+    /// Deletes the test's index (and the versioned ones behind its alias), also when the test
+    /// failed. Drop blocks the test's runtime thread, so the requests go from a thread of
+    /// their own, on a runtime of its own, and are given up after [`CLEANUP_DEADLINE`].
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let (url, name) = (self.url.clone(), self.name.clone());
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| err.to_string())?;
+            let index = SearchIndex::open_on(&url, &name);
+            // The timer is made inside `block_on`: it needs the runtime to exist around it.
+            runtime
+                .block_on(async {
+                    tokio::time::timeout(CLEANUP_DEADLINE, index.try_delete()).await
+                })
+                .map_err(|_| format!("no answer within {CLEANUP_DEADLINE:?}"))?
+        });
+        match cleanup.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => eprintln!("could not delete test index {}: {reason}", self.name),
+            Err(_) => eprintln!(
+                "could not delete test index {}: cleanup panicked",
+                self.name
+            ),
+        }
     }
 }

@@ -1,9 +1,16 @@
 //! The real `pg2es` binary, configured through `PG2ES__*` variables, in a directory of its own.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
 
 use super::{index_config_path, TestDb};
+
+/// What a background worker has written to stderr so far.
+pub type Log = Arc<Mutex<String>>;
 
 pub struct Worker {
     pub dir: tempfile::TempDir,
@@ -28,10 +35,16 @@ impl Worker {
         Self { dir, env }
     }
 
-    /// Sets (or replaces) one `PG2ES__*` variable.
+    /// Sets (or replaces) one variable: a `PG2ES__*` setting, or `PG2ES_FAILPOINT`.
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.env.retain(|(name, _)| name != key);
         self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes a variable set by [`Worker::set`].
+    pub fn unset(&mut self, key: &str) -> &mut Self {
+        self.env.retain(|(name, _)| name != key);
         self
     }
 
@@ -88,25 +101,45 @@ impl Worker {
         )
     }
 
-    /// Starts `pg2es run` in the background.
-    pub fn spawn_run(&self) -> Child {
-        self.command(&["run"])
-            .stdout(Stdio::piped())
+    /// Starts `pg2es run` in the background. A thread of its own reads its stderr into the log
+    /// as it comes, whether the test looks at it or not: a pipe nobody reads fills up and
+    /// blocks a chatty worker. Its stdout, which nothing reads, goes nowhere.
+    pub fn spawn_run(&self) -> (Child, Log) {
+        let mut child = self
+            .command(&["run"])
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start pg2es run")
+            .expect("start pg2es run");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Log::default();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        (child, log)
     }
 }
 
+/// The state file, read in one place: the tests know its path and layout only through these.
 impl Worker {
-    /// The state file, parsed; `None` while there is none (or it is being replaced).
-    pub fn state(&self) -> Option<serde_json::Value> {
+    /// The state file, parsed; `None` while there is none (or it is refused as corrupt).
+    pub fn state(&self) -> Option<Value> {
         let text = std::fs::read_to_string(self.state_path()).ok()?;
         serde_saphyr::from_str(&text).ok()
     }
 
+    /// The back-fill of the live index according to the state file.
+    pub fn backfill(&self) -> Option<Value> {
+        self.state().map(|state| state["backfill"].clone())
+    }
+
     /// The rebuild in progress according to the state file.
-    pub fn rebuild(&self) -> Option<serde_json::Value> {
+    pub fn rebuild(&self) -> Option<Value> {
         self.state()
             .map(|state| state["rebuild"].clone())
             .filter(|rebuild| rebuild.is_object())
