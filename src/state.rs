@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::transform::Key;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 #[cfg(debug_assertions)]
@@ -56,6 +56,13 @@ pub(crate) enum Position {
 impl std::fmt::Display for Position {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // Postgres reads years before 1 only in its own BC form.
+            Position::Time(at) if at.year() < 1 => write!(
+                f,
+                "{:04}{} BC",
+                1 - at.year(),
+                at.format("-%m-%dT%H:%M:%S%.6f+00")
+            ),
             Position::Time(at) => {
                 f.write_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             }
@@ -268,6 +275,24 @@ mod tests {
             },
         );
         state
+    }
+
+    #[test]
+    fn positions_are_written_as_postgres_reads_them() {
+        let start = chrono::NaiveDate::from_ymd_opt(-4000, 1, 1)
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            Position::Time(start).to_string(),
+            "4001-01-01T00:00:00.000000+00 BC"
+        );
+        let at = "2021-06-16T20:14:09.310123Z".parse().unwrap();
+        assert_eq!(
+            Position::Time(at).to_string(),
+            "2021-06-16T20:14:09.310123Z"
+        );
+        assert_eq!(Position::Version(-3).to_string(), "-3");
     }
 
     #[test]

@@ -57,7 +57,8 @@ async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    std::fs::write(worker.state_path(), old_state(&name, &now)).unwrap();
+    // At `state.path`, where a single-pipeline pg2es kept it: carried over to the movies one.
+    std::fs::write(worker.state_setting(), old_state(&name, &now)).unwrap();
     // A change the older indexer has not seen.
     db.execute(
         "UPDATE content.film_work SET title = 'Migrated', updated_at = now()
@@ -96,7 +97,7 @@ async fn rollback_brings_the_previous_index_up_to_date_and_puts_it_back() {
     worker.sync_once();
     let first = index.alias_target().await;
     let folding = folding_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &folding);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &folding);
     worker.sync_once();
     let second = index.alias_target().await;
     assert_ne!(second, first);
@@ -152,7 +153,7 @@ async fn a_rebuilt_index_that_refuses_documents_never_gets_the_alias() {
     worker.sync_once();
     let first = index.alias_target().await;
     let refusing = refusing_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &refusing);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &refusing);
 
     let output = worker.output(&["reindex"]);
 
@@ -173,4 +174,50 @@ async fn a_rebuilt_index_that_refuses_documents_never_gets_the_alias() {
     let (_, _, dead_lettered, log) = worker.sync_once();
     assert_eq!(dead_lettered, 0);
     assert!(log.contains("not rebuilt"), "{log}");
+}
+
+/// The hash of `index_config.json` alone: what a pg2es from before declared pipelines recorded
+/// in (and put in the name of) the index it built.
+const UNDECLARED_HASH: &str = "fe32f4a23eab15b8";
+
+#[tokio::test]
+async fn a_single_pipeline_workers_index_and_state_are_carried_over_without_a_reindex() {
+    let name = unique_name("alias_carry_over");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    // What a pg2es from before declared pipelines left: its versioned index behind the alias,
+    // recording the hash of the index config alone, and its state file at `state.path`.
+    let built = format!("{name}_{}", &UNDECLARED_HASH[..12]);
+    let mut body = index_config();
+    body["mappings"]["_meta"] = serde_json::json!({"pg2es": {
+        "alias": name, "config_hash": UNDECLARED_HASH, "built_at": "2026-11-01T00:00:00Z"
+    }});
+    body["aliases"] = serde_json::json!({ name.clone(): {} });
+    SearchIndex::open(&built).create(&body).await;
+    index.put_all(&db.expected_documents().await).await;
+    let worker = Worker::new(&db, &name);
+    let now: String = sqlx::query_scalar(
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    std::fs::write(worker.state_setting(), old_state(&name, &now)).unwrap();
+    db.execute(
+        "UPDATE content.film_work SET title = 'Changed After The Upgrade', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+
+    let (indexed, _, _, log) = worker.sync_once();
+
+    assert_eq!(indexed, 1, "only the change: {log}");
+    assert!(log.contains("carried over"), "{log}");
+    assert_eq!(index.alias_target().await, built, "no rebuild");
+    assert!(!worker.state_setting().exists());
+    let state = worker.state().unwrap();
+    assert!(state["cursors"]["content.film_work"].is_object(), "{state}");
+    assert_index_equals_postgres(&db, &index).await;
+    let (indexed, _, _, _) = worker.sync_once();
+    assert_eq!(indexed, 0);
 }

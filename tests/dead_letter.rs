@@ -19,7 +19,7 @@ async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     let refusing = refusing_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &refusing);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &refusing);
     let with_description = db
         .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NOT NULL")
         .await as u64;
@@ -51,7 +51,7 @@ async fn refused_documents_go_to_the_dead_letter_file_and_the_rest_carry_on() {
 
     // `check` sees the mapping differs from index_config.json.
     worker.set(
-        "PG2ES__INDEX__CONFIG",
+        "PG2ES__PIPELINES__MOVIES__INDEX_CONFIG",
         &index_config_path().display().to_string(),
     );
     let output = worker.output(&["check"]);
@@ -84,7 +84,10 @@ async fn check_and_status_report_a_healthy_index() {
     assert_eq!(status["documents_in_index"], 999);
     assert_eq!(status["rows_in_postgres"], 999);
     assert_eq!(status["backfill"]["done"], true);
-    assert!(status["cursors"]["person"]["at"].is_string(), "{status}");
+    assert!(
+        status["cursors"]["content.person"]["at"].is_string(),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +97,7 @@ async fn replay_sends_dead_letters_again_built_from_postgres_as_it_is_now() {
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     let refusing = refusing_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &refusing);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &refusing);
     let without = db
         .scalar_i64("SELECT count(*) FROM content.film_work WHERE description IS NULL")
         .await as u64;

@@ -79,7 +79,7 @@ async fn rebuilding(prefix: &str, films: u64) -> (String, Rebuilding) {
     let first = index.alias_target().await;
     assert_eq!(index.count().await, films);
     let folding = folding_config(&worker);
-    worker.set("PG2ES__INDEX__CONFIG", &folding);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &folding);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
     let monitor = SearchMonitor::start(&name, films);

@@ -20,7 +20,7 @@ async fn killed_back_fill_resumes_from_its_cursor() {
         config["settings"]["refresh_interval"] = "2s".into();
         config["settings"]["number_of_replicas"] = 2.into();
     });
-    worker.set("PG2ES__INDEX__CONFIG", &config);
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &config);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "10");
 
     let (mut child, _log) = worker.spawn_run();

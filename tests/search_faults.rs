@@ -78,7 +78,7 @@ async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_a
         config["settings"]["number_of_shards"] = 4.into();
     });
     worker
-        .set("PG2ES__INDEX__CONFIG", &config)
+        .set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &config)
         .set("PG2ES__ELASTICSEARCH__URL", &node.url())
         .set("PG2ES__SYNC__BATCH_SIZE", "100")
         .set("PG2ES__SYNC__BULK_CONCURRENCY", "8");
@@ -109,7 +109,7 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
     // pg2es talks to the node that is going to die first.
     let urls = format!("{},{},{}", nodes[1].url(), nodes[2].url(), nodes[0].url());
     worker
-        .set("PG2ES__INDEX__CONFIG", &config)
+        .set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &config)
         .set("PG2ES__ELASTICSEARCH__URL", &urls)
         .set("PG2ES__ELASTICSEARCH__TIMEOUT", "10s")
         .set("PG2ES__SYNC__BATCH_SIZE", "20");

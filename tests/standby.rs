@@ -20,7 +20,7 @@ async fn a_second_worker_stands_by_and_takes_over_when_the_first_is_killed() {
     let first = Worker::new(&db, &name);
     // The second worker shares the first one's state file, as replicas on a shared volume do.
     let mut second = Worker::new(&db, &name);
-    let state = first.state_path().display().to_string();
+    let state = first.state_setting().display().to_string();
     second.set("PG2ES__STATE__PATH", &state);
 
     let mut active = Running::start(&first);

@@ -27,15 +27,20 @@ async fn replay(config: &Config) -> Result<ExitCode, AppError> {
     let retry = RetryPolicy::from(&config.sync.retry);
     let (postgres, compiled) = compiled(config, retry).await?;
     let mut refused_again = 0;
+    let several = compiled.len() > 1;
     for declared in compiled {
         let elastic = pipelines::elastic(config, retry, &declared)?;
         let report =
             replay_dead_letters(&*declared, &postgres, &elastic, config.sync.batch_size).await?;
         let written = report.written;
         refused_again += written.dead_lettered;
+        let name = match several {
+            true => format!("{}: ", declared.name),
+            false => String::new(),
+        };
         println!(
-            "letters={} indexed={} deleted={} dead_lettered={} pipeline={}",
-            report.letters, written.indexed, written.deleted, written.dead_lettered, declared.name
+            "{name}letters={} indexed={} deleted={} dead_lettered={}",
+            report.letters, written.indexed, written.deleted, written.dead_lettered
         );
     }
     Ok(match refused_again {

@@ -243,7 +243,13 @@ fn load_state(config: &Config, declared: &Declared) -> Result<State, AppError> {
         return Ok(state);
     }
     let legacy = &config.state.path;
-    if let Ok(Some(mut state)) = state::load(legacy, pipeline, index) {
+    let carried = match state::load(legacy, pipeline, index) {
+        Ok(state) => state,
+        // Another pipeline's: that one carries it over.
+        Err(StateError::Corrupt { reason, .. }) if reason.contains("belongs to pipeline") => None,
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(mut state) = carried {
         // Its cursors were named by table without the schema.
         let cursors = std::mem::take(&mut state.cursors);
         for (name, cursor) in cursors {

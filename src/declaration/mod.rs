@@ -138,14 +138,20 @@ impl Declaration {
     /// What in the declaration shapes documents, as canonical text: a comment or the order
     /// of the tables changes nothing here, a field added, renamed or moved does.
     pub fn fingerprint(&self) -> String {
-        let mut model = self.model.clone();
-        model.index_config.clear();
-        model.alias.clear();
-        for table in &mut model.tables {
-            table.line = 0;
-        }
-        format!("{:?}", (&model.tables, model.root, &model.fields))
+        self.model.describe()
     }
+}
+
+/// The fingerprint of the shipped `pipelines/movies.yaml`: the documents the compiled movies
+/// pipeline built before pipelines were declared.
+pub(crate) fn shipped_movies_fingerprint() -> &'static str {
+    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        let text = include_str!("../../pipelines/movies.yaml");
+        Declaration::parse("movies", Path::new("pipelines/movies.yaml"), text)
+            .map(|declaration| declaration.fingerprint())
+            .unwrap_or_default()
+    })
 }
 
 #[cfg(test)]

@@ -109,6 +109,63 @@ impl Model {
     pub fn root_table(&self) -> &TableDecl {
         &self.tables[self.root]
     }
+
+    /// What shapes the documents, one line a field, tables by name: no line numbers, comments,
+    /// cursor columns or table order, which change no document.
+    pub fn describe(&self) -> String {
+        let relation = |index: usize| self.tables[index].relation.as_str();
+        let columns = |columns: &[Column]| {
+            columns
+                .iter()
+                .map(|c| format!("{}={}:{:?}", c.name, c.column, c.null))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let root = self.root_table();
+        let mut text = format!("root {} key {}\n", root.relation, root.key);
+        for field in &self.fields {
+            let line = match field {
+                Field::Column(c) => format!("column {}={}:{:?}", c.name, c.column, c.null),
+                Field::Names { name, list, field } => format!("names {name} of {list}.{field}"),
+                Field::List(list) => {
+                    let join = match &list.join {
+                        Join::Child { table, root_ref } => {
+                            format!("child {}.{root_ref}", relation(*table))
+                        }
+                        Join::Through {
+                            link,
+                            root_ref,
+                            table,
+                            list_ref,
+                        } => format!(
+                            "through {}.{root_ref} {}.{list_ref} {} key {}",
+                            relation(*link),
+                            relation(*link),
+                            relation(*table),
+                            self.tables[*table].key
+                        ),
+                        Join::Parent { table, root_column } => format!(
+                            "parent {root_column} {} key {}",
+                            relation(*table),
+                            self.tables[*table].key
+                        ),
+                    };
+                    format!(
+                        "list {} {join} one={} where={:?} fields={} collect={} sort={:?}",
+                        list.name,
+                        list.one,
+                        list.filter,
+                        columns(&list.fields),
+                        columns(&list.collect),
+                        list.sort
+                    )
+                }
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    }
 }
 
 pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {

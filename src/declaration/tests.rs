@@ -38,8 +38,17 @@ fn the_movies_declaration_reads() {
 #[test]
 fn a_comment_or_the_order_of_tables_changes_no_fingerprint_but_a_field_does() {
     let base = parse(MOVIES).unwrap().fingerprint();
-    let commented = MOVIES.replace("# The document, field by field", "# Reworded comment");
+    let commented = MOVIES.replace(
+        "# The document, field by field",
+        "# A longer comment,\n# over two lines",
+    );
     assert_eq!(parse(&commented).unwrap().fingerprint(), base);
+    let reordered = MOVIES.replace(
+        "  content.person: {key: id, changed_by: updated_at}\n  content.genre: {key: id, changed_by: updated_at}\n",
+        "  content.genre: {key: id, changed_by: updated_at}\n  content.person: {key: id, changed_by: updated_at}\n",
+    );
+    assert_ne!(reordered, MOVIES);
+    assert_eq!(parse(&reordered).unwrap().fingerprint(), base);
     let renamed = MOVIES.replace("  imdb_rating: rating", "  rating: rating");
     assert_ne!(parse(&renamed).unwrap().fingerprint(), base);
 }

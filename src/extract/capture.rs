@@ -154,6 +154,17 @@ impl Postgres {
             }
         }
         retry(self.retry_policy(), "check change capture", || async {
+            let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
+                .fetch_one(self.pool())
+                .await
+                .map_err(PgError::new("check change capture"))?;
+            if !installed {
+                let all = relations
+                    .iter()
+                    .zip(&columns)
+                    .map(|(r, c)| format!("{r}.{c}"));
+                return Ok(all.collect());
+            }
             sqlx::query_scalar::<_, String>(include_str!("sql/capture_installed.sql"))
                 .bind(&relations)
                 .bind(&columns)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesGetMappingParts,
+    IndicesPutMappingParts,
 };
 use serde_json::{json, Value};
 
@@ -128,6 +129,23 @@ impl Elastic {
                 }) if already_exists(&body) && self.has_meta(index).await => Ok(()),
                 Err(err) => Err(err),
             }
+        })
+        .await
+    }
+
+    /// Replaces the record pg2es keeps in `index`'s mapping.
+    pub async fn put_meta(&self, index: &str, meta: &IndexMeta) -> Result<(), EsError> {
+        let body = json!({"_meta": {"pg2es": meta}});
+        retry(&self.retry, "update index record", || async {
+            let response = self
+                .client
+                .indices()
+                .put_mapping(IndicesPutMappingParts::Index(&[index]))
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(EsError::transport("update index record"))?;
+            checked(response, "update index record").await.map(|_| ())
         })
         .await
     }

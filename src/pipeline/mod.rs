@@ -55,6 +55,9 @@ pub(crate) trait Pipeline: Send + Sync + 'static {
     fn touch(&self, relation: &str, column: &str) -> Option<&Touch>;
     /// What shapes the documents, as canonical text: part of the hash that names the index.
     fn fingerprint(&self) -> &str;
+    /// Whether its documents are those pg2es built before pipelines were declared (the
+    /// shipped movies declaration): an index built then is kept, not rebuilt.
+    fn builds_undeclared_documents(&self) -> bool;
     /// Builds the documents of these root keys; a key without a row yields no document.
     fn build(
         &self,
@@ -82,6 +85,10 @@ impl Pipeline for Declared {
 
     fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    fn builds_undeclared_documents(&self) -> bool {
+        self.fingerprint == crate::declaration::shipped_movies_fingerprint()
     }
 
     async fn build(&self, pool: &PgPool, ids: &[Key]) -> Result<Vec<Document>, sqlx::Error> {

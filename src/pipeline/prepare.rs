@@ -21,6 +21,7 @@ impl<P: Pipeline> Engine<P> {
     /// rebuild to carry out is in the state file with its index created.
     pub async fn prepare(&mut self, config: &Value, request: Request) -> Result<(), SyncError> {
         let wanted = wanted_hash(config, self.pipeline.fingerprint());
+        self.adopt_undeclared(config, &wanted).await?;
         let live = self.es.live().await?;
         let indexes = self.es.versioned_indexes().await?;
         let facts = Facts {
@@ -53,6 +54,36 @@ impl<P: Pipeline> Engine<P> {
                 self.save()
             }
         }
+    }
+
+    /// Indexes built before pipelines were declared recorded the hash of their index config
+    /// alone. The compiled movies pipeline built exactly what the shipped movies declaration
+    /// builds (tests/golden.rs), so such an index is taken as built from it: its record gets
+    /// today's hash, and nothing is rebuilt.
+    async fn adopt_undeclared(&mut self, config: &Value, wanted: &str) -> Result<(), SyncError> {
+        if !self.pipeline.builds_undeclared_documents() {
+            return Ok(());
+        }
+        let before = config_hash(config);
+        for info in self.es.versioned_indexes().await? {
+            let Some(mut meta) = info.meta else { continue };
+            if meta.config_hash != before || meta.config_hash == wanted {
+                continue;
+            }
+            meta.config_hash = wanted.to_owned();
+            self.es.put_meta(&info.name, &meta).await?;
+            info!(index = info.name, "index built before pipelines were declared: taken as built from the movies declaration");
+        }
+        if let Some(rebuild) = self
+            .state
+            .rebuild
+            .as_mut()
+            .filter(|r| r.config_hash == before)
+        {
+            rebuild.config_hash = wanted.to_owned();
+            self.save()?;
+        }
+        Ok(())
     }
 
     fn up_to_date(&mut self) -> Result<(), SyncError> {

@@ -153,10 +153,22 @@ impl TestDb {
 
     /// Every film document, built by `support/expected.sql`, not by pg2es.
     pub async fn expected_documents(&self) -> BTreeMap<String, Value> {
-        let rows: Vec<(String, String)> = sqlx::query_as(include_str!("expected.sql"))
-            .fetch_all(&self.pool)
-            .await
-            .unwrap();
+        self.expected_by(include_str!("expected.sql")).await
+    }
+
+    /// Every genre document, built by `support/expected_genres.sql`.
+    pub async fn expected_genres(&self) -> BTreeMap<String, Value> {
+        self.expected_by(include_str!("expected_genres.sql")).await
+    }
+
+    /// Every person document, built by `support/expected_persons.sql`.
+    pub async fn expected_persons(&self) -> BTreeMap<String, Value> {
+        self.expected_by(include_str!("expected_persons.sql")).await
+    }
+
+    /// Documents built by `sql` (rows of `id`, `document` text), not by pg2es.
+    pub async fn expected_by(&self, sql: &str) -> BTreeMap<String, Value> {
+        let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&self.pool).await.unwrap();
         rows.into_iter()
             .map(|(id, doc)| (id, serde_json::from_str(&doc).unwrap()))
             .collect()
@@ -241,7 +253,7 @@ pub async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
 }
 
 /// Asserts the index holds exactly the expected documents, listing the first differences.
-fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
+pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
     let mut problems = Vec::new();
     for (id, want) in expected {
         let want = &numbers_as_f64(want.clone());

@@ -1,4 +1,5 @@
-//! The real `pg2es` binary, configured through `PG2ES__*` variables, in a directory of its own.
+//! The real `pg2es` binary in a directory of its own: a `config.yaml` there names the movies
+//! pipeline (its alias is the test's index), everything else comes from `PG2ES__*` variables.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -14,25 +15,44 @@ pub type Log = Arc<Mutex<String>>;
 
 pub struct Worker {
     pub dir: tempfile::TempDir,
+    /// Where `config.yaml` is: beside the work directory, so that a test may mount over that.
+    config_dir: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 impl Worker {
     pub fn new(db: &TestDb, index: &str) -> Self {
+        let pipelines = format!(
+            "pipelines:\n  movies:\n    file: {}/pipelines/movies.yaml\n    alias: {index}\n    index_config: {}\n",
+            super::REPO,
+            index_config_path().display()
+        );
+        Self::with_pipelines(db, &pipelines)
+    }
+
+    /// A worker whose `config.yaml` holds `pipelines` (a `pipelines:` section).
+    pub fn with_pipelines(db: &TestDb, pipelines: &str) -> Self {
         let dir = super::work_dir();
+        let config_dir = super::work_dir();
+        std::fs::write(config_dir.path().join("config.yaml"), pipelines)
+            .expect("write config.yaml");
         let env = vec![
             ("PG2ES__POSTGRES__URL".into(), db.url.clone()),
             ("PG2ES__ELASTICSEARCH__URL".into(), super::search_url()),
-            ("PG2ES__INDEX__NAME".into(), index.to_owned()),
-            (
-                "PG2ES__INDEX__CONFIG".into(),
-                index_config_path().display().to_string(),
-            ),
             ("PG2ES__SYNC__POLL_INTERVAL".into(), "100ms".into()),
             ("PG2ES__SYNC__RETRY__INITIAL_DELAY".into(), "50ms".into()),
             ("PG2ES__SYNC__RETRY__MAX_DELAY".into(), "500ms".into()),
         ];
-        Self { dir, env }
+        Self {
+            dir,
+            config_dir,
+            env,
+        }
+    }
+
+    /// The `config.yaml` the worker reads (`--config`).
+    pub fn config_path(&self) -> PathBuf {
+        self.config_dir.path().join("config.yaml")
     }
 
     /// Sets (or replaces) one variable: a `PG2ES__*` setting, or `PG2ES_FAILPOINT`.
@@ -48,17 +68,29 @@ impl Worker {
         self
     }
 
+    /// The movies pipeline's state file (`state.path` is `state.yaml`).
     pub fn state_path(&self) -> PathBuf {
+        self.state_path_of("movies")
+    }
+
+    pub fn state_path_of(&self, pipeline: &str) -> PathBuf {
+        self.dir.path().join(format!("state.{pipeline}.yaml"))
+    }
+
+    /// `state.path`: what another worker sets to share this one's state files.
+    pub fn state_setting(&self) -> PathBuf {
         self.dir.path().join("state.yaml")
     }
 
     pub fn dead_letter_path(&self) -> PathBuf {
-        self.dir.path().join("dead_letter.ndjson")
+        self.dir.path().join("dead_letter.movies.ndjson")
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pg2es"));
         command
+            .arg("--config")
+            .arg(self.config_path())
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")

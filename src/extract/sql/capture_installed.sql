@@ -2,8 +2,7 @@
 -- table, or the triggers do not record that column.
 SELECT w.relation || '.' || w.key_column
 FROM unnest($1::text[], $2::text[]) AS w(relation, key_column)
-WHERE to_regclass('pg2es.captured') IS NULL
-   OR NOT EXISTS (SELECT 1 FROM pg2es.captured k
+WHERE NOT EXISTS (SELECT 1 FROM pg2es.captured k
                   WHERE k.relation = w.relation AND k.key_column = w.key_column)
    OR (SELECT count(*) FROM pg_trigger t
        WHERE t.tgrelid = to_regclass(w.relation)
