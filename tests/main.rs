@@ -19,6 +19,7 @@ mod randomized;
 mod reindex;
 mod resume;
 mod search_faults;
+mod shop;
 mod standby;
 mod state_faults;
 mod verify;

@@ -10,7 +10,8 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use crate::support::{
-    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, assert_same_documents, index_config_path, unique_name,
+    wait_until, SearchIndex, TestDb, Worker, REPO,
 };
 
 const FILMS: u32 = 300;
@@ -108,8 +109,23 @@ async fn run_seed(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let name = unique_name(&format!("randomized_{seed}"));
     let db = TestDb::with_generated(&name, FILMS).await;
-    let index = SearchIndex::new(&name).await;
-    let mut worker = Worker::new(&db, &name);
+    // The three indexes of the catalogue, served by one worker.
+    let (index, genres, persons) = (
+        SearchIndex::new(&name).await,
+        SearchIndex::new(&format!("{name}_genres")).await,
+        SearchIndex::new(&format!("{name}_persons")).await,
+    );
+    let mut worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:
+  movies: {{file: {REPO}/pipelines/movies.yaml, alias: {name}, index_config: {}}}
+  genres: {{file: {REPO}/pipelines/genres.yaml, alias: {name}_genres}}
+  persons: {{file: {REPO}/pipelines/persons.yaml, alias: {name}_persons}}
+",
+            index_config_path().display()
+        ),
+    );
     let exact = seed % 2 == 0;
     worker.set(
         "PG2ES__SYNC__BATCH_SIZE",
@@ -157,6 +173,8 @@ async fn run_seed(seed: u64) {
         );
     }
     assert_index_equals_postgres(&db, &index).await;
+    assert_same_documents(&db.expected_genres().await, &genres.documents().await);
+    assert_same_documents(&db.expected_persons().await, &persons.documents().await);
 }
 
 /// Runs one write; a write blocked by the open late transaction's row locks is skipped instead

@@ -94,7 +94,7 @@ impl TableSql {
             first_ids: ids.replace("{after}", "WHERE $1::text IS NULL"),
             next_ids: ids.replace(
                 "{after}",
-                &format!("WHERE {} > $1::text::{}", table.key, table.key_type),
+                &format!("WHERE t.{} > $1::text::{}", table.key, table.key_type),
             ),
             count: render(include_str!("sql/count.sql")),
             existing: render(include_str!("sql/existing_ids.sql")),
@@ -115,20 +115,20 @@ impl TableSql {
                 let column = &changed_by.column;
                 let (position, after, before_horizon) = match &changed_by.kind {
                     ChangeKind::Timestamptz => (
-                        column.clone(),
+                        format!("t.{column}"),
                         "$1::text::timestamptz".to_owned(),
-                        format!("{column} < $4"),
+                        format!("t.{column} < $4"),
                     ),
                     ChangeKind::Timestamp { zone } => {
                         let zone = zone.replace('\'', "''");
                         (
-                            format!("({column} AT TIME ZONE '{zone}')"),
+                            format!("(t.{column} AT TIME ZONE '{zone}')"),
                             format!("($1::text::timestamptz AT TIME ZONE '{zone}')"),
-                            format!("{column} < ($4 AT TIME ZONE '{zone}')"),
+                            format!("t.{column} < ($4 AT TIME ZONE '{zone}')"),
                         )
                     }
                     ChangeKind::Integer => (
-                        format!("{column}::int8"),
+                        format!("t.{column}::int8"),
                         "$1::text::int8".to_owned(),
                         "$4::timestamptz IS NOT NULL".to_owned(),
                     ),
@@ -403,10 +403,10 @@ mod tests {
         let changes = sql.changes.unwrap();
         assert!(changes.contains("FROM content.person"), "{changes}");
         assert!(
-            changes.contains("(updated_at, id) > ($1::text::timestamptz, $2::text::uuid)"),
+            changes.contains("(t.updated_at, t.id) > ($1::text::timestamptz, $2::text::uuid)"),
             "{changes}"
         );
-        assert!(sql.next_ids.contains("WHERE id > $1::text::uuid"));
+        assert!(sql.next_ids.contains("WHERE t.id > $1::text::uuid"));
         assert!(sql.first_ids.contains("WHERE $1::text IS NULL"));
         assert!(!sql.latest.unwrap().contains('{'));
     }
@@ -427,8 +427,12 @@ mod tests {
             captured: vec![],
         };
         let changes = TableSql::new(&table).changes.unwrap();
-        assert!(changes.contains("(modified AT TIME ZONE 'Europe/Moscow') AS changed_at"));
-        assert!(changes.contains("(modified, order_id) > (($1::text::timestamptz AT TIME ZONE 'Europe/Moscow'), $2::text::bigint)"), "{changes}");
+        assert!(changes.contains("(t.modified AT TIME ZONE 'Europe/Moscow') AS changed_at"));
+        assert!(changes.contains("(t.modified, t.order_id) > (($1::text::timestamptz AT TIME ZONE 'Europe/Moscow'), $2::text::bigint)"), "{changes}");
+        assert!(
+            changes.contains("ORDER BY t.modified, t.order_id"),
+            "{changes}"
+        );
         assert_eq!(start_cursor(&table).id, Key::from("-9223372036854775808"));
     }
 }

@@ -1,6 +1,6 @@
 -- The newest row of a table by its changed_by column: where change cursors start.
-SELECT {position} AS changed_at, {key}::text AS id
-FROM {relation}
-WHERE {changed_by} IS NOT NULL
-ORDER BY {changed_by} DESC, {key} DESC
+SELECT {position} AS changed_at, t.{key}::text AS id
+FROM {relation} t
+WHERE t.{changed_by} IS NOT NULL
+ORDER BY t.{changed_by} DESC, t.{key} DESC
 LIMIT 1

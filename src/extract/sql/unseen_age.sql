@@ -1,7 +1,7 @@
 -- The age in seconds of the oldest change after a keyset cursor: how long the oldest change
 -- the index has not seen yet has been waiting (no row: nothing waits). Timestamps only.
 SELECT extract(epoch FROM clock_timestamp() - {position})::float8
-FROM {relation}
-WHERE ({changed_by}, {key}) > ({after}, $2::text::{key_type})
-ORDER BY {changed_by}, {key}
+FROM {relation} t
+WHERE (t.{changed_by}, t.{key}) > ({after}, $2::text::{key_type})
+ORDER BY t.{changed_by}, t.{key}
 LIMIT 1
