@@ -29,10 +29,12 @@ RUN mkdir -p src tests \
     && : > tests/main.rs \
     && cargo build --release --locked
 
-# The real sources (the SQL under src/**/sql/ is pulled in by include_str!).
-# COPY keeps the sources' old mtimes, older than the dummy build: touch the crate
-# roots so cargo rebuilds pg2es itself instead of reusing the dummy.
+# The real sources (the SQL under src/**/sql/ and the shipped movies declaration,
+# which pg2es knows indexes built before pipelines were declared by, are pulled in
+# by include_str!). COPY keeps the sources' old mtimes, older than the dummy build:
+# touch the crate roots so cargo rebuilds pg2es itself instead of reusing the dummy.
 COPY src ./src
+COPY pipelines ./pipelines
 RUN touch src/main.rs src/lib.rs \
     && cargo build --release --locked \
     && strip target/release/pg2es \
@@ -57,11 +59,12 @@ RUN groupadd --system --gid 10001 pg2es \
 WORKDIR /app
 COPY --from=builder /usr/local/bin/pg2es /usr/local/bin/pg2es
 COPY index_config.json /app/index_config.json
+COPY pipelines /app/pipelines
 
-# No config.yaml in the image: a missing config file means defaults plus
-# PG2ES__SECTION__KEY variables (mount one and pass --config to use a file).
-ENV PG2ES__INDEX__CONFIG=/app/index_config.json \
-    PG2ES__STATE__PATH=/data/state.yaml \
+# No config.yaml in the image: a missing config file means defaults (the three pipelines in
+# /app/pipelines: movies, genres, persons) plus PG2ES__SECTION__KEY variables (mount one and
+# pass --config to use a file).
+ENV PG2ES__STATE__PATH=/data/state.yaml \
     PG2ES__DEAD_LETTER__PATH=/data/dead_letter.ndjson \
     PG2ES__HTTP__ADDRESS=0.0.0.0:9464
 # /metrics, /healthz and /readyz (see Operations in the README).

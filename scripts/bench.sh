@@ -27,7 +27,8 @@ source target/stack.env
 ES="$PG2ES_TEST_ELASTICSEARCH_URL"
 ADMIN_URL="$PG2ES_TEST_POSTGRES_URL"
 DB_URL="${ADMIN_URL%/*}/$DB"
-PG2ES=target/release/pg2es
+# The movies pipeline only: the benchmark compares it with Elasticsearch alone and PGSync.
+PG2ES="target/release/pg2es --pipeline movies"
 BENCH=target/release/examples/bench
 cargo build --release --locked --quiet --bin pg2es --example bench
 mkdir -p "$WORK" bench/results
@@ -51,7 +52,7 @@ cpu_since() { # -> "PG s / ES s"
 }
 
 worker_env() { # INDEX STATE_NAME CAPTURE
-    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$1" \
+    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__PIPELINES__MOVIES__ALIAS="$1" \
         PG2ES__STATE__PATH="$WORK/$2.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/$2.dead.ndjson" \
         PG2ES__SYNC__CAPTURE="$3" PG2ES__LOG__LEVEL=warn
 }
@@ -194,13 +195,13 @@ log "  $changed_out in ${changed_seconds}s"
 
 rename_case() { # CAPTURE POLL_INTERVAL
     PG2ES__SYNC__CAPTURE="$1" $PG2ES sync --once >/dev/null # caught up before the clock starts
-    local before
-    before=$(date -r "$PG2ES__STATE__PATH" +%s.%N 2>/dev/null || echo none)
+    local before state="${PG2ES__STATE__PATH%.yaml}.movies.yaml" # the movies pipeline's state file
+    before=$(date -r "$state" +%s.%N 2>/dev/null || echo none)
     PG2ES__SYNC__CAPTURE="$1" PG2ES__SYNC__POLL_INTERVAL="$2" $PG2ES run &
     local worker=$!
     # The worker listens before its first cycle, which ends by saving the state file.
     for _ in $(seq 1 600); do
-        [[ "$(date -r "$PG2ES__STATE__PATH" +%s.%N)" != "$before" ]] && break
+        [[ "$(date -r "$state" +%s.%N)" != "$before" ]] && break
         sleep 0.05
     done
     local out

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# `make demo`: Postgres + Elasticsearch on loopback, generated sample films, one pg2es back-fill,
-# then one English and one Russian full-text search. The stack stays up (`make down` stops it).
+# `make demo`: Postgres + Elasticsearch on loopback, generated sample films, one pg2es back-fill
+# of the three pipelines of config.yaml (movies, genres, persons, declared in pipelines/), then
+# a search in each index. The stack stays up (`make down` stops it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 FILMS="${FILMS:-5000}"
 DB=pg2es_demo
-INDEX=movies_demo
 DEMO_DIR=target/demo
+MOVIES=movies_demo GENRES=genres_demo PERSONS=persons_demo
 
 bash scripts/stack/up.sh postgres elasticsearch
 # shellcheck source=/dev/null
@@ -23,36 +24,49 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql
 echo "== building pg2es"
 cargo build --release --locked --quiet
 
-echo "== indexing with pg2es sync --once"
+echo "== indexing with pg2es sync --once (config.yaml: the movies, genres and persons pipelines)"
 mkdir -p "$DEMO_DIR"
-bash scripts/drop-index.sh "$ES" "$INDEX" || true
-export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="$INDEX" \
+for index in "$MOVIES" "$GENRES" "$PERSONS"; do
+    bash scripts/drop-index.sh "$ES" "$index" || true
+done
+export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" \
+    PG2ES__PIPELINES__MOVIES__ALIAS="$MOVIES" PG2ES__PIPELINES__GENRES__ALIAS="$GENRES" \
+    PG2ES__PIPELINES__PERSONS__ALIAS="$PERSONS" \
     PG2ES__STATE__PATH="$DEMO_DIR/state.yaml" PG2ES__DEAD_LETTER__PATH="$DEMO_DIR/dead_letter.ndjson"
 time target/release/pg2es sync --once --reset-state
-curl -s -o /dev/null -X POST "$ES/$INDEX/_refresh"
-target/release/pg2es status
+for index in "$MOVIES" "$GENRES" "$PERSONS"; do
+    curl -s -o /dev/null -X POST "$ES/$index/_refresh"
+done
+target/release/pg2es --pipeline movies status
 
-search() {
-    local words="$1"
+search() { # INDEX "words" FIELDS... : prints the best hits
+    local index="$1" words="$2"
+    shift 2
     echo
-    echo "== search: \"$words\""
-    python3 - "$ES/$INDEX/_search" "$words" <<'PY'
+    echo "== $index: \"$words\""
+    python3 - "$ES/$index/_search" "$words" "$@" <<'PY'
 import json, sys, urllib.request
 
-url, words = sys.argv[1], sys.argv[2]
-query = {"size": 5, "_source": ["title", "imdb_rating", "director"],
-         "query": {"multi_match": {"query": words,
-                                   "fields": ["title^3", "description", "actors_names", "director"]}}}
+url, words, fields = sys.argv[1], sys.argv[2], sys.argv[3:]
+query = {"size": 5, "query": {"multi_match": {"query": words, "fields": fields}}}
 request = urllib.request.Request(url, json.dumps(query).encode(), {"content-type": "application/json"})
 body = json.load(urllib.request.urlopen(request))
-print(f"{body['hits']['total']['value']} films match; the best:")
+print(f"{body['hits']['total']['value']} match; the best:")
 for hit in body["hits"]["hits"]:
     src = hit["_source"]
-    directors = ", ".join(src["director"]) or "nobody"
-    print(f"  {hit['_score']:6.2f}  {src['title']}  (rating {src.get('imdb_rating')}, directed by {directors})")
+    if "title" in src:
+        directors = ", ".join(src["director"]) or "nobody"
+        print(f"  {hit['_score']:6.2f}  {src['title']}  (rating {src.get('imdb_rating')}, directed by {directors})")
+    elif "films" in src:
+        roles = sorted({role for film in src["films"] for role in film["roles"]})
+        print(f"  {hit['_score']:6.2f}  {src['full_name']}  ({len(src['films'])} films as {', '.join(roles) or 'nobody'})")
+    else:
+        print(f"  {hit['_score']:6.2f}  {src['name']}  ({src.get('description') or 'no description'})")
 PY
 }
-search "captain's daughter"
-search "бегущие собаки"
+search "$MOVIES" "captain's daughter" "title^3" description actors_names director
+search "$MOVIES" "бегущие собаки" "title^3" description actors_names director
+search "$GENRES" "drama comedy" "name^2" description
+search "$PERSONS" "anna" full_name
 echo
-echo "Elasticsearch: $ES/$INDEX  Postgres: $DB_URL  ('make down' stops the stack)"
+echo "Elasticsearch: $ES/{$MOVIES,$GENRES,$PERSONS}  Postgres: $DB_URL  ('make down' stops the stack)"

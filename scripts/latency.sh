@@ -22,12 +22,12 @@ for mode in triggers polling; do
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -f db/schema.sql
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql >/dev/null
     bash scripts/drop-index.sh "$ES" "latency_$mode"
-    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__INDEX__NAME="latency_$mode" \
+    export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__PIPELINES__MOVIES__ALIAS="latency_$mode" \
         PG2ES__STATE__PATH="$WORK/state_$mode.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/dead_$mode.ndjson" \
         PG2ES__SYNC__CAPTURE="$mode" PG2ES__SYNC__POLL_INTERVAL="$POLL" PG2ES__LOG__LEVEL=warn
-    [[ "$mode" == triggers ]] && target/release/pg2es setup >/dev/null
-    target/release/pg2es sync --once --reset-state >/dev/null
-    target/release/pg2es run &
+    [[ "$mode" == triggers ]] && target/release/pg2es --pipeline movies setup >/dev/null
+    target/release/pg2es --pipeline movies sync --once --reset-state >/dev/null
+    target/release/pg2es --pipeline movies run &
     worker=$!
     echo -n "mode=$mode poll_interval=$POLL films=$FILMS "
     target/release/examples/latency "$DB_URL" "$ES" "latency_$mode" "$CHANGES"

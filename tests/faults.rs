@@ -93,7 +93,9 @@ async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
 #[tokio::test]
 async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
     let name = unique_name("fault_network");
-    let db = TestDb::with_generated(&name, FILMS).await;
+    // Enough films that the back-fill is still running when the faults are switched on, also
+    // on a busy machine (it is only checked to be unfinished before the first one).
+    let db = TestDb::with_generated(&name, 4 * FILMS).await;
     let index = SearchIndex::new(&name).await;
     let upstream = url::Url::parse(&search_url()).unwrap();
     let proxy = Proxy::start(&format!(

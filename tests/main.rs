@@ -11,6 +11,7 @@ mod changes;
 mod connections;
 mod dead_letter;
 mod docs;
+mod escape;
 mod faults;
 mod golden;
 mod observability;

@@ -68,7 +68,8 @@ fn visible_write(rng: &mut StdRng) -> String {
     let order = rng.random_range(1..130);
     let customer = rng.random_range(1..45);
     let product = rng.random_range(1..32);
-    match rng.random_range(0..6) {
+    match rng.random_range(0..7) {
+        6 => format!("UPDATE shop.orders SET status = NULL, updated_at = now() WHERE id = {order}"),
         0 => format!(
             "UPDATE shop.customer SET name = 'Renamed {customer}', modified = now() AT TIME ZONE 'UTC' WHERE id = {customer}"
         ),

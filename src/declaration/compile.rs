@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use sqlx::PgPool;
 
 use super::document::{self, Plan};
-use super::model::{Field, Join, Model, TableDecl};
+use super::model::{Field, Join, Model, Query, TableDecl};
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
 use crate::extract::{ChangedBy, Table};
@@ -34,7 +34,15 @@ pub(crate) struct Declared {
     pub tables: Vec<Table>,
     /// `(relation, column)` a trigger records → how it reaches the root.
     pub recorded: BTreeMap<(String, String), Touch>,
-    pub plan: Plan,
+    builder: Builder,
+}
+
+/// How documents are built: from the declared fields, or by the declaration's own SQL.
+#[derive(Debug)]
+enum Builder {
+    Fields(Plan),
+    /// `$1` = root keys → `(id text, document text)`.
+    Query(String),
 }
 
 impl Declared {
@@ -48,8 +56,17 @@ impl Declared {
     pub fn compile(declaration: &Declaration, catalog: &Catalog) -> Self {
         let model = &declaration.model;
         let types = Types { model, catalog };
-        let tables = engine_tables(&types);
         let recorded = recorded(&types);
+        let tables = engine_tables(&types, &recorded);
+        let builder = match &model.query {
+            Some(query) => Builder::Query(format!(
+                "SELECT q.id::text, q.document::text FROM ({}) AS q",
+                query.sql.trim().trim_end_matches(';')
+            )),
+            None => Builder::Fields(document::plan(model, |table, column| {
+                types.column(table, column).clone()
+            })),
+        };
         Self {
             name: declaration.name.clone(),
             alias: model.alias.clone(),
@@ -57,13 +74,33 @@ impl Declared {
             fingerprint: declaration.fingerprint(),
             tables,
             recorded,
-            plan: document::plan(model, |table, column| types.column(table, column).clone()),
+            builder,
         }
     }
 
     pub async fn build(&self, pool: &PgPool, ids: &[Key]) -> Result<Vec<Document>, sqlx::Error> {
-        self.plan.build(pool, ids).await
+        match &self.builder {
+            Builder::Fields(plan) => plan.build(pool, ids).await,
+            Builder::Query(sql) => query_documents(sql, pool, ids).await,
+        }
     }
+}
+
+/// Documents built by a declaration's own SQL: each row an id and a JSON document.
+async fn query_documents(
+    sql: &str,
+    pool: &PgPool,
+    ids: &[Key],
+) -> Result<Vec<Document>, sqlx::Error> {
+    let keys: Vec<&str> = ids.iter().map(Key::as_str).collect();
+    let rows: Vec<(String, String)> = sqlx::query_as(sql).bind(&keys).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, document)| Document {
+            id: Key::from(id),
+            body: document.into_bytes().into(),
+        })
+        .collect())
 }
 
 /// Column types by table index.
@@ -91,8 +128,9 @@ impl Types<'_> {
     }
 }
 
-/// The tables the engine follows, root first, each with its fan-out for polling.
-fn engine_tables(types: &Types<'_>) -> Vec<Table> {
+/// The tables the engine follows, root first, each with its fan-out for polling and the
+/// columns its trigger records.
+fn engine_tables(types: &Types<'_>, recorded: &BTreeMap<(String, String), Touch>) -> Vec<Table> {
     let model = types.model;
     let mut order: Vec<usize> = vec![model.root];
     order.extend((0..model.tables.len()).filter(|index| *index != model.root));
@@ -108,8 +146,11 @@ fn engine_tables(types: &Types<'_>) -> Vec<Table> {
                     _ => crate::extract::ChangeKind::Timestamptz,
                 },
             });
-            let mut captured = vec![decl.key.clone()];
-            captured.extend(decl.refs.iter().map(|(column, _)| column.clone()));
+            let captured = recorded
+                .keys()
+                .filter(|(relation, _)| *relation == decl.relation)
+                .map(|(_, column)| column.clone())
+                .collect();
             Table {
                 relation: decl.relation.clone(),
                 key: decl.key.clone(),
@@ -128,6 +169,9 @@ fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
     let decl = types.table(table);
     let keys = format!("ANY($1::text[]::{}[])", types.key_cast(table));
     let mut parts = Vec::new();
+    if let Some(query) = &model.query {
+        parts.extend(touches_of(query, table));
+    }
     for list in lists(model) {
         match &list.join {
             Join::Child {
@@ -184,6 +228,18 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
     let root = model.root_table();
     recorded.insert((root.relation.clone(), root.key.clone()), Touch::Root);
     let mut fan_outs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    if let Some(query) = &model.query {
+        for (index, table) in model.tables.iter().enumerate() {
+            // A row of a table that holds root keys touches them, deleted rows included.
+            if let Some((column, _)) = table.refs.iter().find(|(_, to)| *to == model.root) {
+                recorded.insert((table.relation.clone(), column.clone()), Touch::Root);
+            }
+            let parts = touches_of(query, index);
+            if !parts.is_empty() {
+                fan_outs.insert((table.relation.clone(), table.key.clone()), parts);
+            }
+        }
+    }
     for list in lists(model) {
         match &list.join {
             Join::Child { table, root_ref } => {
@@ -211,6 +267,21 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
             .or_insert_with(|| Touch::FanOut(paged(parts)));
     }
     recorded
+}
+
+/// The declaration's own SQL from keys of `table` to root keys, as a part of [`paged`].
+fn touches_of(query: &Query, table: usize) -> Vec<String> {
+    query
+        .touches
+        .iter()
+        .filter(|(touched, _)| *touched == table)
+        .map(|(_, sql)| {
+            format!(
+                "SELECT t.id::text AS id FROM ({}) AS t(id)",
+                sql.trim().trim_end_matches(';')
+            )
+        })
+        .collect()
 }
 
 fn lists(model: &Model) -> impl Iterator<Item = &super::model::List> {

@@ -32,14 +32,6 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
-    pub fn new(key: &str, message: &str) -> Self {
-        Self {
-            key: key.to_owned(),
-            line: None,
-            message: message.to_owned(),
-        }
-    }
-
     pub fn at<T>(key: &str, spanned: &Spanned<T>, message: String) -> Self {
         Self {
             key: key.to_owned(),

@@ -4,7 +4,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawTable};
+use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawTable};
 use super::Problem;
 
 /// A followed table.
@@ -94,6 +94,14 @@ pub(crate) enum Field {
     },
 }
 
+/// The escape hatch: documents built by SQL, changes mapped to root keys by SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Query {
+    pub sql: String,
+    /// Table index → SQL from its changed keys to root keys.
+    pub touches: Vec<(usize, String)>,
+}
+
 /// A declaration that holds together; not yet checked against the database.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Model {
@@ -102,7 +110,9 @@ pub(crate) struct Model {
     pub index_config: String,
     pub root: usize,
     pub tables: Vec<TableDecl>,
+    /// Empty when `query` builds the documents.
     pub fields: Vec<Field>,
+    pub query: Option<Query>,
 }
 
 impl Model {
@@ -123,6 +133,10 @@ impl Model {
         };
         let root = self.root_table();
         let mut text = format!("root {} key {}\n", root.relation, root.key);
+        if let Some(query) = &self.query {
+            let words = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            text.push_str(&format!("query {}\n", words(&query.sql)));
+        }
         for field in &self.fields {
             let line = match field {
                 Field::Column(c) => format!("column {}={}:{:?}", c.name, c.column, c.null),
@@ -188,11 +202,8 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
         root,
         tables,
         fields: Vec::new(),
+        query: None,
     };
-    let fields = document_fields(&model, &raw.document, &index_of)?;
-    if fields.is_empty() {
-        return Err(Problem::new("document", "declares no field"));
-    }
     if model.alias.trim().is_empty() {
         return Err(Problem::at(
             "index.alias",
@@ -200,7 +211,105 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
             "is empty".into(),
         ));
     }
-    Ok(Model { fields, ..model })
+    let model = match (&raw.document, &raw.query) {
+        (Some(document), None) => {
+            let fields = document_fields(&model, &document.value, &index_of)?;
+            if fields.is_empty() {
+                return Err(Problem::at(
+                    "document",
+                    document,
+                    "declares no field".into(),
+                ));
+            }
+            Model { fields, ..model }
+        }
+        (None, Some(query)) => {
+            let query = query_of(&model, query, &index_of)?;
+            Model {
+                query: Some(query),
+                ..model
+            }
+        }
+        (Some(document), Some(_)) => {
+            return Err(Problem::at(
+                "document",
+                document,
+                "say either `document` (fields) or `query` (SQL), not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(Problem::at(
+                "root",
+                &raw.root,
+                "say what a document holds: `document` (fields) or `query` (SQL)".into(),
+            ))
+        }
+    };
+    every_table_is_read(&model, &raw)?;
+    Ok(model)
+}
+
+fn query_of(
+    model: &Model,
+    query: &Spanned<RawQuery>,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<Query, Problem> {
+    if query.value.sql.trim().is_empty() {
+        return Err(Problem::at("query.sql", query, "is empty".into()));
+    }
+    let mut touches = Vec::new();
+    for (relation, sql) in &query.value.touches {
+        let key = format!("query.touches.{relation}");
+        let Some(table) = index_of(relation) else {
+            return Err(Problem::at(
+                &key,
+                sql,
+                format!("{relation} is not declared under tables"),
+            ));
+        };
+        if table == model.root {
+            return Err(Problem::at(
+                &key,
+                sql,
+                "the root's own changes touch its own documents: no query".into(),
+            ));
+        }
+        touches.push((table, sql.value.clone()));
+    }
+    Ok(Query {
+        sql: query.value.sql.clone(),
+        touches,
+    })
+}
+
+/// A followed table whose changes would reach no document is a mistake, not a silent no-op.
+fn every_table_is_read(model: &Model, raw: &RawPipeline) -> Result<(), Problem> {
+    for (index, table) in model.tables.iter().enumerate() {
+        let read = index == model.root
+            || model.fields.iter().any(|field| match field {
+                Field::List(list) => {
+                    list.join.table() == index
+                        || matches!(list.join, Join::Through { link, .. } if link == index)
+                }
+                _ => false,
+            })
+            || model
+                .query
+                .as_ref()
+                .is_some_and(|q| q.touches.iter().any(|(t, _)| *t == index));
+        if !read {
+            let hint = match model.query {
+                Some(_) => "add a query.touches entry for it, or drop it",
+                None => "no field reads it: use it in a list, or drop it",
+            };
+            return Err(Problem::at(
+                &format!("tables.{}", table.relation),
+                &raw.tables[&table.relation],
+                hint.into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn table_decl(

@@ -16,7 +16,23 @@ pub(super) struct RawPipeline {
     pub index: RawIndex,
     pub root: Spanned<String>,
     pub tables: BTreeMap<String, Spanned<RawTable>>,
-    pub document: Fields,
+    #[serde(default)]
+    pub document: Option<Spanned<Fields>>,
+    /// The escape hatch, instead of `document`.
+    #[serde(default)]
+    pub query: Option<Spanned<RawQuery>>,
+}
+
+/// Where the declaration runs out: SQL that builds the documents, and for every followed
+/// table other than the root, SQL that maps its changed keys to root keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawQuery {
+    /// `$1` = root keys (text[]; cast them, e.g. `$1::uuid[]`) → rows of `id`, `document`.
+    pub sql: String,
+    /// Table → `$1` = its changed keys (text[]) → root keys, one column.
+    #[serde(default)]
+    pub touches: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,10 +72,10 @@ pub(super) enum RawField {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDetail {
-    /// A column of the table, with `null` as the value for NULL.
+    /// A column of the table, with `default` as the value written for NULL.
     #[serde(default)]
     pub column: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "default")]
     pub null: Option<serde_json::Value>,
     /// An array of objects (or, with `one: true`, one object) from the rows of this table.
     #[serde(default)]

@@ -113,3 +113,39 @@ fn an_unknown_key_is_refused_with_its_line() {
     assert!(message.contains("roots"), "{message}");
     assert!(message.contains("line"), "{message}");
 }
+
+const COUNTS: &str = include_str!("../../tests/escape/genre_counts.yaml");
+
+#[test]
+fn the_sql_escape_hatch_reads() {
+    let model = parse(COUNTS).unwrap().model;
+    assert!(model.fields.is_empty());
+    let query = model.query.unwrap();
+    assert!(query.sql.contains("json_build_object"));
+    assert_eq!(query.touches.len(), 2);
+}
+
+#[test]
+fn a_table_whose_changes_reach_no_document_is_refused() {
+    let text = COUNTS.replace(
+        "    content.film_work: SELECT genre_id FROM content.genre_film_work WHERE film_work_id = ANY($1::uuid[])\n",
+        "",
+    );
+    let message = error(&text);
+    assert!(message.contains("tables.content.film_work"), "{message}");
+    assert!(message.contains("touches"), "{message}");
+    let text = MOVIES.replace(
+        "tables:\n",
+        "tables:\n  content.unused: {key: id, changed_by: updated_at}\n",
+    );
+    let message = error(&text);
+    assert!(message.contains("tables.content.unused"), "{message}");
+    assert!(message.contains("no field reads it"), "{message}");
+}
+
+#[test]
+fn document_and_query_together_are_refused() {
+    let text = format!("{COUNTS}document:\n  id: id\n");
+    let message = error(&text);
+    assert!(message.contains("not both"), "{message}");
+}

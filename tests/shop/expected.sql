@@ -2,7 +2,7 @@
 SELECT o.id::text AS id,
        json_build_object(
            'id', o.id,
-           'status', o.status,
+           'status', coalesce(o.status, 'unknown'),
            'placed_at', to_char(o.placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            'customer', (SELECT json_build_object('id', c.id, 'name', c.name)
                         FROM shop.customer c WHERE c.id = o.customer_id),
