@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny bench
+.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -16,6 +16,7 @@ help:
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
+	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
@@ -37,6 +38,10 @@ unit:
 
 bench:
 	FILMS=$(FILMS) PGSYNC=$(PGSYNC) ROUNDS=$(ROUNDS) bash scripts/bench.sh
+	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
+
+bench-pipelines:
+	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
 
 deny:
 	bash scripts/deny.sh

@@ -5,9 +5,10 @@
 //!     settings pg2es uses (refresh off), sends the bulk bodies `pg2es export --dir`
 //!     wrote, CONCURRENCY requests in flight, puts the settings back and refreshes. Prints
 //!     `seconds=… documents=…`; fails on any refused item.
-//! `bench rename POSTGRES_URL SEARCH_URL INDEX PERSON_ID FILMS`
+//! `bench rename POSTGRES_URL SEARCH_URL INDEX PERSON_ID FILMS [PERSONS_INDEX]`
 //!     Renames one person and times until a search for the new name finds all FILMS films
-//!     (needs `pg2es run` following the same database). Prints `seconds=…`.
+//!     (and, with PERSONS_INDEX, the person's own document) (needs `pg2es run` following the
+//!     same database). Prints `seconds=…`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -27,10 +28,12 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("replay") if args.len() == 6 => replay(&args[1..]).await,
-        Some("rename") if args.len() == 6 => rename(&args[1..]).await,
+        Some("rename") if args.len() == 6 || args.len() == 7 => rename(&args[1..]).await,
         _ => {
             eprintln!("usage: bench replay SEARCH_URL INDEX INDEX_CONFIG DIR CONCURRENCY");
-            eprintln!("       bench rename POSTGRES_URL SEARCH_URL INDEX PERSON_ID FILMS");
+            eprintln!(
+                "       bench rename POSTGRES_URL SEARCH_URL INDEX PERSON_ID FILMS [PERSONS_INDEX]"
+            );
             std::process::exit(2);
         }
     }
@@ -149,7 +152,19 @@ async fn rename(args: &[String]) {
             .await
             .expect("count");
         let found = ok(response, "count").await["count"].as_u64().unwrap_or(0);
-        if found >= films {
+        let person_found = match args.get(5) {
+            None => true,
+            Some(persons) => {
+                let response = es
+                    .count(CountParts::Index(&[persons.as_str()]))
+                    .body(json!({"query": {"match": {"full_name": token}}}))
+                    .send()
+                    .await
+                    .expect("count");
+                ok(response, "count").await["count"].as_u64().unwrap_or(0) == 1
+            }
+        };
+        if found >= films && person_found {
             break;
         }
         assert!(

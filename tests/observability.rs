@@ -32,16 +32,31 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
     let (status, exposition) = http_get(&address, "/metrics");
     assert_eq!(status, 200);
     let films = f64::from(FILMS);
-    assert_eq!(metric(&exposition, "pg2es_documents_indexed_total"), films);
+    assert_eq!(
+        metric(
+            &exposition,
+            r#"pg2es_documents_indexed_total{pipeline="movies"}"#
+        ),
+        films
+    );
     assert_eq!(
         metric(&exposition, "pg2es_documents_dead_lettered_total"),
         0.0
     );
-    assert_eq!(metric(&exposition, "pg2es_backfill_done_documents"), films);
+    assert_eq!(
+        metric(
+            &exposition,
+            r#"pg2es_backfill_done_documents{pipeline="movies"}"#
+        ),
+        films
+    );
     assert_eq!(metric(&exposition, "pg2es_backfill_total_documents"), films);
     assert_eq!(metric(&exposition, "pg2es_postgres_up"), 1.0);
     assert_eq!(metric(&exposition, "pg2es_elasticsearch_up"), 1.0);
-    assert_eq!(metric(&exposition, "pg2es_active"), 1.0);
+    assert_eq!(
+        metric(&exposition, r#"pg2es_active{pipeline="movies"}"#),
+        1.0
+    );
     assert!(metric(&exposition, "pg2es_bulk_request_duration_seconds_count") >= 3.0);
     assert_eq!(
         metric(&exposition, "pg2es_bulk_request_documents_sum"),
@@ -57,7 +72,12 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
     .await;
     wait_until("the change to be counted", Duration::from_secs(30), || {
         let exposition = http_get(&address, "/metrics").1;
-        std::future::ready(metric(&exposition, "pg2es_documents_indexed_total") == films + 1.0)
+        std::future::ready(
+            metric(
+                &exposition,
+                r#"pg2es_documents_indexed_total{pipeline="movies"}"#,
+            ) == films + 1.0,
+        )
     })
     .await;
     wait_until(
@@ -65,7 +85,9 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
         Duration::from_secs(30),
         || {
             let exposition = http_get(&address, "/metrics").1;
-            std::future::ready(metric(&exposition, "pg2es_lag_seconds") == 0.0)
+            std::future::ready(
+                metric(&exposition, r#"pg2es_lag_seconds{pipeline="movies"}"#) == 0.0,
+            )
         },
     )
     .await;

@@ -56,5 +56,6 @@ pub(crate) fn elastic(
         retry,
         &config.dead_letter_path(&pipeline.name),
     )?
-    .with_bulk_max_bytes(config.sync.bulk_max_bytes))
+    .with_bulk_max_bytes(config.sync.bulk_max_bytes)
+    .for_pipeline(&pipeline.name))
 }

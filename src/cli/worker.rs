@@ -104,7 +104,7 @@ pub(super) async fn take_lock(
     };
     let policy = RetryPolicy::from(&config.sync.retry);
     tokio::select! {
-        lock = lock::acquire(&options, key, patience, &policy) => {
+        lock = lock::acquire(&options, key, &pipeline.name, patience, &policy) => {
             Ok(Some(lock.map_err(WorkerError::from)?))
         }
         signal = super::shutdown_signal() => {

@@ -53,6 +53,8 @@ impl std::ops::AddAssign for WriteReport {
 pub(crate) struct Elastic {
     client: Elasticsearch,
     index: String,
+    /// The pipeline whose documents this client writes: the `pipeline` label of its metrics.
+    pipeline: String,
     retry: client::NodeRetry,
     dead_letters: DeadLetters,
     bulk_max_bytes: u64,
@@ -80,6 +82,7 @@ impl Elastic {
         Ok(Self {
             client,
             index: index.to_owned(),
+            pipeline: String::new(),
             retry,
             dead_letters: DeadLetters::new(dead_letter_path),
             bulk_max_bytes: crate::config::DEFAULT_BULK_MAX_BYTES,
@@ -89,6 +92,12 @@ impl Elastic {
     /// The refused documents kept so far.
     pub fn dead_letters(&self) -> &DeadLetters {
         &self.dead_letters
+    }
+
+    /// Counts what it writes under `pipeline`'s label.
+    pub fn for_pipeline(mut self, pipeline: &str) -> Self {
+        self.pipeline = pipeline.to_owned();
+        self
     }
 
     /// Splits bulk requests before their bodies grow past `bytes`.
@@ -201,7 +210,8 @@ impl Elastic {
             }
             done.dead_lettered = refused.len() as u64;
             let retried = again.len() as u64;
-            crate::metrics::get().items(done.indexed, done.deleted, retried, done.dead_lettered);
+            let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
+            crate::metrics::get().items(&self.pipeline, outcome);
             *lock(&report) += done;
             let count = again.len();
             *lock(&pending) = again;

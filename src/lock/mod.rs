@@ -62,10 +62,12 @@ pub(crate) fn key(pipeline: &str, index: &str) -> i64 {
 pub(crate) async fn acquire(
     options: &PgConnectOptions,
     key: i64,
+    pipeline: &str,
     patience: Patience,
     policy: &RetryPolicy,
 ) -> Result<WorkerLock, LockError> {
     let mut waiting = Waiting {
+        pipeline: pipeline.to_owned(),
         started: Instant::now(),
         standing_by: false,
         patience,
@@ -85,6 +87,7 @@ pub(crate) async fn acquire(
 
 /// How long this worker has been waiting, and whether it said so.
 struct Waiting {
+    pipeline: String,
     started: Instant,
     standing_by: bool,
     patience: Patience,
@@ -105,7 +108,7 @@ async fn wait_on(
         match locked {
             Ok(true) => {
                 info!(key, "acquired the worker lock: this worker is active");
-                crate::metrics::get().active(true);
+                crate::metrics::get().active(&waiting.pipeline, true);
                 return Ok(Some(WorkerLock { connection }));
             }
             Ok(false) => waiting.held(holder(&mut connection, key).await)?,
@@ -124,7 +127,7 @@ impl Waiting {
     fn held(&mut self, holder: String) -> Result<(), LockError> {
         if !self.standing_by {
             info!(holder = %holder, "another worker holds the lock, standing by");
-            crate::metrics::get().active(false);
+            crate::metrics::get().active(&self.pipeline, false);
             self.standing_by = true;
         }
         match self.patience {

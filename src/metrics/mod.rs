@@ -21,24 +21,30 @@ pub(crate) use http::serve;
 
 /// The label of a retry: the operation that failed, as the retry log line names it.
 type Operation = [(&'static str, &'static str); 1];
+/// The label of what one pipeline does: `pipeline="movies"`.
+type Pipeline = [(&'static str, String); 1];
+
+fn label(pipeline: &str) -> Pipeline {
+    [("pipeline", pipeline.to_owned())]
+}
 
 pub(crate) struct Metrics {
     registry: Registry,
-    indexed: Counter,
-    deleted: Counter,
-    retried_items: Counter,
-    dead_lettered: Counter,
+    indexed: Family<Pipeline, Counter>,
+    deleted: Family<Pipeline, Counter>,
+    retried_items: Family<Pipeline, Counter>,
+    dead_lettered: Family<Pipeline, Counter>,
     bulk_seconds: Histogram,
     bulk_documents: Histogram,
     bulk_bytes: Histogram,
     retries: Family<Operation, Counter>,
-    lag_seconds: Gauge<f64, AtomicU64>,
-    backfill_done: Gauge,
-    backfill_total: Gauge,
+    lag_seconds: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    backfill_done: Family<Pipeline, Gauge>,
+    backfill_total: Family<Pipeline, Gauge>,
     postgres_up: Gauge,
     elasticsearch_up: Gauge,
-    last_cycle: Gauge<f64, AtomicU64>,
-    active: Gauge,
+    last_cycle: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    active: Family<Pipeline, Gauge>,
     pub health: Health,
 }
 
@@ -61,21 +67,21 @@ impl Metrics {
     fn new() -> Self {
         let metrics = Self {
             registry: Registry::with_prefix("pg2es"),
-            indexed: Counter::default(),
-            deleted: Counter::default(),
-            retried_items: Counter::default(),
-            dead_lettered: Counter::default(),
+            indexed: Family::default(),
+            deleted: Family::default(),
+            retried_items: Family::default(),
+            dead_lettered: Family::default(),
             bulk_seconds: histogram(0.005, 2.0, 14),
             bulk_documents: histogram(1.0, 2.0, 17),
             bulk_bytes: histogram(1024.0, 2.0, 18),
             retries: Family::default(),
-            lag_seconds: Gauge::default(),
-            backfill_done: Gauge::default(),
-            backfill_total: Gauge::default(),
+            lag_seconds: Family::default(),
+            backfill_done: Family::default(),
+            backfill_total: Family::default(),
             postgres_up: Gauge::default(),
             elasticsearch_up: Gauge::default(),
-            last_cycle: Gauge::default(),
-            active: Gauge::default(),
+            last_cycle: Family::default(),
+            active: Family::default(),
             health: Health::default(),
         };
         metrics.registered()
@@ -188,12 +194,16 @@ impl Metrics {
         self.bulk_bytes.observe(bytes as f64);
     }
 
-    /// The outcome of the items of one bulk answer.
-    pub fn items(&self, indexed: u64, deleted: u64, retried: u64, dead_lettered: u64) {
-        self.indexed.inc_by(indexed);
-        self.deleted.inc_by(deleted);
-        self.retried_items.inc_by(retried);
-        self.dead_lettered.inc_by(dead_lettered);
+    /// The outcome of the items of one bulk answer of `pipeline`.
+    pub fn items(&self, pipeline: &str, outcome: [u64; 4]) {
+        let [indexed, deleted, retried, dead_lettered] = outcome;
+        let label = label(pipeline);
+        self.indexed.get_or_create(&label).inc_by(indexed);
+        self.deleted.get_or_create(&label).inc_by(deleted);
+        self.retried_items.get_or_create(&label).inc_by(retried);
+        self.dead_lettered
+            .get_or_create(&label)
+            .inc_by(dead_lettered);
     }
 
     pub fn retried(&self, operation: &'static str) {
@@ -202,19 +212,28 @@ impl Metrics {
             .inc();
     }
 
-    pub fn lag(&self, seconds: f64) {
-        self.lag_seconds.set(seconds.max(0.0));
+    pub fn lag(&self, pipeline: &str, seconds: f64) {
+        self.lag_seconds
+            .get_or_create(&label(pipeline))
+            .set(seconds.max(0.0));
     }
 
     /// Where a back-fill starts (or resumes).
-    pub fn backfill_started(&self, done: u64, total: u64) {
-        self.backfill_done.set(saturated(done));
-        self.backfill_total.set(saturated(total));
+    pub fn backfill_started(&self, pipeline: &str, done: u64, total: u64) {
+        let label = label(pipeline);
+        self.backfill_done
+            .get_or_create(&label)
+            .set(saturated(done));
+        self.backfill_total
+            .get_or_create(&label)
+            .set(saturated(total));
     }
 
     /// A back-fill batch was acknowledged: progress, for `/readyz` too.
-    pub fn backfill_advanced(&self, done: u64) {
-        self.backfill_done.set(saturated(done));
+    pub fn backfill_advanced(&self, pipeline: &str, done: u64) {
+        self.backfill_done
+            .get_or_create(&label(pipeline))
+            .set(saturated(done));
         self.health.progressed();
     }
 
@@ -224,16 +243,20 @@ impl Metrics {
         self.health.checked(postgres, elasticsearch);
     }
 
-    pub fn cycle_finished(&self) {
+    pub fn cycle_finished(&self, pipeline: &str) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        self.last_cycle.set(now.as_secs_f64());
+        self.last_cycle
+            .get_or_create(&label(pipeline))
+            .set(now.as_secs_f64());
         self.health.progressed();
     }
 
-    pub fn active(&self, active: bool) {
-        self.active.set(i64::from(active));
+    pub fn active(&self, pipeline: &str, active: bool) {
+        self.active
+            .get_or_create(&label(pipeline))
+            .set(i64::from(active));
         self.health.standby(!active);
     }
 
@@ -253,28 +276,30 @@ mod tests {
     #[test]
     fn recorded_values_appear_in_the_exposition() {
         let metrics = Metrics::new();
-        metrics.items(3, 1, 2, 1);
+        metrics.items("movies", [3, 1, 2, 1]);
+        metrics.items("persons", [5, 0, 0, 0]);
         metrics.bulk_sent(4, 2048, Duration::from_millis(20));
         metrics.retried("bulk request");
-        metrics.lag(-1.0);
+        metrics.lag("movies", -1.0);
         metrics.servers_up(true, false);
-        metrics.backfill_started(0, 40);
-        metrics.backfill_advanced(10);
+        metrics.backfill_started("movies", 0, 40);
+        metrics.backfill_advanced("movies", 10);
         let text = metrics.encode();
         for line in [
-            "pg2es_documents_indexed_total 3",
-            "pg2es_documents_deleted_total 1",
-            "pg2es_documents_retried_total 2",
-            "pg2es_documents_dead_lettered_total 1",
+            "pg2es_documents_indexed_total{pipeline=\"movies\"} 3",
+            "pg2es_documents_indexed_total{pipeline=\"persons\"} 5",
+            "pg2es_documents_deleted_total{pipeline=\"movies\"} 1",
+            "pg2es_documents_retried_total{pipeline=\"movies\"} 2",
+            "pg2es_documents_dead_lettered_total{pipeline=\"movies\"} 1",
             "pg2es_bulk_request_duration_seconds_count 1",
             "pg2es_bulk_request_documents_sum 4.0",
             "pg2es_bulk_request_size_bytes_sum 2048.0",
             "pg2es_retries_total{operation=\"bulk request\"} 1",
-            "pg2es_lag_seconds 0.0",
+            "pg2es_lag_seconds{pipeline=\"movies\"} 0.0",
             "pg2es_postgres_up 1",
             "pg2es_elasticsearch_up 0",
-            "pg2es_backfill_done_documents 10",
-            "pg2es_backfill_total_documents 40",
+            "pg2es_backfill_done_documents{pipeline=\"movies\"} 10",
+            "pg2es_backfill_total_documents{pipeline=\"movies\"} 40",
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }

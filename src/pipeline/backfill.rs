@@ -111,7 +111,7 @@ impl<P: Pipeline> Engine<P> {
         let mut written = std::pin::pin!(written);
         let total = self.pg.count(self.pipeline.root()).await?;
         let done = self.backfill_mut(target).indexed;
-        let mut progress = Progress::start(total.max(0) as u64, done);
+        let mut progress = Progress::start(self.pipeline.name(), total.max(0) as u64, done);
         let mut last_save = Instant::now();
         while let Some(batch) = written.next().await {
             let (last, report) = batch?;

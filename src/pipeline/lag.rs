@@ -49,7 +49,7 @@ impl<P: Pipeline> Engine<P> {
             &self.consumer,
         )
         .await?;
-        crate::metrics::get().lag(seconds);
+        crate::metrics::get().lag(self.pipeline.name(), seconds);
         Ok(())
     }
 }

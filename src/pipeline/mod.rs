@@ -204,7 +204,7 @@ impl<P: Pipeline> Engine<P> {
         self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
         self.save()?;
-        crate::metrics::get().cycle_finished();
+        crate::metrics::get().cycle_finished(self.pipeline.name());
         Ok(())
     }
 

@@ -13,6 +13,8 @@ const BAR_TEMPLATE: &str =
     "back-fill [{bar:40}] {human_pos}/{human_len} ({percent}%) {per_sec} eta {eta}";
 
 pub(super) struct Progress {
+    /// The `pipeline` label of the back-fill metrics.
+    pipeline: String,
     total: u64,
     done: u64,
     done_at_start: u64,
@@ -41,11 +43,12 @@ pub(super) fn estimate(done: u64, done_at_start: u64, total: u64, elapsed: Durat
 
 impl Progress {
     /// `total` root rows, `done` of them already written by an earlier run of this back-fill.
-    pub fn start(total: u64, done: u64) -> Self {
-        crate::metrics::get().backfill_started(done, total);
+    pub fn start(pipeline: &str, total: u64, done: u64) -> Self {
+        crate::metrics::get().backfill_started(pipeline, done, total);
         let bar = std::io::stderr().is_terminal().then(|| bar(total, done));
         let now = Instant::now();
         Self {
+            pipeline: pipeline.to_owned(),
             total,
             done,
             done_at_start: done,
@@ -57,7 +60,7 @@ impl Progress {
 
     pub fn advance(&mut self, written: u64) {
         self.done += written;
-        crate::metrics::get().backfill_advanced(self.done);
+        crate::metrics::get().backfill_advanced(&self.pipeline, self.done);
         if let Some(bar) = &self.bar {
             bar.set_position(self.done.min(self.total));
             return;
