@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{PgError, Postgres, Table};
-use crate::retry::retry;
 
 /// One recorded change: a column value of a changed row (its key, or a ref).
 #[derive(Debug, Clone, PartialEq)]
@@ -153,11 +152,10 @@ impl Postgres {
                 columns.push(column);
             }
         }
-        retry(self.retry_policy(), "check change capture", || async {
+        self.call("check change capture", || async {
             let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
                 .fetch_one(self.pool())
-                .await
-                .map_err(PgError::new("check change capture"))?;
+                .await?;
             if !installed {
                 let all = relations
                     .iter()
@@ -170,19 +168,16 @@ impl Postgres {
                 .bind(&columns)
                 .fetch_all(self.pool())
                 .await
-                .map_err(PgError::new("check change capture"))
         })
         .await
     }
 
     /// Registers `consumer` at the newest change, unless it is registered already.
     pub async fn register_consumer(&self, consumer: &str) -> Result<(), PgError> {
-        retry(self.retry_policy(), "register change consumer", || async {
+        self.call("register change consumer", || {
             sqlx::query(include_str!("sql/consumer_register.sql"))
                 .bind(consumer)
                 .execute(self.pool())
-                .await
-                .map_err(PgError::new("register change consumer"))
         })
         .await
         .map(|_| ())
@@ -190,12 +185,8 @@ impl Postgres {
 
     /// The oldest changes `consumer` has not read, at most `limit`, all in one snapshot.
     pub async fn recorded_changes(&self, consumer: &str, limit: u32) -> Result<Page, PgError> {
-        retry(self.retry_policy(), "read recorded changes", || async {
-            self.read_page(consumer, limit)
-                .await
-                .map_err(PgError::new("read recorded changes"))
-        })
-        .await
+        self.call("read recorded changes", || self.read_page(consumer, limit))
+            .await
     }
 
     async fn read_page(&self, consumer: &str, limit: u32) -> Result<Page, sqlx::Error> {
@@ -251,41 +242,33 @@ impl Postgres {
         consumer: &str,
         next: &Position,
     ) -> Result<(), PgError> {
-        retry(
-            self.retry_policy(),
-            "acknowledge recorded changes",
-            || async {
-                sqlx::query(include_str!("sql/consumer_ack.sql"))
-                    .bind(consumer)
-                    .bind(next.position)
-                    .bind(&next.pending)
-                    .execute(self.pool())
-                    .await
-                    .map_err(PgError::new("acknowledge recorded changes"))?;
-                sqlx::query(include_str!("sql/consumer_prune.sql"))
-                    .execute(self.pool())
-                    .await
-                    .map_err(PgError::new("prune recorded changes"))
-            },
-        )
+        self.call("acknowledge recorded changes", || async {
+            sqlx::query(include_str!("sql/consumer_ack.sql"))
+                .bind(consumer)
+                .bind(next.position)
+                .bind(&next.pending)
+                .execute(self.pool())
+                .await?;
+            sqlx::query(include_str!("sql/consumer_prune.sql"))
+                .execute(self.pool())
+                .await
+        })
         .await
         .map(|_| ())
     }
 
     /// Every consumer with its backlog; `None` without change capture.
     pub async fn consumers(&self) -> Result<Option<Vec<Consumer>>, PgError> {
-        retry(self.retry_policy(), "list change consumers", || async {
+        self.call("list change consumers", || async {
             let installed: bool = sqlx::query_scalar(include_str!("sql/capture_exists.sql"))
                 .fetch_one(self.pool())
-                .await
-                .map_err(PgError::new("list change consumers"))?;
+                .await?;
             if !installed {
                 return Ok(None);
             }
             let rows = sqlx::query(include_str!("sql/consumer_list.sql"))
                 .fetch_all(self.pool())
-                .await
-                .map_err(PgError::new("list change consumers"))?;
+                .await?;
             rows.iter()
                 .map(|row| {
                     Ok(Consumer {
@@ -297,7 +280,6 @@ impl Postgres {
                 })
                 .collect::<Result<Vec<_>, sqlx::Error>>()
                 .map(Some)
-                .map_err(PgError::new("list change consumers"))
         })
         .await
     }

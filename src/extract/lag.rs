@@ -1,7 +1,6 @@
 //! How long the oldest change the index has not seen yet has been waiting in Postgres.
 
 use super::{PgError, Postgres, Table};
-use crate::retry::retry;
 use crate::state::Cursor;
 
 impl Postgres {
@@ -11,25 +10,21 @@ impl Postgres {
             return Ok(None);
         };
         let position = after.at.to_string();
-        retry(self.retry_policy(), "measure lag", || async {
+        self.call("measure lag", || {
             sqlx::query_scalar::<_, f64>(&sql)
                 .bind(&position)
                 .bind(after.id.as_str())
                 .fetch_optional(self.pool())
-                .await
-                .map_err(PgError::new("measure lag"))
         })
         .await
     }
 
     /// Seconds since the oldest recorded change still waiting was recorded; `None` when none.
     pub async fn recorded_age(&self, consumer: &str) -> Result<Option<f64>, PgError> {
-        retry(self.retry_policy(), "measure lag", || async {
-            sqlx::query_scalar::<_, Option<f64>>(include_str!("sql/recorded_age.sql"))
+        self.call("measure lag", || {
+            sqlx::query_scalar(include_str!("sql/recorded_age.sql"))
                 .bind(consumer)
                 .fetch_one(self.pool())
-                .await
-                .map_err(PgError::new("measure lag"))
         })
         .await
     }

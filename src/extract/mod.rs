@@ -5,6 +5,7 @@ mod error;
 mod lag;
 mod privileges;
 
+use std::future::Future;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -201,28 +202,32 @@ impl Postgres {
         &self.pool
     }
 
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
+    /// Every Postgres request goes through here: sent again for as long as its error says
+    /// another attempt may work; a failure names `what` was asked.
+    pub(crate) async fn call<T, Fut>(
+        &self,
+        what: &'static str,
+        request: impl Fn() -> Fut,
+    ) -> Result<T, PgError>
+    where
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        retry(&self.retry, what, || async {
+            request().await.map_err(PgError::new(what))
+        })
+        .await
     }
 
     pub async fn ping(&self) -> Result<(), PgError> {
-        retry(&self.retry, "postgres ping", || async {
-            sqlx::query("SELECT 1")
-                .execute(&self.pool)
-                .await
-                .map_err(PgError::new("ping"))
-        })
-        .await
-        .map(|_| ())
+        self.call("ping", || sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .map(|_| ())
     }
 
     /// The instant before which every row change is committed or rolled back (see horizon.sql).
     pub async fn horizon(&self) -> Result<DateTime<Utc>, PgError> {
-        retry(&self.retry, "read the commit horizon", || async {
-            sqlx::query_scalar::<_, DateTime<Utc>>(include_str!("sql/horizon.sql"))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(PgError::new("read the commit horizon"))
+        self.call("read the commit horizon", || {
+            sqlx::query_scalar(include_str!("sql/horizon.sql")).fetch_one(&self.pool)
         })
         .await
     }
@@ -240,15 +245,14 @@ impl Postgres {
             return Ok(Vec::new());
         };
         let position = after.at.to_string();
-        retry(&self.retry, "read changes", || async {
+        self.call("read changes", || async {
             let rows = sqlx::query(&sql)
                 .bind(&position)
                 .bind(after.id.as_str())
                 .bind(i64::from(limit))
                 .bind(horizon)
                 .fetch_all(&self.pool)
-                .await
-                .map_err(PgError::new("read changes"))?;
+                .await?;
             rows.iter().map(|row| cursor_of(table, row)).collect()
         })
         .await
@@ -259,11 +263,8 @@ impl Postgres {
         let Some(sql) = TableSql::new(table).latest else {
             return Ok(start_cursor(table));
         };
-        retry(&self.retry, "read latest change", || async {
-            let row = sqlx::query(&sql)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(PgError::new("read latest change"))?;
+        self.call("read latest change", || async {
+            let row = sqlx::query(&sql).fetch_optional(&self.pool).await?;
             row.as_ref()
                 .map_or(Ok(start_cursor(table)), |row| cursor_of(table, row))
         })
@@ -282,18 +283,13 @@ impl Postgres {
             Some(id) => (sql.next_ids, Some(id.as_str())),
             None => (sql.first_ids, None),
         };
-        retry(&self.retry, "read root ids", || async {
-            let query = sqlx::query_scalar::<_, String>(&sql);
-            let query = match from {
-                Some(from) => query.bind(from),
-                None => query.bind(Option::<&str>::None),
-            };
-            query
+        self.call("read root ids", || async {
+            sqlx::query_scalar::<_, String>(&sql)
+                .bind(from)
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
                 .map(keys)
-                .map_err(PgError::new("read root ids"))
         })
         .await
     }
@@ -308,7 +304,7 @@ impl Postgres {
     ) -> Result<Vec<Key>, PgError> {
         let changed: Vec<&str> = changed.iter().map(Key::as_str).collect();
         let after = after.map(Key::as_str);
-        retry(&self.retry, "read affected documents", || async {
+        self.call("read affected documents", || async {
             sqlx::query_scalar::<_, String>(sql)
                 .bind(&changed)
                 .bind(after)
@@ -316,7 +312,6 @@ impl Postgres {
                 .fetch_all(&self.pool)
                 .await
                 .map(keys)
-                .map_err(PgError::new("read affected documents"))
         })
         .await
     }
@@ -325,24 +320,20 @@ impl Postgres {
     pub async fn existing_ids(&self, table: &Table, ids: &[Key]) -> Result<Vec<Key>, PgError> {
         let sql = TableSql::new(table).existing;
         let ids: Vec<&str> = ids.iter().map(Key::as_str).collect();
-        retry(&self.retry, "check rows exist", || async {
+        self.call("check rows exist", || async {
             sqlx::query_scalar::<_, String>(&sql)
                 .bind(&ids)
                 .fetch_all(&self.pool)
                 .await
                 .map(keys)
-                .map_err(PgError::new("check rows exist"))
         })
         .await
     }
 
     pub async fn count(&self, table: &Table) -> Result<i64, PgError> {
         let sql = TableSql::new(table).count;
-        retry(&self.retry, "count rows", || async {
-            sqlx::query_scalar::<_, i64>(&sql)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(PgError::new("count rows"))
+        self.call("count rows", || {
+            sqlx::query_scalar(&sql).fetch_one(&self.pool)
         })
         .await
     }
@@ -363,19 +354,12 @@ pub(crate) fn connect_options(config: &PostgresConfig) -> Result<PgConnectOption
     })
 }
 
-fn cursor_of(table: &Table, row: &sqlx::postgres::PgRow) -> Result<Cursor, PgError> {
-    let decode = PgError::new("decode change cursor");
+fn cursor_of(table: &Table, row: &sqlx::postgres::PgRow) -> Result<Cursor, sqlx::Error> {
     let at = match table.changed_by.as_ref().map(|c| &c.kind) {
-        Some(ChangeKind::Integer) => Position::Version(
-            row.try_get::<i64, _>("changed_at")
-                .map_err(PgError::new("decode change cursor"))?,
-        ),
-        _ => Position::Time(
-            row.try_get::<DateTime<Utc>, _>("changed_at")
-                .map_err(PgError::new("decode change cursor"))?,
-        ),
+        Some(ChangeKind::Integer) => Position::Version(row.try_get("changed_at")?),
+        _ => Position::Time(row.try_get("changed_at")?),
     };
-    let id = row.try_get::<String, _>("id").map_err(decode)?;
+    let id = row.try_get::<String, _>("id")?;
     Ok(Cursor {
         at,
         id: Key::from(id),

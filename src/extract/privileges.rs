@@ -1,7 +1,6 @@
 //! Whether the configured role may do what pg2es needs (`pg2es check`).
 
 use super::{PgError, Postgres};
-use crate::retry::retry;
 
 impl Postgres {
     /// The relations of `wanted` (relation, privilege) on which the role lacks the privilege.
@@ -11,13 +10,11 @@ impl Postgres {
     ) -> Result<Vec<String>, PgError> {
         let relations: Vec<&str> = wanted.iter().map(|(relation, _)| *relation).collect();
         let privileges: Vec<&str> = wanted.iter().map(|(_, privilege)| *privilege).collect();
-        retry(self.retry_policy(), "check privileges", || async {
-            sqlx::query_scalar::<_, String>(include_str!("sql/missing_privileges.sql"))
+        self.call("check privileges", || {
+            sqlx::query_scalar(include_str!("sql/missing_privileges.sql"))
                 .bind(&relations)
                 .bind(&privileges)
                 .fetch_all(self.pool())
-                .await
-                .map_err(PgError::new("check privileges"))
         })
         .await
     }

@@ -11,7 +11,7 @@ use elasticsearch::indices::{
 use serde_json::{json, Value};
 
 use super::index_config::{meta_of, IndexMeta};
-use super::{already_exists, checked, json, Elastic, EsError};
+use super::{already_exists, checked, Elastic, EsError};
 use crate::retry::retry;
 
 /// What answers for the alias name on the server.
@@ -61,22 +61,18 @@ impl Elastic {
 
     /// The indexes the alias points at (none when there is no such alias).
     pub async fn aliased_indexes(&self) -> Result<Vec<String>, EsError> {
-        retry(&self.retry, "read alias", || async {
-            let response = self
-                .client
-                .indices()
-                .get_alias(IndicesGetAliasParts::Name(&[&self.index]))
-                .send()
-                .await
-                .map_err(EsError::transport("read alias"))?;
-            if response.status_code().as_u16() == 404 {
-                return Ok(Vec::new());
-            }
-            let body: BTreeMap<String, Value> =
-                json(checked(response, "read alias").await?, "read alias").await?;
-            Ok(body.into_keys().collect())
-        })
-        .await
+        let body: Option<BTreeMap<String, Value>> = self
+            .call_json_or_missing("read alias", || async {
+                self.client
+                    .indices()
+                    .get_alias(IndicesGetAliasParts::Name(&[&self.index]))
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(body
+            .map(|body| body.into_keys().collect())
+            .unwrap_or_default())
     }
 
     /// Every index named `<alias>` or `<alias>_*`, and the one the alias points at, with
@@ -87,31 +83,29 @@ impl Elastic {
     }
 
     async fn indexes_like(&self, names: &[&str]) -> Result<Vec<IndexInfo>, EsError> {
-        retry(&self.retry, "list indexes", || async {
-            let response = self
-                .client
-                .indices()
-                .get_mapping(IndicesGetMappingParts::Index(names))
-                .ignore_unavailable(true)
-                .send()
-                .await
-                .map_err(EsError::transport("list indexes"))?;
-            let body: BTreeMap<String, Value> =
-                json(checked(response, "list indexes").await?, "list indexes").await?;
-            Ok(body
-                .into_iter()
-                .map(|(name, index)| IndexInfo {
-                    meta: meta_of(&index["mappings"]),
-                    name,
-                })
-                .collect())
-        })
-        .await
+        let body: BTreeMap<String, Value> = self
+            .call_json("list indexes", || async {
+                self.client
+                    .indices()
+                    .get_mapping(IndicesGetMappingParts::Index(names))
+                    .ignore_unavailable(true)
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(body
+            .into_iter()
+            .map(|(name, index)| IndexInfo {
+                meta: meta_of(&index["mappings"]),
+                name,
+            })
+            .collect())
     }
 
     /// Creates `index` with `body`; an index already there of that name is an error, since a
     /// name is only ever given to a new index.
     pub async fn create_index(&self, index: &str, body: &Value) -> Result<(), EsError> {
+        // Not through `call`: a 400 "already exists" after a retried create is success.
         retry(&self.retry, "create index", || async {
             let response = self
                 .client
@@ -136,18 +130,16 @@ impl Elastic {
     /// Replaces the record pg2es keeps in `index`'s mapping.
     pub async fn put_meta(&self, index: &str, meta: &IndexMeta) -> Result<(), EsError> {
         let body = json!({"_meta": {"pg2es": meta}});
-        retry(&self.retry, "update index record", || async {
-            let response = self
-                .client
+        self.call("update index record", || async {
+            self.client
                 .indices()
                 .put_mapping(IndicesPutMappingParts::Index(&[index]))
                 .body(body.clone())
                 .send()
                 .await
-                .map_err(EsError::transport("update index record"))?;
-            checked(response, "update index record").await.map(|_| ())
         })
         .await
+        .map(|_| ())
     }
 
     async fn has_meta(&self, index: &str) -> bool {
@@ -158,26 +150,22 @@ impl Elastic {
 
     /// Deletes `index`; one already gone is fine.
     pub async fn delete_index(&self, index: &str) -> Result<(), EsError> {
-        retry(&self.retry, "delete index", || async {
-            let response = self
-                .client
+        self.call_json_or_missing::<Value, _>("delete index", || async {
+            self.client
                 .indices()
                 .delete(IndicesDeleteParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(EsError::transport("delete index"))?;
-            if response.status_code().as_u16() == 404 {
-                return Ok(());
-            }
-            checked(response, "delete index").await.map(|_| ())
         })
         .await
+        .map(|_| ())
     }
 
     /// Moves the alias to `target` in one request, so every search sees either the old index
     /// or the new one. A concrete index named like the alias is removed in the same request.
     /// Read again before every attempt: a retried swap that already happened does nothing.
     pub async fn move_alias(&self, target: &str) -> Result<(), EsError> {
+        // Not through `call`: every attempt reads the alias again first.
         retry(&self.retry, "move alias", || async {
             let live = self.live().await?;
             let Some(actions) = swap_actions(&self.index, &live, target) else {

@@ -115,40 +115,28 @@ impl Elastic {
     }
 
     pub async fn ping(&self) -> Result<(), EsError> {
-        retry(&self.retry, "elasticsearch ping", || async {
-            let response = self
-                .client
-                .ping()
-                .send()
-                .await
-                .map_err(EsError::transport("ping"))?;
-            checked(response, "ping").await.map(|_| ())
-        })
-        .await
+        self.call("ping", || self.client.ping().send())
+            .await
+            .map(|_| ())
     }
 
     /// The live mapping of the index, `None` when the index does not exist.
     pub async fn mapping(&self) -> Result<Option<Value>, EsError> {
-        retry(&self.retry, "read mapping", || async {
-            let response = self
-                .client
-                .indices()
-                .get_mapping(IndicesGetMappingParts::Index(&[&self.index]))
-                .send()
-                .await
-                .map_err(EsError::transport("read mapping"))?;
-            if response.status_code().as_u16() == 404 {
-                return Ok(None);
-            }
-            let body: Value =
-                json(checked(response, "read mapping").await?, "read mapping").await?;
-            // Keyed by the concrete index name, which differs from ours behind an alias.
-            Ok(body
-                .as_object()
+        let body: Option<Value> = self
+            .call_json_or_missing("read mapping", || async {
+                self.client
+                    .indices()
+                    .get_mapping(IndicesGetMappingParts::Index(&[&self.index]))
+                    .send()
+                    .await
+            })
+            .await?;
+        // Keyed by the concrete index name, which differs from ours behind an alias.
+        Ok(body.and_then(|body| {
+            body.as_object()
                 .and_then(|by_index| by_index.values().next())
-                .map(|index| index["mappings"].clone()))
-        })
-        .await
+                .map(|index| index["mappings"].clone())
+        }))
     }
 
     pub async fn count(&self) -> Result<Option<u64>, EsError> {
@@ -156,20 +144,15 @@ impl Elastic {
         struct Count {
             count: u64,
         }
-        retry(&self.retry, "count documents", || async {
-            let response = self
-                .client
-                .count(CountParts::Index(&[&self.index]))
-                .send()
-                .await
-                .map_err(EsError::transport("count documents"))?;
-            if response.status_code().as_u16() == 404 {
-                return Ok(None);
-            }
-            let body: Count = json(checked(response, "count").await?, "count").await?;
-            Ok(Some(body.count))
-        })
-        .await
+        let body: Option<Count> = self
+            .call_json_or_missing("count documents", || async {
+                self.client
+                    .count(CountParts::Index(&[&self.index]))
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(body.map(|body| body.count))
     }
 
     /// Writes `actions` with bulk requests of at most `bulk_max_bytes`: 429/5xx items are sent
@@ -296,6 +279,63 @@ async fn checked(response: Response, what: &'static str) -> Result<Response, EsE
         body,
         retry_after,
     })
+}
+
+impl Elastic {
+    /// Every Elasticsearch request goes through here: sent again (to the next node, on a
+    /// connection error) for as long as its error says another attempt may work, the status
+    /// checked; a failure names `what` was asked.
+    pub(crate) async fn call<Fut>(
+        &self,
+        what: &'static str,
+        send: impl Fn() -> Fut,
+    ) -> Result<Response, EsError>
+    where
+        Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+    {
+        retry(&self.retry, what, || async {
+            let response = send().await.map_err(EsError::transport(what))?;
+            checked(response, what).await
+        })
+        .await
+    }
+
+    /// [`Elastic::call_json`], with `None` for a 404 (no such index or alias).
+    pub(crate) async fn call_json_or_missing<T, Fut>(
+        &self,
+        what: &'static str,
+        send: impl Fn() -> Fut,
+    ) -> Result<Option<T>, EsError>
+    where
+        T: serde::de::DeserializeOwned,
+        Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+    {
+        retry(&self.retry, what, || async {
+            let response = send().await.map_err(EsError::transport(what))?;
+            if response.status_code().as_u16() == 404 {
+                return Ok(None);
+            }
+            json(checked(response, what).await?, what).await.map(Some)
+        })
+        .await
+    }
+
+    /// [`Elastic::call`], the answer decoded (inside the retry: a cut-off body is sent again).
+    pub(crate) async fn call_json<T, Fut>(
+        &self,
+        what: &'static str,
+        send: impl Fn() -> Fut,
+    ) -> Result<T, EsError>
+    where
+        T: serde::de::DeserializeOwned,
+        Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+    {
+        retry(&self.retry, what, || async {
+            let response = send().await.map_err(EsError::transport(what))?;
+            json(checked(response, what).await?, what).await
+        })
+        .await
+    }
 }
 
 async fn json<T: serde::de::DeserializeOwned>(

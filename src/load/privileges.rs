@@ -55,23 +55,17 @@ impl Elastic {
             return Ok(Privileges::Unchecked);
         }
         let body = json!({"index": [{"names": [&self.index], "privileges": INDEX_PRIVILEGES}]});
-        retry(&self.retry, "check privileges", || async {
-            let response = self
-                .client
-                .security()
-                .has_privileges(SecurityHasPrivilegesParts::None)
-                .body(body.clone())
-                .send()
-                .await
-                .map_err(EsError::transport("check privileges"))?;
-            let answer: HasPrivileges = json(
-                checked(response, "check privileges").await?,
-                "check privileges",
-            )
+        let answer: HasPrivileges = self
+            .call_json("check privileges", || async {
+                self.client
+                    .security()
+                    .has_privileges(SecurityHasPrivilegesParts::None)
+                    .body(body.clone())
+                    .send()
+                    .await
+            })
             .await?;
-            Ok(Privileges::Missing(missing(&answer)))
-        })
-        .await
+        Ok(Privileges::Missing(missing(&answer)))
     }
 
     /// `GET /_xpack`: a 4xx means no X-Pack (OpenSearch, OSS builds).

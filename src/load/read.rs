@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{checked, json, Elastic, EsError};
-use crate::retry::retry;
 
 const SCROLL_KEEP_ALIVE: &str = "5m";
 
@@ -55,39 +54,34 @@ pub(crate) struct IdScroll {
 impl Elastic {
     /// The `_source` of each id that exists.
     pub async fn sources(&self, ids: &[String]) -> Result<HashMap<String, Value>, EsError> {
-        retry(&self.retry, "read documents", || async {
-            let response = self
-                .client
-                .mget(MgetParts::Index(&self.index))
-                .body(json!({ "ids": ids }))
-                .send()
-                .await
-                .map_err(EsError::transport("read documents"))?;
-            let body: MgetResponse =
-                json(checked(response, "read documents").await?, "read documents").await?;
-            Ok(body
-                .docs
-                .into_iter()
-                .filter(|doc| doc.found)
-                .filter_map(|doc| doc.source.map(|source| (doc.id, source)))
-                .collect())
-        })
-        .await
+        let body: MgetResponse = self
+            .call_json("read documents", || async {
+                self.client
+                    .mget(MgetParts::Index(&self.index))
+                    .body(json!({ "ids": ids }))
+                    .send()
+                    .await
+            })
+            .await?;
+        Ok(body
+            .docs
+            .into_iter()
+            .filter(|doc| doc.found)
+            .filter_map(|doc| doc.source.map(|source| (doc.id, source)))
+            .collect())
     }
 
     /// Makes every acknowledged write visible to searches (a scroll sees only refreshed ones).
     pub async fn refresh(&self) -> Result<(), EsError> {
-        retry(&self.retry, "refresh index", || async {
-            let response = self
-                .client
+        self.call("refresh index", || async {
+            self.client
                 .indices()
                 .refresh(IndicesRefreshParts::Index(&[&self.index]))
                 .send()
                 .await
-                .map_err(EsError::transport("refresh index"))?;
-            checked(response, "refresh index").await.map(|_| ())
         })
         .await
+        .map(|_| ())
     }
 
     pub fn scroll_ids(&self, page_size: u32) -> IdScroll {

@@ -5,8 +5,7 @@
 use elasticsearch::indices::{IndicesGetSettingsParts, IndicesPutSettingsParts};
 use serde_json::{json, Value};
 
-use super::{checked, json, Elastic, EsError};
-use crate::retry::retry;
+use super::{Elastic, EsError};
 use crate::state::IndexSettings;
 
 const NAMES: [&str; 1] = ["index.refresh_interval"];
@@ -21,22 +20,16 @@ pub(crate) fn backfill_settings() -> IndexSettings {
 impl Elastic {
     /// The refresh interval set on the index (`None`: the server default).
     pub async fn settings(&self) -> Result<IndexSettings, EsError> {
-        retry(&self.retry, "read index settings", || async {
-            let response = self
-                .client
-                .indices()
-                .get_settings(IndicesGetSettingsParts::IndexName(&[&self.index], &NAMES))
-                .send()
-                .await
-                .map_err(EsError::transport("read index settings"))?;
-            let body: Value = json(
-                checked(response, "read index settings").await?,
-                "read index settings",
-            )
+        let body: Value = self
+            .call_json("read index settings", || async {
+                self.client
+                    .indices()
+                    .get_settings(IndicesGetSettingsParts::IndexName(&[&self.index], &NAMES))
+                    .send()
+                    .await
+            })
             .await?;
-            Ok(parse_settings(&body))
-        })
-        .await
+        Ok(parse_settings(&body))
     }
 
     /// Sets the refresh interval; `None` resets it to the server default.
@@ -44,18 +37,16 @@ impl Elastic {
         let body = json!({ "index": {
             "refresh_interval": settings.refresh_interval,
         }});
-        retry(&self.retry, "update index settings", || async {
-            let response = self
-                .client
+        self.call("update index settings", || async {
+            self.client
                 .indices()
                 .put_settings(IndicesPutSettingsParts::Index(&[&self.index]))
                 .body(body.clone())
                 .send()
                 .await
-                .map_err(EsError::transport("update index settings"))?;
-            checked(response, "update index settings").await.map(|_| ())
         })
         .await
+        .map(|_| ())
     }
 }
 

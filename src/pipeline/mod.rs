@@ -1,29 +1,38 @@
 //! The engine: back-fill, then follow changes table by table, saving cursors only after
 //! Elasticsearch acknowledged everything before them. Nothing here knows what a document is.
 
-mod backfill;
-mod captured;
-mod changes;
-mod export;
-mod in_order;
-mod lag;
-mod plan;
-mod prepare;
-mod progress;
-mod rebuild;
-mod replay;
-mod schema;
-mod spawned;
-mod units;
-mod verify;
+/// The data path: back-fill pages and change units built into documents and written in order.
+mod stages {
+    pub(super) mod backfill;
+    pub(super) mod captured;
+    pub(super) mod changes;
+    pub(super) mod in_order;
+    pub(super) mod lag;
+    pub(super) mod progress;
+    pub(super) mod spawned;
+    pub(super) mod units;
+}
+/// The index behind the alias: what it needs at start (`plan`, `prepare`) and rebuilds.
+mod lifecycle {
+    pub(super) mod plan;
+    pub(super) mod prepare;
+    pub(super) mod rebuild;
+}
+/// Commands that run once: export, verify, dead-letter replay, the schema check.
+mod oneshot {
+    pub(super) mod export;
+    pub(super) mod replay;
+    pub(super) mod schema;
+    pub(super) mod verify;
+}
 
-pub(crate) use export::export;
-pub(crate) use lag::lag;
-pub(crate) use plan::Request;
-pub(crate) use prepare::wanted_hash;
-pub(crate) use replay::replay_dead_letters;
-pub(crate) use schema::check_schema;
-pub(crate) use verify::{verify, VerifyReport};
+pub(crate) use lifecycle::plan::Request;
+pub(crate) use lifecycle::prepare::wanted_hash;
+pub(crate) use oneshot::export::export;
+pub(crate) use oneshot::replay::replay_dead_letters;
+pub(crate) use oneshot::schema::check_schema;
+pub(crate) use oneshot::verify::{verify, VerifyReport};
+pub(crate) use stages::lag::lag;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -38,11 +47,10 @@ use crate::config::{Capture, Config};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, WriteReport};
-use crate::retry::retry;
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document, Key};
 
-use self::units::Unit;
+use self::stages::units::Unit;
 
 /// What a pipeline tells the engine: which tables to follow, how a recorded change reaches
 /// root documents, and how to build documents. (Implemented by declared pipelines.)
@@ -107,7 +115,7 @@ pub(crate) enum SyncError {
     #[error("change capture is not installed on {}: run `pg2es setup` (or use sync.capture: polling)", .0.join(", "))]
     CaptureMissing(Vec<String>),
     #[error(transparent)]
-    Export(#[from] export::ExportError),
+    Export(#[from] oneshot::export::ExportError),
     #[error("postgres does not have what the pipeline reads: {what}")]
     Schema {
         what: String,
@@ -199,7 +207,8 @@ impl<P: Pipeline> Engine<P> {
         }
         // Left tuned by a crash between the last batch and the restore.
         let live = self.es.clone();
-        self.restore_index(backfill::Target::Live, &live).await?;
+        self.restore_index(stages::backfill::Target::Live, &live)
+            .await?;
         self.follow_changes().await?;
         self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
@@ -223,7 +232,7 @@ impl<P: Pipeline> Engine<P> {
         units: impl Stream<Item = Result<Unit<M>, SyncError>>,
         mut acknowledged: impl FnMut(&mut Self, M) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
-        let built = units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
+        let built = stages::units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
         let mut built = std::pin::pin!(built);
         while let Some(unit) = built.next().await {
             let unit = unit?;
@@ -256,13 +265,9 @@ async fn build_actions<P: Pipeline>(
     pg: &Postgres,
     ids: &[Key],
 ) -> Result<Vec<Action>, PgError> {
-    let documents = retry(pg.retry_policy(), "build documents", || async {
-        pipeline
-            .build(pg.pool(), ids)
-            .await
-            .map_err(PgError::new("build documents"))
-    })
-    .await?;
+    let documents = pg
+        .call("build documents", || pipeline.build(pg.pool(), ids))
+        .await?;
     Ok(actions_for(ids, documents))
 }
 

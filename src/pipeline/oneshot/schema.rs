@@ -2,8 +2,8 @@
 //! run once on no rows, so a missing table or column stops the worker with its name before
 //! anything is written.
 
-use super::{Pipeline, SyncError};
 use crate::extract::{PgError, Postgres};
+use crate::pipeline::{Pipeline, SyncError};
 
 pub(crate) async fn check_schema<P: Pipeline>(
     pipeline: &P,

@@ -12,7 +12,7 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 const BAR_TEMPLATE: &str =
     "back-fill [{bar:40}] {human_pos}/{human_len} ({percent}%) {per_sec} eta {eta}";
 
-pub(super) struct Progress {
+pub(in crate::pipeline) struct Progress {
     /// The `pipeline` label of the back-fill metrics.
     pipeline: String,
     total: u64,
@@ -25,12 +25,17 @@ pub(super) struct Progress {
 
 /// Documents per second since this run started, and the time left at that rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Estimate {
+pub(in crate::pipeline) struct Estimate {
     pub rate: f64,
     pub eta: Option<Duration>,
 }
 
-pub(super) fn estimate(done: u64, done_at_start: u64, total: u64, elapsed: Duration) -> Estimate {
+pub(in crate::pipeline) fn estimate(
+    done: u64,
+    done_at_start: u64,
+    total: u64,
+    elapsed: Duration,
+) -> Estimate {
     let seconds = elapsed.as_secs_f64();
     let rate = match seconds > 0.0 {
         true => done.saturating_sub(done_at_start) as f64 / seconds,

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tracing::{error, info};
 
-use super::backfill::Target;
-use super::plan::{self, Facts};
-use super::{Engine, Pipeline, SyncError};
 use crate::load::{Elastic, Live, WriteReport};
+use crate::pipeline::lifecycle::plan::{self, Facts};
+use crate::pipeline::stages::backfill::Target;
+use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::{Rebuild, RebuildReason};
 use crate::transform::{Action, Key};
 
@@ -23,7 +23,7 @@ use crate::transform::{Action, Key};
 const SLICE: Duration = Duration::from_secs(1);
 
 impl<P: Pipeline> Engine<P> {
-    pub(super) async fn rebuild(&mut self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn rebuild(&mut self) -> Result<(), SyncError> {
         let Some(new) = self.rebuild_es.clone() else {
             return Ok(());
         };
@@ -137,7 +137,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// The alias is on the rebuilt index: the rebuild is over.
-    pub(super) async fn swapped(&mut self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn swapped(&mut self) -> Result<(), SyncError> {
         self.state.rebuild = None;
         self.rebuild_es = None;
         self.extras = None;
@@ -186,7 +186,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// Documents the new index refused, during its back-fill or as a change.
-    pub(super) fn count_rebuild_refusals(&mut self, report: WriteReport) {
+    pub(in crate::pipeline) fn count_rebuild_refusals(&mut self, report: WriteReport) {
         if let Some(rebuild) = self.state.rebuild.as_mut() {
             rebuild.dead_lettered += report.dead_lettered;
         }

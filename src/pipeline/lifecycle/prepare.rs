@@ -5,9 +5,9 @@ use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::plan::{self, Facts, Request, Step};
-use super::{Engine, Pipeline, SyncError};
 use crate::load::{config_hash, index_body, IndexMeta};
+use crate::pipeline::lifecycle::plan::{self, Facts, Request, Step};
+use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::{Backfill, Rebuild, RebuildReason};
 
 /// The hash that names an index: its index config and what the declaration puts in its

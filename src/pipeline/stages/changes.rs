@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, TryStreamExt};
 use tracing::debug;
 
-use super::units::Unit;
-use super::{log_progress, Engine, Pipeline, SyncError};
 use crate::extract::{start_cursor, Postgres, Table};
+use crate::pipeline::stages::units::Unit;
+use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
 use crate::state::Cursor;
 use crate::transform::Key;
 
 impl<P: Pipeline> Engine<P> {
-    pub(super) async fn catch_up(&mut self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn catch_up(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
         let horizon = self.pg.horizon().await?;
         let tables = self.pipeline.tables().to_vec();
@@ -85,7 +85,7 @@ fn change_units(
 
 /// The root documents that changed child rows touch, a page per unit; the last unit carries
 /// `mark` (an empty unit when no document is touched).
-pub(super) async fn fan_out_units<M>(
+pub(in crate::pipeline) async fn fan_out_units<M>(
     pg: &Postgres,
     sql: &str,
     changed: &[Key],

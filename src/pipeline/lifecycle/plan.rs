@@ -3,8 +3,8 @@
 //! rebuild in the state file, or a rollback; and which earlier indexes to keep. Facts in,
 //! decision out: no I/O here.
 
-use super::SyncError;
 use crate::load::{index_name, IndexInfo, Live};
+use crate::pipeline::SyncError;
 use crate::state::{RebuildReason, State};
 
 /// What the command asks for.
@@ -19,7 +19,7 @@ pub(crate) enum Request {
 }
 
 /// What the search server and the index config say.
-pub(super) struct Facts<'a> {
+pub(in crate::pipeline) struct Facts<'a> {
     pub alias: &'a str,
     pub live: &'a Live,
     /// Every index named like the alias or `<alias>_*`, and the live one.
@@ -28,7 +28,7 @@ pub(super) struct Facts<'a> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Step {
+pub(in crate::pipeline) enum Step {
     /// The live index was built from the configured index config.
     UpToDate,
     /// The config differs, but its hash is pinned (rolled back from, or refused documents).
@@ -52,7 +52,7 @@ pub(super) enum Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Decision {
+pub(in crate::pipeline) struct Decision {
     /// The index of a rebuild given up, to delete first.
     pub delete: Option<String>,
     pub step: Step,
@@ -73,7 +73,7 @@ impl Facts<'_> {
     }
 }
 
-pub(super) fn decide(
+pub(in crate::pipeline) fn decide(
     facts: &Facts,
     state: &State,
     request: Request,
@@ -167,13 +167,17 @@ fn nothing_to_roll_back(facts: &Facts) -> SyncError {
 
 /// An index pg2es built for this alias earlier.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Earlier {
+pub(in crate::pipeline) struct Earlier {
     pub name: String,
     pub config_hash: String,
 }
 
 /// pg2es's indexes for this alias other than `live` (and `building`), newest first.
-pub(super) fn earlier_indexes(facts: &Facts, live: &str, building: Option<&str>) -> Vec<Earlier> {
+pub(in crate::pipeline) fn earlier_indexes(
+    facts: &Facts,
+    live: &str,
+    building: Option<&str>,
+) -> Vec<Earlier> {
     let mut ours: Vec<_> = facts
         .indexes
         .iter()
@@ -194,7 +198,7 @@ pub(super) fn earlier_indexes(facts: &Facts, live: &str, building: Option<&str>)
 /// from another config (rollback targets), and, unless `keep` is 0, the newest built from the
 /// live index's own config (the one a forced rebuild just replaced, which searches that
 /// started before the swap may still be reading). Indexes pg2es did not build stay.
-pub(super) fn to_drop(facts: &Facts, live: &str, keep: u32) -> Vec<String> {
+pub(in crate::pipeline) fn to_drop(facts: &Facts, live: &str, keep: u32) -> Vec<String> {
     let live_hash = facts.hash_of(live);
     let (same_config, other): (Vec<_>, Vec<_>) = earlier_indexes(facts, live, None)
         .into_iter()

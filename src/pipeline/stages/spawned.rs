@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 
 use tokio::task::JoinHandle;
 
-use super::SyncError;
+use crate::pipeline::SyncError;
 
-pub(super) struct Spawned<T>(JoinHandle<T>);
+pub(in crate::pipeline) struct Spawned<T>(JoinHandle<T>);
 
 impl<T: Send + 'static> Spawned<T> {
     pub fn new(task: impl Future<Output = T> + Send + 'static) -> Self {

@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use futures_util::stream;
 use tracing::debug;
 
-use super::changes::fan_out_units;
-use super::units::Unit;
-use super::{log_progress, Engine, Pipeline, SyncError};
 use crate::declaration::Touch;
 use crate::extract::Change;
+use crate::pipeline::stages::changes::fan_out_units;
+use crate::pipeline::stages::units::Unit;
+use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
 use crate::transform::Key;
 
 impl<P: Pipeline> Engine<P> {
-    pub(super) async fn consume_recorded(&mut self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn consume_recorded(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
         loop {
             let page = self

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
 use crate::load::{Elastic, EsError};
+use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::transform::{Action, Key};
 
 /// How many ids of each kind a report lists (the counts are always complete).
@@ -178,7 +178,10 @@ impl<P: Pipeline> Verifier<'_, P> {
 }
 
 /// The actions whose document the index does not hold exactly as built, and every delete.
-pub(super) async fn stale_only(es: &Elastic, actions: Vec<Action>) -> Result<Vec<Action>, EsError> {
+pub(in crate::pipeline) async fn stale_only(
+    es: &Elastic,
+    actions: Vec<Action>,
+) -> Result<Vec<Action>, EsError> {
     let ids: Vec<String> = actions
         .iter()
         .filter(|action| matches!(action, Action::Index(_)))

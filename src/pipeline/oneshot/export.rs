@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use super::backfill::{built_batches, Stop};
-use super::{Pipeline, SyncError};
 use crate::extract::Postgres;
 use crate::load::Elastic;
+use crate::pipeline::stages::backfill::{built_batches, Stop};
+use crate::pipeline::{Pipeline, SyncError};
 use crate::transform::Action;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -7,28 +7,28 @@ use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt};
 
-use super::spawned::Spawned;
-use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
+use crate::pipeline::stages::spawned::Spawned;
+use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::transform::{Action, Key};
 
 /// Units read and built ahead of the bulk requests.
 const READ_AHEAD: usize = 2;
 
 /// Root ids to index, and what is true once they are acknowledged.
-pub(super) struct Unit<M> {
+pub(in crate::pipeline) struct Unit<M> {
     pub ids: Vec<Key>,
     pub mark: Option<M>,
 }
 
 /// The documents of one unit.
-pub(super) struct Built<M> {
+pub(in crate::pipeline) struct Built<M> {
     pub actions: Vec<Action>,
     pub mark: Option<M>,
 }
 
 /// Builds each unit's documents in its own task, `READ_AHEAD` at a time, in order.
-pub(super) fn built<P: Pipeline, M: Send + 'static>(
+pub(in crate::pipeline) fn built<P: Pipeline, M: Send + 'static>(
     pipeline: Arc<P>,
     pg: Postgres,
     units: impl Stream<Item = Result<Unit<M>, SyncError>>,

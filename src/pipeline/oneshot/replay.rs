@@ -2,9 +2,9 @@
 //! documents are built again from Postgres as they are now and written; what is refused again
 //! goes back to the dead-letter file, and a row deleted meanwhile becomes a delete.
 
-use super::{build_actions, Pipeline, SyncError};
 use crate::extract::Postgres;
 use crate::load::{Elastic, WriteReport};
+use crate::pipeline::{build_actions, Pipeline, SyncError};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ReplayReport {

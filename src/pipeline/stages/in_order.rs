@@ -7,7 +7,7 @@ use futures_util::{stream, Stream, StreamExt};
 
 /// Takes `(sequence number, item)` as they complete, numbers from 0 without gaps, and yields
 /// the items in sequence order; an error is passed on at once.
-pub(super) fn in_order<T, E>(
+pub(in crate::pipeline) fn in_order<T, E>(
     completed: impl Stream<Item = Result<(u64, T), E>>,
 ) -> impl Stream<Item = Result<T, E>> {
     let start = (BTreeMap::new(), 0u64, Box::pin(completed));

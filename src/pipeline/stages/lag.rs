@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Engine, Pipeline, SyncError};
 use crate::config::Capture;
 use crate::extract::{start_cursor, PgError, Postgres, Table};
+use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::Cursor;
 
 /// Seconds the oldest unacknowledged change has waited, 0 when there is none.
@@ -36,7 +36,7 @@ pub(crate) async fn lag(
 impl<P: Pipeline> Engine<P> {
     /// Records the lag at the start of a cycle, once the back-fill is done (before that the
     /// back-fill progress says more).
-    pub(super) async fn measure_lag(&self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn measure_lag(&self) -> Result<(), SyncError> {
         if !self.state.backfill.done {
             return Ok(());
         }

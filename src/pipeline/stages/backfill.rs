@@ -10,13 +10,14 @@ use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 
-use super::in_order::in_order;
-use super::progress::Progress;
-use super::spawned::Spawned;
-use super::units::{self, Built, Unit};
-use super::{verify, Engine, Pipeline, SyncError};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{backfill_settings, Elastic, WriteReport};
+use crate::pipeline::oneshot::verify;
+use crate::pipeline::stages::in_order::in_order;
+use crate::pipeline::stages::progress::Progress;
+use crate::pipeline::stages::spawned::Spawned;
+use crate::pipeline::stages::units::{self, Built, Unit};
+use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::{Backfill, RebuildReason};
 use crate::transform::Key;
 
@@ -26,13 +27,13 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// Which index a back-fill fills: the live one, or the one a rebuild builds next to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
+pub(in crate::pipeline) enum Target {
     Live,
     Rebuild,
 }
 
 /// Where the page source stops: at the end of the table, or at a deadline.
-pub(super) struct Stop {
+pub(in crate::pipeline) struct Stop {
     until: Option<Instant>,
     reached_end: Arc<AtomicBool>,
 }
@@ -49,7 +50,7 @@ impl Stop {
 
 impl<P: Pipeline> Engine<P> {
     /// The back-fill of the live index, in one go; changes are followed after it.
-    pub(super) async fn backfill(&mut self) -> Result<(), SyncError> {
+    pub(in crate::pipeline) async fn backfill(&mut self) -> Result<(), SyncError> {
         if self.state.backfill.started_at.is_none() {
             self.start_cursors().await?;
         } else {
@@ -70,7 +71,7 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    pub(super) fn backfill_mut(&mut self, target: Target) -> &mut Backfill {
+    pub(in crate::pipeline) fn backfill_mut(&mut self, target: Target) -> &mut Backfill {
         match target {
             Target::Live => &mut self.state.backfill,
             Target::Rebuild => {
@@ -87,7 +88,7 @@ impl<P: Pipeline> Engine<P> {
     /// Writes the pages after the saved position into `es`, saving the position after each
     /// acknowledged page, until the end of the table or (for a slice) `until`, when no page
     /// is started any more and those in flight are finished. `true` when it reached the end.
-    pub(super) async fn backfill_pages(
+    pub(in crate::pipeline) async fn backfill_pages(
         &mut self,
         target: Target,
         es: &Elastic,
@@ -163,7 +164,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// Switches refreshes off, first saving what to put back in the state file so that a crash
     /// in the middle still ends with the index restored. (Replicas are left as they are.)
-    pub(super) async fn tune_index(
+    pub(in crate::pipeline) async fn tune_index(
         &mut self,
         target: Target,
         es: &Elastic,
@@ -187,7 +188,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// Puts back the settings saved by `tune_index` and makes everything searchable.
-    pub(super) async fn restore_index(
+    pub(in crate::pipeline) async fn restore_index(
         &mut self,
         target: Target,
         es: &Elastic,
@@ -241,7 +242,7 @@ fn root_pages(
 }
 
 /// Pages turned into documents by the shared build stage, in order; each carries its last id.
-pub(super) fn built_batches<P: Pipeline>(
+pub(in crate::pipeline) fn built_batches<P: Pipeline>(
     pipeline: Arc<P>,
     pg: Postgres,
     after: Option<Key>,
