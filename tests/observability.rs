@@ -26,7 +26,12 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
 
     wait_until("a first cycle to finish", Duration::from_secs(60), || {
         let exposition = http_get(&address, "/metrics").1;
-        std::future::ready(metric(&exposition, "pg2es_last_cycle_timestamp_seconds") > 1.6e9)
+        std::future::ready(
+            metric(
+                &exposition,
+                r#"pg2es_last_cycle_timestamp_seconds{pipeline="movies"}"#,
+            ) > 1.6e9,
+        )
     })
     .await;
     let (status, exposition) = http_get(&address, "/metrics");
@@ -40,7 +45,10 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
         films
     );
     assert_eq!(
-        metric(&exposition, "pg2es_documents_dead_lettered_total"),
+        metric(
+            &exposition,
+            r#"pg2es_documents_dead_lettered_total{pipeline="movies"}"#
+        ),
         0.0
     );
     assert_eq!(
@@ -50,7 +58,13 @@ async fn metrics_and_health_endpoints_report_the_work_done() {
         ),
         films
     );
-    assert_eq!(metric(&exposition, "pg2es_backfill_total_documents"), films);
+    assert_eq!(
+        metric(
+            &exposition,
+            r#"pg2es_backfill_total_documents{pipeline="movies"}"#
+        ),
+        films
+    );
     assert_eq!(metric(&exposition, "pg2es_postgres_up"), 1.0);
     assert_eq!(metric(&exposition, "pg2es_elasticsearch_up"), 1.0);
     assert_eq!(

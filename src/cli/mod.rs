@@ -140,9 +140,16 @@ pub(crate) enum AppError {
 /// Entry point of the binary.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A declaration that cannot work is a config error too, found before anything connects
+    // (`check` reports it among its other checks instead).
+    let validate = |config: Config| match matches!(cli.command, Command::Check) {
+        true => Ok(config),
+        false => pipelines::declarations(&config).map(|_| config),
+    };
     let config = match Config::load(&cli.config)
         .map_err(AppError::from)
         .and_then(|config| only(config, cli.pipeline.as_deref()))
+        .and_then(validate)
     {
         Ok(config) => config,
         Err(err) => {

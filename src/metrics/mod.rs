@@ -187,6 +187,24 @@ impl Metrics {
         self
     }
 
+    /// Every series of `pipeline` at zero, so that dashboards and alerts see it from the start.
+    pub fn pipeline_started(&self, pipeline: &str) {
+        let label = label(pipeline);
+        for counter in [
+            &self.indexed,
+            &self.deleted,
+            &self.retried_items,
+            &self.dead_lettered,
+        ] {
+            drop(counter.get_or_create(&label));
+        }
+        for gauge in [&self.backfill_done, &self.backfill_total, &self.active] {
+            drop(gauge.get_or_create(&label));
+        }
+        drop(self.lag_seconds.get_or_create(&label));
+        drop(self.last_cycle.get_or_create(&label));
+    }
+
     /// One bulk request answered.
     pub fn bulk_sent(&self, documents: usize, bytes: u64, took: Duration) {
         self.bulk_seconds.observe(took.as_secs_f64());

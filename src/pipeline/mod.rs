@@ -162,6 +162,7 @@ impl<P: Pipeline> Engine<P> {
     pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
         let sync = &config.sync;
         let consumer = format!("{}@{}", pipeline.name(), servers.es.index_name());
+        crate::metrics::get().pipeline_started(pipeline.name());
         let state_path = config.state_path(pipeline.name());
         Self {
             pipeline,

@@ -13,10 +13,11 @@ use tracing::{error, info};
 
 use crate::load::{Elastic, Live, WriteReport};
 use crate::pipeline::lifecycle::plan::{self, Facts};
+use crate::pipeline::oneshot::verify::without_rows;
 use crate::pipeline::stages::backfill::Target;
 use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::{Rebuild, RebuildReason};
-use crate::transform::{Action, Key};
+use crate::transform::Action;
 
 /// How long the back-fill of a new index runs before the changes are followed again: the
 /// extra delay of changes while a rebuild runs.
@@ -107,18 +108,8 @@ impl<P: Pipeline> Engine<P> {
 
     /// Deletes for the ids whose root row is gone; ids that are no key pg2es writes stay.
     async fn rows_gone(&self, ids: &[String]) -> Result<Vec<Action>, SyncError> {
-        let root = self.pipeline.root();
-        let keys: Vec<Key> = ids
-            .iter()
-            .filter(|id| root.accepts(id))
-            .map(|id| Key::from(id.as_str()))
-            .collect();
-        let existing = self.pg.existing_ids(root, &keys).await?;
-        Ok(keys
-            .into_iter()
-            .filter(|key| !existing.contains(key))
-            .map(Action::Delete)
-            .collect())
+        let rowless = without_rows(&self.pg, self.pipeline.root(), ids).await?;
+        Ok(rowless.gone.into_iter().map(Action::Delete).collect())
     }
 
     async fn finish_rebuild(&mut self, new: &Elastic) -> Result<(), SyncError> {

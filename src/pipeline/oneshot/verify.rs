@@ -6,8 +6,11 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::extract::Postgres;
+use futures_util::StreamExt;
+
+use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError};
+use crate::pipeline::stages::backfill::{root_pages, Stop};
 use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::transform::{Action, Key};
 
@@ -90,14 +93,16 @@ impl<P: Pipeline> Verifier<'_, P> {
             batch_size,
             repair,
         } = *self;
-        let mut after = None;
-        loop {
-            let ids = pg
-                .root_ids(pipeline.root(), after.as_ref(), batch_size)
-                .await?;
-            let Some(last) = ids.last().cloned() else {
-                return Ok(());
-            };
+        let pages = root_pages(
+            pg.clone(),
+            pipeline.root().clone(),
+            None,
+            batch_size,
+            Stop::at_the_end(),
+        );
+        let mut pages = std::pin::pin!(pages);
+        while let Some(ids) = pages.next().await {
+            let ids = ids?;
             let actions = build_actions(pipeline, pg, &ids).await?;
             let wanted: Vec<String> = actions
                 .iter()
@@ -121,11 +126,8 @@ impl<P: Pipeline> Verifier<'_, P> {
             if repair {
                 es.write(fixes).await?;
             }
-            if ids.len() < batch_size as usize {
-                return Ok(());
-            }
-            after = Some(last);
         }
+        Ok(())
     }
 
     /// Every indexed document: its root row must still exist.
@@ -148,33 +150,48 @@ impl<P: Pipeline> Verifier<'_, P> {
                     return Err(err.into());
                 }
             };
-            let root = pipeline.root();
-            let keys: Vec<Key> = ids
+            let rowless = without_rows(pg, pipeline.root(), &ids).await?;
+            for id in rowless
+                .gone
                 .iter()
-                .filter(|id| root.accepts(id))
-                .map(|id| Key::from(id.as_str()))
-                .collect();
-            let existing: HashSet<Key> = pg.existing_ids(root, &keys).await?.into_iter().collect();
-            let mut deletes = Vec::new();
-            for id in ids {
-                let key = Key::from(id.as_str());
-                match root.accepts(&id) {
-                    true if existing.contains(&key) => {}
-                    true => {
-                        report.extra.add(id);
-                        deletes.push(Action::Delete(key));
-                    }
-                    // Not a key pg2es writes: reported, left for a person to look at.
-                    false => report.extra.add(id),
-                }
+                .map(Key::to_string)
+                .chain(rowless.foreign)
+            {
+                report.extra.add(id);
             }
             if repair {
-                es.write(deletes).await?;
+                es.write(rowless.gone.into_iter().map(Action::Delete).collect())
+                    .await?;
             }
         }
         es.close_scroll(scroll).await;
         Ok(())
     }
+}
+
+/// Indexed ids with no root row: keys whose row is gone, and ids that are no key of the root
+/// at all (never written by pg2es: reported, left for a person to look at).
+pub(in crate::pipeline) struct Rowless {
+    pub gone: Vec<Key>,
+    pub foreign: Vec<String>,
+}
+
+/// The sweep verify and a rollback share: which of these indexed ids have no row any more.
+pub(in crate::pipeline) async fn without_rows(
+    pg: &Postgres,
+    root: &Table,
+    ids: &[String],
+) -> Result<Rowless, PgError> {
+    let (keys, foreign): (Vec<&String>, Vec<&String>) = ids.iter().partition(|id| root.accepts(id));
+    let keys: Vec<Key> = keys.into_iter().map(|id| Key::from(id.as_str())).collect();
+    let existing: HashSet<Key> = pg.existing_ids(root, &keys).await?.into_iter().collect();
+    Ok(Rowless {
+        gone: keys
+            .into_iter()
+            .filter(|key| !existing.contains(key))
+            .collect(),
+        foreign: foreign.into_iter().cloned().collect(),
+    })
 }
 
 /// The actions whose document the index does not hold exactly as built, and every delete.

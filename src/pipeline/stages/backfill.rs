@@ -210,7 +210,7 @@ impl<P: Pipeline> Engine<P> {
 
 /// Pages of root ids in key order, each page read after the previous one, none started
 /// after `stop.until`.
-fn root_pages(
+pub(in crate::pipeline) fn root_pages(
     pg: Postgres,
     root: Table,
     after: Option<Key>,
