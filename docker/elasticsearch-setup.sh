@@ -96,12 +96,15 @@ es POST /_security/user/kibana_system/_password \
     "{\"password\":$(json_string "$KIBANA_SYSTEM_PASSWORD")}"
 expect "set the kibana_system password"
 
-# What pg2es does on its index: create it, read and change its settings and
-# mapping, refresh, bulk index and delete, search/scroll/count/mget; `monitor`
-# for the cluster ping and health.
+# What pg2es does on its indexes: create them, read and change their settings
+# and mapping, refresh, bulk index and delete, search/scroll/count/mget, move
+# the alias; `monitor` for the cluster ping and health. The three pipelines of
+# the image (movies under INDEX_NAME, genres, persons), each an alias and the
+# versioned indexes behind it (`<alias>_<hash>`).
+names="\"$INDEX_NAME\",\"${INDEX_NAME}_*\",\"genres\",\"genres_*\",\"persons\",\"persons_*\""
 es PUT /_security/role/pg2es_writer \
-    "{\"cluster\":[\"monitor\"],\"indices\":[{\"names\":[\"$INDEX_NAME\"],\"privileges\":[\"create_index\",\"manage\",\"read\",\"write\"]}]}"
-expect "role pg2es_writer on index $INDEX_NAME"
+    "{\"cluster\":[\"monitor\"],\"indices\":[{\"names\":[$names],\"privileges\":[\"create_index\",\"manage\",\"read\",\"write\"]}]}"
+expect "role pg2es_writer on indexes $INDEX_NAME, genres and persons"
 
 es PUT "/_security/user/$PG2ES_ES_USERNAME" \
     "{\"password\":$(json_string "$PG2ES_ES_PASSWORD"),\"roles\":[\"pg2es_writer\"],\"full_name\":\"pg2es worker\"}"
