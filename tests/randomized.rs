@@ -156,7 +156,7 @@ async fn run_seed(seed: u64) {
             0 => {
                 worker.sync_once();
             }
-            _ => kill_during_a_cycle(&db, &worker, exact, &mut rng).await,
+            _ => kill_during_a_cycle(&db, &worker, "movies", exact, &mut rng).await,
         }
         if let Some(tx) = late {
             tx.commit().await.unwrap();
@@ -195,9 +195,15 @@ async fn write_unless_locked(db: &TestDb, sql: &str) {
 }
 
 /// Starts `pg2es run` and kills it (SIGKILL) once its work reached a random point.
-async fn kill_during_a_cycle(db: &TestDb, worker: &Worker, exact: bool, rng: &mut StdRng) {
+pub async fn kill_during_a_cycle(
+    db: &TestDb,
+    worker: &Worker,
+    pipeline: &str,
+    exact: bool,
+    rng: &mut StdRng,
+) {
     let (mut child, _log) = worker.spawn_run();
-    let before = worker.state();
+    let before = worker.state_of(pipeline);
     let early = rng.random_bool(0.5);
     wait_until(
         "the worker to make progress",
@@ -208,7 +214,7 @@ async fn kill_during_a_cycle(db: &TestDb, worker: &Worker, exact: bool, rng: &mu
             }
             match exact {
                 true => db.scalar_i64("SELECT count(*) FROM pg2es.changes").await == 0,
-                false => worker.state() != before,
+                false => worker.state_of(pipeline) != before,
             }
         },
     )

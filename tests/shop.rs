@@ -7,6 +7,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::randomized::kill_during_a_cycle;
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
 
 const ROUNDS: usize = 6;
@@ -109,6 +110,8 @@ fn exact_write(rng: &mut StdRng) -> String {
     }
 }
 
+/// Rounds of random writes, each followed by a cycle or by a `pg2es run` killed (SIGKILL) at a
+/// random point and then a cycle, as the movies randomized test does.
 async fn random_rounds(shop: &Shop, rng: &mut StdRng, exact: bool) {
     for round in 0..ROUNDS {
         for _ in 0..rng.random_range(1..10) {
@@ -117,6 +120,9 @@ async fn random_rounds(shop: &Shop, rng: &mut StdRng, exact: bool) {
                 false => visible_write(rng),
             };
             shop.db.execute(&sql).await;
+        }
+        if rng.random_bool(0.5) {
+            kill_during_a_cycle(&shop.db, &shop.worker, "orders", exact, rng).await;
         }
         shop.worker.sync_once();
         shop.assert_equal(&format!("round {round}")).await;

@@ -71,11 +71,27 @@ log "the same bulk bodies?"
 rm -rf "$WORK/compiled-bulk" "$WORK/declared-bulk"
 compiled_env bench_compiled $COMPILED export --dir "$WORK/compiled-bulk" >/dev/null
 declared_env bench_declared $DECLARED export --dir "$WORK/declared-bulk" >/dev/null
-if diff -rq "$WORK/compiled-bulk" "$WORK/declared-bulk" >/dev/null; then
-    same="yes: $(find "$WORK/declared-bulk" -type f | wc -l) bulk bodies, byte for byte"
-else
-    same="NO: $(diff -rq "$WORK/compiled-bulk" "$WORK/declared-bulk" | wc -l) files differ"
-fi
+# Each body's (action, document) line pairs, compared as sorted lists: the order inside one body
+# is the order Postgres returned the batch's rows in, for either pipeline.
+same=$(python3 - "$WORK/compiled-bulk" "$WORK/declared-bulk" <<'PY'
+import os, sys
+a_dir, b_dir = sys.argv[1:]
+def items(path):
+    lines = open(path, encoding="utf-8").read().rstrip("\n").split("\n")
+    return sorted(zip(lines[0::2], lines[1::2]))
+files = sorted(os.listdir(a_dir))
+if files != sorted(os.listdir(b_dir)):
+    print(f"NO: {len(files)} against {len(os.listdir(b_dir))} bulk bodies")
+    sys.exit()
+differ = [f for f in files if items(os.path.join(a_dir, f)) != items(os.path.join(b_dir, f))]
+ordered = sum(open(os.path.join(a_dir, f), "rb").read() == open(os.path.join(b_dir, f), "rb").read() for f in files)
+docs = sum(len(items(os.path.join(a_dir, f))) for f in files)
+if differ:
+    print(f"NO: {len(differ)} of {len(files)} bodies hold other documents")
+else:
+    print(f"yes: {len(files)} bodies, {docs} documents, each byte for byte ({ordered} bodies also in the same order)")
+PY
+)
 log "  $same"
 rm -rf "$WORK/compiled-bulk" "$WORK/declared-bulk"
 

@@ -166,6 +166,19 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
         text("dead_letters"),
         text("dead_letter_file")
     );
+    if let Some(consumers) = report["consumers"].as_array() {
+        println!(
+            "consumers of recorded changes (`pg2es consumers forget NAME` for one gone for good):"
+        );
+        for consumer in consumers {
+            println!(
+                "  {:<32} backlog {}  last read {}",
+                consumer["name"].as_str().unwrap_or_default(),
+                consumer["backlog"],
+                consumer["seen_at"].as_str().unwrap_or_default()
+            );
+        }
+    }
 }
 
 fn progress(backfill: &Backfill) -> String {

@@ -250,3 +250,133 @@ fn normalize(declared: &str) -> &'static str {
         _ => "unsupported",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const ORDERS: &str = include_str!("../../tests/shop/orders.yaml");
+
+    fn column(type_name: &str, sql_type: &str) -> ColumnType {
+        ColumnType {
+            type_name: type_name.into(),
+            type_kind: "b".into(),
+            sql_type: sql_type.into(),
+        }
+    }
+
+    /// The shop schema's catalogue, as `read_catalog` returns it.
+    fn shop() -> Catalog {
+        let table = |columns: &[(&str, &str, &str)]| {
+            columns
+                .iter()
+                .map(|(name, ty, sql)| (name.to_string(), column(ty, sql)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut catalog = Catalog::new();
+        catalog.insert(
+            "shop.orders".into(),
+            table(&[
+                ("id", "int8", "bigint"),
+                ("customer_id", "int8", "bigint"),
+                ("status", "text", "text"),
+                ("placed_at", "timestamptz", "timestamp with time zone"),
+                ("updated_at", "timestamptz", "timestamp with time zone"),
+            ]),
+        );
+        catalog.insert(
+            "shop.customer".into(),
+            table(&[
+                ("id", "int8", "bigint"),
+                ("name", "text", "text"),
+                ("modified", "timestamp", "timestamp without time zone"),
+            ]),
+        );
+        catalog.insert(
+            "shop.product".into(),
+            table(&[
+                ("id", "int8", "bigint"),
+                ("title", "text", "text"),
+                ("price", "numeric", "numeric(10,2)"),
+                ("version", "int8", "bigint"),
+            ]),
+        );
+        catalog.insert(
+            "shop.order_line".into(),
+            table(&[
+                ("id", "int8", "bigint"),
+                ("order_id", "int8", "bigint"),
+                ("product_id", "int8", "bigint"),
+                ("quantity", "int4", "integer"),
+                ("updated_at", "timestamptz", "timestamp with time zone"),
+            ]),
+        );
+        catalog
+    }
+
+    fn checked(text: &str, catalog: &Catalog) -> Result<(), String> {
+        let declaration = Declaration::parse("orders", Path::new("orders.yaml"), text).unwrap();
+        check(&declaration, catalog).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn the_shop_declaration_fits_its_schema() {
+        checked(ORDERS, &shop()).unwrap();
+    }
+
+    #[test]
+    fn a_key_of_a_type_pg2es_cannot_hold_is_named_with_its_line() {
+        let mut catalog = shop();
+        catalog
+            .get_mut("shop.customer")
+            .unwrap()
+            .insert("id".into(), column("jsonb", "jsonb"));
+        let message = checked(ORDERS, &catalog).unwrap_err();
+        assert!(message.contains("tables.shop.customer.key"), "{message}");
+        assert!(message.contains("is of type jsonb"), "{message}");
+        assert!(message.contains("line 11"), "{message}");
+    }
+
+    #[test]
+    fn a_declared_key_type_that_differs_from_the_column_is_refused() {
+        let text = ORDERS.replace("key_type: bigint", "key_type: uuid");
+        let message = checked(&text, &shop()).unwrap_err();
+        assert!(message.contains("tables.shop.orders.key_type"), "{message}");
+        assert!(
+            message.contains("declared uuid, but shop.orders.id is bigint"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_timestamp_without_zone_needs_its_zone_and_a_text_cursor_is_refused() {
+        let text = ORDERS.replace(", zone: UTC", "");
+        let message = checked(&text, &shop()).unwrap_err();
+        assert!(message.contains("tables.shop.customer.zone"), "{message}");
+        let mut catalog = shop();
+        catalog
+            .get_mut("shop.product")
+            .unwrap()
+            .insert("version".into(), column("text", "text"));
+        let message = checked(ORDERS, &catalog).unwrap_err();
+        assert!(
+            message.contains("tables.shop.product.changed_by"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_of_a_list_is_named_with_its_line() {
+        let mut catalog = shop();
+        catalog.get_mut("shop.product").unwrap().remove("title");
+        let message = checked(ORDERS, &catalog).unwrap_err();
+        assert!(message.contains("document.products.title"), "{message}");
+        assert!(
+            message.contains("shop.product has no column title"),
+            "{message}"
+        );
+        assert!(message.contains("line 30"), "{message}");
+    }
+}

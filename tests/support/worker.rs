@@ -161,7 +161,12 @@ impl Worker {
 impl Worker {
     /// The state file, parsed; `None` while there is none (or it is refused as corrupt).
     pub fn state(&self) -> Option<Value> {
-        let text = std::fs::read_to_string(self.state_path()).ok()?;
+        self.state_of("movies")
+    }
+
+    /// The state file of `pipeline`, as JSON (`None` when there is none, or it does not parse).
+    pub fn state_of(&self, pipeline: &str) -> Option<Value> {
+        let text = std::fs::read_to_string(self.state_path_of(pipeline)).ok()?;
         serde_saphyr::from_str(&text).ok()
     }
 
