@@ -262,18 +262,6 @@ $pgsync_row
 E = T_pg2es / max(T_pg, T_es); target ≤ 1.15.
 EOF
 
-{
-    echo "# pg2es benchmark report"
-    echo
-    echo "Written by \`make bench\` (scripts/bench.sh); one section per data size, newest run of each."
-    echo "Targets: E ≤ 1.15, peak RSS ≤ 128 MB and within ±10% between 100k and 1M films, back-fill"
-    echo "≥ 5× faster than PGSync, a renamed person in 1,000 films searchable within 2 refresh intervals."
-    echo
-    for file in $(find bench/results -name "films-*.md" | sort -t- -k2 -n); do
-        cat "$file"
-        echo
-    done
-    [[ -f bench/NOTES.md ]] && cat bench/NOTES.md
-} >bench/REPORT.md
+bash scripts/bench/report.sh
 log "wrote $RESULTS and bench/REPORT.md"
 cat "$RESULTS"

@@ -7,7 +7,7 @@
 #      medians; and whether their bulk bodies are the same bytes;
 #   2. the three pipelines (movies, genres, persons) back-filled together: time, peak RSS;
 #   3. a person in 1,000 films renamed → found in movies and persons (triggers + NOTIFY).
-# Writes bench/results/pipelines-FILMS.md.
+# Writes bench/results/pipelines-FILMS.md and rebuilds bench/REPORT.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -123,11 +123,10 @@ t_fill_compiled=$(median "${fill_compiled[@]}")
 t_fill_declared=$(median "${fill_declared[@]}")
 
 log "the three pipelines back-filled together"
-three_env() {
-    env PG2ES__PIPELINES__MOVIES__ALIAS=bench3_movies PG2ES__PIPELINES__GENRES__ALIAS=bench3_genres \
-        PG2ES__PIPELINES__PERSONS__ALIAS=bench3_persons \
-        PG2ES__STATE__PATH="$WORK/three.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/three.dead.ndjson" "$@"
-}
+THREE=(PG2ES__PIPELINES__MOVIES__ALIAS=bench3_movies PG2ES__PIPELINES__GENRES__ALIAS=bench3_genres
+    PG2ES__PIPELINES__PERSONS__ALIAS=bench3_persons
+    PG2ES__STATE__PATH="$WORK/three.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/three.dead.ndjson")
+three_env() { env "${THREE[@]}" "$@"; }
 for index in bench3_movies bench3_genres bench3_persons; do bash scripts/drop-index.sh "$ES" "$index"; done
 start=$(now)
 three_out=$(three_env /usr/bin/time -v -o "$WORK/time.txt" target/release/pg2es sync --once --reset-state)
@@ -139,7 +138,9 @@ log "  ${t_three}s, $three_docs documents, peak RSS ${rss_three} MB"
 log "a person in $RENAMED_FILMS films renamed: movies and persons, triggers + NOTIFY"
 three_env target/release/pg2es setup >/dev/null
 three_env PG2ES__SYNC__CAPTURE=triggers target/release/pg2es sync --once >/dev/null
-three_env PG2ES__SYNC__CAPTURE=triggers PG2ES__SYNC__POLL_INTERVAL=5s target/release/pg2es run &
+# A simple command in the background, so that $! is pg2es itself (a function would be a subshell
+# that `kill` stops while pg2es goes on).
+env "${THREE[@]}" PG2ES__SYNC__CAPTURE=triggers PG2ES__SYNC__POLL_INTERVAL=5s target/release/pg2es run &
 worker=$!
 for _ in $(seq 1 600); do # the worker is listening once its first cycle saved the state
     [[ -n "$(find "$WORK" -name 'three.persons.yaml' -newermt "-1 seconds" 2>/dev/null)" ]] && break
@@ -173,5 +174,6 @@ Postgres on the same machine. "Compiled" is the movies pipeline in Rust at commi
 | the three pipelines back-filled together | ${t_three} s, peak RSS ${rss_three} MB | $three_docs documents (films, genres, people) |
 | person in $RENAMED_FILMS films renamed, triggers + NOTIFY | ${t_rename} s | commit → all $RENAMED_FILMS films found in movies and the person in persons; refresh_interval 1 s, target ≤ 2 s |
 REPORT
-log "wrote $RESULTS"
+bash scripts/bench/report.sh
+log "wrote $RESULTS and bench/REPORT.md"
 cat "$RESULTS"
