@@ -42,6 +42,25 @@ fn old_state(index: &str, at: &str) -> String {
     yaml
 }
 
+/// A worker whose `state.path` holds an older pg2es's state, caught up until now, and one film
+/// retitled after it.
+async fn older_state_and_a_change(db: &TestDb, name: &str, title: &str) -> Worker {
+    let worker = Worker::new(db, name);
+    let now: String = sqlx::query_scalar(
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    std::fs::write(worker.state_setting(), old_state(name, &now)).unwrap();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = '{title}', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)"
+    ))
+    .await;
+    worker
+}
+
 #[tokio::test]
 async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
     let name = unique_name("alias_migrate");
@@ -50,21 +69,8 @@ async fn an_older_indexers_concrete_index_is_migrated_behind_the_alias() {
     // What an older pg2es left: a complete concrete index named like the alias, its state file.
     index.create(&index_config()).await;
     index.put_all(&db.expected_documents().await).await;
-    let worker = Worker::new(&db, &name);
-    let now: String = sqlx::query_scalar(
-        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
     // At `state.path`, where a single-pipeline pg2es kept it: carried over to the movies one.
-    std::fs::write(worker.state_setting(), old_state(&name, &now)).unwrap();
-    // A change the older indexer has not seen.
-    db.execute(
-        "UPDATE content.film_work SET title = 'Migrated', updated_at = now()
-             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
-    )
-    .await;
+    let worker = older_state_and_a_change(&db, &name, "Migrated").await;
 
     let (_, _, _, log) = worker.sync_once();
 
@@ -195,19 +201,7 @@ async fn a_single_pipeline_workers_index_and_state_are_carried_over_without_a_re
     body["aliases"] = serde_json::json!({ name.clone(): {} });
     SearchIndex::open(&built).create(&body).await;
     index.put_all(&db.expected_documents().await).await;
-    let worker = Worker::new(&db, &name);
-    let now: String = sqlx::query_scalar(
-        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    std::fs::write(worker.state_setting(), old_state(&name, &now)).unwrap();
-    db.execute(
-        "UPDATE content.film_work SET title = 'Changed After The Upgrade', updated_at = now()
-             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
-    )
-    .await;
+    let worker = older_state_and_a_change(&db, &name, "Changed After The Upgrade").await;
 
     let (indexed, _, _, log) = worker.sync_once();
 

@@ -17,7 +17,8 @@ use crate::support::{
 const FILMS: u32 = 300;
 const ROUNDS: usize = 8;
 
-fn seeds() -> Vec<u64> {
+/// `PG2ES_TEST_SEEDS` seeds (default 2) from `PG2ES_TEST_SEED` (default: the clock).
+pub fn seeds() -> Vec<u64> {
     let count: u64 = std::env::var("PG2ES_TEST_SEEDS")
         .ok()
         .and_then(|v| v.parse().ok())

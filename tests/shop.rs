@@ -7,22 +7,13 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::randomized::kill_during_a_cycle;
+use crate::randomized::{kill_during_a_cycle, seeds};
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
 
 const ROUNDS: usize = 6;
 
 fn seed() -> u64 {
-    std::env::var("PG2ES_TEST_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                % 1_000_000_007
-        })
+    seeds()[0]
 }
 
 struct Shop {
