@@ -41,7 +41,7 @@ rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]
 # Where the time goes: CPU seconds of the search server's JVM and of Postgres (the postmaster
 # with its exited backends) around each measurement.
 ES_PID=$(cat target/stack/es/es.pid)
-PG_PID=$(head -1 target/stack/pg/data/postmaster.pid)
+PG_PID=$(head -1 "$(cat target/stack/pg-dir 2>/dev/null || echo target/stack/pg)/data/postmaster.pid")
 cpu_of() { # PID -> CPU seconds, children that exited included
     awk -v tck="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15 + $16 + $17) / tck}' "/proc/$1/stat"
 }

@@ -109,6 +109,8 @@ if [[ -n "$clean" ]]; then
     if ((${#SERVICES[@]} == ${#ALL_SERVICES[@]})); then
         log "removing $STACK_DIR"
         rm -rf "$STACK_DIR"
+        # Postgres's folder outside the checkout (see lib.sh), if it had to be.
+        if [[ "$PG_DIR" != "$STACK_DIR"/* ]]; then rm -rf "$(dirname "$PG_DIR")"; fi
     else
         for svc in "${SERVICES[@]}"; do
             case "$svc" in

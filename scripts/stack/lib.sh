@@ -25,7 +25,11 @@ OS_PORT="${PG2ES_OS_PORT:-9221}"
 ES_NODES="${PG2ES_ES_NODES:-${ES_NODES:-1}}"
 OS_NODES="${PG2ES_OS_NODES:-${OS_NODES:-1}}"
 
+# Postgres runs as its own user, which must traverse every parent of its folder. A checkout
+# under a private directory (`mktemp -d` makes one with mode 700) cannot hold it: the folder
+# then lives under /var/tmp, and $STACK_DIR/pg-dir says where (see pg_up).
 PG_DIR="$STACK_DIR/pg"
+[[ -s "$STACK_DIR/pg-dir" ]] && PG_DIR="$(<"$STACK_DIR/pg-dir")"
 PG_DATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/postgres.log"
 

@@ -86,6 +86,18 @@ pg_up() {
     # traversable by that user (it is, for /work/... with mode 755).
     chown "$PG_USER:" "$PG_DIR"
     if ! as_pg test -w "$PG_DIR"; then
+        # A parent of the checkout is private (e.g. a clone under `mktemp -d`).
+        local outside
+        outside="/var/tmp/pg2es-stack-$(cksum <<<"$STACK_DIR" | cut -d' ' -f1)"
+        log "postgres: user $PG_USER cannot reach $PG_DIR (a parent directory is private); using $outside/pg"
+        rmdir "$PG_DIR" 2>/dev/null || true
+        mkdir -p "$outside/pg"
+        chmod 755 "$outside"
+        PG_DIR="$outside/pg" PG_DATA="$outside/pg/data" PG_LOG="$outside/pg/postgres.log"
+        echo "$PG_DIR" >"$STACK_DIR/pg-dir"
+        chown "$PG_USER:" "$PG_DIR"
+    fi
+    if ! as_pg test -w "$PG_DIR"; then
         die "postgres: user $PG_USER cannot write $PG_DIR (a parent directory is not traversable?)"
     fi
 
