@@ -59,7 +59,7 @@ impl Shop {
 fn visible_write(rng: &mut StdRng) -> String {
     let order = rng.random_range(1..130);
     let customer = rng.random_range(1..45);
-    let product = rng.random_range(1..32);
+    let product = rng.random_range(1..31); // the 30 products: a line needs one that exists
     match rng.random_range(0..7) {
         6 => format!("UPDATE shop.orders SET status = NULL, updated_at = now() WHERE id = {order}"),
         0 => format!(
