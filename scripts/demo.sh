@@ -67,6 +67,6 @@ PY
 search "$MOVIES" "captain's daughter" "title^3" description actors_names director
 search "$MOVIES" "бегущие собаки" "title^3" description actors_names director
 search "$GENRES" "drama comedy" "name^2" description
-search "$PERSONS" "anna" full_name
+search "$PERSONS" "mary" full_name
 echo
 echo "Elasticsearch: $ES/{$MOVIES,$GENRES,$PERSONS}  Postgres: $DB_URL  ('make down' stops the stack)"
