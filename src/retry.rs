@@ -1,6 +1,5 @@
 //! Retry with exponential backoff and jitter, where the error decides whether to try again.
 
-use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
@@ -74,7 +73,7 @@ pub(crate) async fn retry<T, E, F, Fut>(
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    E: Retryable + Display,
+    E: Retryable + std::error::Error,
 {
     let mut attempt: u32 = 0;
     operation
@@ -89,7 +88,13 @@ where
             policy.before_retry(err);
             crate::metrics::get().retried(what);
             let delay_ms = delay.as_millis() as u64;
-            warn!(operation = what, attempt, delay_ms, error = %err, "transient failure, retrying");
+            // The whole chain: "ping failed" alone reads the same for a wrong port, a wrong
+            // password and a server still starting.
+            let error = crate::cli::causes(err).join(": ");
+            warn!(
+                operation = what,
+                attempt, delay_ms, error, "transient failure, retrying"
+            );
         })
         .await
 }

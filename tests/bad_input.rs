@@ -130,11 +130,25 @@ async fn unreachable_servers_fail_with_a_clear_error_and_no_state() {
     let output = worker.output(&["sync", "--once"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("postgres"), "{}", stderr(&output));
+    let retrying = stderr(&output)
+        .lines()
+        .find(|line| line.contains("retrying"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("transient errors are retried first: {}", stderr(&output)));
+    // The retry line says why: where, and the cause (not only "ping failed").
+    assert!(retrying.contains("127.0.0.1:1/nothing"), "{retrying}");
     assert!(
-        stderr(&output).contains("retrying"),
-        "transient errors are retried first: {}",
-        stderr(&output)
+        retrying.to_lowercase().contains("connection refused"),
+        "{retrying}"
     );
+
+    // `check` is a diagnostic: one attempt, no retries, and the cause.
+    let output = worker.output(&["check"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout).to_lowercase();
+    assert!(text.contains("✗ postgres reachable"), "{text}");
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(!stderr(&output).contains("retrying"), "{}", stderr(&output));
 
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__RETRY__MAX_ATTEMPTS", "2");

@@ -3,14 +3,15 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use super::status::QUICK_RETRY;
 use super::{pipelines, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::Declared;
 use crate::extract::{Postgres, Table};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{mapping, read_index_config, Elastic};
+use crate::retry::RetryPolicy;
 
 struct Report {
     failed: usize,
@@ -33,10 +34,24 @@ impl Report {
     }
 }
 
+/// `check` is a diagnostic: one attempt at everything, with short timeouts, so that it answers
+/// within seconds and says what is wrong instead of retrying like the worker.
+const ONCE: RetryPolicy = RetryPolicy {
+    initial_delay: Duration::from_millis(100),
+    max_delay: Duration::from_millis(100),
+    max_attempts: 1,
+};
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode, AppError> {
     let mut report = Report { failed: 0 };
     report.pass("config", &config_path.display().to_string());
-    let postgres = pipelines::postgres(config, QUICK_RETRY)?;
+    let mut config = config.clone();
+    config.postgres.connect_timeout = config.postgres.connect_timeout.min(CONNECT_TIMEOUT);
+    config.elasticsearch.timeout = config.elasticsearch.timeout.min(REQUEST_TIMEOUT);
+    let config = &config;
+    let postgres = pipelines::postgres(config, ONCE)?;
     let reachable = check_postgres(&mut report, config, &postgres).await;
     let compiled = match reachable {
         true => check_pipelines(&mut report, config, &postgres).await,
@@ -48,7 +63,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         check_capture(&mut report, config, &postgres, &tables).await;
     }
     for (number, pipeline) in compiled.iter().enumerate() {
-        let elastic = pipelines::elastic(config, QUICK_RETRY, pipeline)?;
+        let elastic = pipelines::elastic(config, ONCE, pipeline)?;
         if number == 0 && !check_elasticsearch(&mut report, config, &elastic).await {
             break;
         }

@@ -1,17 +1,23 @@
 use crate::retry::Retryable;
 
-/// A failed Postgres call, with what pg2es was doing.
+/// A failed Postgres call, with what pg2es was doing, and where when it is known.
 #[derive(Debug, thiserror::Error)]
-#[error("postgres: {what} failed")]
+#[error("postgres{}: {what} failed", .server.as_ref().map(|server| format!(" at {server}")).unwrap_or_default())]
 pub(crate) struct PgError {
     pub what: &'static str,
+    /// `host:port/database` (never the user or password).
+    pub server: Option<String>,
     #[source]
     pub source: sqlx::Error,
 }
 
 impl PgError {
     pub fn new(what: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
-        move |source| Self { what, source }
+        move |source| Self {
+            what,
+            server: None,
+            source,
+        }
     }
 }
 

@@ -156,6 +156,9 @@ fn unseen_age_sql(table: &Table) -> Option<String> {
     TableSql::cursor_sql(table, include_str!("sql/unseen_age.sql"))
 }
 
+/// How long a diagnostic connection may take (see `Postgres::why_no_connection`).
+const WHY_NO_CONNECTION: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The position before every row: the cursor of a table that had no rows yet.
 /// (Postgres cannot take chrono's minimum date, so this is 4000 BC, before any real row.)
 pub(crate) fn start_cursor(table: &Table) -> Cursor {
@@ -185,17 +188,32 @@ pub(crate) fn start_cursor(table: &Table) -> Cursor {
 pub(crate) struct Postgres {
     pool: PgPool,
     retry: RetryPolicy,
+    /// `host:port/database`, for errors.
+    server: String,
+    /// To ask a single connection why the pool has none.
+    options: PgConnectOptions,
 }
 
 impl Postgres {
     /// A lazily connecting pool: the first query connects, behind retry.
     pub fn new(config: &PostgresConfig, retry: RetryPolicy) -> Result<Self, PgError> {
         let options = connect_options(config)?;
+        let server = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.connect_timeout)
-            .connect_lazy_with(options);
-        Ok(Self { pool, retry })
+            .connect_lazy_with(options.clone());
+        Ok(Self {
+            pool,
+            retry,
+            server,
+            options,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -213,9 +231,30 @@ impl Postgres {
         Fut: Future<Output = Result<T, sqlx::Error>>,
     {
         retry(&self.retry, what, || async {
-            request().await.map_err(PgError::new(what))
+            let source = match request().await {
+                Ok(answer) => return Ok(answer),
+                Err(sqlx::Error::PoolTimedOut) => self.why_no_connection().await,
+                Err(source) => source,
+            };
+            Err(PgError {
+                what,
+                server: Some(self.server.clone()),
+                source,
+            })
         })
         .await
+    }
+
+    /// The pool only says it timed out, whether the port is closed, the password wrong or the
+    /// server still starting: one connection of its own says which.
+    async fn why_no_connection(&self) -> sqlx::Error {
+        let attempt =
+            <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&self.options);
+        match tokio::time::timeout(WHY_NO_CONNECTION, attempt).await {
+            Ok(Err(cause)) => cause,
+            // It connects (the pool was only busy), or hangs: the timeout is all we know.
+            Ok(Ok(_)) | Err(_) => sqlx::Error::PoolTimedOut,
+        }
     }
 
     pub async fn ping(&self) -> Result<(), PgError> {
