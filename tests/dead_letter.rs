@@ -147,3 +147,52 @@ async fn replay_sends_dead_letters_again_built_from_postgres_as_it_is_now() {
     assert!(!left.contains(&ids[0]) && !left.contains(&ids[10]));
     assert_eq!(index.count().await, without + 10);
 }
+
+#[tokio::test]
+async fn a_film_with_more_nested_people_than_the_index_allows_is_dead_lettered_naming_the_limit() {
+    let name = unique_name("dead_letter_limit");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    // A small limit stands in for a film with 20,000 people and the default of 10,000.
+    let limited = index_config_variant(worker.dir.path(), "limited.json", |config| {
+        config["settings"]["index.mapping.nested_objects.limit"] = serde_json::json!(12);
+    });
+    worker.set("PG2ES__PIPELINES__MOVIES__INDEX_CONFIG", &limited);
+    // Nested objects of a film: its genres and its people.
+    let over = db
+        .scalar_i64(
+            "SELECT count(*) FROM content.film_work f
+             WHERE (SELECT count(*) FROM content.person_film_work p WHERE p.film_work_id = f.id)
+                 + (SELECT count(*) FROM content.genre_film_work g WHERE g.film_work_id = f.id) > 12",
+        )
+        .await as u64;
+    assert!(over > 0, "the dataset has films over the limit");
+
+    let (indexed, _, dead_lettered, _) = worker.sync_once();
+
+    assert_eq!(dead_lettered, over);
+    assert_eq!(indexed, 999 - over);
+    assert_eq!(index.count().await, 999 - over);
+    let text = std::fs::read_to_string(worker.dead_letter_path()).unwrap();
+    for line in text.lines() {
+        let letter: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            letter["limit"], "index.mapping.nested_objects.limit",
+            "{letter}"
+        );
+    }
+    let output = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "✗ dead letters of movies: {over} documents refused"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("broke index.mapping.nested_objects.limit: raise it under settings"),
+        "{stdout}"
+    );
+}

@@ -10,7 +10,7 @@ use crate::config::{redact_url, Capture, Config};
 use crate::declaration::Declared;
 use crate::extract::{Postgres, Table};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
-use crate::load::{mapping, read_index_config, Elastic};
+use crate::load::{limits_in, mapping, read_index_config, Elastic};
 use crate::retry::RetryPolicy;
 
 struct Report {
@@ -69,6 +69,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         }
         check_index_privileges(&mut report, pipeline, &elastic).await;
         check_index(&mut report, pipeline, &elastic).await;
+        check_dead_letters(&mut report, config, pipeline);
     }
     Ok(finish(report))
 }
@@ -263,6 +264,36 @@ async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic
         }
         Err(err) => report.fail("index mapping", &chain(&err), ""),
     }
+}
+
+/// Documents the index refused are missing from it: say how many, and which limit they broke.
+fn check_dead_letters(report: &mut Report, config: &Config, pipeline: &Declared) {
+    let what = format!("dead letters of {}", pipeline.name);
+    let path = config.dead_letter_path(&pipeline.name);
+    let limits = match limits_in(&path) {
+        Ok(limits) => limits,
+        Err(err) => return report.fail(&what, &format!("{}: {err}", path.display()), ""),
+    };
+    let total: u64 = limits.values().sum();
+    if total == 0 {
+        return report.pass(&what, "none");
+    }
+    let mut hints = Vec::new();
+    for (limit, count) in &limits {
+        match limit {
+            Some(limit) if limit.starts_with("index.") => hints.push(format!(
+                "{count} broke {limit}: raise it under settings in {}",
+                pipeline.index_config.display()
+            )),
+            Some(limit) => hints.push(format!("{count} broke {limit}")),
+            None => hints.push(format!("{count} refused for another reason (see the file)")),
+        }
+    }
+    report.fail(
+        &what,
+        &format!("{total} documents refused, in {}", path.display()),
+        &format!("{}; then `pg2es dead-letter replay`", hints.join("; ")),
+    );
 }
 
 fn finish(report: Report) -> ExitCode {

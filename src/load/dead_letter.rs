@@ -1,5 +1,6 @@
 //! Documents Elasticsearch refused, kept with the reason so nothing is lost silently.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,9 @@ struct Entry<'a> {
     action: &'static str,
     status: u16,
     reason: &'a str,
+    /// The index setting (or fixed limit) the document broke, when the reason names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<String>,
     document: Option<serde_json::Value>,
     at: String,
 }
@@ -73,6 +77,7 @@ impl DeadLetters {
                 action: kind,
                 status: *status,
                 reason,
+                limit: limit_of(reason),
                 document,
                 at: Utc::now().to_rfc3339(),
             };
@@ -88,6 +93,54 @@ impl DeadLetters {
         file.write_all(&out).map_err(io_error)?;
         file.sync_data().map_err(io_error)
     }
+}
+
+/// The limit a refusal reason says the document broke: the index setting it names
+/// (`[index.mapping.nested_objects.limit]`), or the setting behind a message that names none.
+pub(crate) fn limit_of(reason: &str) -> Option<String> {
+    if let Some(start) = reason.find("[index.") {
+        let setting = &reason[start + 1..];
+        if let Some(end) = setting.find(']') {
+            return Some(setting[..end].to_owned());
+        }
+    }
+    let known = [
+        ("Limit of total fields", "index.mapping.total_fields.limit"),
+        (
+            "Limit of nested fields",
+            "index.mapping.nested_fields.limit",
+        ),
+        ("Limit of mapping depth", "index.mapping.depth.limit"),
+        (
+            "number of nested documents",
+            "index.mapping.nested_objects.limit",
+        ),
+        (
+            "immense term",
+            "the 32766-byte limit of one keyword term (ignore_above in the mapping)",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(words, _)| reason.contains(words))
+        .map(|(_, limit)| (*limit).to_owned())
+}
+
+/// How many letters of the file broke each limit (`None`: a refusal that names none).
+pub(crate) fn limits_in(path: &Path) -> std::io::Result<BTreeMap<Option<String>, u64>> {
+    let mut limits = BTreeMap::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(limits),
+        Err(err) => return Err(err),
+    };
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let limit = serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .and_then(|letter| letter["limit"].as_str().map(str::to_owned));
+        *limits.entry(limit).or_insert(0) += 1;
+    }
+    Ok(limits)
 }
 
 /// Dead letters set aside for a replay: new refusals meanwhile go to a fresh file.
@@ -241,5 +294,23 @@ mod tests {
         let taken = DeadLetters::new(&path).take().unwrap().unwrap();
         let message = crate::cli::causes(&taken.ids().unwrap_err()).join(": ");
         assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn a_refusal_names_the_limit_it_broke() {
+        let nested = "The number of nested documents has exceeded the allowed limit of [10000]. This limit can be set by changing the [index.mapping.nested_objects.limit] index level setting.";
+        assert_eq!(
+            limit_of(nested).as_deref(),
+            Some("index.mapping.nested_objects.limit")
+        );
+        assert_eq!(
+            limit_of("Limit of total fields [1000] in index [movies_1] has been exceeded")
+                .as_deref(),
+            Some("index.mapping.total_fields.limit")
+        );
+        assert_eq!(
+            limit_of("failed to parse field [imdb_rating] of type [float]"),
+            None
+        );
     }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub(crate) use alias::{IndexInfo, Live};
-pub(crate) use dead_letter::DeadLetters;
+pub(crate) use dead_letter::{limits_in, DeadLetters};
 pub(crate) use error::EsError;
 pub(crate) use index_config::{config_hash, index_body, index_name, read_index_config, IndexMeta};
 pub(crate) use read::IdScroll;
