@@ -2,11 +2,14 @@
 //! previous index, and a rebuilt index that refused documents never getting it.
 
 use std::process::Output;
+use std::time::Duration;
 
 use crate::dead_letter::refusing_config;
 use crate::reindex::folding_config;
+use crate::support::process::Running;
 use crate::support::{
-    assert_index_equals_postgres, index_config, unique_name, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, index_config, unique_name, wait_until, SearchIndex, TestDb,
+    Worker,
 };
 
 fn text(bytes: &[u8]) -> String {
@@ -214,4 +217,47 @@ async fn a_single_pipeline_workers_index_and_state_are_carried_over_without_a_re
     assert_index_equals_postgres(&db, &index).await;
     let (indexed, _, _, _) = worker.sync_once();
     assert_eq!(indexed, 0);
+}
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+#[tokio::test]
+async fn the_index_deleted_under_a_running_worker_is_rebuilt_behind_the_alias() {
+    let name = unique_name("alias_deleted");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    let running = Running::start(&worker);
+    wait_until("the back-fill to finish", DEADLINE, || {
+        std::future::ready(worker.backfill().is_some_and(|b| b["done"] == true))
+    })
+    .await;
+    let first = index.alias_target().await;
+
+    // An operator deletes the index behind the alias; then a film changes.
+    SearchIndex::open(&first).delete().await;
+    db.execute(
+        "UPDATE content.film_work SET title = 'After The Delete', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+
+    running
+        .wait_for_log("the index behind the alias is gone", DEADLINE)
+        .await;
+    wait_until("search to be complete again", DEADLINE, || async {
+        index.exists().await && index.count().await == 999
+    })
+    .await;
+    // Nothing was written to an index auto-created under the alias's name: the alias points at a
+    // versioned index pg2es built, and that is the only index of the name.
+    let rebuilt = index.alias_target().await;
+    assert!(rebuilt.starts_with(&format!("{name}_")), "{rebuilt}");
+    assert_eq!(index.concrete_indexes().await, [rebuilt]);
+    assert_index_equals_postgres(&db, &index).await;
+    assert!(
+        running.log().contains("back-filling again"),
+        "{}",
+        running.log()
+    );
 }

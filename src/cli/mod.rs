@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::{redact_url, Capture, Config, ConfigError};
 use crate::declaration::{DeclarationError, Declared, SchemaError};
@@ -404,7 +404,7 @@ async fn work(
         pg: postgres,
         es: elastic,
     };
-    let mut engine = Engine::new(pipeline, servers, state, config);
+    let mut engine = Engine::new(Arc::clone(&pipeline), servers, state, config);
     engine.check_capture().await?;
     engine.prepare(&index_config, mode.request).await?;
     let mut wake = match (mode.once, config.sync.capture) {
@@ -412,7 +412,22 @@ async fn work(
         _ => None,
     };
     loop {
-        engine.sync().await?;
+        match engine.sync().await {
+            Ok(()) => {}
+            // Deleted under the worker, or the alias removed: writes never create an index of
+            // the alias's name (they require the alias), so nothing went to a stray index.
+            // Rebuilt behind the alias, search complete again without a restart.
+            Err(SyncError::Elasticsearch(gone @ EsError::IndexGone { .. })) => {
+                error!(pipeline = pipeline.name, error = %gone, "the index behind the alias is gone: rebuilding it; search answers incompletely until then");
+                crate::metrics::get().health.incomplete(format!(
+                    "{}: rebuilding the index behind alias {}",
+                    pipeline.name, pipeline.alias
+                ));
+                engine.prepare(&index_config, Request::Follow).await?;
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        }
         if mode.once {
             return Ok(engine.totals());
         }

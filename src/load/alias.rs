@@ -37,6 +37,7 @@ impl Elastic {
     pub fn for_index(&self, index: &str) -> Elastic {
         Elastic {
             index: index.to_owned(),
+            require_alias: false,
             ..self.clone()
         }
     }

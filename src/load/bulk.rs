@@ -57,6 +57,9 @@ pub(crate) enum Outcome {
     Retry(String),
     /// The document itself was refused: dead-letter it.
     Reject(u16, String),
+    /// No index answers for the name written to (the alias and its index are gone): nothing
+    /// can be written until it is rebuilt, and no document is to blame.
+    IndexGone(String),
 }
 
 pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
@@ -65,7 +68,12 @@ pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
             .as_ref()
             .map_or_else(|| format!("status {}", item.status), ItemError::describe)
     };
+    let index_gone = item
+        .error
+        .as_ref()
+        .is_some_and(|error| error.kind == "index_not_found_exception");
     match (action, item.status) {
+        (_, 404) if index_gone => Outcome::IndexGone(reason()),
         (Action::Index(_), 200 | 201) => Outcome::Indexed,
         (Action::Delete(_), 200) => Outcome::Deleted,
         // Deleting what is not there leaves the index as wanted.

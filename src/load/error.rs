@@ -41,6 +41,8 @@ pub(crate) enum EsError {
         path: std::path::PathBuf,
         reason: String,
     },
+    #[error("no index answers for {alias}: it was deleted, or the alias removed ({reason})")]
+    IndexGone { alias: String, reason: String },
 }
 
 impl EsError {
@@ -80,6 +82,7 @@ impl Retryable for EsError {
             EsError::Decode { .. }
             | EsError::DeadLetter { .. }
             | EsError::IndexConfig { .. }
+            | EsError::IndexGone { .. }
             | EsError::Client(_) => false,
         }
     }

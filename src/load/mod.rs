@@ -55,6 +55,9 @@ pub(crate) struct Elastic {
     index: String,
     /// The pipeline whose documents this client writes: the `pipeline` label of its metrics.
     pipeline: String,
+    /// Bulk writes name an alias and must never create an index of that name (`require_alias`);
+    /// off for a client of one concrete index (a rebuild's).
+    require_alias: bool,
     retry: client::NodeRetry,
     dead_letters: DeadLetters,
     bulk_max_bytes: u64,
@@ -83,6 +86,7 @@ impl Elastic {
             client,
             index: index.to_owned(),
             pipeline: String::new(),
+            require_alias: true,
             retry,
             dead_letters: DeadLetters::new(dead_letter_path),
             bulk_max_bytes: crate::config::DEFAULT_BULK_MAX_BYTES,
@@ -92,6 +96,13 @@ impl Elastic {
     /// The refused documents kept so far.
     pub fn dead_letters(&self) -> &DeadLetters {
         &self.dead_letters
+    }
+
+    /// Whether bulk writes require the name to be an alias: not while an older indexer's
+    /// concrete index of that name answers (it is migrated behind the alias).
+    pub fn requiring_alias(mut self, require_alias: bool) -> Self {
+        self.require_alias = require_alias;
+        self
     }
 
     /// Counts what it writes under `pipeline`'s label.
@@ -185,6 +196,12 @@ impl Elastic {
                         again.push(action);
                     }
                     Outcome::Reject(status, reason) => refused.push((action, status, reason)),
+                    Outcome::IndexGone(reason) => {
+                        return Err(EsError::IndexGone {
+                            alias: self.index.clone(),
+                            reason,
+                        })
+                    }
                 }
             }
             self.dead_letters.write(&self.index, &refused)?;
@@ -218,6 +235,7 @@ impl Elastic {
         let response = self
             .client
             .bulk(BulkParts::Index(&self.index))
+            .require_alias(self.require_alias)
             .filter_path(&bulk::FILTER_PATH)
             .body(body)
             .send()

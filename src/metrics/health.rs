@@ -20,11 +20,14 @@ pub(crate) struct Health {
     standby: AtomicBool,
     last_progress: Mutex<Option<Instant>>,
     stall_after: Mutex<Option<Duration>>,
+    /// Why search answers from an incomplete index (set while it is rebuilt).
+    incomplete: Mutex<Option<String>>,
 }
 
 /// A copy of [`Health`] at one instant, judged by [`readiness`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
+    pub incomplete: Option<String>,
     pub checked: bool,
     pub postgres_up: bool,
     pub elasticsearch_up: bool,
@@ -45,6 +48,16 @@ impl Health {
         *lock(&self.last_progress) = Some(Instant::now());
     }
 
+    /// The index is incomplete until a cycle finishes again (see [`Health::progressed`]).
+    pub fn incomplete(&self, reason: String) {
+        *lock(&self.incomplete) = Some(reason);
+    }
+
+    /// A cycle finished: whatever was incomplete was rebuilt.
+    pub fn complete(&self) {
+        *lock(&self.incomplete) = None;
+    }
+
     pub fn standby(&self, standby: bool) {
         self.standby.store(standby, Ordering::Relaxed);
     }
@@ -56,6 +69,7 @@ impl Health {
 
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
+            incomplete: lock(&self.incomplete).clone(),
             checked: self.checked.load(Ordering::Relaxed),
             postgres_up: self.postgres_up.load(Ordering::Relaxed),
             elasticsearch_up: self.elasticsearch_up.load(Ordering::Relaxed),
@@ -81,6 +95,9 @@ pub(crate) fn stall_after(poll_interval: Duration) -> Duration {
 pub(crate) fn readiness(health: &Snapshot) -> Result<(), String> {
     if health.standby {
         return Err("standing by: another worker holds the pipeline's lock".into());
+    }
+    if let Some(reason) = &health.incomplete {
+        return Err(reason.clone());
     }
     if !health.checked {
         return Err("servers not checked yet".into());
@@ -108,6 +125,7 @@ mod tests {
 
     fn ready() -> Snapshot {
         Snapshot {
+            incomplete: None,
             checked: true,
             postgres_up: true,
             elasticsearch_up: true,

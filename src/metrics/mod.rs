@@ -269,6 +269,7 @@ impl Metrics {
             .get_or_create(&label(pipeline))
             .set(now.as_secs_f64());
         self.health.progressed();
+        self.health.complete();
     }
 
     pub fn active(&self, pipeline: &str, active: bool) {

@@ -46,7 +46,7 @@ use tracing::info;
 use crate::config::{Capture, Config};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, IdScroll, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, Live, WriteReport};
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document, Key};
 
@@ -202,6 +202,14 @@ impl<P: Pipeline> Engine<P> {
     /// One full cycle: finish any back-fill, catch up on every table, then carry any rebuild
     /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
+        // Noticed at every cycle, also when there is nothing to write.
+        if self.es.live().await? == Live::Missing {
+            return Err(EsError::IndexGone {
+                alias: self.es.index_name().to_owned(),
+                reason: "no alias and no index of that name".into(),
+            }
+            .into());
+        }
         self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;

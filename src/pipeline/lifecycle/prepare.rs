@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde_json::Value;
 use tracing::{info, warn};
 
-use crate::load::{config_hash, index_body, IndexMeta};
+use crate::load::{config_hash, index_body, IndexMeta, Live};
 use crate::pipeline::lifecycle::plan::{self, Facts, Request, Step};
 use crate::pipeline::{Engine, Pipeline, SyncError};
 use crate::state::{Backfill, Rebuild, RebuildReason};
@@ -23,6 +23,9 @@ impl<P: Pipeline> Engine<P> {
         let wanted = wanted_hash(config, self.pipeline.fingerprint());
         self.adopt_undeclared(config, &wanted).await?;
         let live = self.es.live().await?;
+        // Writes to the alias never create an index of its name, but for an older indexer's
+        // concrete index of that name, written to until it is migrated behind the alias.
+        self.es = self.es.clone().requiring_alias(live != Live::Concrete);
         let indexes = self.es.versioned_indexes().await?;
         let facts = Facts {
             alias: self.es.index_name(),
@@ -113,6 +116,7 @@ impl<P: Pipeline> Engine<P> {
             self.state.backfill = Backfill::default();
         }
         self.state.rebuild = None;
+        self.rebuild_es = None;
         self.state.pinned_config = None;
         self.save()
     }

@@ -123,6 +123,8 @@ impl<P: Pipeline> Engine<P> {
             return self.refuse_rebuild(rebuild).await;
         }
         self.es.move_alias(&rebuild.index).await?;
+        // An older concrete index of the name is gone with the swap: from now on an alias only.
+        self.es = self.es.clone().requiring_alias(true);
         info!(alias = self.es.index_name(), index = rebuild.index, reason = ?rebuild.reason, "alias moved: the rebuilt index answers");
         self.swapped().await
     }
