@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use crate::support::process::{http_get, metric, Running};
-use crate::support::{unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 const FILMS: u32 = 300;
 
@@ -141,4 +143,81 @@ async fn status_shows_lag_last_cycle_dead_letters_and_the_active_worker() {
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn a_write_block_longer_than_the_bound_shows_in_lag_and_readiness_and_nothing_is_lost() {
+    let name = unique_name("stall");
+    let db = TestDb::with_generated(&name, FILMS).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__HTTP__ADDRESS", "127.0.0.1:0");
+    worker.set("PG2ES__HTTP__UNWRITABLE_AFTER", "2s");
+    let running = Running::start(&worker);
+    let address = running
+        .log_field("http listening", "address", Duration::from_secs(30))
+        .await;
+    // Caught up: a cycle that started after the back-fill has measured the lag.
+    wait_until("the back-fill to finish", Duration::from_secs(60), || {
+        std::future::ready(
+            worker
+                .state()
+                .is_some_and(|state| state["backfill"]["done"] == true),
+        )
+    })
+    .await;
+    let last_cycle = || {
+        let (_, exposition) = http_get(&address, "/metrics");
+        metric(
+            &exposition,
+            r#"pg2es_last_cycle_timestamp_seconds{pipeline="movies"}"#,
+        )
+    };
+    let after_backfill = last_cycle();
+    wait_until(
+        "a cycle after the back-fill",
+        Duration::from_secs(60),
+        || std::future::ready(last_cycle() > after_backfill),
+    )
+    .await;
+
+    // The flood-stage disk block on the index behind the alias, then a change.
+    let blocked = SearchIndex::open(&index.alias_target().await);
+    blocked
+        .put_settings(serde_json::json!({"index.blocks.read_only_allow_delete": true}))
+        .await;
+    db.execute(
+        "UPDATE content.film_work SET title = 'Written After The Block', updated_at = now()
+             WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    // Past the bound: not ready, saying why, and the lag has grown past it.
+    wait_until(
+        "/readyz to say writes fail",
+        Duration::from_secs(60),
+        || {
+            let (status, body) = http_get(&address, "/readyz");
+            std::future::ready(status == 503 && body.contains("unable to write"))
+        },
+    )
+    .await;
+    // The lag keeps growing while the change waits (updated at every retry).
+    wait_until("the lag to pass the bound", Duration::from_secs(60), || {
+        let (_, exposition) = http_get(&address, "/metrics");
+        let lag = metric(&exposition, r#"pg2es_lag_seconds{pipeline="movies"}"#);
+        std::future::ready(lag >= 2.0)
+    })
+    .await;
+
+    blocked
+        .put_settings(serde_json::json!({"index.blocks.read_only_allow_delete": null}))
+        .await;
+    wait_until(
+        "/readyz to answer 200 again",
+        Duration::from_secs(60),
+        || std::future::ready(http_get(&address, "/readyz").0 == 200),
+    )
+    .await;
+    index.refresh().await;
+    assert_index_equals_postgres(&db, &index).await;
 }

@@ -60,9 +60,9 @@ pub(super) async fn observe(
     let Some(address) = config.http.listen_address() else {
         return Ok(None);
     };
-    crate::metrics::get()
-        .health
-        .set_poll_interval(config.sync.poll_interval);
+    let health = &crate::metrics::get().health;
+    health.set_poll_interval(config.sync.poll_interval);
+    health.set_unwritable_after(config.http.unwritable_after);
     let listener = crate::metrics::serve(address)
         .await
         .map_err(|source| WorkerError::Listen {

@@ -180,52 +180,75 @@ impl Elastic {
     async fn write_bulk(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
         let pending = Mutex::new(actions);
         let report = Mutex::new(WriteReport::default());
-        retry(&self.retry, "bulk request", || async {
-            let batch = lock(&pending).clone();
-            let items = self.send_bulk(&batch).await?;
-            let mut again = Vec::new();
-            let mut refused = Vec::new();
-            let mut last_reason = String::new();
-            let mut done = WriteReport::default();
-            for (action, item) in batch.into_iter().zip(items.iter()) {
-                match bulk::classify(&action, item) {
-                    Outcome::Indexed => done.indexed += 1,
-                    Outcome::Deleted => done.deleted += 1,
-                    Outcome::Retry(reason) => {
-                        last_reason = reason;
-                        again.push(action);
-                    }
-                    Outcome::Reject(status, reason) => refused.push((action, status, reason)),
-                    Outcome::IndexGone(reason) => {
-                        return Err(EsError::IndexGone {
-                            alias: self.index.clone(),
-                            reason,
-                        })
-                    }
-                }
+        let written = retry(&self.retry, "bulk request", || async {
+            let attempt = self.attempt_bulk(&pending, &report).await;
+            if let Err(err) = &attempt {
+                // A stall shows while it lasts: in the lag, and in /readyz after its bound.
+                let metrics = crate::metrics::get();
+                metrics
+                    .health
+                    .write_failed(crate::cli::causes(err).join(": "));
+                metrics.lag_now(&self.pipeline);
             }
-            self.dead_letters.write(&self.index, &refused)?;
-            for (action, status, reason) in &refused {
-                tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
-            }
-            done.dead_lettered = refused.len() as u64;
-            let retried = again.len() as u64;
-            let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
-            crate::metrics::get().items(&self.pipeline, outcome);
-            *lock(&report) += done;
-            let count = again.len();
-            *lock(&pending) = again;
-            match count {
-                0 => Ok(()),
-                count => Err(EsError::ItemsToRetry {
-                    count,
-                    last: last_reason,
-                }),
-            }
+            attempt
         })
-        .await?;
+        .await;
+        if written.is_ok() {
+            crate::metrics::get().health.written();
+        }
+        written?;
         let report = *lock(&report);
         Ok(report)
+    }
+
+    /// One attempt at the actions still pending: the acknowledged ones counted in `report`,
+    /// the refused ones dead-lettered, those to send again left in `pending`.
+    async fn attempt_bulk(
+        &self,
+        pending: &Mutex<Vec<Action>>,
+        report: &Mutex<WriteReport>,
+    ) -> Result<(), EsError> {
+        let batch = lock(pending).clone();
+        let items = self.send_bulk(&batch).await?;
+        let mut again = Vec::new();
+        let mut refused = Vec::new();
+        let mut last_reason = String::new();
+        let mut done = WriteReport::default();
+        for (action, item) in batch.into_iter().zip(items.iter()) {
+            match bulk::classify(&action, item) {
+                Outcome::Indexed => done.indexed += 1,
+                Outcome::Deleted => done.deleted += 1,
+                Outcome::Retry(reason) => {
+                    last_reason = reason;
+                    again.push(action);
+                }
+                Outcome::Reject(status, reason) => refused.push((action, status, reason)),
+                Outcome::IndexGone(reason) => {
+                    return Err(EsError::IndexGone {
+                        alias: self.index.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+        self.dead_letters.write(&self.index, &refused)?;
+        for (action, status, reason) in &refused {
+            tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
+        }
+        done.dead_lettered = refused.len() as u64;
+        let retried = again.len() as u64;
+        let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
+        crate::metrics::get().items(&self.pipeline, outcome);
+        *lock(report) += done;
+        let count = again.len();
+        *lock(pending) = again;
+        match count {
+            0 => Ok(()),
+            count => Err(EsError::ItemsToRetry {
+                count,
+                last: last_reason,
+            }),
+        }
     }
 
     async fn send_bulk(&self, batch: &[Action]) -> Result<Vec<bulk::BulkItem>, EsError> {

@@ -22,12 +22,19 @@ pub(crate) struct Health {
     stall_after: Mutex<Option<Duration>>,
     /// Why search answers from an incomplete index (set while it is rebuilt).
     incomplete: Mutex<Option<String>>,
+    /// Since when bulk writes fail (being retried), and the last error.
+    write_failing: Mutex<Option<(Instant, String)>>,
+    /// How long writes may fail before the worker is not ready.
+    unwritable_after: Mutex<Option<Duration>>,
 }
 
 /// A copy of [`Health`] at one instant, judged by [`readiness`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
     pub incomplete: Option<String>,
+    /// For how long writes have failed, and the last error.
+    pub unwritable: Option<(Duration, String)>,
+    pub unwritable_after: Duration,
     pub checked: bool,
     pub postgres_up: bool,
     pub elasticsearch_up: bool,
@@ -53,6 +60,25 @@ impl Health {
         *lock(&self.incomplete) = Some(reason);
     }
 
+    /// A bulk request failed and is retried: the first failure of a run of them starts the clock.
+    pub fn write_failed(&self, error: String) {
+        let mut failing = lock(&self.write_failing);
+        let since = failing
+            .as_ref()
+            .map_or_else(Instant::now, |(since, _)| *since);
+        *failing = Some((since, error));
+    }
+
+    /// A bulk request was acknowledged.
+    pub fn written(&self) {
+        *lock(&self.write_failing) = None;
+    }
+
+    /// Sets how long writes may fail before the worker is not ready.
+    pub fn set_unwritable_after(&self, bound: Duration) {
+        *lock(&self.unwritable_after) = Some(bound);
+    }
+
     /// A cycle finished: whatever was incomplete was rebuilt.
     pub fn complete(&self) {
         *lock(&self.incomplete) = None;
@@ -70,6 +96,10 @@ impl Health {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             incomplete: lock(&self.incomplete).clone(),
+            unwritable: lock(&self.write_failing)
+                .as_ref()
+                .map(|(since, error)| (since.elapsed(), error.clone())),
+            unwritable_after: lock(&self.unwritable_after).unwrap_or(MIN_STALL),
             checked: self.checked.load(Ordering::Relaxed),
             postgres_up: self.postgres_up.load(Ordering::Relaxed),
             elasticsearch_up: self.elasticsearch_up.load(Ordering::Relaxed),
@@ -99,6 +129,15 @@ pub(crate) fn readiness(health: &Snapshot) -> Result<(), String> {
     if let Some(reason) = &health.incomplete {
         return Err(reason.clone());
     }
+    if let Some((failing, error)) = &health.unwritable {
+        if *failing > health.unwritable_after {
+            return Err(format!(
+                "unable to write for {}s (limit {}s), retrying: {error}",
+                failing.as_secs(),
+                health.unwritable_after.as_secs()
+            ));
+        }
+    }
     if !health.checked {
         return Err("servers not checked yet".into());
     }
@@ -126,6 +165,8 @@ mod tests {
     fn ready() -> Snapshot {
         Snapshot {
             incomplete: None,
+            unwritable: None,
+            unwritable_after: MIN_STALL,
             checked: true,
             postgres_up: true,
             elasticsearch_up: true,
@@ -198,5 +239,16 @@ mod tests {
             stall_after(Duration::from_secs(30)),
             Duration::from_secs(90)
         );
+    }
+
+    #[test]
+    fn writes_failing_longer_than_the_bound_make_the_worker_not_ready() {
+        let mut snapshot = ready();
+        snapshot.unwritable = Some((Duration::from_secs(5), "index read-only".into()));
+        assert_eq!(readiness(&snapshot), Ok(()));
+        snapshot.unwritable = Some((Duration::from_secs(61), "index read-only".into()));
+        let reason = readiness(&snapshot).unwrap_err();
+        assert!(reason.contains("unable to write for 61s"), "{reason}");
+        assert!(reason.contains("index read-only"), "{reason}");
     }
 }

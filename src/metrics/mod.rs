@@ -5,9 +5,10 @@
 pub(crate) mod health;
 mod http;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -45,7 +46,15 @@ pub(crate) struct Metrics {
     elasticsearch_up: Gauge,
     last_cycle: Family<Pipeline, Gauge<f64, AtomicU64>>,
     active: Family<Pipeline, Gauge>,
+    /// The lag last measured per pipeline, and when: what [`Metrics::lag_now`] ages.
+    lag_measured: Mutex<HashMap<String, (f64, Instant)>>,
     pub health: Health,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -82,6 +91,7 @@ impl Metrics {
             elasticsearch_up: Gauge::default(),
             last_cycle: Family::default(),
             active: Family::default(),
+            lag_measured: Mutex::default(),
             health: Health::default(),
         };
         metrics.registered()
@@ -230,10 +240,23 @@ impl Metrics {
             .inc();
     }
 
+    /// The lag measured now (at the start of a cycle).
     pub fn lag(&self, pipeline: &str, seconds: f64) {
+        let seconds = seconds.max(0.0);
         self.lag_seconds
             .get_or_create(&label(pipeline))
-            .set(seconds.max(0.0));
+            .set(seconds);
+        lock(&self.lag_measured).insert(pipeline.to_owned(), (seconds, Instant::now()));
+    }
+
+    /// While writes fail, the oldest change not yet acknowledged keeps ageing: the last lag
+    /// measured plus the time since.
+    pub fn lag_now(&self, pipeline: &str) {
+        let Some((seconds, at)) = lock(&self.lag_measured).get(pipeline).copied() else {
+            return;
+        };
+        let now = seconds + at.elapsed().as_secs_f64();
+        self.lag_seconds.get_or_create(&label(pipeline)).set(now);
     }
 
     /// Where a back-fill starts (or resumes).
@@ -291,6 +314,21 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lag_keeps_ageing_while_writes_fail() {
+        let metrics = Metrics::new();
+        metrics.lag("movies", 1.0);
+        std::thread::sleep(Duration::from_millis(20));
+        metrics.lag_now("movies");
+        let text = metrics.encode();
+        let lag: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix("pg2es_lag_seconds{pipeline=\"movies\"} "))
+            .and_then(|value| value.parse().ok())
+            .unwrap();
+        assert!(lag >= 1.02, "{text}");
+    }
 
     #[test]
     fn recorded_values_appear_in_the_exposition() {

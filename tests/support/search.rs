@@ -6,7 +6,7 @@ use std::time::Duration;
 use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesGetSettingsParts,
-    IndicesRefreshParts,
+    IndicesPutSettingsParts, IndicesRefreshParts,
 };
 use elasticsearch::{CountParts, Elasticsearch, SearchParts};
 use serde_json::{json, Value};
@@ -156,6 +156,23 @@ impl SearchIndex {
         let settings = &body.as_object().unwrap().values().next().unwrap()["settings"]["index"];
         let value = |key: &str| settings[key].as_str().map(str::to_owned);
         (value("refresh_interval"), value("number_of_replicas"))
+    }
+
+    /// `PUT /<name>/_settings`, as an operator would (e.g. a write block).
+    pub async fn put_settings(&self, settings: Value) {
+        let response = self
+            .client
+            .indices()
+            .put_settings(IndicesPutSettingsParts::Index(&[&self.name]))
+            .body(settings)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status_code().is_success(),
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 
     pub async fn refresh(&self) {
