@@ -31,6 +31,7 @@ mkdir -p "$WORK" bench/results
 log "building the declared pipeline (this tree) and the compiled one ($BASELINE)"
 cargo build --release --locked --quiet --bin pg2es --example bench
 if [[ ! -d target/baseline-src ]]; then
+    git worktree prune # a checkout removed with target/ is still registered
     git worktree add --detach target/baseline-src "$BASELINE" >&2
 fi
 CARGO_TARGET_DIR="$PWD/target/baseline" cargo build --release --locked --quiet \
