@@ -125,19 +125,14 @@ impl SearchIndex {
     }
 
     pub async fn create(&self, config: &Value) {
-        let response = self
+        let sent = self
             .client
             .indices()
             .create(IndicesCreateParts::Index(&self.name))
             .body(config.clone())
             .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status_code().is_success(),
-            "{}",
-            response.text().await.unwrap()
-        );
+            .await;
+        succeeded(sent, "create the index").await;
     }
 
     /// `(refresh_interval, number_of_replicas)` as set on the index (`None`: not set).
@@ -160,19 +155,14 @@ impl SearchIndex {
 
     /// `PUT /<name>/_settings`, as an operator would (e.g. a write block).
     pub async fn put_settings(&self, settings: Value) {
-        let response = self
+        let sent = self
             .client
             .indices()
             .put_settings(IndicesPutSettingsParts::Index(&[&self.name]))
             .body(settings)
             .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status_code().is_success(),
-            "{}",
-            response.text().await.unwrap()
-        );
+            .await;
+        succeeded(sent, "change the index settings").await;
     }
 
     pub async fn refresh(&self) {
@@ -401,4 +391,15 @@ impl Drop for SearchIndex {
             ),
         }
     }
+}
+
+/// Asserts a request was answered with a success, showing the answer when it was not.
+async fn succeeded(
+    sent: Result<elasticsearch::http::response::Response, elasticsearch::Error>,
+    what: &str,
+) {
+    let response = sent.unwrap_or_else(|err| panic!("{what}: {err}"));
+    let status = response.status_code();
+    let text = response.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{what}: HTTP {status}: {text}");
 }
