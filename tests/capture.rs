@@ -13,13 +13,7 @@ async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
-    worker.set("PG2ES__SYNC__CAPTURE", "triggers");
-    let setup = worker.output(&["setup"]);
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
+    worker.capture_with_triggers();
     assert_eq!(worker.sync_once().0, 999);
     (db, index, worker)
 }

@@ -13,15 +13,12 @@ async fn genre_counts(test: &str, capture: &str) -> (TestDb, SearchIndex, Worker
             "pipelines:\n  genre_counts: {{file: {REPO}/tests/escape/genre_counts.yaml, alias: {name}}}\n"
         ),
     );
-    worker.set("PG2ES__SYNC__CAPTURE", capture);
-    if capture == "triggers" {
-        let setup = worker.output(&["setup"]);
-        assert!(
-            setup.status.success(),
-            "{}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-    }
+    match capture {
+        "triggers" => worker.capture_with_triggers(),
+        _ => {
+            worker.set("PG2ES__SYNC__CAPTURE", capture);
+        }
+    };
     assert_eq!(worker.sync_once().0, 26);
     (db, index, worker)
 }

@@ -67,9 +67,7 @@ impl Catalogue {
     }
 
     fn setup(&mut self) {
-        self.worker.set("PG2ES__SYNC__CAPTURE", "triggers");
-        let setup = self.worker.output(&["setup"]);
-        assert!(setup.status.success(), "{}", stderr(&setup));
+        self.worker.capture_with_triggers();
     }
 }
 
@@ -308,9 +306,7 @@ async fn two_deployments_in_triggers_mode_each_see_every_change() {
     let mut first = Worker::with_pipelines(&db, &config(&format!("{name}_staging")));
     let mut second = Worker::with_pipelines(&db, &config(&format!("{name}_production")));
     for worker in [&mut first, &mut second] {
-        worker.set("PG2ES__SYNC__CAPTURE", "triggers");
-        let setup = worker.output(&["setup"]);
-        assert!(setup.status.success(), "{}", stderr(&setup));
+        worker.capture_with_triggers();
         assert_eq!(worker.sync_once().0, 999);
     }
     db.execute(

@@ -34,16 +34,13 @@ async fn shop(test: &str, capture: &str) -> Shop {
         &db,
         &format!("pipelines:\n  orders: {{file: {REPO}/tests/shop/orders.yaml, alias: {name}}}\n"),
     );
-    worker.set("PG2ES__SYNC__CAPTURE", capture);
     worker.set("PG2ES__SYNC__BATCH_SIZE", "7");
-    if capture == "triggers" {
-        let setup = worker.output(&["setup"]);
-        assert!(
-            setup.status.success(),
-            "{}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-    }
+    match capture {
+        "triggers" => worker.capture_with_triggers(),
+        _ => {
+            worker.set("PG2ES__SYNC__CAPTURE", capture);
+        }
+    };
     Shop { db, index, worker }
 }
 

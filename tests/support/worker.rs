@@ -104,6 +104,17 @@ impl Worker {
         command
     }
 
+    /// Exact capture: `sync.capture: triggers`, after `pg2es setup`, which must succeed.
+    pub fn capture_with_triggers(&mut self) {
+        self.set("PG2ES__SYNC__CAPTURE", "triggers");
+        let setup = self.output(&["setup"]);
+        assert!(
+            setup.status.success(),
+            "pg2es setup failed: {}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+    }
+
     /// Runs a command to completion.
     pub fn output(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run pg2es")
