@@ -14,6 +14,7 @@ mod docs;
 mod escape;
 mod faults;
 mod golden;
+mod logical;
 mod observability;
 mod pipelines;
 mod randomized;

@@ -13,19 +13,25 @@ use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{limits_in, mapping, read_index_config, Elastic};
 use crate::retry::RetryPolicy;
 
-struct Report {
+pub(super) struct Report {
     failed: usize,
 }
 
 impl Report {
-    fn pass(&mut self, what: &str, detail: &str) {
+    pub(super) fn pass(&mut self, what: &str, detail: &str) {
         match detail.is_empty() {
             true => println!("✓ {what}"),
             false => println!("✓ {what}: {detail}"),
         }
     }
 
-    fn fail(&mut self, what: &str, detail: &str, hint: &str) {
+    /// Works, but deserves attention: does not fail the check.
+    pub(super) fn warn(&mut self, what: &str, detail: &str, hint: &str) {
+        println!("⚠ {what}: {detail}");
+        println!("    hint: {hint}");
+    }
+
+    pub(super) fn fail(&mut self, what: &str, detail: &str, hint: &str) {
         self.failed += 1;
         println!("✗ {what}: {detail}");
         if !hint.is_empty() {
@@ -61,6 +67,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         let tables: Vec<Table> = compiled.iter().flat_map(|p| p.tables.clone()).collect();
         check_postgres_privileges(&mut report, config, &postgres, &tables).await;
         check_capture(&mut report, config, &postgres, &tables).await;
+        super::logical::check(&mut report, config, &postgres, &compiled).await;
     }
     for (number, pipeline) in compiled.iter().enumerate() {
         let elastic = pipelines::elastic(config, ONCE, pipeline)?;
@@ -187,10 +194,11 @@ async fn check_capture(
         Ok(missing) => {
             let detail = format!("not installed on {}", missing.join(", "));
             match config.sync.capture {
-                Capture::Polling => report.pass(
+                Capture::Polling | Capture::Logical => report.pass(
                     "change capture",
                     &format!(
-                        "{detail} (polling mode: not needed; `pg2es setup` for exact capture)"
+                        "{detail} (not needed in {} mode)",
+                        format!("{:?}", config.sync.capture).to_lowercase()
                     ),
                 ),
                 Capture::Triggers => report.fail("change capture", &detail, hint),

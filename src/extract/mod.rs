@@ -3,6 +3,7 @@
 mod capture;
 mod error;
 mod lag;
+mod logical;
 mod privileges;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use sqlx::Row;
 
 pub(crate) use capture::{captured_columns, Change};
 pub(crate) use error::PgError;
+pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};
@@ -218,6 +220,10 @@ impl Postgres {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Every Postgres request goes through here: sent again for as long as its error says

@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     bulk_bytes: Histogram,
     retries: Family<Operation, Counter>,
     lag_seconds: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    slot_retained_bytes: Family<Pipeline, Gauge>,
     backfill_done: Family<Pipeline, Gauge>,
     backfill_total: Family<Pipeline, Gauge>,
     postgres_up: Gauge,
@@ -85,6 +86,7 @@ impl Metrics {
             bulk_bytes: histogram(1024.0, 2.0, 18),
             retries: Family::default(),
             lag_seconds: Family::default(),
+            slot_retained_bytes: Family::default(),
             backfill_done: Family::default(),
             backfill_total: Family::default(),
             postgres_up: Gauge::default(),
@@ -163,6 +165,12 @@ impl Metrics {
             "Age of the oldest change not yet acknowledged (0: caught up)",
             Unit::Seconds,
             self.lag_seconds.clone(),
+        );
+        r.register_with_unit(
+            "slot_retained",
+            "Log the replication slot keeps on the Postgres server (sync.capture: logical)",
+            Unit::Bytes,
+            self.slot_retained_bytes.clone(),
         );
         r.register(
             "backfill_done_documents",
@@ -247,6 +255,13 @@ impl Metrics {
             .get_or_create(&label(pipeline))
             .set(seconds);
         lock(&self.lag_measured).insert(pipeline.to_owned(), (seconds, Instant::now()));
+    }
+
+    /// The log a pipeline's replication slot keeps on the Postgres server's disk.
+    pub fn slot(&self, pipeline: &str, retained_bytes: i64) {
+        self.slot_retained_bytes
+            .get_or_create(&label(pipeline))
+            .set(retained_bytes);
     }
 
     /// While writes fail, the oldest change not yet acknowledged keeps ageing: the last lag

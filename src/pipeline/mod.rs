@@ -8,6 +8,7 @@ mod stages {
     pub(super) mod changes;
     pub(super) mod in_order;
     pub(super) mod lag;
+    pub(super) mod logical;
     pub(super) mod progress;
     pub(super) mod spawned;
     pub(super) mod units;
@@ -122,6 +123,12 @@ pub(crate) enum SyncError {
         #[source]
         source: PgError,
     },
+    #[error("sync.capture: logical cannot work here: {}", .0.join("; "))]
+    LogicalUnavailable(Vec<String>),
+    #[error(transparent)]
+    Logical(#[from] crate::extract::LogicalError),
+    #[error("{reason}: the index is rebuilt behind the alias")]
+    RebuildNeeded { reason: String },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
@@ -150,6 +157,8 @@ pub(crate) struct Engine<P> {
     consumer: String,
     keep_previous: u32,
     totals: WriteReport,
+    /// The replication slot's reader in logical mode.
+    logical: Option<stages::logical::Reader>,
 }
 
 /// What the engine is given to work with.
@@ -162,6 +171,11 @@ impl<P: Pipeline> Engine<P> {
     pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
         let sync = &config.sync;
         let consumer = format!("{}@{}", pipeline.name(), servers.es.index_name());
+        let (pipeline_name, alias) = (
+            pipeline.name().to_owned(),
+            servers.es.index_name().to_owned(),
+        );
+        let pipeline_name = pipeline_name.as_str();
         crate::metrics::get().pipeline_started(pipeline.name());
         let state_path = config.state_path(pipeline.name());
         Self {
@@ -179,17 +193,24 @@ impl<P: Pipeline> Engine<P> {
             capture: sync.capture,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
+            logical: (sync.capture == Capture::Logical).then(|| {
+                let slot = crate::extract::Slot::of(pipeline_name, &alias);
+                stages::logical::Reader::new(slot, &config.postgres)
+            }),
         }
     }
 
     /// Refuses to start in exact mode when the triggers are not there.
-    pub async fn check_capture(&self) -> Result<(), SyncError> {
+    pub async fn check_capture(&mut self) -> Result<(), SyncError> {
         if self.capture == Capture::Triggers {
             let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
             if !missing.is_empty() {
                 return Err(SyncError::CaptureMissing(missing));
             }
             self.pg.register_consumer(&self.consumer).await?;
+        }
+        if self.capture == Capture::Logical {
+            self.check_slot().await?;
         }
         Ok(())
     }
@@ -230,6 +251,7 @@ impl<P: Pipeline> Engine<P> {
         match self.capture {
             Capture::Polling => self.catch_up().await,
             Capture::Triggers => self.consume_recorded().await,
+            Capture::Logical => self.consume_logical().await,
         }
     }
 

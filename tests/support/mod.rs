@@ -175,14 +175,38 @@ impl TestDb {
     }
 }
 
+/// Ends the readers of the replication slots of `database` and drops the slots, again while
+/// a reader comes back (a running worker reconnects at once).
+pub fn drop_slots_sql(database: &str) -> String {
+    format!(
+        "DO $$ BEGIN
+           FOR i IN 1..200 LOOP
+             BEGIN
+               PERFORM pg_terminate_backend(active_pid) FROM pg_replication_slots
+                 WHERE database = '{database}' AND active_pid IS NOT NULL;
+               PERFORM pg_sleep(0.02);
+               PERFORM pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                 WHERE database = '{database}';
+               EXIT;
+             EXCEPTION WHEN object_in_use THEN NULL;
+             END;
+           END LOOP;
+         END $$"
+    )
+}
+
 impl Drop for TestDb {
     /// Drops the database through `psql`, a process of its own: Drop runs on the test's
     /// runtime thread, which cannot drive a query of its own pool from here. `FORCE` ends the
     /// connections still open (the pool's, a killed worker's). A server already gone (a test's
     /// own cluster, stopped) is no failure: there is nothing left to clean.
     fn drop(&mut self) {
+        // A database with a replication slot cannot be dropped: its reader is ended and the
+        // slot dropped first (logical capture tests).
         let output = Command::new("psql")
             .args(["-X", "-q", "-d", &self.admin_url, "-c"])
+            .arg(drop_slots_sql(&self.name))
+            .arg("-c")
             .arg(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name

@@ -41,7 +41,10 @@ impl<P: Pipeline> Engine<P> {
 
     /// The root documents a page of recorded changes touches, each key once, in units of a
     /// batch: a backlog of many writes to few rows costs one build per row.
-    async fn recorded_units(&self, changes: &[Change]) -> Result<Vec<Unit<()>>, SyncError> {
+    pub(in crate::pipeline) async fn recorded_units(
+        &self,
+        changes: &[Change],
+    ) -> Result<Vec<Unit<()>>, SyncError> {
         let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
         for change in changes {
             by_column
