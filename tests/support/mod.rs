@@ -278,6 +278,21 @@ pub async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
 
 /// Asserts the index holds exactly the expected documents, listing the first differences.
 pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
+    let problems = differences(expected, actual);
+    let shown: Vec<&String> = problems.iter().take(5).collect();
+    assert!(
+        problems.is_empty(),
+        "{} of {} documents differ; first: {shown:#?}",
+        problems.len(),
+        expected.len()
+    );
+}
+
+/// Documents missing, stale or extra in `actual` (empty when it holds exactly `expected`).
+pub fn differences(
+    expected: &BTreeMap<String, Value>,
+    actual: &BTreeMap<String, Value>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (id, want) in expected {
         let want = &numbers_as_f64(want.clone());
@@ -292,13 +307,7 @@ pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeM
     for id in actual.keys().filter(|id| !expected.contains_key(*id)) {
         problems.push(format!("extra {id}"));
     }
-    let shown: Vec<&String> = problems.iter().take(5).collect();
-    assert!(
-        problems.is_empty(),
-        "{} of {} documents differ; first: {shown:#?}",
-        problems.len(),
-        expected.len()
-    );
+    problems
 }
 
 /// The top-level fields where two documents differ, with both values.
