@@ -144,6 +144,10 @@ pub(crate) struct State {
     /// it built refused documents. Cleared when the config changes.
     #[serde(default)]
     pub pinned_config: Option<String>,
+    /// Logical mode: the server the replication slot's positions belong to,
+    /// `<system identifier>/<timeline>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_server: Option<String>,
     /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,
@@ -159,6 +163,7 @@ impl State {
             cursors: BTreeMap::new(),
             rebuild: None,
             pinned_config: None,
+            slot_server: None,
             last_sync_at: None,
         }
     }

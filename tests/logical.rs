@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
 use crate::support::{
     assert_index_equals_postgres, differences, unique_name, wait_until, SearchIndex, SearchMonitor,
@@ -266,4 +267,136 @@ async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index
     assert_eq!(slots(&db).await.len(), 1, "a new slot");
     monitor.stop().await.assert_clean(1);
     running.kill();
+}
+
+#[tokio::test]
+async fn logical_postgres_restarted_mid_stream_loses_nothing() {
+    let cluster = PgCluster::start();
+    let name = unique_name("logical_pg_restart");
+    let db = TestDb::generated_on(&cluster.admin_url(), &name, 50).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, 50);
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    db.execute(
+        "UPDATE content.film_work SET title = 'Before The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    cluster.stop();
+    // The worker lock's session ends with the server: the worker stops writing and stands by.
+    running.wait_for_log("standing by", DEADLINE).await;
+    cluster.resume();
+    db.execute(
+        "DELETE FROM content.person_film_work WHERE id = (SELECT id FROM content.person_film_work ORDER BY id LIMIT 1);
+         UPDATE content.film_work SET title = 'After The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id DESC LIMIT 1)",
+    )
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the changes around the restart to be indexed",
+        &running,
+    )
+    .await;
+    assert!(running.try_wait().is_none(), "{}", running.log());
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_replication_connection_cut_reconnects_from_the_confirmed_position() {
+    let (db, index, worker) = streamed("logical_cut").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    // Only the walsender goes: the worker lock's session stays.
+    db.execute(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+         WHERE database = current_database() AND active_pid IS NOT NULL",
+    )
+    .await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Cut', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the change after the cut to be indexed",
+        &running,
+    )
+    .await;
+    let log = running.log();
+    assert!(log.contains("replication stream lost"), "{log}");
+    assert!(!log.contains("rebuilding"), "the slot is kept: {log}");
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_server_with_another_system_identifier_gets_a_new_slot_and_a_rebuild() {
+    let (db, index, worker) = streamed("logical_sysid").await;
+    let before = index.alias_target().await;
+    // As after a restore onto another server: the state file knows another server.
+    let path = worker.state_path();
+    let state = std::fs::read_to_string(&path).unwrap();
+    let known = state
+        .lines()
+        .find_map(|line| line.strip_prefix("slot_server: "))
+        .unwrap_or_else(|| panic!("no slot_server in {state}"))
+        .to_owned();
+    std::fs::write(&path, state.replace(&known, "'1234/1'")).unwrap();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'On Another Server', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(&db, &index, "the index to equal Postgres", &running).await;
+    assert!(
+        running.log().contains("the Postgres server changed"),
+        "{}",
+        running.log()
+    );
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_mode_without_the_replication_privilege_says_which() {
+    let name = unique_name("logical_role");
+    let db = TestDb::with_generated(&name, 5).await;
+    let _index = SearchIndex::new(&name).await;
+    // Roles belong to the cluster: this one is the test's own, dropped at the end.
+    db.execute(&format!(
+        "CREATE ROLE {name} LOGIN; GRANT USAGE ON SCHEMA content TO {name};
+         GRANT SELECT ON ALL TABLES IN SCHEMA content TO {name};"
+    ))
+    .await;
+    let mut worker = Worker::new(&db, &name);
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&name).unwrap();
+    worker.set("PG2ES__POSTGRES__URL", url.as_str());
+    worker.set("PG2ES__SYNC__CAPTURE", "logical");
+    let check = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    let sync = worker.output(&["sync", "--once"]);
+    let stderr = String::from_utf8_lossy(&sync.stderr).into_owned();
+    db.execute(&format!("DROP OWNED BY {name}; DROP ROLE {name}"))
+        .await;
+    assert!(!check.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ALTER ROLE {name} REPLICATION")),
+        "{stdout}"
+    );
+    assert!(!sync.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ALTER ROLE {name} REPLICATION")),
+        "{stderr}"
+    );
 }

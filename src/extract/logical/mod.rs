@@ -293,6 +293,14 @@ impl Postgres {
         .await
     }
 
+    /// `<system identifier>/<timeline>` of the server.
+    pub async fn server_identity(&self) -> Result<String, PgError> {
+        self.call("read the system identifier", || {
+            sqlx::query_scalar(include_str!("sql/server.sql")).fetch_one(self.pool())
+        })
+        .await
+    }
+
     /// The oid of each followed relation, to know them in the stream.
     pub async fn relation_oids(&self, tables: &[Table]) -> Result<BTreeMap<u32, String>, PgError> {
         let mut oids = BTreeMap::new();

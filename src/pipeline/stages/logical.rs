@@ -112,12 +112,37 @@ impl<P: Pipeline> Engine<P> {
                 short.missing.join(", ")
             )]));
         }
-        if let Some(reason) = self.renew_slot_if_lost().await? {
+        let lost = match self.server_changed().await? {
+            Some(reason) => Some(reason),
+            None => self.renew_slot_if_lost().await?,
+        };
+        if let Some(reason) = lost {
             if self.state.backfill.done {
                 self.reader().lost = Some(reason);
             }
         }
         Ok(())
+    }
+
+    /// A server with another system identifier or timeline than the slot was read on (a
+    /// restore, a failover): the slot's position means nothing there. A new slot is made; the
+    /// state file learns the server with the rebuild that follows.
+    async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
+        let server = self.pg.server_identity().await?;
+        let Some(known) = self.state.slot_server.replace(server.clone()) else {
+            self.save()?;
+            return Ok(None);
+        };
+        if known == server {
+            return Ok(None);
+        }
+        let slot = self.reader().slot.clone();
+        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        self.pg.drop_slot(&slot).await?;
+        self.pg.create_slot(&slot).await?;
+        self.reader().stream = None;
+        Ok(Some(reason))
     }
 
     /// Makes a new slot when the slot is gone or invalidated; says why it had to.
@@ -250,6 +275,9 @@ impl<P: Pipeline> Engine<P> {
         let followed = self.pg.relation_oids(&tables).await?;
         let policy = self.pg.retry_policy();
         loop {
+            if let Some(reason) = self.server_changed().await? {
+                return Err(SyncError::RebuildNeeded { reason });
+            }
             if let Some(reason) = self.renew_slot_if_lost().await? {
                 return Err(SyncError::RebuildNeeded { reason });
             }
