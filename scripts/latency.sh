@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Change-to-searchable latency, commit to visible in a search (refresh_interval 1s), in the
 # logical mode (replication slot), the exact mode (triggers + NOTIFY) and the polling mode.
-# Usage: [MODES="logical triggers polling"] scripts/latency.sh [CHANGES] [FILMS]
+# Usage: [MODES="logical triggers polling"] [DURABLE=1] scripts/latency.sh [CHANGES] [FILMS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CHANGES="${1:-200}"
@@ -22,6 +22,10 @@ for mode in ${MODES:-logical triggers polling}; do
     psql -X -q -v ON_ERROR_STOP=1 -d "$PG2ES_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -f db/schema.sql
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql >/dev/null
+    # DURABLE=1: the application's commits flush the log (the test stack's default is
+    # synchronous_commit = off, which holds a commit back from a replication slot until the
+    # WAL writer flushes it, up to wal_writer_delay).
+    [[ "${DURABLE:-0}" == 1 ]] && psql -X -q -d "$DB_URL" -c "ALTER DATABASE $DB SET synchronous_commit = on"
     bash scripts/drop-index.sh "$ES" "latency_$mode"
     export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__PIPELINES__MOVIES__ALIAS="latency_$mode" \
         PG2ES__STATE__PATH="$WORK/state_$mode.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/dead_$mode.ndjson" \

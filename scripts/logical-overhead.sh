@@ -59,10 +59,14 @@ cat > "$WORK/update_person.sql" <<SQL
 UPDATE content.person SET full_name = full_name, updated_at = now() WHERE id = (SELECT id FROM public.person_n WHERE n = :p);
 SQL
 
+ROUNDS="${ROUNDS:-3}"
+RESULTS="$WORK/logical-overhead.tsv"
+: >"$RESULTS"
 run() {
     for script in update_film insert_link update_person; do
         tps=$("$BIN/pgbench" -n -c 2 -j 2 -T "$SECONDS_EACH" -f "$WORK/$script.sql" "$DB_URL" 2>/dev/null \
             | awk '/^tps/ {print int($3)}')
+        printf '%s\t%s\t%s\n' "$1" "$script" "$tps" >>"$RESULTS"
         echo "$1 $script tps=$tps"
     done
 }
@@ -70,20 +74,33 @@ export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$PG2ES_TEST_ELA
     PG2ES__PIPELINES__MOVIES__ALIAS=overhead_logical PG2ES__STATE__PATH="$WORK/state.yaml" \
     PG2ES__DEAD_LETTER__PATH="$WORK/dead.ndjson" PG2ES__SYNC__CAPTURE=logical PG2ES__LOG__LEVEL=warn
 
-run "no_capture"
-
+# The slot exists from here on; with no reader it only keeps log, which costs writes nothing.
 target/release/pg2es --pipeline movies setup >/dev/null
 SLOT=$(psql -X -At -d "$DB_URL" -c "SELECT slot_name FROM pg_replication_slots LIMIT 1")
-"$BIN/pg_recvlogical" -d "$DB_URL" --slot "$SLOT" --start -f /dev/null \
-    -o proto_version=1 -o publication_names="$SLOT" &
-reader=$!
-run "logical_decoding_only"
-kill "$reader"; wait "$reader" 2>/dev/null || true
-
 bash scripts/drop-index.sh "$PG2ES_TEST_ELASTICSEARCH_URL" overhead_logical
 target/release/pg2es --pipeline movies sync --once --reset-state >/dev/null
-target/release/pg2es --pipeline movies run &
-worker=$!
-run "logical_pg2es_streaming"
-kill "$worker"; wait "$worker" 2>/dev/null || true
+
+# A shared disk makes fsync-bound figures noisy: the modes take turns, ROUNDS times.
+for round in $(seq "$ROUNDS"); do
+    echo "round $round"
+    run "no_capture"
+    "$BIN/pg_recvlogical" -d "$DB_URL" --slot "$SLOT" --start -f /dev/null \
+        -o proto_version=1 -o publication_names="$SLOT" &
+    reader=$!
+    run "logical_decoding_only"
+    kill "$reader"; wait "$reader" 2>/dev/null || true
+    target/release/pg2es --pipeline movies run &
+    reader=$!
+    run "logical_pg2es_streaming"
+    kill "$reader"; wait "$reader" 2>/dev/null || true
+done
 target/release/pg2es --pipeline movies teardown >/dev/null
+
+echo "medians of $ROUNDS rounds (tps):"
+for mode in no_capture logical_decoding_only logical_pg2es_streaming; do
+    for script in update_film insert_link update_person; do
+        median=$(awk -F'\t' -v m="$mode" -v s="$script" '$1 == m && $2 == s {print $3}' "$RESULTS" \
+            | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+        echo "$mode $script median_tps=$median"
+    done
+done

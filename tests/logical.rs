@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::support::pg_cluster::PgCluster;
-use crate::support::process::Running;
+use crate::support::process::{http_get, Running};
 use crate::support::{
     assert_index_equals_postgres, differences, unique_name, wait_until, SearchIndex, SearchMonitor,
     TestDb, Worker,
@@ -200,6 +200,7 @@ async fn logical_idle_keepalives_move_the_confirmed_position() {
     // No cycle (and no mark it writes in the log) runs unless a followed table changes:
     // only keepalives can move the position.
     worker.set("PG2ES__SYNC__POLL_INTERVAL", "1h");
+    worker.set("PG2ES__HTTP__ADDRESS", "127.0.0.1:0");
     db.execute("CREATE TABLE public.unfollowed (n int)").await;
     let mut running = Running::start(&worker);
     running.wait_for_log("streaming changes", DEADLINE).await;
@@ -224,6 +225,14 @@ async fn logical_idle_keepalives_move_the_confirmed_position() {
     })
     .await;
     assert_ne!(slots(&db).await[0].1, before);
+    let address = running
+        .log_field("http listening", "address", DEADLINE)
+        .await;
+    let exposition = http_get(&address, "/metrics").1;
+    assert!(
+        exposition.contains("pg2es_slot_retained_bytes{pipeline=\"movies\"}"),
+        "{exposition}"
+    );
     running.kill();
 }
 

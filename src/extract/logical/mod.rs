@@ -285,10 +285,17 @@ impl Postgres {
 
     /// Writes a mark into the log and returns its position.
     pub async fn fence(&self, slot: &Slot) -> Result<String, PgError> {
-        self.call("mark the log", || {
-            sqlx::query_scalar(include_str!("sql/fence.sql"))
+        self.call("mark the log", || async {
+            let mut tx = self.pool().begin().await?;
+            sqlx::query("SET LOCAL synchronous_commit = on")
+                .execute(&mut *tx)
+                .await?;
+            let position: String = sqlx::query_scalar(include_str!("sql/fence.sql"))
                 .bind(&slot.name)
-                .fetch_one(self.pool())
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(position)
         })
         .await
     }
