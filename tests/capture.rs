@@ -8,7 +8,7 @@ use crate::support::{
 };
 
 /// A back-filled index over the real dataset, followed with triggers.
-async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
+pub(crate) async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
     let name = unique_name(test);
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;

@@ -7,6 +7,7 @@ mod alias;
 mod backfill;
 mod bad_input;
 mod capture;
+mod capture_holes;
 mod changes;
 mod connections;
 mod dead_letter;

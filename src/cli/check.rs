@@ -198,6 +198,23 @@ async fn check_capture(
         }
         Err(err) => report.fail("change capture", &chain(&err), hint),
     }
+    if config.sync.capture == Capture::Triggers {
+        check_triggers_fire(report, postgres, tables).await;
+    }
+}
+
+/// A capture trigger disabled (or not fired for replicated writes) misses changes silently.
+async fn check_triggers_fire(report: &mut Report, postgres: &Postgres, tables: &[Table]) {
+    let what = "change capture triggers fire for every write";
+    match postgres.capture_unfired(tables).await {
+        Ok(unfired) if unfired.is_empty() => report.pass(what, "enabled ALWAYS"),
+        Ok(unfired) => report.fail(
+            what,
+            &unfired.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            "run `pg2es setup` (it enables them ALWAYS, also for session_replication_role = replica); then `pg2es verify --repair` for the writes they missed",
+        ),
+        Err(err) => report.fail(what, &chain(&err), ""),
+    }
 }
 
 async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Elastic) -> bool {

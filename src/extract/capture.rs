@@ -17,6 +17,28 @@ pub(crate) struct Change {
     pub value: String,
 }
 
+impl Change {
+    /// Whether this records a `TRUNCATE` of its relation (no key: any row may be gone).
+    pub fn is_truncate(&self) -> bool {
+        self.column.is_empty()
+    }
+}
+
+/// A capture trigger that does not fire for every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnfiredTrigger {
+    pub relation: String,
+    pub trigger: String,
+    /// `disabled`, or under which `session_replication_role` it does not fire.
+    pub how: String,
+}
+
+impl std::fmt::Display for UnfiredTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}: {}", self.trigger, self.relation, self.how)
+    }
+}
+
 /// Where a consumer stands: changes after `position`, and those of the transactions in
 /// `pending` (open when it last read, so possibly committed behind the position since).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +190,27 @@ impl Postgres {
                 .bind(&columns)
                 .fetch_all(self.pool())
                 .await
+        })
+        .await
+    }
+
+    /// The capture triggers of `tables` that are not enabled `ALWAYS` (empty when all are).
+    pub async fn capture_unfired(&self, tables: &[Table]) -> Result<Vec<UnfiredTrigger>, PgError> {
+        let relations: Vec<String> = captured_columns(tables).into_keys().collect();
+        self.call("check change capture triggers", || async {
+            let rows = sqlx::query(include_str!("sql/capture_disabled.sql"))
+                .bind(&relations)
+                .fetch_all(self.pool())
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(UnfiredTrigger {
+                        relation: row.try_get("relation")?,
+                        trigger: row.try_get("trigger")?,
+                        how: row.try_get("how")?,
+                    })
+                })
+                .collect()
         })
         .await
     }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 
-pub(crate) use capture::{captured_columns, Change};
+pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::PgError;
 
 use crate::config::PostgresConfig;

@@ -10,6 +10,7 @@ mod stages {
     pub(super) mod lag;
     pub(super) mod progress;
     pub(super) mod spawned;
+    pub(super) mod truncated;
     pub(super) mod units;
 }
 /// The index behind the alias: what it needs at start (`plan`, `prepare`) and rebuilds.
@@ -114,6 +115,8 @@ pub(crate) enum SyncError {
     State(#[from] StateError),
     #[error("change capture is not installed on {}: run `pg2es setup` (or use sync.capture: polling)", .0.join(", "))]
     CaptureMissing(Vec<String>),
+    #[error("change capture triggers do not fire for every write ({}): writes are missed; run `pg2es setup` (it enables them ALWAYS)", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    CaptureUnfired(Vec<crate::extract::UnfiredTrigger>),
     #[error(transparent)]
     Export(#[from] oneshot::export::ExportError),
     #[error("postgres does not have what the pipeline reads: {what}")]
@@ -188,6 +191,10 @@ impl<P: Pipeline> Engine<P> {
             let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
             if !missing.is_empty() {
                 return Err(SyncError::CaptureMissing(missing));
+            }
+            let unfired = self.pg.capture_unfired(self.pipeline.tables()).await?;
+            if !unfired.is_empty() {
+                return Err(SyncError::CaptureUnfired(unfired));
             }
             self.pg.register_consumer(&self.consumer).await?;
         }

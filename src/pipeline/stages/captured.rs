@@ -26,6 +26,10 @@ impl<P: Pipeline> Engine<P> {
             let units = self.recorded_units(&page.changes).await?;
             self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
                 .await?;
+            let truncated = self.truncated_tables(&page.changes);
+            if !truncated.is_empty() {
+                self.repair_after_truncate(&truncated).await?;
+            }
             self.pg
                 .acknowledge_changes(&self.consumer, &page.next)
                 .await?;
@@ -43,7 +47,7 @@ impl<P: Pipeline> Engine<P> {
     /// batch: a backlog of many writes to few rows costs one build per row.
     async fn recorded_units(&self, changes: &[Change]) -> Result<Vec<Unit<()>>, SyncError> {
         let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
-        for change in changes {
+        for change in changes.iter().filter(|change| !change.is_truncate()) {
             by_column
                 .entry((change.relation.as_str(), change.column.as_str()))
                 .or_default()
