@@ -15,6 +15,7 @@ mod docs;
 mod escape;
 mod faults;
 mod golden;
+mod horizon;
 mod observability;
 mod pipelines;
 mod randomized;

@@ -13,19 +13,19 @@ use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{limits_in, mapping, read_index_config, Elastic};
 use crate::retry::RetryPolicy;
 
-struct Report {
+pub(super) struct Report {
     failed: usize,
 }
 
 impl Report {
-    fn pass(&mut self, what: &str, detail: &str) {
+    pub(super) fn pass(&mut self, what: &str, detail: &str) {
         match detail.is_empty() {
             true => println!("✓ {what}"),
             false => println!("✓ {what}: {detail}"),
         }
     }
 
-    fn fail(&mut self, what: &str, detail: &str, hint: &str) {
+    pub(super) fn fail(&mut self, what: &str, detail: &str, hint: &str) {
         self.failed += 1;
         println!("✗ {what}: {detail}");
         if !hint.is_empty() {
@@ -61,6 +61,10 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         let tables: Vec<Table> = compiled.iter().flat_map(|p| p.tables.clone()).collect();
         check_postgres_privileges(&mut report, config, &postgres, &tables).await;
         check_capture(&mut report, config, &postgres, &tables).await;
+        if config.sync.capture == Capture::Polling {
+            super::polling::check_guard(&mut report, config, &postgres, &tables).await;
+            super::polling::check_horizon(&mut report, config, &postgres).await;
+        }
     }
     for (number, pipeline) in compiled.iter().enumerate() {
         let elastic = pipelines::elastic(config, ONCE, pipeline)?;
@@ -323,6 +327,6 @@ fn finish(report: Report) -> ExitCode {
     }
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+pub(super) fn chain(err: &dyn std::error::Error) -> String {
     super::causes(err).join(": ")
 }

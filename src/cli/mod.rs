@@ -6,6 +6,7 @@ mod dead_letter;
 mod export;
 mod listen;
 mod pipelines;
+mod polling;
 mod reindex;
 mod status;
 mod verify;

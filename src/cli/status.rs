@@ -65,6 +65,10 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
     let dead_letter_path = config.dead_letter_path(&pipeline.name);
     let dead_letters = DeadLetters::count(&dead_letter_path).ok();
     let aliased = elastic.aliased_indexes().await?;
+    let horizon = match config.sync.capture {
+        Capture::Polling => super::polling::horizon_report(config, &postgres).await?,
+        _ => Value::Null,
+    };
     let report = json!({
         "pipeline": state.pipeline,
         "index": state.index,
@@ -81,6 +85,7 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "rows_in_postgres": rows,
         "capture": config.sync.capture,
         "pending_changes": pending,
+        "polling_horizon": horizon,
         "consumers": consumers,
         "dead_letter_file": dead_letter_path,
         "dead_letters": dead_letters,
@@ -152,6 +157,12 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
         seconds => format!("{seconds}s (age of the oldest change not yet indexed)"),
     };
     println!("lag:        {lag}");
+    if report["polling_horizon"].is_object() {
+        println!(
+            "horizon:    {}",
+            super::polling::horizon_line(&report["polling_horizon"])
+        );
+    }
     let documents = match &report["documents_in_index"] {
         Value::Null => "index missing".to_owned(),
         count => count.to_string(),

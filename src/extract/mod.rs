@@ -2,6 +2,7 @@
 
 mod capture;
 mod error;
+mod horizon;
 mod lag;
 mod privileges;
 
@@ -261,14 +262,6 @@ impl Postgres {
         self.call("ping", || sqlx::query("SELECT 1").execute(&self.pool))
             .await
             .map(|_| ())
-    }
-
-    /// The instant before which every row change is committed or rolled back (see horizon.sql).
-    pub async fn horizon(&self) -> Result<DateTime<Utc>, PgError> {
-        self.call("read the commit horizon", || {
-            sqlx::query_scalar(include_str!("sql/horizon.sql")).fetch_one(&self.pool)
-        })
-        .await
     }
 
     /// Changed rows of `table` after `after` and before `horizon`, oldest first; nothing for

@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     bulk_bytes: Histogram,
     retries: Family<Operation, Counter>,
     lag_seconds: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    horizon_age: Family<Pipeline, Gauge<f64, AtomicU64>>,
     backfill_done: Family<Pipeline, Gauge>,
     backfill_total: Family<Pipeline, Gauge>,
     postgres_up: Gauge,
@@ -85,6 +86,7 @@ impl Metrics {
             bulk_bytes: histogram(1024.0, 2.0, 18),
             retries: Family::default(),
             lag_seconds: Family::default(),
+            horizon_age: Family::default(),
             backfill_done: Family::default(),
             backfill_total: Family::default(),
             postgres_up: Gauge::default(),
@@ -163,6 +165,12 @@ impl Metrics {
             "Age of the oldest change not yet acknowledged (0: caught up)",
             Unit::Seconds,
             self.lag_seconds.clone(),
+        );
+        r.register_with_unit(
+            "polling_horizon_age",
+            "Polling: how long the oldest open transaction has held the commit horizon back (0: none)",
+            Unit::Seconds,
+            self.horizon_age.clone(),
         );
         r.register(
             "backfill_done_documents",
@@ -247,6 +255,13 @@ impl Metrics {
             .get_or_create(&label(pipeline))
             .set(seconds);
         lock(&self.lag_measured).insert(pipeline.to_owned(), (seconds, Instant::now()));
+    }
+
+    /// Polling: the age of the commit horizon measured at the start of a cycle.
+    pub fn horizon_age(&self, pipeline: &str, seconds: f64) {
+        self.horizon_age
+            .get_or_create(&label(pipeline))
+            .set(seconds.max(0.0));
     }
 
     /// While writes fail, the oldest change not yet acknowledged keeps ageing: the last lag

@@ -6,6 +6,7 @@ mod stages {
     pub(super) mod backfill;
     pub(super) mod captured;
     pub(super) mod changes;
+    pub(super) mod guard;
     pub(super) mod in_order;
     pub(super) mod lag;
     pub(super) mod progress;
@@ -33,6 +34,7 @@ pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
 pub(crate) use oneshot::verify::{verify, VerifyReport};
+pub(crate) use stages::guard::{grant_for, guarded};
 pub(crate) use stages::lag::lag;
 
 use std::future::Future;
@@ -44,7 +46,7 @@ use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use tracing::info;
 
-use crate::config::{Capture, Config};
+use crate::config::{Capture, Config, PollingGuard};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, Live, WriteReport};
@@ -117,6 +119,8 @@ pub(crate) enum SyncError {
     CaptureMissing(Vec<String>),
     #[error("change capture triggers do not fire for every write ({}): writes are missed; run `pg2es setup` (it enables them ALWAYS)", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     CaptureUnfired(Vec<crate::extract::UnfiredTrigger>),
+    #[error("polling cannot see other roles' open transactions: role {role} lacks pg_read_all_stats, so a late commit could be skipped; run `{grant}` (or accept the risk with sync.polling_guard: off)")]
+    GuardBlind { role: String, grant: String },
     #[error(transparent)]
     Export(#[from] oneshot::export::ExportError),
     #[error("postgres does not have what the pipeline reads: {what}")]
@@ -149,6 +153,10 @@ pub(crate) struct Engine<P> {
     bulk_concurrency: usize,
     tune_backfill: bool,
     capture: Capture,
+    polling_guard: PollingGuard,
+    held_back_after: std::time::Duration,
+    /// The session last named for holding polling back (named once, not every cycle).
+    named_holder: Option<i32>,
     /// This pipeline's name among the consumers of recorded changes: `<pipeline>@<alias>`.
     consumer: String,
     keep_previous: u32,
@@ -180,13 +188,20 @@ impl<P: Pipeline> Engine<P> {
             bulk_concurrency: sync.bulk_concurrency as usize,
             tune_backfill: sync.tune_backfill,
             capture: sync.capture,
+            polling_guard: sync.polling_guard,
+            held_back_after: sync.held_back_after,
+            named_holder: None,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
         }
     }
 
-    /// Refuses to start in exact mode when the triggers are not there.
+    /// Refuses to start in exact mode when the triggers are not there (or do not fire), and in
+    /// polling mode when the late-commit guard cannot see every session.
     pub async fn check_capture(&self) -> Result<(), SyncError> {
+        if self.capture == Capture::Polling {
+            self.check_polling_guard().await?;
+        }
         if self.capture == Capture::Triggers {
             let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
             if !missing.is_empty() {
