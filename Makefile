@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines
+.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines bench-capture
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -16,6 +16,7 @@ help:
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
+	@echo "make bench-capture  exact capture: its write cost on durable settings (bench/results/trigger-cost.md), catch-up of a 203,800-change backlog (bench/results/catch-up.md)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
@@ -42,6 +43,10 @@ bench:
 
 bench-pipelines:
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
+
+bench-capture:
+	ROUNDS=3 bash scripts/bench/trigger-cost.sh 20000 15
+	bash scripts/bench/catch-up.sh
 
 deny:
 	bash scripts/deny.sh
