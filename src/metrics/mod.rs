@@ -353,6 +353,7 @@ mod tests {
         metrics.bulk_sent(4, 2048, Duration::from_millis(20));
         metrics.retried("bulk request");
         metrics.lag("movies", -1.0);
+        metrics.horizon_age("movies", 42.5);
         metrics.servers_up(true, false);
         metrics.backfill_started("movies", 0, 40);
         metrics.backfill_advanced("movies", 10);
@@ -368,6 +369,7 @@ mod tests {
             "pg2es_bulk_request_size_bytes_sum 2048.0",
             "pg2es_retries_total{operation=\"bulk request\"} 1",
             "pg2es_lag_seconds{pipeline=\"movies\"} 0.0",
+            "pg2es_polling_horizon_age_seconds{pipeline=\"movies\"} 42.5",
             "pg2es_postgres_up 1",
             "pg2es_elasticsearch_up 0",
             "pg2es_backfill_done_documents{pipeline=\"movies\"} 10",
