@@ -76,7 +76,7 @@ where
     E: Retryable + std::error::Error,
 {
     let mut attempt: u32 = 0;
-    operation
+    let result = operation
         .retry(policy.backoff_policy().backoff())
         .sleep(tokio::time::sleep)
         .when(|err: &E| err.is_retryable())
@@ -91,12 +91,17 @@ where
             // The whole chain: "ping failed" alone reads the same for a wrong port, a wrong
             // password and a server still starting.
             let error = crate::cli::causes(err).join(": ");
+            crate::metrics::get().health.retrying(what, error.clone());
             warn!(
                 operation = what,
                 attempt, delay_ms, error, "transient failure, retrying"
             );
         })
-        .await
+        .await;
+    if attempt > 0 {
+        crate::metrics::get().health.retry_ended(what);
+    }
+    result
 }
 
 #[cfg(test)]

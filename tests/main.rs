@@ -23,4 +23,5 @@ mod search_faults;
 mod shop;
 mod standby;
 mod state_faults;
+mod trust;
 mod verify;

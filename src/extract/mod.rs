@@ -4,6 +4,7 @@ mod capture;
 mod error;
 mod lag;
 mod privileges;
+mod source;
 
 use std::future::Future;
 use std::str::FromStr;

@@ -17,6 +17,7 @@ mod lifecycle {
     pub(super) mod plan;
     pub(super) mod prepare;
     pub(super) mod rebuild;
+    pub(super) mod trust;
 }
 /// Commands that run once: export, verify, dead-letter replay, the schema check.
 mod oneshot {
@@ -28,6 +29,7 @@ mod oneshot {
 
 pub(crate) use lifecycle::plan::Request;
 pub(crate) use lifecycle::prepare::wanted_hash;
+pub(crate) use lifecycle::trust::alias_trouble;
 pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
@@ -46,7 +48,7 @@ use tracing::info;
 use crate::config::{Capture, Config};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, IdScroll, Live, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document, Key};
 
@@ -126,6 +128,8 @@ pub(crate) enum SyncError {
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
     SeveralIndexes { alias: String, indexes: Vec<String> },
+    #[error("the index behind alias {alias} is not the one pg2es left it on ({reason}): its documents are not trusted")]
+    AliasMoved { alias: String, reason: String },
     #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
     NothingToRollBack { alias: String },
 }
@@ -203,13 +207,7 @@ impl<P: Pipeline> Engine<P> {
     /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         // Noticed at every cycle, also when there is nothing to write.
-        if self.es.live().await? == Live::Missing {
-            return Err(EsError::IndexGone {
-                alias: self.es.index_name().to_owned(),
-                reason: "no alias and no index of that name".into(),
-            }
-            .into());
-        }
+        self.check_alias().await?;
         self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;

@@ -124,6 +124,22 @@ impl SearchIndex {
         aliased[0].clone()
     }
 
+    /// Moves the alias of this name from wherever it is to `index`, as an operator would.
+    pub async fn move_alias_to(&self, index: &str) {
+        let mut actions = vec![serde_json::json!({"add": {"index": index, "alias": self.name}})];
+        for on in self.aliased().await {
+            actions.push(serde_json::json!({"remove": {"index": on, "alias": self.name}}));
+        }
+        let sent = self
+            .client
+            .indices()
+            .update_aliases()
+            .body(serde_json::json!({ "actions": actions }))
+            .send()
+            .await;
+        succeeded(sent, "move the alias").await;
+    }
+
     pub async fn create(&self, config: &Value) {
         let sent = self
             .client
