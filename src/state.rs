@@ -115,6 +115,19 @@ pub(crate) enum RebuildReason {
     DatabaseChanged,
 }
 
+/// Operations the index applied that pg2es did not send, noticed between two cycles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForeignWrites {
+    /// How many more operations the index applied than pg2es sent (fewer: negative).
+    pub operations: i64,
+    pub noticed_at: DateTime<Utc>,
+    /// When every document was compared with Postgres and the differences written again.
+    pub repaired_at: Option<DateTime<Utc>>,
+    /// Documents found missing, stale or extra, and written again.
+    pub written_again: u64,
+}
+
 /// The database a state file was written for: its cursors mean nothing anywhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,6 +195,9 @@ pub(crate) struct State {
     /// elsewhere was moved by hand.
     #[serde(default)]
     pub live_index: Option<String>,
+    /// The last writes into the index that pg2es did not make, and their repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_writes: Option<ForeignWrites>,
     /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,
@@ -199,6 +215,7 @@ impl State {
             pinned_config: None,
             source: None,
             live_index: None,
+            foreign_writes: None,
             last_sync_at: None,
         }
     }

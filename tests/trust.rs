@@ -199,3 +199,54 @@ async fn rows_restored_older_than_the_cursor_lead_to_a_rebuild() {
         .await
         .is_empty());
 }
+
+#[tokio::test]
+async fn writes_into_the_index_by_someone_else_are_noticed_reported_and_repaired() {
+    let name = unique_name("trust_writes");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    let running = Running::start(&worker);
+    wait_until("the back-fill to finish", DEADLINE, || {
+        std::future::ready(worker.backfill().is_some_and(|b| b["done"] == true))
+    })
+    .await;
+    let cycles = |state: Option<serde_json::Value>| state.map(|s| s["last_sync_at"].to_string());
+    let after_backfill = cycles(worker.state());
+    wait_until("a cycle after the back-fill", DEADLINE, || {
+        std::future::ready(cycles(worker.state()) != after_backfill)
+    })
+    .await;
+
+    // Someone writes into pg2es's index: a document with no row, and a film retitled.
+    let live = SearchIndex::open(&index.alias_target().await);
+    let stray = "00000000-0000-4000-8000-00000000beef";
+    live.put(stray, &json!({"id": stray, "title": "Stray"}))
+        .await;
+    let film: String =
+        sqlx::query_scalar("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    live.put(&film, &json!({"id": film, "title": "Overwritten By Hand"}))
+        .await;
+
+    running
+        .wait_for_log("the index applied writes pg2es did not send", DEADLINE)
+        .await;
+    running
+        .wait_for_log("the index equals Postgres again", DEADLINE)
+        .await;
+    assert_index_equals_postgres(&db, &index).await;
+    let noted = &worker.state().unwrap()["foreign_writes"];
+    assert_eq!(noted["operations"], 2, "{noted}");
+    assert_eq!(noted["written_again"], 2, "{noted}");
+    let check = worker.output(&["check"]);
+    let line = stdout(&check)
+        .lines()
+        .find(|line| line.contains("writes by others"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(line.starts_with('✓'), "{}", stdout(&check));
+    assert!(line.contains("2 document(s) written again"), "{line}");
+}

@@ -71,6 +71,7 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "index": state.index,
         "alias_on": aliased,
         "alias_trouble": alias_trouble,
+        "foreign_writes": state.foreign_writes,
         "worker_http": worker_http(config).await,
         "rebuild": state.rebuild,
         "pinned_config": state.pinned_config,
@@ -133,6 +134,9 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
     println!("alias on:   {answering}");
     if let Some(trouble) = report["alias_trouble"].as_str() {
         println!("  ✗ {trouble}");
+    }
+    if let Some(noted) = &state.foreign_writes {
+        println!("  {}", super::check::foreign_writes_text(noted));
     }
     println!("state file: {}", text("state_file"));
     println!("worker:     {}", text("active_worker"));

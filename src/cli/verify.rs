@@ -36,6 +36,8 @@ pub(super) async fn run(
             let mut value = serde_json::to_value(&report).unwrap_or_default();
             value["pipeline"] = declared.name.clone().into();
             value["alias_trouble"] = trouble.into();
+            value["foreign_writes"] =
+                serde_json::to_value(&state.foreign_writes).unwrap_or_default();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -44,6 +46,9 @@ pub(super) async fn run(
             println!("{} ({}):", declared.name, declared.alias);
             if let Some(trouble) = &trouble {
                 println!("  ✗ {trouble}");
+            }
+            if let Some(noted) = &state.foreign_writes {
+                println!("  {}", super::check::foreign_writes_text(noted));
             }
             print_text(&report);
         }

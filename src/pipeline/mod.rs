@@ -154,6 +154,9 @@ pub(crate) struct Engine<P> {
     consumer: String,
     keep_previous: u32,
     totals: WriteReport,
+    /// Operations the live index had applied, and those pg2es had sent it, at the last look
+    /// (see `load/writes.rs`); `None` until the first look after start or a swap.
+    watch: Option<(u64, u64)>,
 }
 
 /// What the engine is given to work with.
@@ -183,6 +186,7 @@ impl<P: Pipeline> Engine<P> {
             capture: sync.capture,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
+            watch: None,
         }
     }
 
@@ -208,6 +212,7 @@ impl<P: Pipeline> Engine<P> {
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         // Noticed at every cycle, also when there is nothing to write.
         self.check_alias().await?;
+        self.watch_writes().await?;
         self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;

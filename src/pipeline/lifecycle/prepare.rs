@@ -87,6 +87,7 @@ impl<P: Pipeline> Engine<P> {
             self.reset_cursors().await?;
         }
         self.state.source = Some(source);
+        self.watch = None;
         self.state.live_index = match live {
             Live::Alias(on) => on.first().cloned(),
             Live::Missing | Live::Concrete => None,

@@ -133,6 +133,7 @@ impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn swapped(&mut self) -> Result<(), SyncError> {
         if let Some(rebuild) = self.state.rebuild.take() {
             self.state.live_index = Some(rebuild.index);
+            self.watch = None;
         }
         self.rebuild_es = None;
         self.extras = None;

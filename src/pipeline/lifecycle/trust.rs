@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use tracing::{error, warn};
+use chrono::Utc;
+use tracing::{error, info, warn};
 
 use crate::load::{DeadLetters, Elastic, EsError, Live};
+use crate::pipeline::oneshot::verify::verify;
 use crate::pipeline::{Engine, Pipeline, SyncError};
-use crate::state::{Rebuild, RebuildReason, Source, State};
+use crate::state::{ForeignWrites, Rebuild, RebuildReason, Source, State};
 
 impl<P: Pipeline> Engine<P> {
     /// The database is not the one the state file's cursors and the index belong to: another
@@ -66,6 +68,46 @@ impl<P: Pipeline> Engine<P> {
             _ => return Ok(()),
         };
         Err(SyncError::AliasMoved { alias, reason })
+    }
+
+    /// Noticed at every cycle, when no write is in flight: the live index applied more (or
+    /// fewer) operations since the last look than pg2es sent it. Said at error level, recorded
+    /// in the state file (`status`, `check`), then healed: every document is compared with
+    /// Postgres and what differs written again (as `pg2es verify --repair` does).
+    pub(in crate::pipeline) async fn watch_writes(&mut self) -> Result<(), SyncError> {
+        let looked = (self.es.applied_in_all().await?, self.es.applied_by_us());
+        let Some((applied, sent)) = self.watch.replace(looked) else {
+            return Ok(());
+        };
+        let theirs = (looked.0 as i64 - applied as i64) - (looked.1 as i64 - sent as i64);
+        if theirs == 0 {
+            return Ok(());
+        }
+        error!(alias = self.es.index_name(), operations = theirs, "the index applied writes pg2es did not send (someone wrote into it, or a bulk request whose answer was lost was applied twice): comparing every document with Postgres and writing again what differs");
+        self.state.foreign_writes = Some(ForeignWrites {
+            operations: theirs,
+            noticed_at: Utc::now(),
+            repaired_at: None,
+            written_again: 0,
+        });
+        self.save()?;
+        let pipeline = std::sync::Arc::clone(&self.pipeline);
+        let report = verify(&*pipeline, &self.pg, &self.es, self.batch_size, true).await?;
+        let written_again = report.missing.count + report.stale.count + report.extra.count;
+        info!(
+            written_again,
+            missing = report.missing.count,
+            stale = report.stale.count,
+            extra = report.extra.count,
+            "the index equals Postgres again"
+        );
+        if let Some(noted) = self.state.foreign_writes.as_mut() {
+            noted.repaired_at = Some(Utc::now());
+            noted.written_again = written_again;
+        }
+        self.save()?;
+        self.watch = Some((self.es.applied_in_all().await?, self.es.applied_by_us()));
+        Ok(())
     }
 
     /// Whether a rebuild that refused documents may still take the alias: when the live index
