@@ -39,12 +39,18 @@ secure_plugin() {
     local plugin="$E_DIR/plugin"
     [[ -s "$plugin/plugin-descriptor.properties" && "$plugin" -nt "$E_POM" ]] && return 0
     log "$E_NAME: unpacking the security plugin into $plugin"
-    rm -rf "$plugin"
-    if ! JAVA_HOME="$JAVA17_HOME" mvn -q -B -f "$E_POM" dependency:unpack-dependencies \
-        -DincludeTypes=zip -DoutputDirectory="$plugin" >"$E_DIR/mvn-plugin.log" 2>&1; then
+    rm -rf "$plugin" "$E_DIR/zip"
+    # copy-dependencies, not unpack-dependencies: that one leaves markers beside the pom.
+    if ! JAVA_HOME="$JAVA17_HOME" mvn -q -B -f "$E_POM" dependency:copy-dependencies \
+        -DincludeTypes=zip -Dmdep.stripVersion=true -DoutputDirectory="$E_DIR/zip" \
+        >"$E_DIR/mvn-plugin.log" 2>&1; then
         tail -n 40 "$E_DIR/mvn-plugin.log" >&2
-        die "$E_NAME: could not unpack the security plugin (log: $E_DIR/mvn-plugin.log)"
+        die "$E_NAME: could not fetch the security plugin (log: $E_DIR/mvn-plugin.log)"
     fi
+    mkdir -p "$plugin"
+    (cd "$plugin" && "$JAVA17_HOME/bin/jar" xf "$E_DIR/zip/opensearch-security.zip") ||
+        die "$E_NAME: could not unpack $E_DIR/zip/opensearch-security.zip"
+    rm -rf "$E_DIR/zip"
 }
 
 # Certificates, plugin settings and the security configuration (users, roles), on every start
