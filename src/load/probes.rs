@@ -73,7 +73,7 @@ impl Elastic {
         }
         // Deleting an id that no document has: a bulk delete never creates an index.
         let delete = json!({"delete": {"_index": index, "_id": PROBE_ID}});
-        let write = self
+        if self
             .status_of("probe write", || async {
                 self.client
                     .bulk(BulkParts::None)
@@ -81,11 +81,12 @@ impl Elastic {
                     .send()
                     .await
             })
-            .await?;
-        if write == 403 {
+            .await?
+            == 403
+        {
             refused.push("write");
         }
-        let read = self
+        if self
             .status_of("probe read", || async {
                 self.client
                     .search(SearchParts::Index(&[index]))
@@ -93,11 +94,12 @@ impl Elastic {
                     .send()
                     .await
             })
-            .await?;
-        if read == 403 {
+            .await?
+            == 403
+        {
             refused.push("read");
         }
-        let metadata = self
+        if self
             .status_of("probe view_index_metadata", || async {
                 self.client
                     .indices()
@@ -105,11 +107,12 @@ impl Elastic {
                     .send()
                     .await
             })
-            .await?;
-        if metadata == 403 {
+            .await?
+            == 403
+        {
             refused.push("view_index_metadata");
         }
-        let manage = self
+        if self
             .status_of("probe manage", || async {
                 self.client
                     .indices()
@@ -117,8 +120,9 @@ impl Elastic {
                     .send()
                     .await
             })
-            .await?;
-        if manage == 403 {
+            .await?
+            == 403
+        {
             refused.push("manage");
         }
         Ok(refused.into_iter().map(str::to_owned).collect())
