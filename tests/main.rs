@@ -20,6 +20,7 @@ mod randomized;
 mod reindex;
 mod resume;
 mod search_faults;
+mod security;
 mod shop;
 mod standby;
 mod state_faults;

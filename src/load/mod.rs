@@ -8,6 +8,7 @@ mod error;
 mod index_config;
 pub(crate) mod mapping;
 pub(crate) mod privileges;
+mod probes;
 mod read;
 mod settings;
 mod writes;

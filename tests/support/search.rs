@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesGetSettingsParts,
     IndicesPutSettingsParts, IndicesRefreshParts,
@@ -42,7 +41,7 @@ impl SearchIndex {
     }
 
     fn open_on(url: &str, name: &str) -> Self {
-        let transport = Transport::single_node(url).unwrap();
+        let transport = super::secure::transport(url);
         Self {
             name: name.to_owned(),
             url: url.to_owned(),
