@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines bench-capture
+.PHONY: help up down test test-all lint unit demo soak clean deny bench bench-pipelines bench-capture
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -11,8 +11,9 @@ ROUNDS ?= 5
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
-	@echo "make test   start the stack, run lint, unit and integration tests (ES and OpenSearch), stop it"
-	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
+	@echo "make test   start the stack, run lint, unit and integration tests (Elasticsearch 7.10.2, OpenSearch 3; TLS/auth against a secured OpenSearch), stop it"
+	@echo "make test-all  the same, and the integration tests against OpenSearch 2.19 too"
+	@echo "make up     start Postgres, Elasticsearch 7.10.2, OpenSearch 2.19 and 3, a secured OpenSearch, on loopback"
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
@@ -29,6 +30,9 @@ down:
 
 test:
 	bash scripts/test.sh
+
+test-all:
+	bash scripts/test.sh all
 
 lint:
 	cargo fmt --all -- --check

@@ -73,6 +73,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         }
         check_index_privileges(&mut report, pipeline, &elastic).await;
         check_index(&mut report, pipeline, &elastic).await;
+        check_alias(&mut report, config, pipeline, &elastic).await;
         check_dead_letters(&mut report, config, pipeline);
     }
     Ok(finish(report))
@@ -284,6 +285,49 @@ async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic
             }
         }
         Err(err) => report.fail("index mapping", &chain(&err), ""),
+    }
+}
+
+/// The alias on the index pg2es left it on: not moved by hand, not a foreign index.
+async fn check_alias(report: &mut Report, config: &Config, pipeline: &Declared, elastic: &Elastic) {
+    let state = super::load_state(config, pipeline)
+        .unwrap_or_else(|_| crate::state::State::new(&pipeline.name, &pipeline.alias));
+    let what = format!("alias {}", pipeline.alias);
+    if let Some(noted) = &state.foreign_writes {
+        match noted.repaired_at {
+            Some(_) => report.pass("writes by others", &foreign_writes_text(noted)),
+            None => report.fail(
+                "writes by others",
+                &foreign_writes_text(noted),
+                "the worker compares every document with Postgres and writes again what differs; `pg2es verify --repair` does the same by hand",
+            ),
+        }
+    }
+    match crate::pipeline::alias_trouble(elastic, &state).await {
+        Ok(None) => report.pass(&what, "on the index pg2es built and left it on"),
+        Ok(Some(trouble)) => report.fail(
+            &what,
+            &trouble,
+            "searches read an index pg2es does not vouch for; `pg2es run` rebuilds behind the alias",
+        ),
+        Err(err) => report.fail(&what, &chain(&err), ""),
+    }
+}
+
+/// The state file's note of writes into the index that pg2es did not make.
+pub(super) fn foreign_writes_text(noted: &crate::state::ForeignWrites) -> String {
+    let noticed = format!(
+        "{} operation(s) in the index that pg2es did not send, noticed at {}",
+        noted.operations,
+        noted.noticed_at.to_rfc3339()
+    );
+    match noted.repaired_at {
+        Some(at) => format!(
+            "{noticed}; repaired at {}: {} document(s) written again",
+            at.to_rfc3339(),
+            noted.written_again
+        ),
+        None => format!("{noticed}; not repaired yet"),
     }
 }
 

@@ -5,6 +5,7 @@ mod error;
 mod horizon;
 mod lag;
 mod privileges;
+mod source;
 
 use std::future::Future;
 use std::str::FromStr;

@@ -19,6 +19,7 @@ mod lifecycle {
     pub(super) mod plan;
     pub(super) mod prepare;
     pub(super) mod rebuild;
+    pub(super) mod trust;
 }
 /// Commands that run once: export, verify, dead-letter replay, the schema check.
 mod oneshot {
@@ -30,6 +31,7 @@ mod oneshot {
 
 pub(crate) use lifecycle::plan::Request;
 pub(crate) use lifecycle::prepare::wanted_hash;
+pub(crate) use lifecycle::trust::alias_trouble;
 pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
@@ -49,7 +51,7 @@ use tracing::info;
 use crate::config::{Capture, Config, PollingGuard};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, IdScroll, Live, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document, Key};
 
@@ -133,6 +135,8 @@ pub(crate) enum SyncError {
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
     SeveralIndexes { alias: String, indexes: Vec<String> },
+    #[error("the index behind alias {alias} is not the one pg2es left it on ({reason}): its documents are not trusted")]
+    AliasMoved { alias: String, reason: String },
     #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
     NothingToRollBack { alias: String },
 }
@@ -161,6 +165,9 @@ pub(crate) struct Engine<P> {
     consumer: String,
     keep_previous: u32,
     totals: WriteReport,
+    /// Operations the live index had applied, and those pg2es had sent it, at the last look
+    /// (see `load/writes.rs`); `None` until the first look after start or a swap.
+    watch: Option<(u64, u64)>,
 }
 
 /// What the engine is given to work with.
@@ -193,6 +200,7 @@ impl<P: Pipeline> Engine<P> {
             named_holder: None,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
+            watch: None,
         }
     }
 
@@ -225,13 +233,8 @@ impl<P: Pipeline> Engine<P> {
     /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         // Noticed at every cycle, also when there is nothing to write.
-        if self.es.live().await? == Live::Missing {
-            return Err(EsError::IndexGone {
-                alias: self.es.index_name().to_owned(),
-                reason: "no alias and no index of that name".into(),
-            }
-            .into());
-        }
+        self.check_alias().await?;
+        self.watch_writes().await?;
         self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;
