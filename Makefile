@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines
+.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines compose-test
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -18,6 +18,7 @@ help:
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
+	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; ~20 min the first time)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
@@ -45,6 +46,10 @@ bench-pipelines:
 
 deny:
 	bash scripts/deny.sh
+
+# Not part of `make test`: it builds the image (15 min the first time) and needs root.
+compose-test:
+	bash scripts/compose/test.sh
 
 demo:
 	bash scripts/demo.sh
