@@ -62,14 +62,21 @@ health() {
 
 is_healthy() { [[ "$(health "$1")" == running/healthy ]]; }
 
+# wait_healthy SERVICE...: each one running and healthy within 300 s; fails
+# at once, with its last log lines, when one restarts three times meanwhile.
 wait_healthy() {
-    local s
+    local s id base restarts deadline
     for s in "$@"; do
-        local deadline=$((SECONDS + 300))
+        deadline=$((SECONDS + 300))
+        id="$(container "$s")"
+        base="$(podman inspect "$id" --format '{{.RestartCount}}' 2>/dev/null || echo 0)"
         until is_healthy "$s"; do
-            if ((SECONDS >= deadline)); then
-                podman logs --tail 20 "$(container "$s")" >&2 || true
-                fail "service $s is not healthy after 300s (state: $(health "$s"))"
+            restarts="$(podman inspect "$id" --format '{{.RestartCount}}' 2>/dev/null || echo 0)"
+            if ((restarts >= base + 3 || SECONDS >= deadline)); then
+                podman logs --tail 20 "$id" >&2 || true
+                ((SECONDS < deadline)) ||
+                    fail "service $s is not healthy after 300s (state: $(health "$s"))"
+                fail "service $s keeps failing: restarted $((restarts - base)) times (last exit code $(podman inspect "$id" --format '{{.State.ExitCode}}'))"
             fi
             sleep 1
         done

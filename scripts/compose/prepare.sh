@@ -38,13 +38,15 @@ prepare_engine() {
     fi
 }
 
-# Base images named by Dockerfile and docker-compose.yaml; made only when absent.
+# Base images named by Dockerfile and docker-compose.yaml (curl: kibana-init's);
+# made only when absent.
 prepare_base_images() {
     local missing=() pair name tag
     for pair in debian=docker.io/library/debian:bookworm-slim \
         rust=docker.io/library/rust:1.95-bookworm \
         postgres=docker.io/library/postgres:16 \
-        elasticsearch=docker.elastic.co/elasticsearch/elasticsearch:8.15.5; do
+        elasticsearch=docker.elastic.co/elasticsearch/elasticsearch:8.15.5 \
+        curl=docker.io/curlimages/curl:8.11.1; do
         name="${pair%%=*}" tag="${pair#*=}"
         podman image exists "$tag" || missing+=("$name")
     done
