@@ -13,6 +13,8 @@ export NETNS="${COMPOSE_TEST_NETNS:-pg2es-ctest}"
 WORK="$CTR/compose-test"
 # docker-compose.yaml as users run it, plus the stand-ins' needs (see the file).
 COMPOSE_FILES=(-f "$root/docker-compose.yaml" -f "$root/scripts/compose/standin.yaml")
+# ...and the config edit (check "config edit"): what `down` must know of, whatever ran.
+ALL_COMPOSE_FILES=("${COMPOSE_FILES[@]}" -f "$root/scripts/compose/edit.yaml")
 SERVICES=(postgres elasticsearch pg2es)
 CHECK="setup"
 

@@ -52,6 +52,8 @@ netns_made=0 pump=""
 teardown() {
     local rc=$?
     trap - EXIT INT TERM
+    # Every step below is tried, whatever the one before it did.
+    set +e
     if ((rc != 0)); then
         local id; id="$(container pg2es 2>/dev/null || true)"
         if [[ -n "$id" ]]; then
@@ -65,13 +67,16 @@ teardown() {
         fi
     fi
     clog "stopping everything this run started"
-    "$RECIPE/compose.sh" -p "$PROJECT" "${COMPOSE_FILES[@]}" -f "$here/edit.yaml" down -v >>"$WORK/compose.log" 2>&1 || true
+    "$RECIPE/compose.sh" -p "$PROJECT" "${ALL_COMPOSE_FILES[@]}" down -v >>"$WORK/compose.log" 2>&1 || true
     # one-shot containers of the kibana-init check, should one be left
     podman rm -f --filter "label=pg2es-compose-test=$PROJECT" >/dev/null 2>&1 || true
     podman volume rm -f "${PROJECT}_pg2es-data" "${PROJECT}_postgres-data" "${PROJECT}_elasticsearch-data" >/dev/null 2>&1 || true
     in_netns podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
-    [[ -n "$pump" ]] && kill "$pump" 2>/dev/null && wait "$pump" 2>/dev/null
-    ((netns_made)) && ip netns delete "$NETNS" 2>/dev/null
+    if [[ -n "$pump" ]]; then
+        kill "$pump" 2>/dev/null
+        wait "$pump" 2>/dev/null
+    fi
+    ((netns_made)) && ip netns delete "$NETNS"
     if ((rc == 0)); then
         clog "PASS: all checks in $((SECONDS - started))s"
     else
@@ -91,7 +96,7 @@ netns_made=1
 ip -n "$NETNS" link set lo up
 # Anything left by an aborted run of the same project goes first: every check
 # starts from fresh volumes.
-"$RECIPE/compose.sh" -p "$PROJECT" "${COMPOSE_FILES[@]}" -f "$here/edit.yaml" down -v >>"$WORK/compose.log" 2>&1 || true
+"$RECIPE/compose.sh" -p "$PROJECT" "${ALL_COMPOSE_FILES[@]}" down -v >>"$WORK/compose.log" 2>&1 || true
 # Healthchecks run from systemd timers under podman; there is no systemd here.
 bash "$RECIPE/health-pump.sh" >/dev/null 2>&1 &
 pump=$!
