@@ -68,6 +68,8 @@ check_non_root() {
     pid="$(pg2es_pid)" || fail "no pg2es process in the container"
     uid="$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")"
     [[ "$uid" == 10001 ]] || fail "the pg2es process (host pid $pid) runs as uid $uid"
+    podman inspect "$id" --format '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}' |
+        grep -qw -- "${PROJECT}_pg2es-data:/data" || fail "/data in the worker's container is not the volume ${PROJECT}_pg2es-data"
     local p owner
     for p in movies genres persons; do
         owner="$(podman exec "$id" stat -c %u "/data/state.$p.yaml" 2>/dev/null)" ||
