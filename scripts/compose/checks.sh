@@ -98,6 +98,14 @@ check_crash_restart() {
 
 check_down_up() {
     check "down/up"
+    # compose stops the worker with SIGTERM through its init: a clean stop, exit 0.
+    compose stop pg2es
+    local code
+    code="$(podman inspect "$(container pg2es)" --format '{{.State.ExitCode}}')"
+    ((code == 0)) || fail "the worker exited with code $code on compose stop (SIGTERM), not 0"
+    pg2es_log | grep -q 'stopping: the state file holds the last acknowledged position' ||
+        fail "no 'stopping: the state file holds the last acknowledged position' in the worker's log after SIGTERM"
+    clog "compose stop: the worker stopped cleanly (exit 0) with its position saved"
     compose down
     [[ -z "$(container pg2es)" ]] || fail "compose down left the worker's container"
     podman volume exists "${PROJECT}_pg2es-data" || fail "compose down (without -v) dropped the state volume"
