@@ -40,7 +40,7 @@ check_fresh_start() {
     wait_healthy "${SERVICES[@]}"
     [[ "$(http http://127.0.0.1:9464/healthz)" == ok ]] || fail "/healthz on the published port 9464 did not answer 'ok'"
     wait_for "/readyz to answer 'ready' on the published port 9464" 180 http http://127.0.0.1:9464/readyz
-    http http://127.0.0.1:9464/metrics | grep -q '^pg2es_postgres_up 1' ||
+    [[ "$(metric pg2es_postgres_up)" == 1 ]] ||
         fail "/metrics on the published port 9464 lacks 'pg2es_postgres_up 1'"
     FILMS="$(sql 'SELECT count(*) FROM content.film_work')"
     GENRES="$(sql 'SELECT count(*) FROM content.genre')"
@@ -69,7 +69,7 @@ check_non_root() {
     uid="$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")"
     [[ "$uid" == 10001 ]] || fail "the pg2es process (host pid $pid) runs as uid $uid"
     podman inspect "$id" --format '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}' |
-        grep -qw -- "${PROJECT}_pg2es-data:/data" || fail "/data in the worker's container is not the volume ${PROJECT}_pg2es-data"
+        grep -w -- "${PROJECT}_pg2es-data:/data" >/dev/null || fail "/data in the worker's container is not the volume ${PROJECT}_pg2es-data"
     local p owner
     for p in movies genres persons; do
         owner="$(podman exec "$id" stat -c %u "/data/state.$p.yaml" 2>/dev/null)" ||
@@ -103,7 +103,7 @@ check_down_up() {
     local code
     code="$(podman inspect "$(container pg2es)" --format '{{.State.ExitCode}}')"
     ((code == 0)) || fail "the worker exited with code $code on compose stop (SIGTERM), not 0"
-    pg2es_log | grep -q 'stopping: the state file holds the last acknowledged position' ||
+    log_has 'stopping: the state file holds the last acknowledged position' ||
         fail "no 'stopping: the state file holds the last acknowledged position' in the worker's log after SIGTERM"
     clog "compose stop: the worker stopped cleanly (exit 0) with its position saved"
     compose down
@@ -157,10 +157,10 @@ PY
     line="$(pg2es_log | grep -F 'pg2es starting' | grep -E 'pipeline="?movies\b' | tail -n 1)"
     [[ "$line" == *"poll_interval=1s"* && "$line" == *"batch_size=50"* ]] ||
         fail "the worker did not start with the edited poll interval and batch size: $line"
-    pg2es_log | grep -q 'rebuilding into a new index' || fail "no 'rebuilding into a new index' in the worker's log"
+    log_has 'rebuilding into a new index' || fail "no 'rebuilding into a new index' in the worker's log"
     bulks_within 64.0 32.0
     for line in genres persons; do
-        ! pg2es_log | grep -F 'back-fill starting' | grep -qE "pipeline=\"?$line\\b" || fail "pipeline $line back-filled after an edit of the movies index config"
+        (($(pg2es_log | grep -F 'back-fill starting' | grep -cE "pipeline=\"?$line\\b") == 0)) || fail "pipeline $line back-filled after an edit of the movies index config"
     done
     wait_healthy pg2es
     change_film edited

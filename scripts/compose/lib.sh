@@ -109,6 +109,12 @@ metric() {
 
 pg2es_log() { podman logs "$(container pg2es)" 2>&1; }
 
+# Never `... | grep -q` here: under pipefail, grep -q quitting at the first
+# match makes the writer die of SIGPIPE and the whole test fail (or, negated, pass).
+
+# log_has TEXT: the worker container's log (every start of it) holds TEXT.
+log_has() { [[ "$(pg2es_log)" == *"$1"* ]]; }
+
 # count_log TEXT: lines of the worker container's log (every start of it) holding TEXT.
 count_log() { pg2es_log | grep -cF -- "$1" || true; }
 
