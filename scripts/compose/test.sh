@@ -67,6 +67,8 @@ teardown() {
         fi
     fi
     clog "stopping everything this run started"
+    # rm -v: with their anonymous volumes too (compose down -v keeps those).
+    podman ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r podman rm -f -v >/dev/null 2>&1
     "$RECIPE/compose.sh" -p "$PROJECT" "${ALL_COMPOSE_FILES[@]}" down -v >>"$WORK/compose.log" 2>&1 || true
     # one-shot containers of the kibana-init check, should one be left
     podman rm -f --filter "label=pg2es-compose-test=$PROJECT" >/dev/null 2>&1 || true
