@@ -18,7 +18,7 @@ help:
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
-	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; ~20 min the first time)"
+	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; 15-25 min the first time, then under 2)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
