@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test test-all lint unit demo soak clean deny bench bench-pipelines bench-capture
+.PHONY: help up down test test-all lint unit demo soak clean deny bench bench-pipelines bench-capture compose-test
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-capture  exact capture: its write cost on durable settings (bench/results/trigger-cost.md), catch-up of a 203,800-change backlog (bench/results/catch-up.md)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
+	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; 15-25 min the first time, then under 2)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
@@ -54,6 +55,10 @@ bench-capture:
 
 deny:
 	bash scripts/deny.sh
+
+# Not part of `make test`: it builds the image (15 min the first time) and needs root.
+compose-test:
+	bash scripts/compose/test.sh
 
 demo:
 	bash scripts/demo.sh

@@ -395,6 +395,9 @@ async fn work(
         elasticsearch = %config.elasticsearch.describe(),
         index = %pipeline.alias,
         state = %config.state_path(&pipeline.name).display(),
+        capture = ?config.sync.capture,
+        poll_interval = ?config.sync.poll_interval,
+        batch_size = config.sync.batch_size,
         "pg2es starting"
     );
     postgres.ping().await?;
