@@ -115,12 +115,12 @@ async fn a_user_who_may_not_write_fails_once_and_check_names_what_is_missing() {
 }
 
 /// The tests' own Postgres over TLS only, a database with `films` films, and a role that logs
-/// in with a password and may read everything.
+/// in with a password, may read everything and see every session (the polling guard).
 async fn tls_postgres(name: &str, films: u32) -> (PgCluster, TestDb) {
     let cluster = PgCluster::start_tls(&tls_file("node.pem"), &tls_file("node.key"));
     let db = TestDb::generated_on(&cluster.admin_url(), name, films).await;
     db.execute(
-        "CREATE ROLE pg2es_app LOGIN PASSWORD 'pg-app-s3cret'; GRANT pg_read_all_data TO pg2es_app",
+        "CREATE ROLE pg2es_app LOGIN PASSWORD 'pg-app-s3cret'; GRANT pg_read_all_data, pg_read_all_stats TO pg2es_app",
     )
     .await;
     (cluster, db)
