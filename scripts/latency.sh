@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Change-to-searchable latency, commit to visible in a search (refresh_interval 1s), in the exact
-# mode (triggers + NOTIFY) and in the polling mode. Usage: scripts/latency.sh [CHANGES] [FILMS]
+# Change-to-searchable latency, commit to visible in a search (refresh_interval 1s), in the
+# logical mode (replication slot), the exact mode (triggers + NOTIFY) and the polling mode.
+# Usage: [MODES="logical triggers polling"] scripts/latency.sh [CHANGES] [FILMS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CHANGES="${1:-200}"
@@ -17,7 +18,7 @@ DB_URL="${PG2ES_TEST_POSTGRES_URL%/*}/$DB"
 WORK=target/latency
 mkdir -p "$WORK"
 
-for mode in triggers polling; do
+for mode in ${MODES:-logical triggers polling}; do
     psql -X -q -v ON_ERROR_STOP=1 -d "$PG2ES_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -f db/schema.sql
     psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" -v films="$FILMS" -f db/generate.sql >/dev/null
@@ -25,7 +26,7 @@ for mode in triggers polling; do
     export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__PIPELINES__MOVIES__ALIAS="latency_$mode" \
         PG2ES__STATE__PATH="$WORK/state_$mode.yaml" PG2ES__DEAD_LETTER__PATH="$WORK/dead_$mode.ndjson" \
         PG2ES__SYNC__CAPTURE="$mode" PG2ES__SYNC__POLL_INTERVAL="$POLL" PG2ES__LOG__LEVEL=warn
-    [[ "$mode" == triggers ]] && target/release/pg2es --pipeline movies setup >/dev/null
+    [[ "$mode" != polling ]] && target/release/pg2es --pipeline movies setup >/dev/null
     target/release/pg2es --pipeline movies sync --once --reset-state >/dev/null
     target/release/pg2es --pipeline movies run &
     worker=$!
@@ -33,4 +34,6 @@ for mode in triggers polling; do
     target/release/examples/latency "$DB_URL" "$ES" "latency_$mode" "$CHANGES"
     kill "$worker"
     wait "$worker" || true
+    # The slot would keep log for ever.
+    [[ "$mode" == logical ]] && target/release/pg2es --pipeline movies teardown >/dev/null
 done

@@ -198,6 +198,10 @@ pub(crate) struct State {
     /// The last writes into the index that pg2es did not make, and their repair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_writes: Option<ForeignWrites>,
+    /// Logical mode: the server the replication slot's positions belong to,
+    /// `<system identifier>/<timeline>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_server: Option<String>,
     /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,
@@ -216,6 +220,7 @@ impl State {
             source: None,
             live_index: None,
             foreign_writes: None,
+            slot_server: None,
             last_sync_at: None,
         }
     }

@@ -16,6 +16,7 @@ mod escape;
 mod faults;
 mod golden;
 mod horizon;
+mod logical;
 mod observability;
 mod pipelines;
 mod randomized;

@@ -40,7 +40,19 @@ pub fn seeds() -> Vec<u64> {
 async fn random_workloads_with_kills_leave_the_index_equal_to_postgres() {
     for seed in seeds() {
         eprintln!("randomized: seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)");
-        run_seed(seed).await;
+        // Even seeds follow changes with triggers, odd ones poll.
+        let capture = ["triggers", "polling"][(seed % 2) as usize];
+        run_seed(seed, capture).await;
+    }
+}
+
+#[tokio::test]
+async fn random_workloads_with_kills_leave_the_index_equal_to_postgres_in_logical_mode() {
+    for seed in seeds() {
+        eprintln!(
+            "randomized (logical): seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)"
+        );
+        run_seed(seed, "logical").await;
     }
 }
 
@@ -106,7 +118,7 @@ fn random_write(rng: &mut StdRng) -> String {
     }
 }
 
-async fn run_seed(seed: u64) {
+async fn run_seed(seed: u64, capture: &str) {
     let mut rng = StdRng::seed_from_u64(seed);
     let name = unique_name(&format!("randomized_{seed}"));
     let db = TestDb::with_generated(&name, FILMS).await;
@@ -127,13 +139,13 @@ async fn run_seed(seed: u64) {
             index_config_path().display()
         ),
     );
-    let exact = seed % 2 == 0;
+    let exact = capture != "polling";
     worker.set(
         "PG2ES__SYNC__BATCH_SIZE",
         &rng.random_range(3..40).to_string(),
     );
     if exact {
-        worker.set("PG2ES__SYNC__CAPTURE", "triggers");
+        worker.set("PG2ES__SYNC__CAPTURE", capture);
         assert!(worker.output(&["setup"]).status.success());
     }
     worker.sync_once();
@@ -195,6 +207,26 @@ async fn write_unless_locked(db: &TestDb, sql: &str) {
     }
 }
 
+/// Exact modes: no recorded change left (triggers), or every slot confirmed past the log
+/// written so far (logical).
+async fn caught_up(db: &TestDb) -> bool {
+    let triggers = db
+        .scalar_i64("SELECT count(*) FROM pg_namespace WHERE nspname = 'pg2es'")
+        .await
+        > 0;
+    match triggers {
+        true => db.scalar_i64("SELECT count(*) FROM pg2es.changes").await == 0,
+        false => {
+            db.scalar_i64(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()
+                   AND confirmed_flush_lsn < pg_current_wal_lsn()",
+            )
+            .await
+                == 0
+        }
+    }
+}
+
 /// Starts `pg2es run` and kills it (SIGKILL) once its work reached a random point.
 pub async fn kill_during_a_cycle(
     db: &TestDb,
@@ -214,7 +246,7 @@ pub async fn kill_during_a_cycle(
                 return true; // kill right after start
             }
             match exact {
-                true => db.scalar_i64("SELECT count(*) FROM pg2es.changes").await == 0,
+                true => caught_up(db).await,
                 false => worker.state_of(pipeline) != before,
             }
         },

@@ -73,6 +73,9 @@ full_page_writes = off
 max_wal_size = 4GB
 # Logical decoding (replication slots) for the benchmark / CDC work.
 wal_level = logical
+# One slot per pipeline and test database in logical capture mode (tests run in parallel).
+max_replication_slots = 64
+max_wal_senders = 64
 EOF
     chown "$PG_USER:" "$PG_DATA/pg2es_stack.conf" 2>/dev/null || true
     if ! grep -q "^include_if_exists = 'pg2es_stack.conf'" "$PG_DATA/postgresql.conf"; then

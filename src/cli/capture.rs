@@ -28,6 +28,10 @@ fn all_tables(pipelines: &[std::sync::Arc<crate::declaration::Declared>]) -> Vec
 
 pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
     let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
+    if config.sync.capture == crate::config::Capture::Logical {
+        super::logical::setup(&postgres, &pipelines).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let tables = all_tables(&pipelines);
     postgres.install_capture(&tables).await?;
     for (relation, columns) in crate::extract::captured_columns(&tables) {
@@ -41,6 +45,7 @@ pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
 
 pub(super) async fn teardown(config: &Config) -> Result<ExitCode, AppError> {
     let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
+    super::logical::teardown(&postgres, &pipelines).await?;
     postgres.remove_capture(&all_tables(&pipelines)).await?;
     println!("change capture removed (triggers and the pg2es schema)");
     Ok(ExitCode::SUCCESS)

@@ -25,6 +25,12 @@ impl Report {
         }
     }
 
+    /// Works, but deserves attention: does not fail the check.
+    pub(super) fn warn(&mut self, what: &str, detail: &str, hint: &str) {
+        println!("⚠ {what}: {detail}");
+        println!("    hint: {hint}");
+    }
+
     pub(super) fn fail(&mut self, what: &str, detail: &str, hint: &str) {
         self.failed += 1;
         println!("✗ {what}: {detail}");
@@ -65,6 +71,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
             super::polling::check_guard(&mut report, config, &postgres, &tables).await;
             super::polling::check_horizon(&mut report, config, &postgres).await;
         }
+        super::logical::check(&mut report, config, &postgres, &compiled).await;
     }
     for (number, pipeline) in compiled.iter().enumerate() {
         let elastic = pipelines::elastic(config, ONCE, pipeline)?;
@@ -192,10 +199,11 @@ async fn check_capture(
         Ok(missing) => {
             let detail = format!("not installed on {}", missing.join(", "));
             match config.sync.capture {
-                Capture::Polling => report.pass(
+                Capture::Polling | Capture::Logical => report.pass(
                     "change capture",
                     &format!(
-                        "{detail} (polling mode: not needed; `pg2es setup` for exact capture)"
+                        "{detail} (not needed in {} mode)",
+                        format!("{:?}", config.sync.capture).to_lowercase()
                     ),
                 ),
                 Capture::Triggers => report.fail("change capture", &detail, hint),

@@ -5,6 +5,7 @@ mod check;
 mod dead_letter;
 mod export;
 mod listen;
+mod logical;
 mod pipelines;
 mod polling;
 mod reindex;
@@ -433,12 +434,26 @@ async fn work(
                 engine.prepare(&index_config, Request::Follow).await?;
                 continue;
             }
+            // A truncated table or a lost replication slot (logical mode): changes were
+            // missed, so the index is rebuilt behind the alias, search answering meanwhile.
+            Err(SyncError::RebuildNeeded { reason }) => {
+                error!(
+                    pipeline = pipeline.name,
+                    reason, "rebuilding the index behind the alias"
+                );
+                engine.prepare(&index_config, Request::Force).await?;
+                continue;
+            }
             Err(err) => return Err(err.into()),
         }
         if mode.once {
+            engine.close_stream().await;
             return Ok(engine.totals());
         }
-        listen::wait(wake.as_mut(), config.sync.poll_interval).await;
+        match config.sync.capture {
+            Capture::Logical => engine.wait_for_changes(config.sync.poll_interval).await,
+            _ => listen::wait(wake.as_mut(), config.sync.poll_interval).await,
+        }
     }
 }
 

@@ -93,6 +93,7 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "consumers": consumers,
         "dead_letter_file": dead_letter_path,
         "dead_letters": dead_letters,
+        "slot": super::logical::slot_report(config, &postgres, pipeline).await?,
     });
     Ok((state, report))
 }
@@ -106,7 +107,8 @@ async fn lag_seconds(
     capture_installed: bool,
 ) -> Result<Option<f64>, AppError> {
     let capture = config.sync.capture;
-    if !state.backfill.done || (capture == Capture::Triggers && !capture_installed) {
+    let uninstalled = capture == Capture::Triggers && !capture_installed;
+    if !state.backfill.done || uninstalled || capture == Capture::Logical {
         return Ok(None);
     }
     let consumer = format!("{}@{}", pipeline.name, pipeline.alias);
@@ -199,6 +201,7 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
         text("dead_letters"),
         text("dead_letter_file")
     );
+    super::logical::print_slot(&report["slot"]);
     if let Some(consumers) = report["consumers"].as_array() {
         println!(
             "consumers of recorded changes (`pg2es consumers forget NAME` for one gone for good):"

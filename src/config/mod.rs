@@ -211,7 +211,7 @@ impl Default for DeadLetterConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncConfig {
-    /// How changes are found: `polling` (no DDL) or `triggers` (exact; needs `pg2es setup`).
+    /// How changes are found: `polling` (no DDL), `triggers` or `logical` (exact; need `pg2es setup`).
     pub capture: Capture,
     #[serde(with = "duration")]
     #[validate(custom(function = "rules::positive_duration"))]
@@ -288,6 +288,9 @@ pub enum Capture {
     Polling,
     /// Triggers record every changed key in `pg2es.changes`; LISTEN/NOTIFY wakes the worker.
     Triggers,
+    /// A logical replication slot (`pgoutput`) streams every change; needs `wal_level =
+    /// logical`, a role with `REPLICATION` and `pg2es setup`.
+    Logical,
 }
 
 /// The late-commit guard of polling (see [`SyncConfig::polling_guard`]).

@@ -63,6 +63,8 @@ fn file_values_are_read() {
 fn capture_mode_is_read_and_checked() {
     let config = parse("sync:\n  capture: triggers\n").unwrap();
     assert_eq!(config.sync.capture, Capture::Triggers);
+    let config = parse("sync:\n  capture: logical\n").unwrap();
+    assert_eq!(config.sync.capture, Capture::Logical);
     let text = error_text("sync:\n  capture: wal\n", &[]);
     assert!(text.contains("wal"), "{text}");
 }

@@ -4,6 +4,7 @@ mod capture;
 mod error;
 mod horizon;
 mod lag;
+mod logical;
 mod privileges;
 mod source;
 
@@ -16,6 +17,7 @@ use sqlx::Row;
 
 pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::PgError;
+pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};
@@ -220,6 +222,10 @@ impl Postgres {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Every Postgres request goes through here: sent again for as long as its error says

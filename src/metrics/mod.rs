@@ -41,6 +41,7 @@ pub(crate) struct Metrics {
     retries: Family<Operation, Counter>,
     lag_seconds: Family<Pipeline, Gauge<f64, AtomicU64>>,
     horizon_age: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    slot_retained_bytes: Family<Pipeline, Gauge>,
     backfill_done: Family<Pipeline, Gauge>,
     backfill_total: Family<Pipeline, Gauge>,
     postgres_up: Gauge,
@@ -87,6 +88,7 @@ impl Metrics {
             retries: Family::default(),
             lag_seconds: Family::default(),
             horizon_age: Family::default(),
+            slot_retained_bytes: Family::default(),
             backfill_done: Family::default(),
             backfill_total: Family::default(),
             postgres_up: Gauge::default(),
@@ -171,6 +173,12 @@ impl Metrics {
             "Polling: how long the oldest open transaction has held the commit horizon back (0: none)",
             Unit::Seconds,
             self.horizon_age.clone(),
+        );
+        r.register_with_unit(
+            "slot_retained",
+            "Log the replication slot keeps on the Postgres server (sync.capture: logical)",
+            Unit::Bytes,
+            self.slot_retained_bytes.clone(),
         );
         r.register(
             "backfill_done_documents",
@@ -262,6 +270,13 @@ impl Metrics {
         self.horizon_age
             .get_or_create(&label(pipeline))
             .set(seconds.max(0.0));
+    }
+
+    /// The log a pipeline's replication slot keeps on the Postgres server's disk.
+    pub fn slot(&self, pipeline: &str, retained_bytes: i64) {
+        self.slot_retained_bytes
+            .get_or_create(&label(pipeline))
+            .set(retained_bytes);
     }
 
     /// While writes fail, the oldest change not yet acknowledged keeps ageing: the last lag

@@ -9,6 +9,7 @@ mod stages {
     pub(super) mod guard;
     pub(super) mod in_order;
     pub(super) mod lag;
+    pub(super) mod logical;
     pub(super) mod progress;
     pub(super) mod spawned;
     pub(super) mod truncated;
@@ -131,6 +132,12 @@ pub(crate) enum SyncError {
         #[source]
         source: PgError,
     },
+    #[error("sync.capture: logical cannot work here: {}", .0.join("; "))]
+    LogicalUnavailable(Vec<String>),
+    #[error(transparent)]
+    Logical(#[from] crate::extract::LogicalError),
+    #[error("{reason}: the index is rebuilt behind the alias")]
+    RebuildNeeded { reason: String },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
@@ -168,6 +175,8 @@ pub(crate) struct Engine<P> {
     /// Operations the live index had applied, and those pg2es had sent it, at the last look
     /// (see `load/writes.rs`); `None` until the first look after start or a swap.
     watch: Option<(u64, u64)>,
+    /// The replication slot's reader in logical mode.
+    logical: Option<stages::logical::Reader>,
 }
 
 /// What the engine is given to work with.
@@ -180,6 +189,11 @@ impl<P: Pipeline> Engine<P> {
     pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
         let sync = &config.sync;
         let consumer = format!("{}@{}", pipeline.name(), servers.es.index_name());
+        let (pipeline_name, alias) = (
+            pipeline.name().to_owned(),
+            servers.es.index_name().to_owned(),
+        );
+        let pipeline_name = pipeline_name.as_str();
         crate::metrics::get().pipeline_started(pipeline.name());
         let state_path = config.state_path(pipeline.name());
         Self {
@@ -201,12 +215,16 @@ impl<P: Pipeline> Engine<P> {
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
             watch: None,
+            logical: (sync.capture == Capture::Logical).then(|| {
+                let slot = crate::extract::Slot::of(pipeline_name, &alias);
+                stages::logical::Reader::new(slot, &config.postgres)
+            }),
         }
     }
 
     /// Refuses to start in exact mode when the triggers are not there (or do not fire), and in
     /// polling mode when the late-commit guard cannot see every session.
-    pub async fn check_capture(&self) -> Result<(), SyncError> {
+    pub async fn check_capture(&mut self) -> Result<(), SyncError> {
         if self.capture == Capture::Polling {
             self.check_polling_guard().await?;
         }
@@ -220,6 +238,9 @@ impl<P: Pipeline> Engine<P> {
                 return Err(SyncError::CaptureUnfired(unfired));
             }
             self.pg.register_consumer(&self.consumer).await?;
+        }
+        if self.capture == Capture::Logical {
+            self.check_slot().await?;
         }
         Ok(())
     }
@@ -255,6 +276,7 @@ impl<P: Pipeline> Engine<P> {
         match self.capture {
             Capture::Polling => self.catch_up().await,
             Capture::Triggers => self.consume_recorded().await,
+            Capture::Logical => self.consume_logical().await,
         }
     }
 

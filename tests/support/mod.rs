@@ -176,14 +176,38 @@ impl TestDb {
     }
 }
 
+/// Ends the readers of the replication slots of `database` and drops the slots, again while
+/// a reader comes back (a running worker reconnects at once).
+pub fn drop_slots_sql(database: &str) -> String {
+    format!(
+        "DO $$ BEGIN
+           FOR i IN 1..200 LOOP
+             BEGIN
+               PERFORM pg_terminate_backend(active_pid) FROM pg_replication_slots
+                 WHERE database = '{database}' AND active_pid IS NOT NULL;
+               PERFORM pg_sleep(0.02);
+               PERFORM pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+                 WHERE database = '{database}';
+               EXIT;
+             EXCEPTION WHEN object_in_use THEN NULL;
+             END;
+           END LOOP;
+         END $$"
+    )
+}
+
 impl Drop for TestDb {
     /// Drops the database through `psql`, a process of its own: Drop runs on the test's
     /// runtime thread, which cannot drive a query of its own pool from here. `FORCE` ends the
     /// connections still open (the pool's, a killed worker's). A server already gone (a test's
     /// own cluster, stopped) is no failure: there is nothing left to clean.
     fn drop(&mut self) {
+        // A database with a replication slot cannot be dropped: its reader is ended and the
+        // slot dropped first (logical capture tests).
         let output = Command::new("psql")
             .args(["-X", "-q", "-d", &self.admin_url, "-c"])
+            .arg(drop_slots_sql(&self.name))
+            .arg("-c")
             .arg(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -255,6 +279,21 @@ pub async fn assert_index_equals_postgres(db: &TestDb, index: &SearchIndex) {
 
 /// Asserts the index holds exactly the expected documents, listing the first differences.
 pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeMap<String, Value>) {
+    let problems = differences(expected, actual);
+    let shown: Vec<&String> = problems.iter().take(5).collect();
+    assert!(
+        problems.is_empty(),
+        "{} of {} documents differ; first: {shown:#?}",
+        problems.len(),
+        expected.len()
+    );
+}
+
+/// Documents missing, stale or extra in `actual` (empty when it holds exactly `expected`).
+pub fn differences(
+    expected: &BTreeMap<String, Value>,
+    actual: &BTreeMap<String, Value>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (id, want) in expected {
         let want = &numbers_as_f64(want.clone());
@@ -269,13 +308,7 @@ pub fn assert_same_documents(expected: &BTreeMap<String, Value>, actual: &BTreeM
     for id in actual.keys().filter(|id| !expected.contains_key(*id)) {
         problems.push(format!("extra {id}"));
     }
-    let shown: Vec<&String> = problems.iter().take(5).collect();
-    assert!(
-        problems.is_empty(),
-        "{} of {} documents differ; first: {shown:#?}",
-        problems.len(),
-        expected.len()
-    );
+    problems
 }
 
 /// The top-level fields where two documents differ, with both values.

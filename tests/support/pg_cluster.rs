@@ -87,7 +87,7 @@ impl PgCluster {
     /// Starts the stopped server again on the same port and data.
     pub fn resume(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c wal_level=logical",
             self.port,
             self.data_str()
         );

@@ -115,6 +115,17 @@ impl Worker {
         );
     }
 
+    /// Logical capture: `sync.capture: logical`, after `pg2es setup`, which must succeed.
+    pub fn capture_logical(&mut self) {
+        self.set("PG2ES__SYNC__CAPTURE", "logical");
+        let setup = self.output(&["setup"]);
+        assert!(
+            setup.status.success(),
+            "pg2es setup failed: {}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+    }
+
     /// Runs a command to completion.
     pub fn output(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run pg2es")

@@ -43,7 +43,10 @@ impl<P: Pipeline> Engine<P> {
     /// The root documents a window of recorded changes touches, each key once (also when it
     /// is reached from several tables), in units of a batch: a backlog of many writes to few
     /// rows costs one build per document.
-    async fn recorded_units(&self, changes: &[Change]) -> Result<Vec<Unit<()>>, SyncError> {
+    pub(in crate::pipeline) async fn recorded_units(
+        &self,
+        changes: &[Change],
+    ) -> Result<Vec<Unit<()>>, SyncError> {
         let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
         for change in changes.iter().filter(|change| !change.is_truncate()) {
             by_column

@@ -17,8 +17,11 @@ pub(crate) async fn lag(
     capture: Capture,
     consumer: &str,
 ) -> Result<f64, PgError> {
-    if capture == Capture::Triggers {
-        return Ok(pg.recorded_age(consumer).await?.unwrap_or(0.0));
+    match capture {
+        Capture::Triggers => return Ok(pg.recorded_age(consumer).await?.unwrap_or(0.0)),
+        // The stream measures it (the slot has no timestamps to read here).
+        Capture::Logical => return Ok(0.0),
+        Capture::Polling => {}
     }
     let mut oldest: f64 = 0.0;
     for table in tables {
@@ -37,7 +40,8 @@ impl<P: Pipeline> Engine<P> {
     /// Records the lag at the start of a cycle, once the back-fill is done (before that the
     /// back-fill progress says more).
     pub(in crate::pipeline) async fn measure_lag(&self) -> Result<(), SyncError> {
-        if !self.state.backfill.done {
+        // Logical mode measures it as it streams.
+        if !self.state.backfill.done || self.capture == Capture::Logical {
             return Ok(());
         }
         let tables = self.pipeline.tables();

@@ -1,0 +1,208 @@
+//! Logical capture in the commands: what `setup` and `teardown` do for it, its lines in
+//! `check`, and the slot in `status`.
+
+use serde_json::{json, Value};
+
+use super::check::Report;
+use super::AppError;
+use crate::config::{Capture, Config};
+use crate::declaration::Declared;
+use crate::extract::{Postgres, Slot, Table};
+
+/// What to set so that a slot whose reader is gone cannot fill the disk.
+const KEEP_SIZE_HINT: &str = "set max_slot_wal_keep_size (e.g. '10GB', above what an outage of the worker writes): Postgres then invalidates a slot left behind instead of filling its disk, and pg2es rebuilds the index from a new slot";
+
+fn slot_of(pipeline: &Declared) -> Slot {
+    Slot::of(&pipeline.name, &pipeline.alias)
+}
+
+/// `setup` in logical mode: replica identities that carry the recorded columns, then per
+/// pipeline a publication over its tables and a slot (before any back-fill reads a row).
+pub(super) async fn setup(
+    postgres: &Postgres,
+    pipelines: &[std::sync::Arc<Declared>],
+) -> Result<(), AppError> {
+    let requirements = postgres.logical_requirements().await?;
+    let missing = requirements.missing();
+    if !missing.is_empty() {
+        return Err(crate::pipeline::SyncError::LogicalUnavailable(missing).into());
+    }
+    let tables: Vec<Table> = pipelines.iter().flat_map(|p| p.tables.clone()).collect();
+    for (relation, identity) in postgres.widen_identities(&tables).await? {
+        println!(
+            "✓ replica identity of {relation}: {identity} (deletes say which documents they touch)"
+        );
+    }
+    for pipeline in pipelines {
+        let slot = slot_of(pipeline);
+        postgres.publish(&slot, &pipeline.tables).await?;
+        let relations: Vec<&str> = pipeline
+            .tables
+            .iter()
+            .map(|t| t.relation.as_str())
+            .collect();
+        println!("✓ publication {} over {}", slot.name, relations.join(", "));
+        match postgres.create_slot(&slot).await? {
+            true => println!("✓ replication slot {} created (pgoutput)", slot.name),
+            false => println!("✓ replication slot {} already there", slot.name),
+        }
+    }
+    if requirements.unbounded() {
+        println!("⚠ max_slot_wal_keep_size is unlimited: {KEEP_SIZE_HINT}");
+    }
+    println!("logical capture installed: set sync.capture: logical (PG2ES__SYNC__CAPTURE=logical); `pg2es teardown` removes the slots");
+    Ok(())
+}
+
+/// `teardown`: drops every pipeline's slot and publication, saying so.
+pub(super) async fn teardown(
+    postgres: &Postgres,
+    pipelines: &[std::sync::Arc<Declared>],
+) -> Result<(), AppError> {
+    for pipeline in pipelines {
+        let slot = slot_of(pipeline);
+        if postgres.drop_slot(&slot).await? {
+            println!(
+                "replication slot {} dropped: it no longer keeps log on the server",
+                slot.name
+            );
+        }
+        if postgres.unpublish(&slot).await? {
+            println!("publication {} dropped", slot.name);
+        }
+    }
+    Ok(())
+}
+
+/// `check` in logical mode: the server's settings, the role, each pipeline's slot and
+/// publication, and the replica identities.
+pub(super) async fn check(
+    report: &mut Report,
+    config: &Config,
+    postgres: &Postgres,
+    pipelines: &[Declared],
+) {
+    if config.sync.capture != Capture::Logical {
+        return;
+    }
+    let setup_hint = "run `pg2es setup` (with sync.capture: logical)";
+    match postgres.logical_requirements().await {
+        Ok(requirements) => {
+            let missing = requirements.missing();
+            match missing.is_empty() {
+                true => report.pass(
+                    "logical replication",
+                    &format!(
+                        "wal_level = logical, role {} may replicate",
+                        requirements.role
+                    ),
+                ),
+                false => report.fail(
+                    "logical replication",
+                    &missing.join("; "),
+                    "or use sync.capture: triggers or polling",
+                ),
+            }
+            if requirements.unbounded() {
+                report.warn(
+                    "slot disk guard",
+                    "max_slot_wal_keep_size is unlimited",
+                    KEEP_SIZE_HINT,
+                );
+            } else {
+                report.pass(
+                    "slot disk guard",
+                    &format!(
+                        "max_slot_wal_keep_size = {}",
+                        requirements.max_slot_wal_keep_size
+                    ),
+                );
+            }
+        }
+        Err(err) => report.fail("logical replication", &super::causes(&err).join(": "), ""),
+    }
+    let tables: Vec<Table> = pipelines.iter().flat_map(|p| p.tables.clone()).collect();
+    match postgres.short_identities(&tables).await {
+        Ok(short) if short.is_empty() => report.pass(
+            "replica identities",
+            "every followed table's deletes name the documents they touch",
+        ),
+        Ok(short) => {
+            let detail: Vec<String> = short
+                .iter()
+                .map(|s| format!("{} lacks {}", s.relation, s.missing.join(", ")))
+                .collect();
+            report.fail("replica identities", &detail.join("; "), setup_hint)
+        }
+        Err(err) => report.fail(
+            "replica identities",
+            &super::causes(&err).join(": "),
+            setup_hint,
+        ),
+    }
+    for pipeline in pipelines {
+        check_slot(report, postgres, pipeline, setup_hint).await;
+    }
+}
+
+async fn check_slot(report: &mut Report, postgres: &Postgres, pipeline: &Declared, hint: &str) {
+    let slot = slot_of(pipeline);
+    let what = format!("replication slot {}", slot.name);
+    match postgres.publication_exists(&slot).await {
+        Ok(true) => {}
+        Ok(false) => return report.fail(&what, &format!("no publication {}", slot.name), hint),
+        Err(err) => return report.fail(&what, &super::causes(&err).join(": "), ""),
+    }
+    match postgres.slot_state(&slot).await {
+        Ok(None) => report.fail(&what, "missing", hint),
+        Ok(Some(state)) if state.wal_status.as_deref() == Some("lost") => report.fail(
+            &what,
+            "invalidated by Postgres (wal_status = lost)",
+            "start the worker: it makes a new slot and rebuilds the index behind the alias",
+        ),
+        Ok(Some(state)) => report.pass(
+            &what,
+            &format!(
+                "wal_status {}, retains {} bytes of log, {} bytes not confirmed yet",
+                state.wal_status.unwrap_or_default(),
+                state.retained_bytes.unwrap_or(0),
+                state.unconfirmed_bytes.unwrap_or(0)
+            ),
+        ),
+        Err(err) => report.fail(&what, &super::causes(&err).join(": "), ""),
+    }
+}
+
+/// The slot in `status --json` (`null` outside logical mode).
+pub(super) async fn slot_report(
+    config: &Config,
+    postgres: &Postgres,
+    pipeline: &Declared,
+) -> Result<Value, AppError> {
+    if config.sync.capture != Capture::Logical {
+        return Ok(Value::Null);
+    }
+    let slot = slot_of(pipeline);
+    let state = postgres.slot_state(&slot).await?;
+    Ok(json!({"name": slot.name, "state": state}))
+}
+
+/// The slot in `status`.
+pub(super) fn print_slot(slot: &Value) {
+    if slot.is_null() {
+        return;
+    }
+    let name = slot["name"].as_str().unwrap_or_default();
+    let state = &slot["state"];
+    if state.is_null() {
+        println!("slot:       {name} missing (run `pg2es setup`)");
+        return;
+    }
+    println!(
+        "slot:       {name}  wal_status {}  retains {} bytes  {} bytes not confirmed  confirmed at {}",
+        state["wal_status"].as_str().unwrap_or("?"),
+        state["retained_bytes"],
+        state["unconfirmed_bytes"],
+        state["confirmed_flush_lsn"].as_str().unwrap_or("?")
+    );
+}

@@ -1,0 +1,350 @@
+//! Logical capture: a publication over the followed tables and a `pgoutput` slot per
+//! pipeline and alias. This file sets them up, takes them down and reads their state; the
+//! stream itself is in `stream`, the message format in `pgoutput`.
+
+mod pgoutput;
+mod stream;
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{captured_columns, PgError, Postgres, Table};
+
+pub(crate) use stream::{parse_lsn, Event, LogicalError, LogicalStream};
+
+/// The slot and the publication of one pipeline and alias (both named alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub name: String,
+}
+
+impl Slot {
+    /// `pg2es_<pipeline>_<alias>`, lowercase, every other character `_`, at most 63 bytes.
+    pub fn of(pipeline: &str, alias: &str) -> Self {
+        let mut name: String = format!("pg2es_{pipeline}_{alias}")
+            .chars()
+            .map(|c| match c.is_ascii_alphanumeric() {
+                true => c.to_ascii_lowercase(),
+                false => '_',
+            })
+            .collect();
+        name.truncate(63);
+        Self { name }
+    }
+}
+
+/// A slot as `pg_replication_slots` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub(crate) struct SlotState {
+    pub plugin: Option<String>,
+    pub database: Option<String>,
+    pub active_pid: Option<i32>,
+    /// `reserved`, `extended`, `unreserved` or `lost`.
+    pub wal_status: Option<String>,
+    pub confirmed_flush_lsn: Option<String>,
+    /// Log the slot keeps on the server's disk.
+    pub retained_bytes: Option<i64>,
+    /// Log written since the last position the reader confirmed.
+    pub unconfirmed_bytes: Option<i64>,
+}
+
+/// What logical capture needs and what guards the disk.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Requirements {
+    pub wal_level: String,
+    pub replication: bool,
+    pub role: String,
+    pub max_slot_wal_keep_size: String,
+}
+
+impl Requirements {
+    /// What is missing, each said as what to do; empty when logical capture can work.
+    pub fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if self.wal_level != "logical" {
+            missing.push(format!(
+                "wal_level is {}: set wal_level = logical in postgresql.conf and restart Postgres",
+                self.wal_level
+            ));
+        }
+        if !self.replication {
+            missing.push(format!(
+                "role {} cannot replicate: ALTER ROLE {} REPLICATION",
+                self.role, self.role
+            ));
+        }
+        missing
+    }
+
+    /// A slot whose reader is gone keeps the log for ever unless this is set.
+    pub fn unbounded(&self) -> bool {
+        self.max_slot_wal_keep_size.trim() == "-1"
+    }
+}
+
+/// A followed table whose replica identity does not put the recorded columns in the old
+/// row of updates and deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShortIdentity {
+    pub relation: String,
+    pub missing: Vec<String>,
+}
+
+fn quoted_relation(relation: &str) -> String {
+    relation
+        .split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+impl Postgres {
+    pub async fn logical_requirements(&self) -> Result<Requirements, PgError> {
+        let row = self
+            .call("read the replication settings", || {
+                sqlx::query(include_str!("sql/requirements.sql")).fetch_one(self.pool())
+            })
+            .await?;
+        let field = |name: &str| row.try_get::<String, _>(name).unwrap_or_default();
+        Ok(Requirements {
+            wal_level: field("wal_level"),
+            replication: row.try_get("replication").unwrap_or(false),
+            role: field("role"),
+            max_slot_wal_keep_size: field("max_slot_wal_keep_size"),
+        })
+    }
+
+    /// The slot's state; `None` when there is no such slot.
+    pub async fn slot_state(&self, slot: &Slot) -> Result<Option<SlotState>, PgError> {
+        let row = self
+            .call("read the replication slot", || {
+                sqlx::query(include_str!("sql/slot.sql"))
+                    .bind(&slot.name)
+                    .fetch_optional(self.pool())
+            })
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let state = (|| {
+            Ok::<_, sqlx::Error>(SlotState {
+                plugin: row.try_get("plugin")?,
+                database: row.try_get("database")?,
+                active_pid: row.try_get("active_pid")?,
+                wal_status: row.try_get("wal_status")?,
+                confirmed_flush_lsn: row.try_get("confirmed_flush_lsn")?,
+                retained_bytes: row.try_get("retained_bytes")?,
+                unconfirmed_bytes: row.try_get("unconfirmed_bytes")?,
+            })
+        })()
+        .map_err(PgError::new("read the replication slot"))?;
+        Ok(Some(state))
+    }
+
+    /// Creates the slot unless it is there; `true` when it was created.
+    pub async fn create_slot(&self, slot: &Slot) -> Result<bool, PgError> {
+        if self.slot_state(slot).await?.is_some() {
+            return Ok(false);
+        }
+        self.call("create the replication slot", || {
+            sqlx::query_scalar::<_, String>(include_str!("sql/create_slot.sql"))
+                .bind(&slot.name)
+                .fetch_one(self.pool())
+        })
+        .await?;
+        Ok(true)
+    }
+
+    /// Drops the slot if it is there; `true` when there was one.
+    pub async fn drop_slot(&self, slot: &Slot) -> Result<bool, PgError> {
+        let dropped = self
+            .call("drop the replication slot", || {
+                sqlx::query(include_str!("sql/drop_slot.sql"))
+                    .bind(&slot.name)
+                    .execute(self.pool())
+            })
+            .await?;
+        Ok(dropped.rows_affected() > 0)
+    }
+
+    /// Creates the publication over `tables`, or sets its tables to them.
+    pub async fn publish(&self, slot: &Slot, tables: &[Table]) -> Result<(), PgError> {
+        let mut relations: Vec<String> = tables
+            .iter()
+            .map(|t| quoted_relation(&t.relation))
+            .collect();
+        relations.sort();
+        relations.dedup();
+        let exists = self.publication_exists(slot).await?;
+        let verb = match exists {
+            true => "ALTER PUBLICATION {name} SET TABLE {tables}",
+            false => "CREATE PUBLICATION {name} FOR TABLE {tables}",
+        };
+        let sql = verb
+            .replace("{name}", &slot.name)
+            .replace("{tables}", &relations.join(", "));
+        sqlx::raw_sql(&sql)
+            .execute(self.pool())
+            .await
+            .map_err(PgError::new("create the publication"))?;
+        Ok(())
+    }
+
+    pub async fn publication_exists(&self, slot: &Slot) -> Result<bool, PgError> {
+        self.call("read the publication", || {
+            sqlx::query_scalar(include_str!("sql/publication_exists.sql"))
+                .bind(&slot.name)
+                .fetch_one(self.pool())
+        })
+        .await
+    }
+
+    /// Drops the publication if it is there; `true` when there was one.
+    pub async fn unpublish(&self, slot: &Slot) -> Result<bool, PgError> {
+        let exists: bool = sqlx::query_scalar(include_str!("sql/publication_exists.sql"))
+            .bind(&slot.name)
+            .fetch_one(self.pool())
+            .await
+            .map_err(PgError::new("drop the publication"))?;
+        if exists {
+            sqlx::raw_sql(&format!("DROP PUBLICATION {}", slot.name))
+                .execute(self.pool())
+                .await
+                .map_err(PgError::new("drop the publication"))?;
+        }
+        Ok(exists)
+    }
+
+    /// Followed tables whose replica identity misses a recorded column.
+    pub async fn short_identities(&self, tables: &[Table]) -> Result<Vec<ShortIdentity>, PgError> {
+        let mut short = Vec::new();
+        for (relation, columns) in captured_columns(tables) {
+            let (identity, have) = self.identity(&relation).await?;
+            if identity == "f" {
+                continue;
+            }
+            let missing: Vec<String> = columns.into_iter().filter(|c| !have.contains(c)).collect();
+            if !missing.is_empty() {
+                short.push(ShortIdentity { relation, missing });
+            }
+        }
+        Ok(short)
+    }
+
+    async fn identity(&self, relation: &str) -> Result<(String, Vec<String>), PgError> {
+        let row = self
+            .call("read the replica identity", || {
+                sqlx::query(include_str!("sql/identity.sql"))
+                    .bind(relation)
+                    .fetch_one(self.pool())
+            })
+            .await?;
+        let identity: String = row
+            .try_get("identity")
+            .map_err(PgError::new("read the replica identity"))?;
+        let columns: Vec<String> = row
+            .try_get("columns")
+            .map_err(PgError::new("read the replica identity"))?;
+        Ok((identity, columns))
+    }
+
+    /// Gives each table whose replica identity is too short one that carries the recorded
+    /// columns: a unique index over them when there is one, else `FULL`. Returns what was set.
+    pub async fn widen_identities(
+        &self,
+        tables: &[Table],
+    ) -> Result<BTreeMap<String, String>, PgError> {
+        let mut set = BTreeMap::new();
+        for short in self.short_identities(tables).await? {
+            let columns = captured_columns(tables)
+                .remove(&short.relation)
+                .unwrap_or_default();
+            let index: Option<String> = self
+                .call("find a replica identity index", || {
+                    sqlx::query_scalar(include_str!("sql/identity_index.sql"))
+                        .bind(&short.relation)
+                        .bind(&columns)
+                        .fetch_optional(self.pool())
+                })
+                .await?;
+            let identity = match index {
+                Some(index) => format!("USING INDEX {index}"),
+                None => "FULL".to_owned(),
+            };
+            let sql = format!(
+                "ALTER TABLE {} REPLICA IDENTITY {identity}",
+                quoted_relation(&short.relation)
+            );
+            sqlx::raw_sql(&sql)
+                .execute(self.pool())
+                .await
+                .map_err(PgError::new("set the replica identity"))?;
+            set.insert(short.relation, identity);
+        }
+        Ok(set)
+    }
+
+    /// Writes a mark into the log and returns its position.
+    pub async fn fence(&self, slot: &Slot) -> Result<String, PgError> {
+        self.call("mark the log", || {
+            sqlx::query_scalar(include_str!("sql/fence.sql"))
+                .bind(&slot.name)
+                .fetch_one(self.pool())
+        })
+        .await
+    }
+
+    /// `<system identifier>/<timeline>` of the server.
+    pub async fn server_identity(&self) -> Result<String, PgError> {
+        self.call("read the system identifier", || {
+            sqlx::query_scalar(include_str!("sql/server.sql")).fetch_one(self.pool())
+        })
+        .await
+    }
+
+    /// The oid of each followed relation, to know them in the stream.
+    pub async fn relation_oids(&self, tables: &[Table]) -> Result<BTreeMap<u32, String>, PgError> {
+        let mut oids = BTreeMap::new();
+        for table in tables {
+            let oid: i64 = self
+                .call("read the followed tables", || {
+                    sqlx::query_scalar(include_str!("sql/relation_oid.sql"))
+                        .bind(&table.relation)
+                        .fetch_one(self.pool())
+                })
+                .await?;
+            oids.insert(oid as u32, table.relation.clone());
+        }
+        Ok(oids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_name_is_what_postgres_accepts() {
+        assert_eq!(
+            Slot::of("movies", "staging-Movies").name,
+            "pg2es_movies_staging_movies"
+        );
+        assert_eq!(Slot::of("p", &"x".repeat(100)).name.len(), 63);
+    }
+
+    #[test]
+    fn missing_requirements_say_what_to_do() {
+        let requirements = Requirements {
+            wal_level: "replica".into(),
+            replication: false,
+            role: "app".into(),
+            max_slot_wal_keep_size: "-1".into(),
+        };
+        let missing = requirements.missing();
+        assert!(missing[0].contains("wal_level = logical"), "{missing:?}");
+        assert!(
+            missing[1].contains("ALTER ROLE app REPLICATION"),
+            "{missing:?}"
+        );
+        assert!(requirements.unbounded());
+    }
+}

@@ -1,0 +1,5 @@
+-- What logical capture needs of the server and the role, and the disk guard.
+SELECT current_setting('wal_level') AS wal_level,
+       (SELECT r.rolreplication OR r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) AS replication,
+       current_user::text AS role,
+       current_setting('max_slot_wal_keep_size') AS max_slot_wal_keep_size

@@ -1,0 +1,356 @@
+//! Logical mode: the slot's stream says which rows changed; their keys fan out to root
+//! documents, which are rebuilt from SQL, as in the other modes. A mark written into the log
+//! at the start of a cycle ends it: every transaction committed before the mark is indexed
+//! by then. The slot's position is confirmed only after Elasticsearch acknowledged every
+//! document before it; between cycles, keepalives move it while nothing followed changes.
+//! A truncated followed table, or a slot Postgres dropped or invalidated, rebuilds the index
+//! behind the alias (the caller does, on `SyncError::RebuildNeeded`).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use futures_util::stream;
+use pgwire_replication::Lsn;
+use tracing::{error, info, warn};
+
+use crate::config::PostgresConfig;
+use crate::extract::{parse_lsn, Change, Event, LogicalStream, Slot};
+use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
+use crate::retry::retry;
+
+/// The slot's reader, kept across cycles.
+pub(crate) struct Reader {
+    pub slot: Slot,
+    postgres: PostgresConfig,
+    stream: Option<LogicalStream>,
+    /// Events read while waiting between cycles, handled first by the next cycle.
+    carry: VecDeque<Event>,
+    /// Why the next cycle must rebuild the index (the slot was lost at start-up).
+    lost: Option<String>,
+    /// A truncation's position, confirmed once the rebuild it asked for is under way.
+    after_rebuild: Option<Lsn>,
+}
+
+impl Reader {
+    pub fn new(slot: Slot, postgres: &PostgresConfig) -> Self {
+        Self {
+            slot,
+            postgres: postgres.clone(),
+            stream: None,
+            carry: VecDeque::new(),
+            lost: None,
+            after_rebuild: None,
+        }
+    }
+}
+
+/// Changes received and not yet written: each key once.
+#[derive(Default)]
+struct Batch {
+    keys: BTreeSet<(String, String, String)>,
+    oldest: Option<i64>,
+    /// Everything before it was received.
+    position: Option<Lsn>,
+}
+
+impl Batch {
+    fn add(&mut self, changes: Vec<Change>, committed_at: i64) {
+        for change in changes {
+            self.keys
+                .insert((change.relation, change.column, change.value));
+        }
+        self.oldest = Some(self.oldest.map_or(committed_at, |t| t.min(committed_at)));
+    }
+
+    fn take(&mut self) -> (Vec<Change>, Option<i64>) {
+        let changes = std::mem::take(&mut self.keys)
+            .into_iter()
+            .map(|(relation, column, value)| Change {
+                seq: 0,
+                relation,
+                column,
+                value,
+            })
+            .collect();
+        (changes, self.oldest.take())
+    }
+}
+
+/// Seconds since a commit time of the stream (microseconds since 2000-01-01).
+fn age(committed_at: i64) -> f64 {
+    const POSTGRES_EPOCH: i64 = 946_684_800;
+    let now = chrono::Utc::now().timestamp_micros();
+    (now - (committed_at + POSTGRES_EPOCH * 1_000_000)) as f64 / 1e6
+}
+
+impl<P: Pipeline> Engine<P> {
+    fn reader(&mut self) -> &mut Reader {
+        self.logical
+            .as_mut()
+            .expect("a logical reader in logical mode")
+    }
+
+    /// At start: the server can stream, `setup` was run, and the slot is usable. A slot that
+    /// is gone or invalidated is made again; the first cycle then rebuilds the index.
+    pub(in crate::pipeline) async fn check_slot(&mut self) -> Result<(), SyncError> {
+        let missing = self.pg.logical_requirements().await?.missing();
+        if !missing.is_empty() {
+            return Err(SyncError::LogicalUnavailable(missing));
+        }
+        let slot = self.reader().slot.clone();
+        if !self.pg.publication_exists(&slot).await? {
+            return Err(SyncError::CaptureMissing(vec![format!(
+                "publication {}",
+                slot.name
+            )]));
+        }
+        let short = self.pg.short_identities(self.pipeline.tables()).await?;
+        if let Some(short) = short.first() {
+            return Err(SyncError::LogicalUnavailable(vec![format!(
+                "the replica identity of {} does not carry {}: run `pg2es setup`",
+                short.relation,
+                short.missing.join(", ")
+            )]));
+        }
+        let lost = match self.server_changed().await? {
+            Some(reason) => Some(reason),
+            None => self.renew_slot_if_lost().await?,
+        };
+        if let Some(reason) = lost {
+            if self.state.backfill.done {
+                self.reader().lost = Some(reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// A server with another system identifier or timeline than the slot was read on (a
+    /// restore, a failover): the slot's position means nothing there. A new slot is made; the
+    /// state file learns the server with the rebuild that follows.
+    async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
+        let server = self.pg.server_identity().await?;
+        let Some(known) = self.state.slot_server.replace(server.clone()) else {
+            self.save()?;
+            return Ok(None);
+        };
+        if known == server {
+            return Ok(None);
+        }
+        let slot = self.reader().slot.clone();
+        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        self.pg.drop_slot(&slot).await?;
+        self.pg.create_slot(&slot).await?;
+        self.reader().stream = None;
+        Ok(Some(reason))
+    }
+
+    /// Makes a new slot when the slot is gone or invalidated; says why it had to.
+    pub(crate) async fn renew_slot_if_lost(&mut self) -> Result<Option<String>, SyncError> {
+        let slot = self.reader().slot.clone();
+        let reason = match self.pg.slot_state(&slot).await? {
+            None => format!("replication slot {} is gone", slot.name),
+            Some(state) if state.wal_status.as_deref() == Some("lost") => {
+                self.pg.drop_slot(&slot).await?;
+                format!(
+                    "replication slot {} was invalidated by Postgres (max_slot_wal_keep_size)",
+                    slot.name
+                )
+            }
+            Some(_) => return Ok(None),
+        };
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        self.pg.create_slot(&slot).await?;
+        self.reader().stream = None;
+        Ok(Some(reason))
+    }
+
+    /// One cycle: reads the stream up to a mark written now, writing the documents the
+    /// changes touch a batch at a time and confirming each batch's position once written.
+    pub(in crate::pipeline) async fn consume_logical(&mut self) -> Result<(), SyncError> {
+        if let Some(reason) = self.reader().lost.take() {
+            return Err(SyncError::RebuildNeeded { reason });
+        }
+        if let Some(position) = self.reader().after_rebuild.take() {
+            self.confirm(position).await?;
+        }
+        self.record_slot().await?;
+        let before = self.totals;
+        let slot = self.reader().slot.clone();
+        let fence = self.pg.fence(&slot).await?;
+        let fence = parse_lsn(&fence).unwrap_or(Lsn::from_u64(u64::MAX));
+        let mut batch = Batch::default();
+        let mut truncated: Option<(Vec<String>, Option<Lsn>)> = None;
+        loop {
+            match self.next_event().await? {
+                Event::Changes {
+                    changes,
+                    committed_at,
+                } => batch.add(changes, committed_at),
+                Event::Truncated(relations) => truncated
+                    .get_or_insert((Vec::new(), batch.position))
+                    .0
+                    .extend(relations),
+                Event::Through(position) => {
+                    if let Some((relations, before)) = truncated.take() {
+                        batch.position = before;
+                        self.flush(&mut batch).await?;
+                        self.reader().after_rebuild = Some(position);
+                        let reason = format!("{} truncated", relations.join(", "));
+                        return Err(SyncError::RebuildNeeded { reason });
+                    }
+                    batch.position = Some(position);
+                    if position >= fence {
+                        break;
+                    }
+                }
+            }
+            if batch.keys.len() >= self.batch_size as usize {
+                self.flush(&mut batch).await?;
+            }
+        }
+        self.flush(&mut batch).await?;
+        crate::metrics::get().lag(self.pipeline.name(), 0.0);
+        if self.totals != before {
+            log_progress("streamed changes", self.totals);
+        }
+        Ok(())
+    }
+
+    /// Writes the documents a batch touches, then confirms its position.
+    async fn flush(&mut self, batch: &mut Batch) -> Result<(), SyncError> {
+        let (changes, oldest) = batch.take();
+        if let Some(committed_at) = oldest {
+            crate::metrics::get().lag(self.pipeline.name(), age(committed_at));
+        }
+        if !changes.is_empty() {
+            let units = self.recorded_units(&changes).await?;
+            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
+                .await?;
+        }
+        if let Some(position) = batch.position {
+            self.confirm(position).await?;
+        }
+        Ok(())
+    }
+
+    async fn confirm(&mut self, position: Lsn) -> Result<(), SyncError> {
+        if let Some(stream) = self.reader().stream.as_mut() {
+            stream.confirm(position);
+        }
+        Ok(())
+    }
+
+    /// The next event: carried over from the wait, or read; a lost connection is made again
+    /// from the confirmed position (what came after it is streamed again).
+    async fn next_event(&mut self) -> Result<Event, SyncError> {
+        if let Some(event) = self.reader().carry.pop_front() {
+            return Ok(event);
+        }
+        loop {
+            let stream = self.stream().await?;
+            match stream.next().await {
+                Ok(event) => return Ok(event),
+                Err(err) => {
+                    warn!(error = %err, "replication stream lost: connecting again from the confirmed position");
+                    self.reader().stream = None;
+                }
+            }
+        }
+    }
+
+    /// The open stream, connected (with backoff) when there is none.
+    async fn stream(&mut self) -> Result<&mut LogicalStream, SyncError> {
+        if self.reader().stream.is_none() {
+            let stream = self.connect_stream().await?;
+            self.reader().stream = Some(stream);
+        }
+        Ok(self.reader().stream.as_mut().expect("just connected"))
+    }
+
+    async fn connect_stream(&mut self) -> Result<LogicalStream, SyncError> {
+        let slot = self.reader().slot.clone();
+        let postgres = self.reader().postgres.clone();
+        let tables = self.pipeline.tables().to_vec();
+        let followed = self.pg.relation_oids(&tables).await?;
+        let policy = self.pg.retry_policy();
+        loop {
+            if let Some(reason) = self.server_changed().await? {
+                return Err(SyncError::RebuildNeeded { reason });
+            }
+            if let Some(reason) = self.renew_slot_if_lost().await? {
+                return Err(SyncError::RebuildNeeded { reason });
+            }
+            let Some(state) = self.pg.slot_state(&slot).await? else {
+                continue;
+            };
+            let confirmed = state
+                .confirmed_flush_lsn
+                .as_deref()
+                .and_then(parse_lsn)
+                .unwrap_or(Lsn::from_u64(0));
+            let started = retry(&policy, "start the replication stream", || {
+                LogicalStream::start(&postgres, &slot, &tables, followed.clone(), confirmed)
+            })
+            .await;
+            match started {
+                Ok(stream) => {
+                    info!(slot = slot.name, from = %confirmed, "streaming changes");
+                    return Ok(stream);
+                }
+                Err(err) => {
+                    // The slot may have gone or been invalidated meanwhile.
+                    if let Some(reason) = self.renew_slot_if_lost().await? {
+                        return Err(SyncError::RebuildNeeded { reason });
+                    }
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+
+    /// The slot's retained log, for `/metrics`.
+    async fn record_slot(&mut self) -> Result<(), SyncError> {
+        let slot = self.reader().slot.clone();
+        if let Some(state) = self.pg.slot_state(&slot).await? {
+            crate::metrics::get().slot(self.pipeline.name(), state.retained_bytes.unwrap_or(0));
+        }
+        Ok(())
+    }
+
+    /// Between cycles: waits up to `interval` for a change of a followed table, confirming
+    /// the positions keepalives bring meanwhile (nothing followed changed before them).
+    pub(crate) async fn wait_for_changes(&mut self, interval: Duration) {
+        let deadline = tokio::time::Instant::now() + interval;
+        loop {
+            let idle = self.reader().carry.is_empty();
+            let Some(stream) = self.reader().stream.as_mut() else {
+                tokio::time::sleep_until(deadline).await;
+                return;
+            };
+            let event = match tokio::time::timeout_at(deadline, stream.next()).await {
+                Err(_) => return,
+                Ok(Err(err)) => {
+                    warn!(error = %err, "replication stream lost while waiting: connecting again");
+                    self.reader().stream = None;
+                    return;
+                }
+                Ok(Ok(event)) => event,
+            };
+            match event {
+                Event::Through(position) if idle => stream.confirm(position),
+                event => {
+                    self.reader().carry.push_back(event);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends the last confirmation and closes the stream (`sync --once`).
+    pub(crate) async fn close_stream(&mut self) {
+        if let Some(stream) = self.logical.as_mut().and_then(|r| r.stream.take()) {
+            stream.close().await;
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! Logical capture (`sync.capture: logical`, after `pg2es setup`): the slot's stream reaches
+//! the index, deletes of link rows included; its position is confirmed as Elasticsearch
+//! acknowledges and moves with keepalives while idle; a truncated table or a lost slot
+//! rebuilds the index behind the alias; `teardown` leaves no slot behind.
+
+use std::time::Duration;
+
+use crate::support::pg_cluster::PgCluster;
+use crate::support::process::Running;
+use crate::support::{
+    assert_index_equals_postgres, differences, unique_name, wait_until, SearchIndex, SearchMonitor,
+    TestDb, Worker,
+};
+
+const SOME_FILM: &str = "(SELECT id FROM content.film_work ORDER BY id LIMIT 1 OFFSET 7)";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A back-filled index over the real dataset, followed through a slot.
+async fn streamed(test: &str) -> (TestDb, SearchIndex, Worker) {
+    let name = unique_name(test);
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, 999);
+    (db, index, worker)
+}
+
+/// The slots of the test's database: `(name, confirmed_flush_lsn)`.
+async fn slots(db: &TestDb) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT slot_name::text, confirmed_flush_lsn::text FROM pg_replication_slots
+         WHERE database = current_database() ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+/// Whether the index equals the documents Postgres builds (no panic: for waits).
+async fn index_is_current(db: &TestDb, index: &SearchIndex) -> bool {
+    index.refresh().await;
+    differences(&db.expected_documents().await, &index.documents().await).is_empty()
+}
+
+/// Waits for the index to equal Postgres; a time-out shows the worker's log.
+async fn wait_until_current(db: &TestDb, index: &SearchIndex, what: &str, running: &Running) {
+    let wait = wait_until(what, DEADLINE, || index_is_current(db, index));
+    if tokio::time::timeout(DEADLINE - Duration::from_secs(5), wait)
+        .await
+        .is_err()
+    {
+        panic!(
+            "timed out waiting for {what}; worker log:\n{}",
+            running.log()
+        );
+    }
+}
+
+#[tokio::test]
+async fn logical_setup_check_and_teardown_leave_no_slot() {
+    let (db, _index, worker) = streamed("logical_setup").await;
+    assert_eq!(slots(&db).await.len(), 1, "one slot per pipeline");
+    let identity: String = sqlx::query_scalar(
+        "SELECT relreplident::text FROM pg_class WHERE oid = 'content.person_film_work'::regclass",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(identity, "i", "USING INDEX over the referencing columns");
+    let check = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("✓ replication slot pg2es_movies_"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("max_slot_wal_keep_size is unlimited"),
+        "{stdout}"
+    );
+
+    // A replica identity too short for deletes is a failed check, with the way out.
+    db.execute("ALTER TABLE content.genre_film_work REPLICA IDENTITY DEFAULT")
+        .await;
+    let check = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("content.genre_film_work lacks film_work_id"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pg2es setup"), "{stdout}");
+
+    let teardown = worker.output(&["teardown"]);
+    let stdout = String::from_utf8_lossy(&teardown.stdout);
+    assert!(
+        teardown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&teardown.stderr)
+    );
+    assert!(
+        stdout.contains("replication slot pg2es_movies_"),
+        "{stdout}"
+    );
+    assert!(slots(&db).await.is_empty(), "teardown leaves no slot");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) FROM pg_publication").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn logical_deleted_link_row_reaches_the_index() {
+    let (db, index, worker) = streamed("logical_link_delete").await;
+    let (film, person): (String, String) = sqlx::query_as(
+        "SELECT film_work_id::text, person_id::text FROM content.person_film_work
+         WHERE role = 'actor' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    db.execute(&format!(
+        "DELETE FROM content.person_film_work WHERE film_work_id = '{film}' AND person_id = '{person}';
+         UPDATE content.genre_film_work SET film_work_id = {SOME_FILM}
+             WHERE id = (SELECT id FROM content.genre_film_work gfw WHERE NOT EXISTS (
+                 SELECT 1 FROM content.genre_film_work x WHERE x.film_work_id = {SOME_FILM} AND x.genre_id = gfw.genre_id)
+                 ORDER BY id LIMIT 1);"
+    ))
+    .await;
+    let (indexed, _, _, log) = worker.sync_once();
+    assert!(
+        indexed >= 2,
+        "the film that lost the person, both films of the moved link: {log}"
+    );
+    let document = &index.documents().await[&film];
+    let actors = document["actors"].as_array().unwrap();
+    assert!(
+        actors.iter().all(|actor| actor["id"] != person.as_str()),
+        "{document}"
+    );
+    assert_index_equals_postgres(&db, &index).await;
+}
+
+#[tokio::test]
+async fn logical_person_renamed_in_400_films_is_searchable() {
+    let (db, index, worker) = streamed("logical_rename").await;
+    db.execute(
+        "INSERT INTO content.person (id, full_name) VALUES ('60000000-0000-0000-0000-000000000001', 'Prolific Person');
+         INSERT INTO content.person_film_work (film_work_id, person_id, role)
+             SELECT id, '60000000-0000-0000-0000-000000000001', 'writer' FROM content.film_work ORDER BY id LIMIT 400;",
+    )
+    .await;
+    let mut running = Running::start(&worker);
+    wait_until("the 400 films to name the person", DEADLINE, || async {
+        index.refresh().await;
+        index.matching_ids("writers_names", "Prolific").await.len() == 400
+    })
+    .await;
+    db.execute("UPDATE content.person SET full_name = 'Renamed Writer', updated_at = now() WHERE id = '60000000-0000-0000-0000-000000000001'")
+        .await;
+    wait_until("the rename to reach the 400 films", DEADLINE, || async {
+        index.refresh().await;
+        index
+            .matching_ids("writers_names", "Renamed Writer")
+            .await
+            .len()
+            == 400
+    })
+    .await;
+    running.kill();
+    assert_index_equals_postgres(&db, &index).await;
+}
+
+#[tokio::test]
+async fn logical_change_committed_while_the_worker_is_down_is_indexed_after_restart() {
+    let (db, index, worker) = streamed("logical_restart").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    running.kill();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'While Down', updated_at = now() WHERE id = {SOME_FILM};
+         DELETE FROM content.genre_film_work WHERE id = (SELECT id FROM content.genre_film_work ORDER BY id LIMIT 1);"
+    ))
+    .await;
+    let mut running = Running::start(&worker);
+    wait_until_current(
+        &db,
+        &index,
+        "the change made while down to be indexed",
+        &running,
+    )
+    .await;
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_idle_keepalives_move_the_confirmed_position() {
+    let (db, _index, mut worker) = streamed("logical_keepalive").await;
+    // No cycle (and no mark it writes in the log) runs unless a followed table changes:
+    // only keepalives can move the position.
+    worker.set("PG2ES__SYNC__POLL_INTERVAL", "1h");
+    db.execute("CREATE TABLE public.unfollowed (n int)").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    let before = slots(&db).await[0].1.clone();
+    // Only a table no pipeline follows changes.
+    db.execute("INSERT INTO public.unfollowed SELECT generate_series(1, 1000)")
+        .await;
+    let written: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    wait_until("the confirmed position to pass the unfollowed writes", DEADLINE, || async {
+        db.execute("INSERT INTO public.unfollowed VALUES (0)").await;
+        let moved: bool = sqlx::query_scalar(
+            "SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE database = current_database()",
+        )
+        .bind(&written)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        moved
+    })
+    .await;
+    assert_ne!(slots(&db).await[0].1, before);
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_truncate_rebuilds_the_index_behind_the_alias() {
+    let (db, index, worker) = streamed("logical_truncate").await;
+    let before = index.alias_target().await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    db.execute("TRUNCATE content.genre_film_work").await;
+    wait_until_current(&db, &index, "every film to lose its genres", &running).await;
+    running.wait_for_log("alias moved", DEADLINE).await;
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index_rebuilt() {
+    let (db, index, worker) = streamed("logical_slot_lost").await;
+    let before = index.alias_target().await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    let monitor = SearchMonitor::start(&index.name, 999);
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    db.execute(&crate::support::drop_slots_sql(&name)).await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Slot', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    running.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(&db, &index, "the index to equal Postgres again", &running).await;
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    assert_eq!(slots(&db).await.len(), 1, "a new slot");
+    monitor.stop().await.assert_clean(1);
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_postgres_restarted_mid_stream_loses_nothing() {
+    let cluster = PgCluster::start();
+    let name = unique_name("logical_pg_restart");
+    let db = TestDb::generated_on(&cluster.admin_url(), &name, 50).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, 50);
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    db.execute(
+        "UPDATE content.film_work SET title = 'Before The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    cluster.stop();
+    // The worker lock's session ends with the server: the worker stops writing and stands by.
+    running.wait_for_log("standing by", DEADLINE).await;
+    cluster.resume();
+    db.execute(
+        "DELETE FROM content.person_film_work WHERE id = (SELECT id FROM content.person_film_work ORDER BY id LIMIT 1);
+         UPDATE content.film_work SET title = 'After The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id DESC LIMIT 1)",
+    )
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the changes around the restart to be indexed",
+        &running,
+    )
+    .await;
+    assert!(running.try_wait().is_none(), "{}", running.log());
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_replication_connection_cut_reconnects_from_the_confirmed_position() {
+    let (db, index, worker) = streamed("logical_cut").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    // Only the walsender goes: the worker lock's session stays.
+    db.execute(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+         WHERE database = current_database() AND active_pid IS NOT NULL",
+    )
+    .await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Cut', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the change after the cut to be indexed",
+        &running,
+    )
+    .await;
+    let log = running.log();
+    assert!(log.contains("replication stream lost"), "{log}");
+    assert!(!log.contains("rebuilding"), "the slot is kept: {log}");
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_server_with_another_system_identifier_gets_a_new_slot_and_a_rebuild() {
+    let (db, index, worker) = streamed("logical_sysid").await;
+    let before = index.alias_target().await;
+    // As after a restore onto another server: the state file knows another server.
+    let path = worker.state_path();
+    let state = std::fs::read_to_string(&path).unwrap();
+    let known = state
+        .lines()
+        .find_map(|line| line.strip_prefix("slot_server: "))
+        .unwrap_or_else(|| panic!("no slot_server in {state}"))
+        .to_owned();
+    std::fs::write(&path, state.replace(&known, "'1234/1'")).unwrap();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'On Another Server', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(&db, &index, "the index to equal Postgres", &running).await;
+    assert!(
+        running.log().contains("the Postgres server changed"),
+        "{}",
+        running.log()
+    );
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_mode_without_the_replication_privilege_says_which() {
+    let name = unique_name("logical_role");
+    let db = TestDb::with_generated(&name, 5).await;
+    let _index = SearchIndex::new(&name).await;
+    // Roles belong to the cluster: this one is the test's own, dropped at the end.
+    db.execute(&format!(
+        "CREATE ROLE {name} LOGIN; GRANT USAGE ON SCHEMA content TO {name};
+         GRANT SELECT ON ALL TABLES IN SCHEMA content TO {name};"
+    ))
+    .await;
+    let mut worker = Worker::new(&db, &name);
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.set_username(&name).unwrap();
+    worker.set("PG2ES__POSTGRES__URL", url.as_str());
+    worker.set("PG2ES__SYNC__CAPTURE", "logical");
+    let check = worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
+    let sync = worker.output(&["sync", "--once"]);
+    let stderr = String::from_utf8_lossy(&sync.stderr).into_owned();
+    db.execute(&format!("DROP OWNED BY {name}; DROP ROLE {name}"))
+        .await;
+    assert!(!check.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("ALTER ROLE {name} REPLICATION")),
+        "{stdout}"
+    );
+    assert!(!sync.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ALTER ROLE {name} REPLICATION")),
+        "{stderr}"
+    );
+}
