@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# pg2es: keeps the Elasticsearch index `movies` in sync with PostgreSQL.
+# pg2es: keeps the Elasticsearch indexes `movies`, `genres` and `persons` in sync with
+# PostgreSQL (the three pipelines of /app/pipelines).
 #
 #   docker build -t pg2es .
 #   docker run --rm -v pg2es-data:/data \

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help up down test lint unit demo soak clean deny bench bench-pipelines
+.PHONY: help up down test test-all lint unit demo soak clean deny bench bench-pipelines bench-capture compose-test
 
 SEEDS ?= 50
 FILMS ?= 100000
@@ -11,13 +11,16 @@ ROUNDS ?= 5
 
 help:
 	@echo "make demo   start Postgres + Elasticsearch, load sample films, index them, search"
-	@echo "make test   start the stack, run lint, unit and integration tests (ES and OpenSearch), stop it"
-	@echo "make up     start Postgres, Elasticsearch 7.10.2 and OpenSearch 2.19 on loopback"
+	@echo "make test   start the stack, run lint, unit and integration tests (Elasticsearch 7.10.2, OpenSearch 3; TLS/auth against a secured OpenSearch), stop it"
+	@echo "make test-all  the same, and the integration tests against OpenSearch 2.19 too"
+	@echo "make up     start Postgres, Elasticsearch 7.10.2, OpenSearch 2.19 and 3, a secured OpenSearch, on loopback"
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
+	@echo "make bench-capture  exact capture: its write cost on durable settings (bench/results/trigger-cost.md), catch-up of a 203,800-change backlog (bench/results/catch-up.md)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
+	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; 15-25 min the first time, then under 2)"
 	@echo "make soak   the randomized index-equals-Postgres test with SEEDS=$(SEEDS) seeds (stack left up)"
 
 up:
@@ -28,6 +31,9 @@ down:
 
 test:
 	bash scripts/test.sh
+
+test-all:
+	bash scripts/test.sh all
 
 lint:
 	cargo fmt --all -- --check
@@ -43,8 +49,16 @@ bench:
 bench-pipelines:
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
 
+bench-capture:
+	ROUNDS=3 bash scripts/bench/trigger-cost.sh 20000 15
+	bash scripts/bench/catch-up.sh
+
 deny:
 	bash scripts/deny.sh
+
+# Not part of `make test`: it builds the image (15 min the first time) and needs root.
+compose-test:
+	bash scripts/compose/test.sh
 
 demo:
 	bash scripts/demo.sh

@@ -64,6 +64,28 @@ impl RetryPolicy {
     }
 }
 
+/// True when an error's chain holds an I/O error of kind `InvalidData`: what the TLS layer
+/// (rustls) reports for a certificate it does not trust, a name that does not match, a broken
+/// handshake. Another attempt would meet the same certificate: not transient, unlike a reset
+/// or refused connection.
+pub(crate) fn refused_by_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        cause = error.source();
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+            // An I/O error wrapping another (the HTTPS connector wraps the TLS layer's) shows
+            // the inner one only through `get_ref`: its `source` skips it.
+            if let Some(inner) = io.get_ref() {
+                cause = Some(inner as &(dyn std::error::Error + 'static));
+            }
+        }
+    }
+    false
+}
+
 /// Runs `operation` until it succeeds, fails with a non-retryable error, or the policy gives up.
 pub(crate) async fn retry<T, E, F, Fut>(
     policy: &impl Policy<E>,
@@ -76,7 +98,7 @@ where
     E: Retryable + std::error::Error,
 {
     let mut attempt: u32 = 0;
-    operation
+    let result = operation
         .retry(policy.backoff_policy().backoff())
         .sleep(tokio::time::sleep)
         .when(|err: &E| err.is_retryable())
@@ -91,12 +113,17 @@ where
             // The whole chain: "ping failed" alone reads the same for a wrong port, a wrong
             // password and a server still starting.
             let error = crate::cli::causes(err).join(": ");
+            crate::metrics::get().health.retrying(what, error.clone());
             warn!(
                 operation = what,
                 attempt, delay_ms, error, "transient failure, retrying"
             );
         })
-        .await
+        .await;
+    if attempt > 0 {
+        crate::metrics::get().health.retry_ended(what);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -122,6 +149,25 @@ mod tests {
         fn retry_after(&self) -> Option<Duration> {
             matches!(self, TestError::SlowDown).then_some(Duration::from_secs(60))
         }
+    }
+
+    #[test]
+    fn invalid_data_anywhere_in_the_chain_is_a_tls_refusal() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("request failed")]
+        struct Wrapper(#[source] std::io::Error);
+        let refused = Wrapper(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        ));
+        assert!(refused_by_tls(&refused));
+        let wrapped = Wrapper(std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        )));
+        assert!(refused_by_tls(&wrapped));
+        let reset = Wrapper(std::io::ErrorKind::ConnectionReset.into());
+        assert!(!refused_by_tls(&reset));
     }
 
     const POLICY: RetryPolicy = RetryPolicy {

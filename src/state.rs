@@ -107,6 +107,49 @@ pub(crate) enum RebuildReason {
     Migration,
     /// `pg2es reindex --rollback`: an earlier index is brought up to date and put back.
     Rollback,
+    /// The alias was found on an index pg2es did not put it on (moved by hand, or an index
+    /// pg2es did not build): what it answers from cannot be trusted.
+    AliasMoved,
+    /// The database is not the one the state file was written for (another database or
+    /// server, a restore, a failover): the index holds another database's rows.
+    DatabaseChanged,
+}
+
+/// Operations the index applied that pg2es did not send, noticed between two cycles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForeignWrites {
+    /// How many more operations the index applied than pg2es sent (fewer: negative).
+    pub operations: i64,
+    pub noticed_at: DateTime<Utc>,
+    /// When every document was compared with Postgres and the differences written again.
+    pub repaired_at: Option<DateTime<Utc>>,
+    /// Documents found missing, stale or extra, and written again.
+    pub written_again: u64,
+}
+
+/// The database a state file was written for: its cursors mean nothing anywhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Source {
+    /// `pg_control_system().system_identifier`: one per cluster made by initdb (a dump
+    /// restored elsewhere gets another; a physical copy keeps it).
+    pub system_identifier: String,
+    /// The timeline: a point-in-time restore or a standby's promotion starts a new one.
+    pub timeline: u32,
+    /// `current_database()` and its oid (a dropped and re-created database gets another).
+    pub database: String,
+    pub database_oid: u32,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "database {:?} (oid {}) of cluster {}, timeline {}",
+            self.database, self.database_oid, self.system_identifier, self.timeline
+        )
+    }
 }
 
 /// A new index being filled next to the live one; the alias moves to it once it is complete.
@@ -144,6 +187,17 @@ pub(crate) struct State {
     /// it built refused documents. Cleared when the config changes.
     #[serde(default)]
     pub pinned_config: Option<String>,
+    /// The database the cursors and the index belong to (absent in earlier state files: taken
+    /// from the database at the next start).
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// The index the alias was on when pg2es last put it there or saw it there: an alias found
+    /// elsewhere was moved by hand.
+    #[serde(default)]
+    pub live_index: Option<String>,
+    /// The last writes into the index that pg2es did not make, and their repair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_writes: Option<ForeignWrites>,
     /// Logical mode: the server the replication slot's positions belong to,
     /// `<system identifier>/<timeline>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +217,9 @@ impl State {
             cursors: BTreeMap::new(),
             rebuild: None,
             pinned_config: None,
+            source: None,
+            live_index: None,
+            foreign_writes: None,
             slot_server: None,
             last_sync_at: None,
         }

@@ -8,7 +8,7 @@ use crate::support::{
 };
 
 /// A back-filled index over the real dataset, followed with triggers.
-async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
+pub(crate) async fn captured(test: &str) -> (TestDb, SearchIndex, Worker) {
     let name = unique_name(test);
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
@@ -191,4 +191,19 @@ async fn setup_is_idempotent_and_teardown_is_noticed() {
     let output = worker.output(&["sync", "--once"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg2es setup"));
+}
+
+#[tokio::test]
+async fn a_backlog_of_many_writes_to_few_rows_builds_each_document_once() {
+    let (db, index, worker) = captured("capture_backlog_collapses").await;
+    // A worker down while every film was updated 30 times: ~30,000 recorded changes.
+    for _ in 0..30 {
+        db.execute("UPDATE content.film_work SET rating = coalesce(rating, 0), updated_at = now()")
+            .await;
+    }
+    assert!(pending_changes(&worker) >= 29_970);
+    let (indexed, _, _, log) = worker.sync_once();
+    assert_eq!(indexed, 999, "one build per film, not per write: {log}");
+    assert_eq!(pending_changes(&worker), 0);
+    assert_index_equals_postgres(&db, &index).await;
 }

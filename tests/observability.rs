@@ -151,7 +151,12 @@ async fn a_write_block_longer_than_the_bound_shows_in_lag_and_readiness_and_noth
     let db = TestDb::with_generated(&name, FILMS).await;
     let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
-    worker.set("PG2ES__HTTP__ADDRESS", "127.0.0.1:0");
+    // A fixed port, so that `pg2es status` knows where to ask the worker.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap();
+    worker.set("PG2ES__HTTP__ADDRESS", &format!("127.0.0.1:{port}"));
     worker.set("PG2ES__HTTP__UNWRITABLE_AFTER", "2s");
     let running = Running::start(&worker);
     let address = running
@@ -201,6 +206,12 @@ async fn a_write_block_longer_than_the_bound_shows_in_lag_and_readiness_and_noth
         },
     )
     .await;
+    // `status` says what the worker is retrying, since when, and the last error.
+    let status = worker.output(&["status"]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("retrying since"), "{status}");
+    assert!(status.contains("bulk request"), "{status}");
+    assert!(status.contains("flood-stage"), "{status}");
     // The lag keeps growing while the change waits (updated at every retry).
     wait_until("the lag to pass the bound", Duration::from_secs(60), || {
         let (_, exposition) = http_get(&address, "/metrics");

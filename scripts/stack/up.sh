@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the dev/test stack on loopback and writes target/stack.env.
 #
-#   scripts/stack/up.sh [postgres|elasticsearch|opensearch ...]   (default: all)
+#   scripts/stack/up.sh [postgres|elasticsearch|opensearch|opensearch3|secure ...]   (default: all)
 #
 # Idempotent: a service that already runs and answers is left alone. Installs
 # what is missing (PostgreSQL server, Java 17, Maven, curl), starts what is
@@ -10,13 +10,15 @@
 # target/stack.env.
 #
 # Ports (env overrides): PG2ES_PG_PORT=55432, PG2ES_ES_PORT=9201,
-# PG2ES_OS_PORT=9221. Nodes: ES_NODES / OS_NODES (default 1), heap
+# PG2ES_OS_PORT=9221, PG2ES_OS3_PORT=9241, PG2ES_SECURE_PORT=9251. Nodes: ES_NODES / OS_NODES (default 1), heap
 # PG2ES_ES_HEAP / PG2ES_OS_HEAP (default 1g per node), extra JVM flags
 # PG2ES_ES_JAVA_OPTS / PG2ES_OS_JAVA_OPTS.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=secure.sh
+source "$(dirname "${BASH_SOURCE[0]}")/secure.sh"
 
 PG_TIMEOUT="${PG2ES_PG_TIMEOUT:-60}"
 JAVA_TIMEOUT="${PG2ES_JAVA_TIMEOUT:-180}"
@@ -169,6 +171,23 @@ ensure_java_and_maven() {
     command -v mvn >/dev/null || apt_install maven
 }
 
+# OpenSearch 3 needs Java 21 or newer, which Debian 12 does not package: a JDK that the machine
+# has (e.g. /usr/lib/jvm/temurin-25-jdk-amd64), or PG2ES_STACK_JAVA21_HOME. For OpenSearch 3
+# only; the others keep Java 17.
+ensure_java21() {
+    [[ -n "${JAVA21_HOME:-}" ]] && return 0
+    local c version
+    for c in "${PG2ES_STACK_JAVA21_HOME:-}" /usr/lib/jvm/*; do
+        [[ -n "$c" && -x "$c/bin/java" ]] || continue
+        version="$("$c/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
+        if [[ "$version" =~ ^[0-9]+$ ]] && ((version >= 21)); then
+            JAVA21_HOME="$c"
+            return 0
+        fi
+    done
+    die "opensearch3: no Java 21 or newer under /usr/lib/jvm (OpenSearch 3 needs one); set PG2ES_STACK_JAVA21_HOME"
+}
+
 # Resolves (and caches in $E_CLASSPATH) the runner's classpath with Maven.
 # Re-resolved when the pom changed or a jar vanished from ~/.m2.
 engine_classpath() {
@@ -188,8 +207,9 @@ engine_classpath() {
     fi
     if [[ -n "$stale" ]]; then
         log "$E_NAME: resolving the runner's classpath with Maven (first time on a machine: ~100 MB from Maven Central for both runners)"
+        # Jars only: the secure node's pom also names the security plugin's zip.
         if ! JAVA_HOME="$JAVA17_HOME" mvn -q -B -f "$E_POM" dependency:build-classpath \
-            -Dmdep.outputFile="$E_CLASSPATH.tmp" >"$E_DIR/mvn.log" 2>&1; then
+            -DincludeTypes=jar -Dmdep.outputFile="$E_CLASSPATH.tmp" >"$E_DIR/mvn.log" 2>&1; then
             tail -n 40 "$E_DIR/mvn.log" >&2
             die "$E_NAME: mvn dependency:build-classpath failed (log: $E_DIR/mvn.log)"
         fi
@@ -265,6 +285,17 @@ engine_up() {
 
     engine_classpath
     engine_write_config
+    local classpath java_home="$JAVA17_HOME" plugin_args=()
+    classpath="$(<"$E_CLASSPATH")"
+    if [[ "$E_JAVA" == 21 ]]; then java_home="$JAVA21_HOME"; fi
+    if [[ "$E_NAME" == secure ]]; then
+        tls_make
+        secure_plugin
+        secure_config
+        # The plugin's jars after the runner's (its copies of shared libraries lose).
+        classpath+=":$E_DIR/plugin/*"
+        plugin_args=(-pluginTypes org.opensearch.security.OpenSearchSecurityPlugin)
+    fi
 
     # Keep the previous run's log for post-mortems.
     if [[ -f "$E_LOG" ]]; then mv -f "$E_LOG" "$E_LOG.1"; fi
@@ -290,9 +321,9 @@ engine_up() {
     (
         cd "$E_DIR"
         exec 9>&- # the stack lock (see take_lock)
-        exec setsid "$JAVA17_HOME/bin/java" "${java_opts[@]}" -cp "$(<"$E_CLASSPATH")" "$E_MAIN" \
+        exec setsid "$java_home/bin/java" "${java_opts[@]}" -cp "$classpath" "$E_MAIN" \
             -basePath "$E_BASE" -numOfNode "$E_NODES" -baseHttpPort $((E_PORT - 1)) \
-            -clusterName "$E_CLUSTER" >"$E_LOG" 2>&1 </dev/null
+            -clusterName "$E_CLUSTER" "${plugin_args[@]+"${plugin_args[@]}"}" >"$E_LOG" 2>&1 </dev/null
     ) &
     pid=$!
     echo "$pid" >"$E_PIDFILE"
@@ -313,13 +344,13 @@ engine_up() {
 engine_wait() {
     engine_vars "$1"
     local deadline=$((SECONDS + JAVA_TIMEOUT)) code body="$E_DIR/health.json"
-    local url="http://127.0.0.1:$E_PORT/_cluster/health?wait_for_status=yellow&wait_for_nodes=$E_NODES&timeout=5s"
+    local path="/_cluster/health?wait_for_status=yellow&wait_for_nodes=$E_NODES&timeout=5s"
     while :; do
         if [[ -z "$(engine_pid)" ]]; then
             tail -n 60 "$E_LOG" >&2 || true
             die "$E_NAME: the JVM exited (log: $E_LOG)"
         fi
-        code="$(curl -sS -o "$body" -w '%{http_code}' --max-time 15 "$url" 2>/dev/null)" || code=000
+        code="$(engine_curl "$path" -sS -o "$body" -w '%{http_code}' --max-time 15 2>/dev/null)" || code=000
         [[ "$code" == 200 ]] && break
         if ((SECONDS >= deadline)); then
             tail -n 60 "$E_LOG" >&2 || true
@@ -329,11 +360,11 @@ engine_wait() {
     done
     # Confirm it is really the expected engine and version on that port.
     local version
-    version="$(curl -fsS --max-time 10 "http://127.0.0.1:$E_PORT/" |
+    version="$(engine_curl / -fsS --max-time 10 |
         sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p' | head -n 1)"
     [[ "$version" == "$E_VERSION_PREFIX"* ]] ||
         die "$E_NAME: 127.0.0.1:$E_PORT reports version '$version', expected $E_VERSION_PREFIX*"
-    log "$E_NAME: ready on 127.0.0.1:$E_PORT, version $version, $(grep -o '"status":"[a-z]*"' "$body")"
+    log "$E_NAME: ready on $E_SCHEME://127.0.0.1:$E_PORT, version $version, $(grep -o '"status":"[a-z]*"' "$body")"
 }
 
 # ---------------------------------------------------------------- main
@@ -346,14 +377,16 @@ want() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
 
 # Launch everything first, then wait: the two JVMs boot in parallel.
 if want postgres; then pg_up; fi
-if want elasticsearch || want opensearch; then
+for engine in "${ENGINES[@]}"; do
+    want "$engine" || continue
     ensure_java_and_maven
-    if want elasticsearch; then engine_up elasticsearch; fi
-    if want opensearch; then engine_up opensearch; fi
-fi
+    if [[ "$engine" == opensearch3 ]]; then ensure_java21; fi
+    engine_up "$engine"
+done
 if want postgres; then pg_wait; fi
-if want elasticsearch; then engine_wait elasticsearch; fi
-if want opensearch; then engine_wait opensearch; fi
+for engine in "${ENGINES[@]}"; do
+    if want "$engine"; then engine_wait "$engine"; fi
+done
 
 log "up in $((SECONDS - start))s; writing $STACK_ENV"
 write_env

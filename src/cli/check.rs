@@ -67,6 +67,10 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         let tables: Vec<Table> = compiled.iter().flat_map(|p| p.tables.clone()).collect();
         check_postgres_privileges(&mut report, config, &postgres, &tables).await;
         check_capture(&mut report, config, &postgres, &tables).await;
+        if config.sync.capture == Capture::Polling {
+            super::polling::check_guard(&mut report, config, &postgres, &tables).await;
+            super::polling::check_horizon(&mut report, config, &postgres).await;
+        }
         super::logical::check(&mut report, config, &postgres, &compiled).await;
     }
     for (number, pipeline) in compiled.iter().enumerate() {
@@ -76,6 +80,7 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
         }
         check_index_privileges(&mut report, pipeline, &elastic).await;
         check_index(&mut report, pipeline, &elastic).await;
+        check_alias(&mut report, config, pipeline, &elastic).await;
         check_dead_letters(&mut report, config, pipeline);
     }
     Ok(finish(report))
@@ -206,6 +211,23 @@ async fn check_capture(
         }
         Err(err) => report.fail("change capture", &chain(&err), hint),
     }
+    if config.sync.capture == Capture::Triggers {
+        check_triggers_fire(report, postgres, tables).await;
+    }
+}
+
+/// A capture trigger disabled (or not fired for replicated writes) misses changes silently.
+async fn check_triggers_fire(report: &mut Report, postgres: &Postgres, tables: &[Table]) {
+    let what = "change capture triggers fire for every write";
+    match postgres.capture_unfired(tables).await {
+        Ok(unfired) if unfired.is_empty() => report.pass(what, "enabled ALWAYS"),
+        Ok(unfired) => report.fail(
+            what,
+            &unfired.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            "run `pg2es setup` (it enables them ALWAYS, also for session_replication_role = replica); then `pg2es verify --repair` for the writes they missed",
+        ),
+        Err(err) => report.fail(what, &chain(&err), ""),
+    }
 }
 
 async fn check_elasticsearch(report: &mut Report, config: &Config, elastic: &Elastic) -> bool {
@@ -274,6 +296,49 @@ async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic
     }
 }
 
+/// The alias on the index pg2es left it on: not moved by hand, not a foreign index.
+async fn check_alias(report: &mut Report, config: &Config, pipeline: &Declared, elastic: &Elastic) {
+    let state = super::load_state(config, pipeline)
+        .unwrap_or_else(|_| crate::state::State::new(&pipeline.name, &pipeline.alias));
+    let what = format!("alias {}", pipeline.alias);
+    if let Some(noted) = &state.foreign_writes {
+        match noted.repaired_at {
+            Some(_) => report.pass("writes by others", &foreign_writes_text(noted)),
+            None => report.fail(
+                "writes by others",
+                &foreign_writes_text(noted),
+                "the worker compares every document with Postgres and writes again what differs; `pg2es verify --repair` does the same by hand",
+            ),
+        }
+    }
+    match crate::pipeline::alias_trouble(elastic, &state).await {
+        Ok(None) => report.pass(&what, "on the index pg2es built and left it on"),
+        Ok(Some(trouble)) => report.fail(
+            &what,
+            &trouble,
+            "searches read an index pg2es does not vouch for; `pg2es run` rebuilds behind the alias",
+        ),
+        Err(err) => report.fail(&what, &chain(&err), ""),
+    }
+}
+
+/// The state file's note of writes into the index that pg2es did not make.
+pub(super) fn foreign_writes_text(noted: &crate::state::ForeignWrites) -> String {
+    let noticed = format!(
+        "{} operation(s) in the index that pg2es did not send, noticed at {}",
+        noted.operations,
+        noted.noticed_at.to_rfc3339()
+    );
+    match noted.repaired_at {
+        Some(at) => format!(
+            "{noticed}; repaired at {}: {} document(s) written again",
+            at.to_rfc3339(),
+            noted.written_again
+        ),
+        None => format!("{noticed}; not repaired yet"),
+    }
+}
+
 /// Documents the index refused are missing from it: say how many, and which limit they broke.
 fn check_dead_letters(report: &mut Report, config: &Config, pipeline: &Declared) {
     let what = format!("dead letters of {}", pipeline.name);
@@ -314,6 +379,6 @@ fn finish(report: Report) -> ExitCode {
     }
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+pub(super) fn chain(err: &dyn std::error::Error) -> String {
     super::causes(err).join(": ")
 }

@@ -7,6 +7,7 @@ mod export;
 mod listen;
 mod logical;
 mod pipelines;
+mod polling;
 mod reindex;
 mod status;
 mod verify;
@@ -395,6 +396,9 @@ async fn work(
         elasticsearch = %config.elasticsearch.describe(),
         index = %pipeline.alias,
         state = %config.state_path(&pipeline.name).display(),
+        capture = ?config.sync.capture,
+        poll_interval = ?config.sync.poll_interval,
+        batch_size = config.sync.batch_size,
         "pg2es starting"
     );
     postgres.ping().await?;
@@ -418,8 +422,11 @@ async fn work(
             // Deleted under the worker, or the alias removed: writes never create an index of
             // the alias's name (they require the alias), so nothing went to a stray index.
             // Rebuilt behind the alias, search complete again without a restart.
-            Err(SyncError::Elasticsearch(gone @ EsError::IndexGone { .. })) => {
-                error!(pipeline = pipeline.name, error = %gone, "the index behind the alias is gone: rebuilding it; search answers incompletely until then");
+            Err(
+                untrusted @ (SyncError::Elasticsearch(EsError::IndexGone { .. })
+                | SyncError::AliasMoved { .. }),
+            ) => {
+                error!(pipeline = pipeline.name, error = %untrusted, "the index behind the alias is gone or not the one pg2es left it on: rebuilding it; search answers incompletely until then");
                 crate::metrics::get().health.incomplete(format!(
                     "{}: rebuilding the index behind alias {}",
                     pipeline.name, pipeline.alias

@@ -65,10 +65,18 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
     let dead_letter_path = config.dead_letter_path(&pipeline.name);
     let dead_letters = DeadLetters::count(&dead_letter_path).ok();
     let aliased = elastic.aliased_indexes().await?;
+    let horizon = match config.sync.capture {
+        Capture::Polling => super::polling::horizon_report(config, &postgres).await?,
+        _ => Value::Null,
+    };
+    let alias_trouble = pipeline::alias_trouble(&elastic, &state).await?;
     let report = json!({
         "pipeline": state.pipeline,
         "index": state.index,
         "alias_on": aliased,
+        "alias_trouble": alias_trouble,
+        "foreign_writes": state.foreign_writes,
+        "worker_http": worker_http(config).await,
         "rebuild": state.rebuild,
         "pinned_config": state.pinned_config,
         "state_file": config.state_path(&pipeline.name),
@@ -81,6 +89,7 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "rows_in_postgres": rows,
         "capture": config.sync.capture,
         "pending_changes": pending,
+        "polling_horizon": horizon,
         "consumers": consumers,
         "dead_letter_file": dead_letter_path,
         "dead_letters": dead_letters,
@@ -130,8 +139,26 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
             .join(", "),
     };
     println!("alias on:   {answering}");
+    if let Some(trouble) = report["alias_trouble"].as_str() {
+        println!("  ✗ {trouble}");
+    }
+    if let Some(noted) = &state.foreign_writes {
+        println!("  {}", super::check::foreign_writes_text(noted));
+    }
     println!("state file: {}", text("state_file"));
     println!("worker:     {}", text("active_worker"));
+    let http = &report["worker_http"];
+    if let Some(reason) = http["reason"].as_str() {
+        println!("  not ready: {reason}");
+    }
+    for retrying in http["retrying"].as_array().into_iter().flatten() {
+        println!(
+            "  retrying since {} ({}), last error: {}",
+            retrying["since"].as_str().unwrap_or_default(),
+            retrying["operation"].as_str().unwrap_or_default(),
+            retrying["last_error"].as_str().unwrap_or_default()
+        );
+    }
     if let Some(rebuild) = &state.rebuild {
         println!(
             "rebuild:    {:?} into {}, {}",
@@ -154,6 +181,12 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
         seconds => format!("{seconds}s (age of the oldest change not yet indexed)"),
     };
     println!("lag:        {lag}");
+    if report["polling_horizon"].is_object() {
+        println!(
+            "horizon:    {}",
+            super::polling::horizon_line(&report["polling_horizon"])
+        );
+    }
     let documents = match &report["documents_in_index"] {
         Value::Null => "index missing".to_owned(),
         count => count.to_string(),
@@ -197,4 +230,32 @@ fn progress(backfill: &Backfill) -> String {
         ),
         (false, None) => "not started".to_owned(),
     }
+}
+
+/// What the running worker says on its HTTP listener (`/status`): readiness and what it is
+/// retrying. `null` when the listener is off, on a port chosen at start, or not answering.
+async fn worker_http(config: &Config) -> Value {
+    let Some(mut address) = config.http.listen_address().filter(|a| a.port() != 0) else {
+        return Value::Null;
+    };
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let asked = tokio::time::timeout(Duration::from_secs(2), http_get(address, "/status")).await;
+    match asked {
+        Ok(Ok(body)) => serde_json::from_str(&body).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+async fn http_get(address: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_owned()))
 }

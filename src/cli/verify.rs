@@ -27,15 +27,29 @@ pub(super) async fn run(
         .await
         .map_err(AppError::from)?;
         all_equal &= report.equal();
+        let state = super::load_state(config, &declared)?;
+        let trouble = pipeline::alias_trouble(&elastic, &state)
+            .await
+            .map_err(crate::pipeline::SyncError::from)?;
+        all_equal &= trouble.is_none();
         if as_json {
             let mut value = serde_json::to_value(&report).unwrap_or_default();
             value["pipeline"] = declared.name.clone().into();
+            value["alias_trouble"] = trouble.into();
+            value["foreign_writes"] =
+                serde_json::to_value(&state.foreign_writes).unwrap_or_default();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );
         } else {
             println!("{} ({}):", declared.name, declared.alias);
+            if let Some(trouble) = &trouble {
+                println!("  ✗ {trouble}");
+            }
+            if let Some(noted) = &state.foreign_writes {
+                println!("  {}", super::check::foreign_writes_text(noted));
+            }
             print_text(&report);
         }
     }

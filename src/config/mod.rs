@@ -30,6 +30,8 @@ pub const DEFAULT_KEEP_PREVIOUS: u32 = 1;
 pub const DEFAULT_STATE_PATH: &str = "state.yaml";
 pub const DEFAULT_DEAD_LETTER_PATH: &str = "dead_letter.ndjson";
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// A transaction open this long that holds polling back is named (log, `status`, `check`).
+pub const DEFAULT_HELD_BACK_AFTER: Duration = Duration::from_secs(60);
 pub const DEFAULT_BATCH_SIZE: u32 = 500;
 /// Elasticsearch's guidance is 5 to 15 MB per bulk request.
 pub const DEFAULT_BULK_MAX_BYTES: u64 = 5 * 1024 * 1024;
@@ -226,6 +228,15 @@ pub struct SyncConfig {
     /// `refresh_interval: -1` while back-filling, restored afterwards. (Replicas are left as
     /// they are: without them, losing a node in the middle would lose acknowledged documents.)
     pub tune_backfill: bool,
+    /// Polling never reads past the start of the oldest open transaction (`on`); `off` reads
+    /// up to now, accepting that a late commit may be skipped (a role that cannot see other
+    /// roles' sessions has no working guard anyway: it must be given `pg_read_all_stats`, or
+    /// this set to `off` deliberately).
+    pub polling_guard: PollingGuard,
+    /// A transaction open longer than this that holds polling back is named in a warning, in
+    /// `status` and in `check`.
+    #[serde(with = "duration")]
+    pub held_back_after: Duration,
     #[validate(nested)]
     pub retry: RetryConfig,
 }
@@ -239,6 +250,8 @@ impl Default for SyncConfig {
             bulk_max_bytes: DEFAULT_BULK_MAX_BYTES,
             bulk_concurrency: DEFAULT_BULK_CONCURRENCY,
             tune_backfill: true,
+            polling_guard: PollingGuard::On,
+            held_back_after: DEFAULT_HELD_BACK_AFTER,
             retry: RetryConfig::default(),
         }
     }
@@ -278,6 +291,15 @@ pub enum Capture {
     /// A logical replication slot (`pgoutput`) streams every change; needs `wal_level =
     /// logical`, a role with `REPLICATION` and `pg2es setup`.
     Logical,
+}
+
+/// The late-commit guard of polling (see [`SyncConfig::polling_guard`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PollingGuard {
+    #[default]
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

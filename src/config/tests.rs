@@ -70,6 +70,18 @@ fn capture_mode_is_read_and_checked() {
 }
 
 #[test]
+fn the_polling_guard_is_on_unless_turned_off() {
+    assert_eq!(parse("").unwrap().sync.polling_guard, PollingGuard::On);
+    let config = parse("sync:\n  polling_guard: off\n  held_back_after: 0s\n").unwrap();
+    assert_eq!(config.sync.polling_guard, PollingGuard::Off);
+    assert_eq!(config.sync.held_back_after, Duration::ZERO);
+    let config = parse_env("", &[("PG2ES__SYNC__POLLING_GUARD", "off")]).unwrap();
+    assert_eq!(config.sync.polling_guard, PollingGuard::Off);
+    let text = error_text("sync:\n  polling_guard: maybe\n", &[]);
+    assert!(text.contains("maybe"), "{text}");
+}
+
+#[test]
 fn unknown_key_is_named() {
     let text = error_text("sync:\n  batch_sise: 10\n", &[]);
     assert!(text.contains("batch_sise"), "{text}");

@@ -8,6 +8,10 @@ use sqlx::Row;
 
 use super::{PgError, Postgres, Table};
 
+/// How many recorded changes one read covers at most: their distinct keys are held in memory
+/// (a few MB), and a backlog of writes to few rows collapses to one build per row within it.
+pub(crate) const WINDOW: i64 = 100_000;
+
 /// One recorded change: a column value of a changed row (its key, or a ref).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Change {
@@ -15,6 +19,28 @@ pub(crate) struct Change {
     pub relation: String,
     pub column: String,
     pub value: String,
+}
+
+impl Change {
+    /// Whether this records a `TRUNCATE` of its relation (no key: any row may be gone).
+    pub fn is_truncate(&self) -> bool {
+        self.column.is_empty()
+    }
+}
+
+/// A capture trigger that does not fire for every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnfiredTrigger {
+    pub relation: String,
+    pub trigger: String,
+    /// `disabled`, or under which `session_replication_role` it does not fire.
+    pub how: String,
+}
+
+impl std::fmt::Display for UnfiredTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}: {}", self.trigger, self.relation, self.how)
+    }
 }
 
 /// Where a consumer stands: changes after `position`, and those of the transactions in
@@ -25,11 +51,14 @@ pub(crate) struct Position {
     pub pending: Vec<String>,
 }
 
-/// A page of changes, and the position once they are indexed.
+/// The distinct changed keys of a window of recorded changes, and the position once they are
+/// indexed.
 #[derive(Debug)]
 pub(crate) struct Page {
     pub changes: Vec<Change>,
     pub next: Position,
+    /// Whether more changes were recorded after the window.
+    pub more: bool,
 }
 
 /// A consumer and how many changes wait for it.
@@ -172,6 +201,27 @@ impl Postgres {
         .await
     }
 
+    /// The capture triggers of `tables` that are not enabled `ALWAYS` (empty when all are).
+    pub async fn capture_unfired(&self, tables: &[Table]) -> Result<Vec<UnfiredTrigger>, PgError> {
+        let relations: Vec<String> = captured_columns(tables).into_keys().collect();
+        self.call("check change capture triggers", || async {
+            let rows = sqlx::query(include_str!("sql/capture_disabled.sql"))
+                .bind(&relations)
+                .fetch_all(self.pool())
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(UnfiredTrigger {
+                        relation: row.try_get("relation")?,
+                        trigger: row.try_get("trigger")?,
+                        how: row.try_get("how")?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     /// Registers `consumer` at the newest change, unless it is registered already.
     pub async fn register_consumer(&self, consumer: &str) -> Result<(), PgError> {
         self.call("register change consumer", || {
@@ -183,13 +233,16 @@ impl Postgres {
         .map(|_| ())
     }
 
-    /// The oldest changes `consumer` has not read, at most `limit`, all in one snapshot.
-    pub async fn recorded_changes(&self, consumer: &str, limit: u32) -> Result<Page, PgError> {
-        self.call("read recorded changes", || self.read_page(consumer, limit))
-            .await
+    /// The keys of the oldest changes `consumer` has not read (at most [`WINDOW`] changes),
+    /// each once, all in one snapshot.
+    pub async fn recorded_changes(&self, consumer: &str) -> Result<Page, PgError> {
+        self.call("read recorded changes", || {
+            self.read_window(consumer, WINDOW)
+        })
+        .await
     }
 
-    async fn read_page(&self, consumer: &str, limit: u32) -> Result<Page, sqlx::Error> {
+    async fn read_window(&self, consumer: &str, window: i64) -> Result<Page, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -205,10 +258,16 @@ impl Postgres {
         let open: Vec<String> = sqlx::query_scalar(include_str!("sql/consumer_snapshot.sql"))
             .fetch_one(&mut *tx)
             .await?;
-        let rows = sqlx::query(include_str!("sql/consumer_read.sql"))
+        let newest: i64 = sqlx::query_scalar(include_str!("sql/consumer_newest.sql"))
+            .fetch_one(&mut *tx)
+            .await?;
+        // Changes of transactions open now, numbered up to `upto`, are read again through
+        // `pending`; those numbered after it are after the next position.
+        let upto = newest.min(position.saturating_add(window)).max(position);
+        let rows = sqlx::query(include_str!("sql/consumer_window.sql"))
             .bind(position)
             .bind(&pending)
-            .bind(i64::from(limit))
+            .bind(upto)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -223,16 +282,15 @@ impl Postgres {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let last = changes.last().map(|change| change.seq);
-        let full = changes.len() == limit as usize;
         let next = Position {
-            position: match (full, last) {
-                (true, Some(last)) => last,
-                (_, last) => last.unwrap_or(position).max(position),
-            },
+            position: upto,
             pending: open,
         };
-        Ok(Page { changes, next })
+        Ok(Page {
+            changes,
+            next,
+            more: newest > upto,
+        })
     }
 
     /// Moves `consumer` to `next` once its changes are indexed, and prunes what every

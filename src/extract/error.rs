@@ -25,8 +25,9 @@ impl Retryable for PgError {
     /// Connection-level faults and server shutdowns are transient; SQL errors are not.
     fn is_retryable(&self) -> bool {
         match &self.source {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
+            // A certificate the configured CA does not trust is not transient.
+            sqlx::Error::Io(io) => !crate::retry::refused_by_tls(io),
+            sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::WorkerCrashed => true,

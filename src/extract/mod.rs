@@ -2,9 +2,11 @@
 
 mod capture;
 mod error;
+mod horizon;
 mod lag;
 mod logical;
 mod privileges;
+mod source;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -13,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 
-pub(crate) use capture::{captured_columns, Change};
+pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::PgError;
 pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 
@@ -267,14 +269,6 @@ impl Postgres {
         self.call("ping", || sqlx::query("SELECT 1").execute(&self.pool))
             .await
             .map(|_| ())
-    }
-
-    /// The instant before which every row change is committed or rolled back (see horizon.sql).
-    pub async fn horizon(&self) -> Result<DateTime<Utc>, PgError> {
-        self.call("read the commit horizon", || {
-            sqlx::query_scalar(include_str!("sql/horizon.sql")).fetch_one(&self.pool)
-        })
-        .await
     }
 
     /// Changed rows of `table` after `after` and before `horizon`, oldest first; nothing for

@@ -38,6 +38,7 @@ impl Elastic {
         Elastic {
             index: index.to_owned(),
             require_alias: false,
+            sequenced: Default::default(),
             ..self.clone()
         }
     }

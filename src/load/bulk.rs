@@ -6,8 +6,14 @@ use serde::Deserialize;
 use super::error::status_is_retryable;
 use crate::transform::Action;
 
-/// What a bulk answer is asked to hold: per item its status and any error, in request order.
-pub(crate) const FILTER_PATH: [&str; 3] = ["errors", "items.*.status", "items.*.error"];
+/// What a bulk answer is asked to hold: per item its status, any error, and the sequence
+/// number the shard gave the operation, in request order.
+pub(crate) const FILTER_PATH: [&str; 4] = [
+    "errors",
+    "items.*.status",
+    "items.*.error",
+    "items.*._seq_no",
+];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BulkResponse {
@@ -26,6 +32,10 @@ pub(crate) struct BulkItem {
     pub status: u16,
     #[serde(default)]
     pub error: Option<ItemError>,
+    /// Present when the shard applied the operation (a delete of nothing included): each such
+    /// operation takes one sequence number, which is how writes by others are noticed.
+    #[serde(default, rename = "_seq_no")]
+    pub seq_no: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -153,6 +153,36 @@ struct Letter {
     id: Key,
 }
 
+/// The fields of a letter that say which index refused which document.
+#[derive(serde::Deserialize)]
+struct Refusal {
+    id: String,
+    index: String,
+    action: String,
+}
+
+impl DeadLetters {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ids of the documents `index` refused to index, as the file records them (lines
+    /// that do not parse are skipped: the question is only which ids one index refused).
+    pub fn ids_refused_by(path: &Path, index: &str) -> std::io::Result<Vec<String>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Refusal>(line).ok())
+            .filter(|refusal| refusal.index == index && refusal.action == "index")
+            .map(|refusal| refusal.id)
+            .collect())
+    }
+}
+
 impl DeadLetters {
     /// Moves the file aside for a replay; a replay that was interrupted is taken up again first.
     /// `None` when there is nothing to replay.

@@ -73,10 +73,12 @@ pub(crate) fn status_is_retryable(status: u16) -> bool {
 impl Retryable for EsError {
     fn is_retryable(&self) -> bool {
         match self {
-            // No status: the connection failed or timed out.
-            EsError::Transport { source, .. } => source
-                .status_code()
-                .is_none_or(|status| status_is_retryable(status.as_u16())),
+            // No status: the connection failed or timed out, or the server's certificate was
+            // refused (which another attempt would meet again).
+            EsError::Transport { source, .. } => match source.status_code() {
+                Some(status) => status_is_retryable(status.as_u16()),
+                None => !crate::retry::refused_by_tls(source),
+            },
             EsError::Status { status, .. } => status_is_retryable(*status),
             EsError::ItemsToRetry { .. } => true,
             EsError::Decode { .. }

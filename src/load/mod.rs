@@ -8,8 +8,10 @@ mod error;
 mod index_config;
 pub(crate) mod mapping;
 pub(crate) mod privileges;
+mod probes;
 mod read;
 mod settings;
+mod writes;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -61,6 +63,8 @@ pub(crate) struct Elastic {
     retry: client::NodeRetry,
     dead_letters: DeadLetters,
     bulk_max_bytes: u64,
+    /// Operations the index applied for this client (and its clones): see `writes.rs`.
+    sequenced: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +94,7 @@ impl Elastic {
             retry,
             dead_letters: DeadLetters::new(dead_letter_path),
             bulk_max_bytes: crate::config::DEFAULT_BULK_MAX_BYTES,
+            sequenced: Default::default(),
         })
     }
 
@@ -214,6 +219,8 @@ impl Elastic {
         let mut refused = Vec::new();
         let mut last_reason = String::new();
         let mut done = WriteReport::default();
+        let applied = items.iter().filter(|item| item.seq_no.is_some()).count();
+        self.count_applied(applied as u64);
         for (action, item) in batch.into_iter().zip(items.iter()) {
             match bulk::classify(&action, item) {
                 Outcome::Indexed => done.indexed += 1,

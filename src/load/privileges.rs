@@ -1,5 +1,6 @@
 //! Whether the configured user may do on the index what pg2es does (`pg2es check`), asked
-//! through Elasticsearch's security API; servers without it (OpenSearch, Elasticsearch OSS,
+//! through Elasticsearch's security API, or probed on OpenSearch with its security plugin
+//! (`probes.rs`); servers without security (Elasticsearch OSS, OpenSearch without the plugin,
 //! security off) check nothing.
 
 use std::collections::BTreeMap;
@@ -52,6 +53,9 @@ struct HasPrivileges {
 impl Elastic {
     pub async fn missing_privileges(&self) -> Result<Privileges, EsError> {
         if !self.security_enabled().await? {
+            if self.opensearch_security().await? {
+                return Ok(Privileges::Missing(self.probe_privileges().await?));
+            }
             return Ok(Privileges::Unchecked);
         }
         let body = json!({"index": [{"names": [&self.index], "privileges": INDEX_PRIVILEGES}]});

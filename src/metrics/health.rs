@@ -2,9 +2,10 @@
 //! check, and the worker made progress recently (a cycle finished, or a back-fill batch was
 //! acknowledged) — within `max(3 × sync.poll_interval, 60s)`.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The shortest time without progress that makes a worker not ready.
 pub(crate) const MIN_STALL: Duration = Duration::from_secs(60);
@@ -26,6 +27,16 @@ pub(crate) struct Health {
     write_failing: Mutex<Option<(Instant, String)>>,
     /// How long writes may fail before the worker is not ready.
     unwritable_after: Mutex<Option<Duration>>,
+    /// Operations being retried: since when, and the last error.
+    retrying: Mutex<BTreeMap<&'static str, (SystemTime, String)>>,
+}
+
+/// An operation being retried, as `/status` (and so `pg2es status`) shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub(crate) struct Retrying {
+    pub operation: &'static str,
+    pub since: chrono::DateTime<chrono::Utc>,
+    pub last_error: String,
 }
 
 /// A copy of [`Health`] at one instant, judged by [`readiness`].
@@ -72,6 +83,32 @@ impl Health {
     /// A bulk request was acknowledged.
     pub fn written(&self) {
         *lock(&self.write_failing) = None;
+    }
+
+    /// `operation` failed and is retried: the first failure of a run of them starts the clock.
+    pub fn retrying(&self, operation: &'static str, error: String) {
+        let mut retrying = lock(&self.retrying);
+        let since = retrying
+            .get(operation)
+            .map_or_else(SystemTime::now, |(since, _)| *since);
+        retrying.insert(operation, (since, error));
+    }
+
+    /// `operation` succeeded, or was given up: no longer retried.
+    pub fn retry_ended(&self, operation: &'static str) {
+        lock(&self.retrying).remove(operation);
+    }
+
+    /// The operations being retried now.
+    pub fn retried(&self) -> Vec<Retrying> {
+        lock(&self.retrying)
+            .iter()
+            .map(|(operation, (since, error))| Retrying {
+                operation,
+                since: (*since).into(),
+                last_error: error.clone(),
+            })
+            .collect()
     }
 
     /// Sets how long writes may fail before the worker is not ready.
@@ -174,6 +211,20 @@ mod tests {
             since_progress: Some(Duration::from_secs(1)),
             stall_after: MIN_STALL,
         }
+    }
+
+    #[test]
+    fn a_retried_operation_keeps_its_first_failure_time_until_it_ends() {
+        let health = Health::default();
+        health.retrying("bulk write", "index read-only".into());
+        let first = health.retried();
+        health.retrying("bulk write", "still read-only".into());
+        let second = health.retried();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].since, first[0].since);
+        assert_eq!(second[0].last_error, "still read-only");
+        health.retry_ended("bulk write");
+        assert!(health.retried().is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::health::readiness;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// Binds `address` and serves until the returned task is aborted. The bound address is logged
 /// (`http listening`), which tells the port when 0 was asked for.
@@ -66,13 +67,25 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             Ok(()) => reply(StatusCode::OK, TEXT, "ready\n".into()),
             Err(reason) => reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, format!("{reason}\n")),
         },
+        "/status" => reply(StatusCode::OK, JSON, status_json(&metrics.health)),
         _ => reply(
             StatusCode::NOT_FOUND,
             TEXT,
-            "not found: /metrics, /healthz, /readyz\n".into(),
+            "not found: /metrics, /healthz, /readyz, /status\n".into(),
         ),
     };
     Ok(response)
+}
+
+/// What `pg2es status` asks a running worker: readiness and what is being retried.
+fn status_json(health: &super::health::Health) -> String {
+    let ready = readiness(&health.snapshot());
+    serde_json::json!({
+        "ready": ready.is_ok(),
+        "reason": ready.err(),
+        "retrying": health.retried(),
+    })
+    .to_string()
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {

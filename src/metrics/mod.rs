@@ -40,6 +40,7 @@ pub(crate) struct Metrics {
     bulk_bytes: Histogram,
     retries: Family<Operation, Counter>,
     lag_seconds: Family<Pipeline, Gauge<f64, AtomicU64>>,
+    horizon_age: Family<Pipeline, Gauge<f64, AtomicU64>>,
     slot_retained_bytes: Family<Pipeline, Gauge>,
     backfill_done: Family<Pipeline, Gauge>,
     backfill_total: Family<Pipeline, Gauge>,
@@ -86,6 +87,7 @@ impl Metrics {
             bulk_bytes: histogram(1024.0, 2.0, 18),
             retries: Family::default(),
             lag_seconds: Family::default(),
+            horizon_age: Family::default(),
             slot_retained_bytes: Family::default(),
             backfill_done: Family::default(),
             backfill_total: Family::default(),
@@ -165,6 +167,12 @@ impl Metrics {
             "Age of the oldest change not yet acknowledged (0: caught up)",
             Unit::Seconds,
             self.lag_seconds.clone(),
+        );
+        r.register_with_unit(
+            "polling_horizon_age",
+            "Polling: how long the oldest open transaction has held the commit horizon back (0: none)",
+            Unit::Seconds,
+            self.horizon_age.clone(),
         );
         r.register_with_unit(
             "slot_retained",
@@ -255,6 +263,13 @@ impl Metrics {
             .get_or_create(&label(pipeline))
             .set(seconds);
         lock(&self.lag_measured).insert(pipeline.to_owned(), (seconds, Instant::now()));
+    }
+
+    /// Polling: the age of the commit horizon measured at the start of a cycle.
+    pub fn horizon_age(&self, pipeline: &str, seconds: f64) {
+        self.horizon_age
+            .get_or_create(&label(pipeline))
+            .set(seconds.max(0.0));
     }
 
     /// The log a pipeline's replication slot keeps on the Postgres server's disk.
@@ -353,6 +368,7 @@ mod tests {
         metrics.bulk_sent(4, 2048, Duration::from_millis(20));
         metrics.retried("bulk request");
         metrics.lag("movies", -1.0);
+        metrics.horizon_age("movies", 42.5);
         metrics.servers_up(true, false);
         metrics.backfill_started("movies", 0, 40);
         metrics.backfill_advanced("movies", 10);
@@ -368,6 +384,7 @@ mod tests {
             "pg2es_bulk_request_size_bytes_sum 2048.0",
             "pg2es_retries_total{operation=\"bulk request\"} 1",
             "pg2es_lag_seconds{pipeline=\"movies\"} 0.0",
+            "pg2es_polling_horizon_age_seconds{pipeline=\"movies\"} 42.5",
             "pg2es_postgres_up 1",
             "pg2es_elasticsearch_up 0",
             "pg2es_backfill_done_documents{pipeline=\"movies\"} 10",

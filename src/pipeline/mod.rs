@@ -6,11 +6,13 @@ mod stages {
     pub(super) mod backfill;
     pub(super) mod captured;
     pub(super) mod changes;
+    pub(super) mod guard;
     pub(super) mod in_order;
     pub(super) mod lag;
     pub(super) mod logical;
     pub(super) mod progress;
     pub(super) mod spawned;
+    pub(super) mod truncated;
     pub(super) mod units;
 }
 /// The index behind the alias: what it needs at start (`plan`, `prepare`) and rebuilds.
@@ -18,6 +20,7 @@ mod lifecycle {
     pub(super) mod plan;
     pub(super) mod prepare;
     pub(super) mod rebuild;
+    pub(super) mod trust;
 }
 /// Commands that run once: export, verify, dead-letter replay, the schema check.
 mod oneshot {
@@ -29,10 +32,12 @@ mod oneshot {
 
 pub(crate) use lifecycle::plan::Request;
 pub(crate) use lifecycle::prepare::wanted_hash;
+pub(crate) use lifecycle::trust::alias_trouble;
 pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
 pub(crate) use oneshot::verify::{verify, VerifyReport};
+pub(crate) use stages::guard::{grant_for, guarded};
 pub(crate) use stages::lag::lag;
 
 use std::future::Future;
@@ -44,10 +49,10 @@ use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use tracing::info;
 
-use crate::config::{Capture, Config};
+use crate::config::{Capture, Config, PollingGuard};
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, IdScroll, Live, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::state::{self, State, StateError};
 use crate::transform::{actions_for, Action, Document, Key};
 
@@ -115,6 +120,10 @@ pub(crate) enum SyncError {
     State(#[from] StateError),
     #[error("change capture is not installed on {}: run `pg2es setup` (or use sync.capture: polling)", .0.join(", "))]
     CaptureMissing(Vec<String>),
+    #[error("change capture triggers do not fire for every write ({}): writes are missed; run `pg2es setup` (it enables them ALWAYS)", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    CaptureUnfired(Vec<crate::extract::UnfiredTrigger>),
+    #[error("polling cannot see other roles' open transactions: role {role} lacks pg_read_all_stats, so a late commit could be skipped; run `{grant}` (or accept the risk with sync.polling_guard: off)")]
+    GuardBlind { role: String, grant: String },
     #[error(transparent)]
     Export(#[from] oneshot::export::ExportError),
     #[error("postgres does not have what the pipeline reads: {what}")]
@@ -133,6 +142,8 @@ pub(crate) enum SyncError {
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
     SeveralIndexes { alias: String, indexes: Vec<String> },
+    #[error("the index behind alias {alias} is not the one pg2es left it on ({reason}): its documents are not trusted")]
+    AliasMoved { alias: String, reason: String },
     #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
     NothingToRollBack { alias: String },
 }
@@ -153,10 +164,17 @@ pub(crate) struct Engine<P> {
     bulk_concurrency: usize,
     tune_backfill: bool,
     capture: Capture,
+    polling_guard: PollingGuard,
+    held_back_after: std::time::Duration,
+    /// The session last named for holding polling back (named once, not every cycle).
+    named_holder: Option<i32>,
     /// This pipeline's name among the consumers of recorded changes: `<pipeline>@<alias>`.
     consumer: String,
     keep_previous: u32,
     totals: WriteReport,
+    /// Operations the live index had applied, and those pg2es had sent it, at the last look
+    /// (see `load/writes.rs`); `None` until the first look after start or a swap.
+    watch: Option<(u64, u64)>,
     /// The replication slot's reader in logical mode.
     logical: Option<stages::logical::Reader>,
 }
@@ -191,8 +209,12 @@ impl<P: Pipeline> Engine<P> {
             bulk_concurrency: sync.bulk_concurrency as usize,
             tune_backfill: sync.tune_backfill,
             capture: sync.capture,
+            polling_guard: sync.polling_guard,
+            held_back_after: sync.held_back_after,
+            named_holder: None,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
+            watch: None,
             logical: (sync.capture == Capture::Logical).then(|| {
                 let slot = crate::extract::Slot::of(pipeline_name, &alias);
                 stages::logical::Reader::new(slot, &config.postgres)
@@ -200,12 +222,20 @@ impl<P: Pipeline> Engine<P> {
         }
     }
 
-    /// Refuses to start in exact mode when the triggers are not there.
+    /// Refuses to start in exact mode when the triggers are not there (or do not fire), and in
+    /// polling mode when the late-commit guard cannot see every session.
     pub async fn check_capture(&mut self) -> Result<(), SyncError> {
+        if self.capture == Capture::Polling {
+            self.check_polling_guard().await?;
+        }
         if self.capture == Capture::Triggers {
             let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
             if !missing.is_empty() {
                 return Err(SyncError::CaptureMissing(missing));
+            }
+            let unfired = self.pg.capture_unfired(self.pipeline.tables()).await?;
+            if !unfired.is_empty() {
+                return Err(SyncError::CaptureUnfired(unfired));
             }
             self.pg.register_consumer(&self.consumer).await?;
         }
@@ -224,13 +254,8 @@ impl<P: Pipeline> Engine<P> {
     /// through to the alias swap, following changes between its slices.
     pub async fn sync(&mut self) -> Result<(), SyncError> {
         // Noticed at every cycle, also when there is nothing to write.
-        if self.es.live().await? == Live::Missing {
-            return Err(EsError::IndexGone {
-                alias: self.es.index_name().to_owned(),
-                reason: "no alias and no index of that name".into(),
-            }
-            .into());
-        }
+        self.check_alias().await?;
+        self.watch_writes().await?;
         self.measure_lag().await?;
         if !self.state.backfill.done {
             self.backfill().await?;

@@ -8,6 +8,7 @@ pub mod process;
 pub mod proxy;
 pub mod search;
 pub mod search_node;
+pub mod secure;
 pub mod worker;
 
 use std::collections::BTreeMap;

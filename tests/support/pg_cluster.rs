@@ -13,6 +13,39 @@ pub struct PgCluster {
 impl PgCluster {
     /// Creates and starts a new cluster.
     pub fn start() -> Self {
+        let cluster = Self::init();
+        cluster.resume();
+        cluster
+    }
+
+    /// A new cluster that accepts TCP connections over TLS only, with `cert` and `key` (PEM):
+    /// `postgres` without a password, every other role with its SCRAM password.
+    pub fn start_tls(cert: &Path, key: &Path) -> Self {
+        let cluster = Self::init();
+        let data = cluster.data();
+        std::fs::copy(cert, data.join("server.crt")).unwrap();
+        std::fs::copy(key, data.join("server.key")).unwrap();
+        run(Command::new("chmod")
+            .arg("600")
+            .arg(data.join("server.key")));
+        if is_root() {
+            run(Command::new("chown")
+                .arg("postgres")
+                .arg(data.join("server.crt"))
+                .arg(data.join("server.key")));
+        }
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+        let hba = "local all all trust\n\
+                   hostssl all postgres 127.0.0.1/32 trust\n\
+                   hostssl all all 127.0.0.1/32 scram-sha-256\n";
+        std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
+        cluster.resume();
+        cluster
+    }
+
+    fn init() -> Self {
         let dir = tempfile::tempdir().unwrap();
         // The postgres user must reach the data dir inside our temporary directory.
         run(Command::new("chmod").args(["755"]).arg(dir.path()));
@@ -38,7 +71,6 @@ impl PgCluster {
             "--locale=C",
             "--no-sync",
         ]);
-        cluster.resume();
         cluster
     }
 

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use elasticsearch::http::transport::Transport;
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesGetSettingsParts,
     IndicesPutSettingsParts, IndicesRefreshParts,
@@ -42,7 +41,7 @@ impl SearchIndex {
     }
 
     fn open_on(url: &str, name: &str) -> Self {
-        let transport = Transport::single_node(url).unwrap();
+        let transport = super::secure::transport(url);
         Self {
             name: name.to_owned(),
             url: url.to_owned(),
@@ -122,6 +121,22 @@ impl SearchIndex {
         let aliased = self.aliased().await;
         assert_eq!(aliased.len(), 1, "alias {} on {aliased:?}", self.name);
         aliased[0].clone()
+    }
+
+    /// Moves the alias of this name from wherever it is to `index`, as an operator would.
+    pub async fn move_alias_to(&self, index: &str) {
+        let mut actions = vec![serde_json::json!({"add": {"index": index, "alias": self.name}})];
+        for on in self.aliased().await {
+            actions.push(serde_json::json!({"remove": {"index": on, "alias": self.name}}));
+        }
+        let sent = self
+            .client
+            .indices()
+            .update_aliases()
+            .body(serde_json::json!({ "actions": actions }))
+            .send()
+            .await;
+        succeeded(sent, "move the alias").await;
     }
 
     pub async fn create(&self, config: &Value) {

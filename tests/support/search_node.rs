@@ -14,22 +14,28 @@ struct Engine {
     classpath: PathBuf,
     yml: &'static str,
     initial_masters: &'static str,
+    /// OpenSearch 3 needs Java 21 or newer; the others run on Java 17.
+    java_at_least: u32,
 }
 
 fn engine() -> Engine {
-    let opensearch = std::env::var("PG2ES_TEST_OPENSEARCH_URL").ok();
-    let (dir, main, yml, initial_masters) = match opensearch == Some(super::search_url()) {
-        true => (
-            "os",
-            "org.codelibs.opensearch.runner.OpenSearchRunner",
-            "opensearch.yml",
-            "cluster.initial_cluster_manager_nodes",
-        ),
-        false => (
-            "es",
+    let under_test = Some(super::search_url());
+    let is = |name: &str| std::env::var(name).ok() == under_test;
+    let (dir, java_at_least) = match () {
+        _ if is("PG2ES_TEST_OPENSEARCH3_URL") => ("os3", 21),
+        _ if is("PG2ES_TEST_OPENSEARCH_URL") => ("os", 17),
+        _ => ("es", 17),
+    };
+    let (main, yml, initial_masters) = match dir {
+        "es" => (
             "org.codelibs.elasticsearch.runner.ElasticsearchClusterRunner",
             "elasticsearch.yml",
             "cluster.initial_master_nodes",
+        ),
+        _ => (
+            "org.codelibs.opensearch.runner.OpenSearchRunner",
+            "opensearch.yml",
+            "cluster.initial_cluster_manager_nodes",
         ),
     };
     Engine {
@@ -37,6 +43,7 @@ fn engine() -> Engine {
         classpath: Path::new(REPO).join(format!("target/stack/{dir}/classpath.txt")),
         yml,
         initial_masters,
+        java_at_least,
     }
 }
 
@@ -157,7 +164,7 @@ impl SearchNode {
         let classpath = std::fs::read_to_string(&engine.classpath)
             .unwrap_or_else(|_| panic!("{} is missing: run make up", engine.classpath.display()));
         let log = std::fs::File::create(self.dir.path().join("node.log")).unwrap();
-        let child = Command::new(java())
+        let child = Command::new(java(engine.java_at_least))
             .args(["-Xms256m", "-Xmx512m", "-XX:+ExitOnOutOfMemoryError"])
             .arg(format!("-Djava.io.tmpdir={}", self.dir.path().display()))
             .args(["-Dlog4j2.formatMsgNoLookups=true", "-cp", classpath.trim()])
@@ -181,16 +188,34 @@ impl Drop for SearchNode {
     }
 }
 
-fn java() -> PathBuf {
+/// Java 17 where it will do (the stack's choice), else the first JDK of at least `version`.
+fn java(version: u32) -> PathBuf {
     let jvm = Path::new("/usr/lib/jvm/java-17-openjdk-amd64/bin/java");
-    if jvm.exists() {
+    if version <= 17 && jvm.exists() {
         return jvm.to_owned();
     }
-    std::fs::read_dir("/usr/lib/jvm")
+    let mut jdks: Vec<PathBuf> = std::fs::read_dir("/usr/lib/jvm")
         .unwrap()
-        .filter_map(|entry| Some(entry.ok()?.path().join("bin/java")))
-        .find(|java| java.to_string_lossy().contains("-17-") && java.exists())
-        .expect("a Java 17 (make up installs one)")
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .collect();
+    jdks.sort();
+    jdks.into_iter()
+        .filter(|jdk| jdk_version(jdk).is_some_and(|found| found >= version))
+        .map(|jdk| jdk.join("bin/java"))
+        .find(|java| java.exists())
+        .unwrap_or_else(|| {
+            panic!("a Java {version} or newer under /usr/lib/jvm (make up finds one)")
+        })
+}
+
+/// The feature version of a JDK folder, from its `release` file (`JAVA_VERSION="25.0.1"`).
+fn jdk_version(jdk: &Path) -> Option<u32> {
+    let release = std::fs::read_to_string(jdk.join("release")).ok()?;
+    let line = release
+        .lines()
+        .find(|line| line.starts_with("JAVA_VERSION="))?;
+    let version = line.trim_start_matches("JAVA_VERSION=").trim_matches('"');
+    version.split('.').next()?.parse().ok()
 }
 
 /// A port in `range` that nothing listens on and no other node of this run took (the runner

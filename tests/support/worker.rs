@@ -131,6 +131,40 @@ impl Worker {
         self.command(args).output().expect("run pg2es")
     }
 
+    /// Runs a command that must end by itself within `deadline` (a failure that is retried
+    /// for ever would not): killed and failed with its output when it does not.
+    pub async fn output_within(&self, args: &[&str], deadline: std::time::Duration) -> Output {
+        // Files, not pipes: a pipe nobody reads while waiting could block a chatty command.
+        let (out, err) = (
+            self.dir.path().join("stdout"),
+            self.dir.path().join("stderr"),
+        );
+        let mut child = self
+            .command(args)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .expect("run pg2es");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+                panic!("pg2es {args:?} still running after {deadline:?}:\n{stderr}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        Output {
+            status,
+            stdout: std::fs::read(&out).unwrap(),
+            stderr: std::fs::read(&err).unwrap(),
+        }
+    }
+
     /// `pg2es sync --once`, which must succeed; returns `(indexed, deleted, dead_lettered, log)`.
     pub fn sync_once(&self) -> (u64, u64, u64, String) {
         let output = self.output(&["sync", "--once"]);

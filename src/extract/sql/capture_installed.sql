@@ -6,5 +6,5 @@ WHERE NOT EXISTS (SELECT 1 FROM pg2es.captured k
                   WHERE k.relation = w.relation AND k.key_column = w.key_column)
    OR (SELECT count(*) FROM pg_trigger t
        WHERE t.tgrelid = to_regclass(w.relation)
-         AND t.tgname IN ('pg2es_record', 'pg2es_notify')
-         AND NOT t.tgisinternal) < 2
+         AND t.tgname IN ('pg2es_record', 'pg2es_notify', 'pg2es_truncate')
+         AND NOT t.tgisinternal) < 3

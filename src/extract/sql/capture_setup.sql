@@ -43,3 +43,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- A TRUNCATE of the relation the trigger names (its argument) is one row with an empty
+-- key_column and value: every row may be gone, and which documents they reached is unknown.
+CREATE OR REPLACE FUNCTION pg2es.record_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg2es.changes (relation, key_column, value) VALUES (TG_ARGV[0], '', '');
+    RETURN NULL;
+END
+$$;

@@ -25,6 +25,8 @@ pub(in crate::pipeline) struct Facts<'a> {
     /// Every index named like the alias or `<alias>_*`, and the live one.
     pub indexes: &'a [IndexInfo],
     pub wanted_hash: &'a str,
+    /// The database is not the one the state file was written for.
+    pub database_changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +70,15 @@ impl Facts<'_> {
         info.meta.as_ref().map(|meta| meta.config_hash.as_str())
     }
 
+    /// Built by pg2es for this alias (its `_meta` says so).
+    fn is_ours(&self, name: &str) -> bool {
+        self.indexes
+            .iter()
+            .find(|index| index.name == name)
+            .and_then(|index| index.meta.as_ref())
+            .is_some_and(|meta| meta.alias == self.alias)
+    }
+
     fn fresh_name(&self) -> String {
         index_name(self.alias, self.wanted_hash, |name| self.has(name))
     }
@@ -88,6 +99,25 @@ pub(in crate::pipeline) fn decide(
         Live::Alias(indexes) => indexes.first().map(String::as_str),
         Live::Missing | Live::Concrete => None,
     };
+    if facts.database_changed {
+        return Ok(start_over(
+            facts,
+            state,
+            live,
+            RebuildReason::DatabaseChanged,
+        ));
+    }
+    if let Some(live) = live.filter(|live| untrusted(facts, state, live)) {
+        // Unless the rebuild in progress is what moved it there.
+        if state.rebuild.as_ref().map(|r| r.index.as_str()) != Some(live) {
+            return Ok(start_over(
+                facts,
+                state,
+                Some(live),
+                RebuildReason::AliasMoved,
+            ));
+        }
+    }
     let mut delete = None;
     if let Some(rebuild) = &state.rebuild {
         if Some(rebuild.index.as_str()) == live {
@@ -123,6 +153,37 @@ pub(in crate::pipeline) fn decide(
 
 fn decision(delete: Option<String>, step: Step) -> Decision {
     Decision { delete, step }
+}
+
+/// The alias is on an index pg2es did not build for it, or not on the one pg2es left it on.
+pub(in crate::pipeline) fn untrusted(facts: &Facts, state: &State, live: &str) -> bool {
+    let moved = state.live_index.as_deref().is_some_and(|ours| ours != live);
+    moved || !facts.is_ours(live)
+}
+
+/// What the live index holds cannot be trusted: a new index is built from scratch behind the
+/// alias (any rebuild in progress given up), or the first one when nothing answers.
+fn start_over(facts: &Facts, state: &State, live: Option<&str>, reason: RebuildReason) -> Decision {
+    let delete = state
+        .rebuild
+        .as_ref()
+        .filter(|r| r.reason != RebuildReason::Rollback && Some(r.index.as_str()) != live)
+        .filter(|r| facts.has(&r.index))
+        .map(|r| r.index.clone());
+    let step = match facts.live {
+        Live::Missing => Step::CreateFirst {
+            index: facts.fresh_name(),
+        },
+        Live::Concrete => Step::Start {
+            index: facts.fresh_name(),
+            reason: RebuildReason::Migration,
+        },
+        Live::Alias(_) => Step::Start {
+            index: facts.fresh_name(),
+            reason,
+        },
+    };
+    decision(delete, step)
 }
 
 /// With the alias on `live`.

@@ -50,6 +50,7 @@ fn decide_with(
         live,
         indexes,
         wanted_hash: WANTED,
+        database_changed: false,
     };
     decide(&facts, state, request)
 }
@@ -257,9 +258,105 @@ fn rollback_targets_and_the_index_just_left_are_kept_and_foreign_ones_left_alone
         live: &alias_on("m_4"),
         indexes: &indexes,
         wanted_hash: WANTED,
+        database_changed: false,
     };
     // m_2 for a rollback, m_3 in case a search still reads it; m_0 is no use.
     assert_eq!(to_drop(&facts, "m_4", 1), ["m_0", "m_1"]);
     assert_eq!(to_drop(&facts, "m_4", 0), ["m_3", "m_0", "m_2", "m_1"]);
     assert_eq!(to_drop(&facts, "m_4", 5), ["m_0"]);
+}
+
+#[test]
+fn an_alias_found_on_an_index_pg2es_did_not_leave_it_on_is_rebuilt_behind() {
+    let indexes = [ours("m_1", WANTED, 1), ours("m_2", WANTED, 2)];
+    let mut state = fresh();
+    state.live_index = Some("m_2".into());
+    assert_eq!(
+        step(&alias_on("m_2"), &indexes, &state, Request::Follow),
+        Step::UpToDate
+    );
+    assert_eq!(
+        step(&alias_on("m_1"), &indexes, &state, Request::Follow),
+        Step::Start {
+            index: "m_bbbbbbbbbbbb".into(),
+            reason: RebuildReason::AliasMoved
+        }
+    );
+}
+
+#[test]
+fn an_alias_on_an_index_without_pg2es_meta_is_rebuilt_behind() {
+    let foreign = IndexInfo {
+        name: "m_manual".into(),
+        meta: None,
+    };
+    let other_alias = IndexInfo {
+        name: "m_other".into(),
+        meta: Some(IndexMeta {
+            alias: "other".into(),
+            config_hash: WANTED.into(),
+            built_at: at(1),
+        }),
+    };
+    for live in [foreign, other_alias] {
+        let name = live.name.clone();
+        let step = step(&alias_on(&name), &[live], &fresh(), Request::Follow);
+        assert!(
+            matches!(
+                step,
+                Step::Start {
+                    reason: RebuildReason::AliasMoved,
+                    ..
+                }
+            ),
+            "{name}: {step:?}"
+        );
+    }
+}
+
+#[test]
+fn the_rebuild_that_moved_the_alias_is_not_taken_for_a_hand_move() {
+    let indexes = [ours("m_1", OLD, 1), ours("m_2", WANTED, 2)];
+    let mut state = rebuilding("m_2", WANTED, RebuildReason::ConfigChanged);
+    state.live_index = Some("m_1".into());
+    assert_eq!(
+        step(&alias_on("m_2"), &indexes, &state, Request::Follow),
+        Step::Swapped
+    );
+}
+
+#[test]
+fn another_database_gives_up_the_rebuild_in_progress_and_starts_over() {
+    let indexes = [ours("m_1", WANTED, 1), ours("m_2", WANTED, 2)];
+    let mut state = rebuilding("m_2", WANTED, RebuildReason::Forced);
+    state.live_index = Some("m_1".into());
+    let facts = Facts {
+        alias: "m",
+        live: &alias_on("m_1"),
+        indexes: &indexes,
+        wanted_hash: WANTED,
+        database_changed: true,
+    };
+    let decision = decide(&facts, &state, Request::Follow).unwrap();
+    assert_eq!(decision.delete.as_deref(), Some("m_2"));
+    assert!(
+        matches!(
+            decision.step,
+            Step::Start {
+                reason: RebuildReason::DatabaseChanged,
+                ..
+            }
+        ),
+        "{decision:?}"
+    );
+    let facts = Facts {
+        live: &Live::Missing,
+        indexes: &[],
+        ..facts
+    };
+    let decision = decide(&facts, &fresh(), Request::Follow).unwrap();
+    assert!(
+        matches!(decision.step, Step::CreateFirst { .. }),
+        "{decision:?}"
+    );
 }

@@ -3,12 +3,12 @@
 
 use chrono::Utc;
 use serde_json::Value;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::load::{config_hash, index_body, IndexMeta, Live};
 use crate::pipeline::lifecycle::plan::{self, Facts, Request, Step};
 use crate::pipeline::{Engine, Pipeline, SyncError};
-use crate::state::{Backfill, Rebuild, RebuildReason};
+use crate::state::{Backfill, Rebuild, RebuildReason, Source};
 
 /// The hash that names an index: its index config and what the declaration puts in its
 /// documents. A field added, renamed or dropped builds a new index; a comment does not.
@@ -22,6 +22,8 @@ impl<P: Pipeline> Engine<P> {
     pub async fn prepare(&mut self, config: &Value, request: Request) -> Result<(), SyncError> {
         let wanted = wanted_hash(config, self.pipeline.fingerprint());
         self.adopt_undeclared(config, &wanted).await?;
+        let source = self.pg.source().await?;
+        let database_changed = self.database_changed(&source).await?;
         let live = self.es.live().await?;
         // Writes to the alias never create an index of its name, but for an older indexer's
         // concrete index of that name, written to until it is migrated behind the alias.
@@ -32,15 +34,18 @@ impl<P: Pipeline> Engine<P> {
             live: &live,
             indexes: &indexes,
             wanted_hash: &wanted,
+            database_changed,
         };
         let decision = plan::decide(&facts, &self.state, request)?;
+        self.take_stock(source, &live, &decision.step, database_changed)
+            .await?;
         if let Some(index) = &decision.delete {
-            warn!(index, "giving up the rebuild in progress: its index config is no longer the configured one");
+            warn!(index, "giving up the rebuild in progress: its index config is no longer the configured one, or what it was built from is not trusted");
             self.es.delete_index(index).await?;
             self.state.rebuild = None;
             self.save()?;
         }
-        match decision.step {
+        let done = match decision.step {
             Step::UpToDate => self.up_to_date(),
             Step::Pinned => {
                 warn!(config_hash = %wanted, "the index config differs from the live index's, but was rolled back from or refused documents: not rebuilt until it changes (or `pg2es reindex --force`)");
@@ -56,7 +61,38 @@ impl<P: Pipeline> Engine<P> {
                 self.state.pinned_config = Some(wanted);
                 self.save()
             }
+        };
+        done?;
+        // Where the alias is now, and which database: kept whatever the step.
+        self.save()
+    }
+
+    /// Records which database this is and where the alias is; a changed database drops the
+    /// rebuild in progress and its cursors (both belong to the other one).
+    async fn take_stock(
+        &mut self,
+        source: Source,
+        live: &Live,
+        step: &Step,
+        database_changed: bool,
+    ) -> Result<(), SyncError> {
+        if let (Live::Alias(on), Step::Start { reason, .. }) = (live, step) {
+            if *reason == RebuildReason::AliasMoved {
+                error!(alias = self.es.index_name(), on = on.join(", "), expected = self.state.live_index.as_deref().unwrap_or("an index built by pg2es"), "the alias is on an index pg2es did not put it on (moved by hand, or not built by pg2es): its documents are not trusted; rebuilding behind the alias");
+            }
         }
+        if database_changed {
+            self.state.rebuild = None;
+            self.rebuild_es = None;
+            self.reset_cursors().await?;
+        }
+        self.state.source = Some(source);
+        self.watch = None;
+        self.state.live_index = match live {
+            Live::Alias(on) => on.first().cloned(),
+            Live::Missing | Live::Concrete => None,
+        };
+        Ok(())
     }
 
     /// Indexes built before pipelines were declared recorded the hash of their index config
@@ -108,6 +144,7 @@ impl<P: Pipeline> Engine<P> {
     ) -> Result<(), SyncError> {
         let body = index_body(config, &self.meta(wanted), true);
         self.es.create_index(index, &body).await?;
+        self.state.live_index = Some(index.to_owned());
         info!(alias = self.es.index_name(), index, "index created");
         if self.state.backfill.started_at.is_some() {
             warn!(

@@ -119,7 +119,7 @@ impl<P: Pipeline> Engine<P> {
         };
         self.restore_index(Target::Rebuild, new).await?;
         new.refresh().await?;
-        if rebuild.dead_lettered > 0 {
+        if rebuild.dead_lettered > 0 && !self.refusals_forgiven(&rebuild).await? {
             return self.refuse_rebuild(rebuild).await;
         }
         self.es.move_alias(&rebuild.index).await?;
@@ -131,7 +131,10 @@ impl<P: Pipeline> Engine<P> {
 
     /// The alias is on the rebuilt index: the rebuild is over.
     pub(in crate::pipeline) async fn swapped(&mut self) -> Result<(), SyncError> {
-        self.state.rebuild = None;
+        if let Some(rebuild) = self.state.rebuild.take() {
+            self.state.live_index = Some(rebuild.index);
+            self.watch = None;
+        }
         self.rebuild_es = None;
         self.extras = None;
         self.save()?;
@@ -170,6 +173,7 @@ impl<P: Pipeline> Engine<P> {
             live: &live,
             indexes: &indexes,
             wanted_hash: "",
+            database_changed: false,
         };
         for index in plan::to_drop(&facts, current, self.keep_previous) {
             info!(index, "dropping an earlier index (index.keep_previous)");

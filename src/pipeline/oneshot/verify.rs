@@ -9,7 +9,7 @@ use serde_json::Value;
 use futures_util::StreamExt;
 
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError};
+use crate::load::{Elastic, EsError, WriteReport};
 use crate::pipeline::stages::backfill::{root_pages, Stop};
 use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::transform::{Action, Key};
@@ -43,6 +43,9 @@ pub(crate) struct VerifyReport {
     /// In the index, not in Postgres.
     pub extra: Found,
     pub repaired: bool,
+    /// What the repair wrote.
+    #[serde(skip)]
+    pub written: WriteReport,
 }
 
 impl VerifyReport {
@@ -124,7 +127,7 @@ impl<P: Pipeline> Verifier<'_, P> {
                 fixes.push(action);
             }
             if repair {
-                es.write(fixes).await?;
+                report.written += es.write(fixes).await?;
             }
         }
         Ok(())
@@ -160,7 +163,8 @@ impl<P: Pipeline> Verifier<'_, P> {
                 report.extra.add(id);
             }
             if repair {
-                es.write(rowless.gone.into_iter().map(Action::Delete).collect())
+                report.written += es
+                    .write(rowless.gone.into_iter().map(Action::Delete).collect())
                     .await?;
             }
         }

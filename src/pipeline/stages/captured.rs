@@ -19,17 +19,18 @@ impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn consume_recorded(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
         loop {
-            let page = self
-                .pg
-                .recorded_changes(&self.consumer, self.batch_size)
-                .await?;
+            let page = self.pg.recorded_changes(&self.consumer).await?;
             let units = self.recorded_units(&page.changes).await?;
             self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
                 .await?;
+            let truncated = self.truncated_tables(&page.changes);
+            if !truncated.is_empty() {
+                self.repair_after_truncate(&truncated).await?;
+            }
             self.pg
                 .acknowledge_changes(&self.consumer, &page.next)
                 .await?;
-            if page.changes.len() < self.batch_size as usize {
+            if !page.more {
                 break;
             }
         }
@@ -39,21 +40,21 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    /// The root documents a page of recorded changes touches, each key once, in units of a
-    /// batch: a backlog of many writes to few rows costs one build per row.
+    /// The root documents a window of recorded changes touches, each key once (also when it
+    /// is reached from several tables), in units of a batch: a backlog of many writes to few
+    /// rows costs one build per document.
     pub(in crate::pipeline) async fn recorded_units(
         &self,
         changes: &[Change],
     ) -> Result<Vec<Unit<()>>, SyncError> {
         let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
-        for change in changes {
+        for change in changes.iter().filter(|change| !change.is_truncate()) {
             by_column
                 .entry((change.relation.as_str(), change.column.as_str()))
                 .or_default()
                 .push(Key::from(change.value.as_str()));
         }
         let mut roots: Vec<Key> = Vec::new();
-        let mut units = Vec::new();
         for ((relation, column), mut keys) in by_column {
             keys.sort_unstable();
             keys.dedup();
@@ -66,7 +67,11 @@ impl<P: Pipeline> Engine<P> {
                 ),
                 Some(Touch::Root) => roots.extend(keys),
                 Some(Touch::FanOut(sql)) => {
-                    units.extend(fan_out_units(&self.pg, sql, &keys, self.batch_size, ()).await?)
+                    for chunk in keys.chunks(self.batch_size as usize) {
+                        let units =
+                            fan_out_units(&self.pg, sql, chunk, self.batch_size, ()).await?;
+                        roots.extend(units.into_iter().flat_map(|unit| unit.ids));
+                    }
                 }
             }
         }
@@ -74,10 +79,12 @@ impl<P: Pipeline> Engine<P> {
         roots.dedup();
         let root = self.pipeline.root();
         roots.retain(|key| root.accepts(key.as_str()));
-        units.extend(roots.chunks(self.batch_size as usize).map(|ids| Unit {
-            ids: ids.to_vec(),
-            mark: None,
-        }));
-        Ok(units)
+        Ok(roots
+            .chunks(self.batch_size as usize)
+            .map(|ids| Unit {
+                ids: ids.to_vec(),
+                mark: None,
+            })
+            .collect())
     }
 }

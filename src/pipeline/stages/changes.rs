@@ -16,7 +16,7 @@ use crate::transform::Key;
 impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn catch_up(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
-        let horizon = self.pg.horizon().await?;
+        let horizon = self.polling_horizon().await?;
         let tables = self.pipeline.tables().to_vec();
         for table in tables {
             self.follow(table, horizon).await?;

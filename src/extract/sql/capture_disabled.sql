@@ -1,0 +1,14 @@
+-- The capture triggers of the relations $1 that do not fire for every write: disabled
+-- ('D', e.g. left by ALTER TABLE ... DISABLE TRIGGER ALL), or enabled only for writes made
+-- with session_replication_role = origin ('O', what ENABLE TRIGGER ALL sets back) or replica
+-- ('R'). `pg2es setup` enables them ALWAYS ('A').
+SELECT w.relation, t.tgname::text AS trigger,
+       CASE t.tgenabled WHEN 'D' THEN 'disabled'
+                        WHEN 'O' THEN 'not fired when session_replication_role = replica'
+                        ELSE 'fired only when session_replication_role = replica' END AS how
+FROM unnest($1::text[]) AS w(relation)
+JOIN pg_trigger t ON t.tgrelid = to_regclass(w.relation)
+WHERE t.tgname IN ('pg2es_record', 'pg2es_notify', 'pg2es_truncate')
+  AND NOT t.tgisinternal
+  AND t.tgenabled <> 'A'
+ORDER BY 1, 2

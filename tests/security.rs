@@ -1,0 +1,180 @@
+//! TLS and authentication against servers that enforce them: the stack's secure OpenSearch node
+//! (security plugin: HTTPS with the test CA, basic auth, roles) and a Postgres of the test's own
+//! that takes TLS connections only (`sslmode=verify-full`). A wrong CA, a wrong password or a
+//! missing privilege each end the command at once with one clear error, never a secret in it.
+
+use std::process::Output;
+use std::time::Duration;
+
+use crate::support::pg_cluster::PgCluster;
+use crate::support::secure::{secure_url, tls_file, READER, WRITER};
+use crate::support::{assert_index_equals_postgres, unique_name, SearchIndex, TestDb, Worker};
+
+/// Ample for a command that fails at once; an error retried for ever outlasts it.
+const FAILS_WITHIN: Duration = Duration::from_secs(60);
+
+fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A worker writing to the secure node as `user`, trusting `ca` (a file of the test CA folder).
+fn secure_worker(db: &TestDb, name: &str, (user, password): (&str, &str), ca: &str) -> Worker {
+    let mut worker = Worker::new(db, name);
+    worker.set("PG2ES__ELASTICSEARCH__URL", &secure_url());
+    worker.set(
+        "PG2ES__ELASTICSEARCH__CA_CERT",
+        &tls_file(ca).display().to_string(),
+    );
+    worker.set("PG2ES__ELASTICSEARCH__USERNAME", user);
+    worker.set("PG2ES__ELASTICSEARCH__PASSWORD", password);
+    worker
+}
+
+/// Fails at once, saying `expected`, without printing `secret` nor retrying.
+async fn fails_once(worker: &Worker, args: &[&str], expected: &str, secret: &str) -> String {
+    let output = worker.output_within(args, FAILS_WITHIN).await;
+    let text = printed(&output);
+    assert!(!output.status.success(), "{args:?} succeeded: {text}");
+    assert!(
+        text.contains(expected),
+        "{args:?} does not say {expected:?}: {text}"
+    );
+    assert!(
+        !text.contains(secret),
+        "{args:?} printed the secret: {text}"
+    );
+    assert!(!text.contains("retrying"), "{args:?} retried: {text}");
+    text
+}
+
+#[tokio::test]
+async fn https_with_the_test_ca_and_basic_auth_indexes_and_check_passes() {
+    let name = unique_name("secure_sync");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::on(&secure_url(), &name).await;
+    let worker = secure_worker(&db, &name, WRITER, "ca.pem");
+
+    let (indexed, _, dead_lettered, log) = worker.sync_once();
+
+    assert_eq!((indexed, dead_lettered), (999, 0), "{log}");
+    assert_index_equals_postgres(&db, &index).await;
+    let check = worker.output(&["check"]);
+    let text = printed(&check);
+    assert!(check.status.success(), "{text}");
+    assert!(text.contains("✓ elasticsearch privileges"), "{text}");
+    assert!(!text.contains("security off"), "{text}");
+    assert!(
+        !text.contains(WRITER.1) && !log.contains(WRITER.1),
+        "{text}{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_certificate_from_another_ca_fails_once() {
+    let name = unique_name("secure_wrong_ca");
+    let db = TestDb::create(&name).await;
+    let _index = SearchIndex::on(&secure_url(), &name).await;
+    let worker = secure_worker(&db, &name, WRITER, "other-ca.pem");
+
+    fails_once(&worker, &["sync", "--once"], "UnknownIssuer", WRITER.1).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_once() {
+    let name = unique_name("secure_wrong_password");
+    let db = TestDb::create(&name).await;
+    let _index = SearchIndex::on(&secure_url(), &name).await;
+    let wrong = (WRITER.0, "not-the-password");
+    let worker = secure_worker(&db, &name, wrong, "ca.pem");
+
+    fails_once(&worker, &["sync", "--once"], "HTTP 401", wrong.1).await;
+    let check = fails_once(&worker, &["check"], "HTTP 401", wrong.1).await;
+    assert!(check.contains("✗ elasticsearch reachable"), "{check}");
+}
+
+#[tokio::test]
+async fn a_user_who_may_not_write_fails_once_and_check_names_what_is_missing() {
+    let name = unique_name("secure_reader");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::on(&secure_url(), &name).await;
+    let worker = secure_worker(&db, &name, READER, "ca.pem");
+
+    let check = fails_once(&worker, &["check"], "✗ elasticsearch privileges", READER.1).await;
+    assert!(
+        check.contains(&format!(
+            "missing create_index, write, view_index_metadata, manage on {name}"
+        )),
+        "{check}"
+    );
+    fails_once(&worker, &["sync", "--once"], "HTTP 403", READER.1).await;
+    assert!(!index.exists().await);
+}
+
+/// The tests' own Postgres over TLS only, a database with `films` films, and a role that logs
+/// in with a password, may read everything and see every session (the polling guard).
+async fn tls_postgres(name: &str, films: u32) -> (PgCluster, TestDb) {
+    let cluster = PgCluster::start_tls(&tls_file("node.pem"), &tls_file("node.key"));
+    let db = TestDb::generated_on(&cluster.admin_url(), name, films).await;
+    db.execute(
+        "CREATE ROLE pg2es_app LOGIN PASSWORD 'pg-app-s3cret'; GRANT pg_read_all_data, pg_read_all_stats TO pg2es_app",
+    )
+    .await;
+    (cluster, db)
+}
+
+/// `sslmode=verify-full` to `localhost` (the certificate's name) as `pg2es_app`.
+fn verify_full_url(cluster: &PgCluster, name: &str, password: &str) -> String {
+    format!(
+        "postgres://pg2es_app:{password}@localhost:{}/{name}?sslmode=verify-full",
+        cluster.port
+    )
+}
+
+#[tokio::test]
+async fn verify_full_to_postgres_with_the_test_ca() {
+    let name = unique_name("pg_verify_full");
+    let (cluster, db) = tls_postgres(&name, 40).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set(
+        "PG2ES__POSTGRES__URL",
+        &verify_full_url(&cluster, &name, "pg-app-s3cret"),
+    );
+    worker.set(
+        "PG2ES__POSTGRES__CA_CERT",
+        &tls_file("ca.pem").display().to_string(),
+    );
+
+    let (indexed, _, _, log) = worker.sync_once();
+
+    assert_eq!(indexed, db.expected_documents().await.len() as u64, "{log}");
+    assert_index_equals_postgres(&db, &index).await;
+    assert!(!log.contains("pg-app-s3cret"), "{log}");
+}
+
+#[tokio::test]
+async fn postgres_with_another_ca_or_a_wrong_password_fails_once() {
+    let name = unique_name("pg_tls_refused");
+    let (cluster, db) = tls_postgres(&name, 5).await;
+    let _index = SearchIndex::new(&name).await;
+    let cases = [
+        ("other-ca.pem", "pg-app-s3cret", "UnknownIssuer"),
+        ("ca.pem", "wrong-s3cret", "password authentication failed"),
+    ];
+    for (ca, password, expected) in cases {
+        let mut worker = Worker::new(&db, &name);
+        worker.set(
+            "PG2ES__POSTGRES__URL",
+            &verify_full_url(&cluster, &name, password),
+        );
+        worker.set(
+            "PG2ES__POSTGRES__CA_CERT",
+            &tls_file(ca).display().to_string(),
+        );
+        fails_once(&worker, &["sync", "--once"], expected, password).await;
+    }
+}
