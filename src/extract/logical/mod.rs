@@ -13,6 +13,11 @@ use super::{captured_columns, PgError, Postgres, Table};
 
 pub(crate) use stream::{parse_lsn, Event, LogicalError, LogicalStream};
 
+/// How often a streamed commit's visibility is asked while it is not visible yet.
+const VISIBLE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+/// A committed transaction is visible within moments; past this something else is wrong.
+const VISIBLE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The slot and the publication of one pipeline and alias (both named alike).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Slot {
@@ -298,6 +303,33 @@ impl Postgres {
             Ok(position)
         })
         .await
+    }
+
+    /// Waits until a new snapshot sees every transaction of `xids` (committed ones, read from
+    /// the stream): the stream may deliver a commit a moment before it is visible.
+    pub async fn wait_visible(&self, xids: &[u32]) -> Result<(), PgError> {
+        let xids: Vec<i64> = xids.iter().map(|xid| i64::from(*xid)).collect();
+        let started = std::time::Instant::now();
+        loop {
+            let invisible: i64 = self
+                .call("wait for streamed commits to be visible", || {
+                    sqlx::query_scalar(include_str!("sql/invisible.sql"))
+                        .bind(&xids)
+                        .fetch_one(self.pool())
+                })
+                .await?;
+            if invisible == 0 {
+                return Ok(());
+            }
+            if started.elapsed() > VISIBLE_PATIENCE {
+                tracing::warn!(
+                    invisible,
+                    "streamed transactions still not visible: building the documents anyway"
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(VISIBLE_POLL).await;
+        }
     }
 
     /// `<system identifier>/<timeline>` of the server.

@@ -81,6 +81,7 @@ pub(crate) enum Event {
     Changes {
         changes: Vec<Change>,
         committed_at: i64,
+        xid: u32,
     },
     /// These followed tables were truncated.
     Truncated(Vec<String>),
@@ -104,6 +105,7 @@ pub(crate) struct LogicalStream {
     recorded: BTreeMap<String, Vec<String>>,
     relations: HashMap<u32, Followed>,
     committed_at: i64,
+    xid: u32,
     in_transaction: bool,
     confirmed: Lsn,
 }
@@ -175,6 +177,7 @@ impl LogicalStream {
             recorded: captured_columns(tables),
             relations: HashMap::new(),
             committed_at: 0,
+            xid: 0,
             in_transaction: false,
             confirmed,
         })
@@ -206,10 +209,13 @@ impl LogicalStream {
     fn read(&mut self, event: ReplicationEvent) -> Result<Option<Event>, LogicalError> {
         Ok(match event {
             ReplicationEvent::Begin {
-                commit_time_micros, ..
+                commit_time_micros,
+                xid,
+                ..
             } => {
                 self.in_transaction = true;
                 self.committed_at = commit_time_micros;
+                self.xid = xid;
                 None
             }
             ReplicationEvent::Commit { end_lsn, .. } => {
@@ -268,6 +274,7 @@ impl LogicalStream {
                 (!changes.is_empty()).then_some(Event::Changes {
                     changes,
                     committed_at: self.committed_at,
+                    xid: self.xid,
                 })
             }
             Message::Truncate { relations } => {

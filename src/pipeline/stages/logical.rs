@@ -48,13 +48,16 @@ impl Reader {
 #[derive(Default)]
 struct Batch {
     keys: BTreeSet<(String, String, String)>,
+    /// The transactions of the changes: visible to SQL before documents are built.
+    xids: BTreeSet<u32>,
     oldest: Option<i64>,
     /// Everything before it was received.
     position: Option<Lsn>,
 }
 
 impl Batch {
-    fn add(&mut self, changes: Vec<Change>, committed_at: i64) {
+    fn add(&mut self, changes: Vec<Change>, committed_at: i64, xid: u32) {
+        self.xids.insert(xid);
         for change in changes {
             self.keys
                 .insert((change.relation, change.column, change.value));
@@ -62,7 +65,8 @@ impl Batch {
         self.oldest = Some(self.oldest.map_or(committed_at, |t| t.min(committed_at)));
     }
 
-    fn take(&mut self) -> (Vec<Change>, Option<i64>) {
+    fn take(&mut self) -> (Vec<Change>, Vec<u32>, Option<i64>) {
+        let xids = std::mem::take(&mut self.xids).into_iter().collect();
         let changes = std::mem::take(&mut self.keys)
             .into_iter()
             .map(|(relation, column, value)| Change {
@@ -72,7 +76,7 @@ impl Batch {
                 value,
             })
             .collect();
-        (changes, self.oldest.take())
+        (changes, xids, self.oldest.take())
     }
 }
 
@@ -186,7 +190,8 @@ impl<P: Pipeline> Engine<P> {
                 Event::Changes {
                     changes,
                     committed_at,
-                } => batch.add(changes, committed_at),
+                    xid,
+                } => batch.add(changes, committed_at, xid),
                 Event::Truncated(relations) => truncated
                     .get_or_insert((Vec::new(), batch.position))
                     .0
@@ -219,11 +224,12 @@ impl<P: Pipeline> Engine<P> {
 
     /// Writes the documents a batch touches, then confirms its position.
     async fn flush(&mut self, batch: &mut Batch) -> Result<(), SyncError> {
-        let (changes, oldest) = batch.take();
+        let (changes, xids, oldest) = batch.take();
         if let Some(committed_at) = oldest {
             crate::metrics::get().lag(self.pipeline.name(), age(committed_at));
         }
         if !changes.is_empty() {
+            self.pg.wait_visible(&xids).await?;
             let units = self.recorded_units(&changes).await?;
             self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
                 .await?;
