@@ -34,10 +34,14 @@ for mode in ${MODES:-logical triggers polling}; do
     target/release/pg2es --pipeline movies sync --once --reset-state >/dev/null
     target/release/pg2es --pipeline movies run &
     worker=$!
+    # A failed probe must not leave the worker (and its slot) behind.
+    trap 'kill "$worker" 2>/dev/null || true' EXIT
     echo -n "mode=$mode poll_interval=$POLL films=$FILMS "
     target/release/examples/latency "$DB_URL" "$ES" "latency_$mode" "$CHANGES"
     kill "$worker"
     wait "$worker" || true
     # The slot would keep log for ever.
-    [[ "$mode" == logical ]] && target/release/pg2es --pipeline movies teardown >/dev/null
+    if [[ "$mode" == logical ]]; then
+        target/release/pg2es --pipeline movies teardown >/dev/null
+    fi
 done
