@@ -1,7 +1,8 @@
 //! Logical mode: the slot's stream says which rows changed; their keys fan out to root
 //! documents, which are rebuilt from SQL, as in the other modes. A mark written into the log
 //! at the start of a cycle ends it: every transaction committed before the mark is indexed
-//! by then. The slot's position is confirmed only after Elasticsearch acknowledged every
+//! by then (a cycle woken by a streamed change writes no mark: it ends when nothing more has
+//! arrived at a transaction boundary). The slot's position is confirmed only after Elasticsearch acknowledged every
 //! document before it; between cycles, keepalives move it while nothing followed changes.
 //! A truncated followed table, or a slot Postgres dropped or invalidated, rebuilds the index
 //! behind the alias (the caller does, on `SyncError::RebuildNeeded`).
@@ -180,13 +181,30 @@ impl<P: Pipeline> Engine<P> {
         }
         self.record_slot().await?;
         let before = self.totals;
-        let slot = self.reader().slot.clone();
-        let fence = self.pg.fence(&slot).await?;
-        let fence = parse_lsn(&fence).unwrap_or(Lsn::from_u64(u64::MAX));
+        // Woken by a streamed change (`run`): the cycle reads until the stream has nothing
+        // more at a transaction boundary, writing nothing to the database. Otherwise (`sync
+        // --once`, a poll interval without changes, a rebuild slice) a mark written now ends it.
+        let fence = match self.reader().carry.is_empty() {
+            true => {
+                let slot = self.reader().slot.clone();
+                let mark = self.pg.fence(&slot).await?;
+                Some(parse_lsn(&mark).unwrap_or(Lsn::from_u64(u64::MAX)))
+            }
+            false => None,
+        };
         let mut batch = Batch::default();
         let mut truncated: Option<(Vec<String>, Option<Lsn>)> = None;
+        let mut at_boundary = false;
         loop {
-            match self.next_event().await? {
+            let event = match (fence, at_boundary) {
+                (None, true) => match self.ready_event().await {
+                    Some(event) => event,
+                    None => break,
+                },
+                _ => self.next_event().await?,
+            };
+            at_boundary = false;
+            match event {
                 Event::Changes {
                     changes,
                     committed_at,
@@ -205,7 +223,8 @@ impl<P: Pipeline> Engine<P> {
                         return Err(SyncError::RebuildNeeded { reason });
                     }
                     batch.position = Some(position);
-                    if position >= fence {
+                    at_boundary = true;
+                    if fence.is_some_and(|fence| position >= fence) {
                         break;
                     }
                 }
@@ -262,6 +281,24 @@ impl<P: Pipeline> Engine<P> {
                     self.reader().stream = None;
                 }
             }
+        }
+    }
+
+    /// An event already received, if any (`None` also when the stream is gone: the next
+    /// cycle connects again).
+    async fn ready_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.reader().carry.pop_front() {
+            return Some(event);
+        }
+        let stream = self.reader().stream.as_mut()?;
+        match tokio::time::timeout(Duration::ZERO, stream.next()).await {
+            Ok(Ok(event)) => Some(event),
+            Ok(Err(err)) => {
+                warn!(error = %err, "replication stream lost: connecting again from the confirmed position");
+                self.reader().stream = None;
+                None
+            }
+            Err(_) => None,
         }
     }
 
