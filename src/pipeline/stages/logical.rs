@@ -144,14 +144,22 @@ impl<P: Pipeline> Engine<P> {
         let slot = self.reader().slot.clone();
         let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        // Our own reader lets go of the slot first; its walsender ends a moment later.
+        self.reader().stream = None;
+        for _ in 0..50 {
+            let active = self.pg.slot_state(&slot).await?.and_then(|s| s.active_pid);
+            if active.is_none() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         self.pg.drop_slot(&slot).await?;
         self.pg.create_slot(&slot).await?;
-        self.reader().stream = None;
         Ok(Some(reason))
     }
 
     /// Makes a new slot when the slot is gone or invalidated; says why it had to.
-    pub(crate) async fn renew_slot_if_lost(&mut self) -> Result<Option<String>, SyncError> {
+    async fn renew_slot_if_lost(&mut self) -> Result<Option<String>, SyncError> {
         let slot = self.reader().slot.clone();
         let reason = match self.pg.slot_state(&slot).await? {
             None => format!("replication slot {} is gone", slot.name),
