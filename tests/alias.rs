@@ -228,10 +228,7 @@ async fn the_index_deleted_under_a_running_worker_is_rebuilt_behind_the_alias() 
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
     let running = Running::start(&worker);
-    wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(worker.backfill().is_some_and(|b| b["done"] == true))
-    })
-    .await;
+    worker.wait_backfilled(DEADLINE).await;
     let first = index.alias_target().await;
 
     // An operator deletes the index behind the alias; then a film changes.

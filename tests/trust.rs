@@ -36,10 +36,7 @@ async fn the_alias_moved_by_hand_under_a_running_worker_is_noticed_and_rebuilt_b
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
     let running = Running::start(&worker);
-    wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(worker.backfill().is_some_and(|b| b["done"] == true))
-    })
-    .await;
+    worker.wait_backfilled(DEADLINE).await;
     let first = index.alias_target().await;
 
     // An operator points the alias at an index of their own holding one stray document.
@@ -207,10 +204,7 @@ async fn writes_into_the_index_by_someone_else_are_noticed_reported_and_repaired
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
     let running = Running::start(&worker);
-    wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(worker.backfill().is_some_and(|b| b["done"] == true))
-    })
-    .await;
+    worker.wait_backfilled(DEADLINE).await;
     let cycles = |state: Option<serde_json::Value>| state.map(|s| s["last_sync_at"].to_string());
     let after_backfill = cycles(worker.state());
     wait_until("a cycle after the back-fill", DEADLINE, || {

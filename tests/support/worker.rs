@@ -231,6 +231,14 @@ impl Worker {
         self.state().map(|state| state["backfill"].clone())
     }
 
+    /// Waits until the state file says the back-fill is done (a running worker's).
+    pub async fn wait_backfilled(&self, deadline: std::time::Duration) {
+        super::wait_until("the back-fill to finish", deadline, || {
+            std::future::ready(self.backfill().is_some_and(|b| b["done"] == true))
+        })
+        .await;
+    }
+
     /// The rebuild in progress according to the state file.
     pub fn rebuild(&self) -> Option<Value> {
         self.state()
