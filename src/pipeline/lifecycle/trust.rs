@@ -105,9 +105,9 @@ impl<P: Pipeline> Engine<P> {
             noted.repaired_at = Some(Utc::now());
             noted.written_again = written_again;
         }
-        self.save()?;
-        self.watch = Some((self.es.applied_in_all().await?, self.es.applied_by_us()));
-        Ok(())
+        // The look before the repair stays the baseline: the repair's own writes are counted
+        // as pg2es's, and a write by someone else during it shows at the next look.
+        self.save()
     }
 
     /// Whether a rebuild that refused documents may still take the alias: when the live index
