@@ -53,8 +53,8 @@ impl Elastic {
 
     /// Operations the index (behind the alias) has applied since it was created.
     pub async fn applied_in_all(&self) -> Result<u64, EsError> {
-        let stats: Stats = self
-            .call_json("read shard sequence numbers", || async {
+        let stats: Option<Stats> = self
+            .call_json_or_missing("read shard sequence numbers", || async {
                 self.client
                     .indices()
                     .stats(IndicesStatsParts::IndexMetric(&[&self.index], &["docs"]))
@@ -67,6 +67,11 @@ impl Elastic {
                     .await
             })
             .await?;
+        // Deleted since the alias was checked: said like any index gone under the worker.
+        let stats = stats.ok_or_else(|| EsError::IndexGone {
+            alias: self.index.clone(),
+            reason: "the index was deleted while its shards were read".into(),
+        })?;
         Ok(applied(&stats))
     }
 }
