@@ -7,7 +7,8 @@ use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::{
-    assert_index_equals_postgres, search_url, unique_name, wait_until, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, search_url, unique_name, wait_until, wait_until_or, SearchIndex,
+    TestDb, Worker,
 };
 
 const FILMS: u32 = 2000;
@@ -39,9 +40,12 @@ async fn wait_for_backfill_done(worker: &Worker) {
 
 /// Waits until the worker logged more retries than `before`, and checks it is still running.
 async fn wait_for_retries(running: &mut Running, before: usize, what: &str) {
-    wait_until(what, DEADLINE, || {
-        std::future::ready(running.logged("retrying") > before + 1)
-    })
+    wait_until_or(
+        what,
+        DEADLINE,
+        || std::future::ready(running.logged("retrying") > before + 1),
+        || format!("the worker's log:\n{}", running.log()),
+    )
     .await;
     assert!(
         running.try_wait().is_none(),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::support::{
     assert_index_equals_postgres, assert_same_documents, index_config_path, unique_name,
-    wait_until, SearchIndex, TestDb, Worker, REPO,
+    wait_until_or, SearchIndex, TestDb, Worker, REPO,
 };
 
 const FILMS: u32 = 300;
@@ -207,9 +207,10 @@ async fn write_unless_locked(db: &TestDb, sql: &str) {
     }
 }
 
-/// Exact modes: no recorded change left (triggers), or every slot confirmed past the log
-/// written so far (logical).
-async fn caught_up(db: &TestDb) -> bool {
+/// Exact modes: no recorded change left (triggers), or every slot confirmed past `target`, the
+/// end of the log written before the worker started (logical). The log is the whole cluster's:
+/// the tests running beside this one keep writing it, so its moving end is no target.
+async fn caught_up(db: &TestDb, target: &str) -> bool {
     let triggers = db
         .scalar_i64("SELECT count(*) FROM pg_namespace WHERE nspname = 'pg2es'")
         .await
@@ -217,10 +218,10 @@ async fn caught_up(db: &TestDb) -> bool {
     match triggers {
         true => db.scalar_i64("SELECT count(*) FROM pg2es.changes").await == 0,
         false => {
-            db.scalar_i64(
+            db.scalar_i64(&format!(
                 "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()
-                   AND confirmed_flush_lsn < pg_current_wal_lsn()",
-            )
+                   AND (confirmed_flush_lsn IS NULL OR confirmed_flush_lsn < '{target}'::pg_lsn)"
+            ))
             .await
                 == 0
         }
@@ -235,21 +236,21 @@ pub async fn kill_during_a_cycle(
     exact: bool,
     rng: &mut StdRng,
 ) {
-    let (mut child, _log) = worker.spawn_run();
+    let target = db.scalar_text("SELECT pg_current_wal_lsn()::text").await;
+    let (mut child, log) = worker.spawn_run();
     let before = worker.state_of(pipeline);
     let early = rng.random_bool(0.5);
-    wait_until(
-        "the worker to make progress",
+    wait_until_or(
+        &format!("the worker to make progress (the log before its start ended at {target})"),
         Duration::from_secs(60),
         || async {
-            if early {
-                return true; // kill right after start
-            }
-            match exact {
-                true => caught_up(db).await,
-                false => worker.state_of(pipeline) != before,
-            }
+            early // kill right after start
+                || match exact {
+                    true => caught_up(db, &target).await,
+                    false => worker.state_of(pipeline) != before,
+                }
         },
+        || format!("its log:\n{}", log.lock().unwrap()),
     )
     .await;
     child.kill().unwrap();

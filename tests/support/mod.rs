@@ -152,6 +152,10 @@ impl TestDb {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+
     /// Every film document, built by `support/expected.sql`, not by pg2es.
     pub async fn expected_documents(&self) -> BTreeMap<String, Value> {
         self.expected_by(include_str!("expected.sql")).await
@@ -256,17 +260,32 @@ pub fn index_config_variant(dir: &Path, file: &str, edit: impl FnOnce(&mut Value
 }
 
 /// Polls `condition` until it holds; fails with `what` when the deadline passes.
-pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut condition: F)
+pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, condition: F)
 where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    wait_until_or(what, deadline, condition, String::new).await
+}
+
+/// As `wait_until`, and a failure says what `report` (a log, a server's view) says then.
+pub async fn wait_until_or<F, Fut>(
+    what: &str,
+    deadline: Duration,
+    mut condition: F,
+    report: impl FnOnce() -> String,
+) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     let started = Instant::now();
     while !condition().await {
-        assert!(
-            started.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}"
-        );
+        if started.elapsed() >= deadline {
+            panic!(
+                "timed out after {deadline:?} waiting for {what}\n{}",
+                report()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
