@@ -17,7 +17,7 @@ help:
 	@echo "make down   stop them (data kept under target/stack)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make bench  benchmark report (bench/REPORT.md): FILMS=$(FILMS) films, pg2es vs Postgres and ES alone, PGSync (PGSYNC=0 skips)"
-	@echo "make bench-capture  exact capture: its write cost on durable settings (bench/results/trigger-cost.md), catch-up of a 203,800-change backlog (bench/results/catch-up.md)"
+	@echo "make bench-capture  exact capture: what each mode costs the source database on durable settings (bench/results/source-cost.md, also run by make bench), catch-up of a 203,800-change backlog (bench/results/catch-up.md)"
 	@echo "make bench-pipelines  the declared movies pipeline against the compiled one it replaced, three pipelines at once (bench/results/pipelines-FILMS.md)"
 	@echo "make deny   dependency audit: cargo-deny offline (advisories, bans, licences, sources)"
 	@echo "make compose-test  build the image, run docker-compose.yaml under podman and check restarts, resume, config edits (root; 15-25 min the first time, then under 2)"
@@ -45,12 +45,13 @@ unit:
 bench:
 	FILMS=$(FILMS) PGSYNC=$(PGSYNC) ROUNDS=$(ROUNDS) bash scripts/bench.sh
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
+	ROUNDS=3 bash scripts/bench/source-cost.sh 20000 10
 
 bench-pipelines:
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
 
 bench-capture:
-	ROUNDS=3 bash scripts/bench/trigger-cost.sh 20000 15
+	ROUNDS=3 bash scripts/bench/source-cost.sh 20000 10
 	bash scripts/bench/catch-up.sh
 
 deny:

@@ -218,6 +218,11 @@ $PG2ES setup >/dev/null
 rename_triggers=$(rename_case triggers 5s)
 log "  ${rename_triggers}s"
 $PG2ES teardown >/dev/null
+log "a person in $RENAMED_FILMS films renamed: logical replication"
+PG2ES__SYNC__CAPTURE=logical $PG2ES setup >/dev/null
+rename_logical=$(rename_case logical 5s)
+log "  ${rename_logical}s"
+PG2ES__SYNC__CAPTURE=logical $PG2ES teardown >/dev/null
 bash scripts/drop-index.sh "$ES" bench_pg2es
 
 pgsync_row="| PGSync | not run (PGSYNC=0) | | | |"
@@ -258,6 +263,7 @@ $pgsync_row
 | $CHANGED_FILMS films changed at once (polling) | ${changed_seconds} s | $(rate "$CHANGED_FILMS" "$changed_seconds") docs/s | | \`pg2es sync --once\` after one UPDATE |
 | person in $RENAMED_FILMS films renamed, polling every 1 s | ${rename_polling} s | | | commit → all $RENAMED_FILMS found by a search |
 | person in $RENAMED_FILMS films renamed, triggers + NOTIFY | ${rename_triggers} s | | | refresh_interval 1 s |
+| person in $RENAMED_FILMS films renamed, logical replication | ${rename_logical} s | | | target: within 2 refresh intervals (2 s) |
 
 E = T_pg2es / max(T_pg, T_es); target ≤ 1.15.
 EOF

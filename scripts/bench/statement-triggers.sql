@@ -1,4 +1,4 @@
--- Bench-only experiment (scripts/bench/trigger-cost.sh): the row triggers `pg2es setup`
+-- Bench-only experiment (scripts/bench/source-cost.sh): the row triggers `pg2es setup`
 -- installs replaced by statement-level triggers over transition tables, which record the same
 -- columns (pg2es.captured) with one INSERT … SELECT per statement and notify in the same
 -- function: one trigger call per statement instead of one per row plus one per statement.

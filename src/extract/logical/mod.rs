@@ -15,6 +15,9 @@ pub(crate) use stream::{parse_lsn, Event, LogicalError, LogicalStream};
 
 /// How often a streamed commit's visibility is asked while it is not visible yet.
 const VISIBLE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long dropping a slot waits for the walsender of a reader that just went away.
+const RELEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+const RELEASE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// A committed transaction is visible within moments; past this something else is wrong.
 const VISIBLE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -159,8 +162,22 @@ impl Postgres {
         Ok(true)
     }
 
-    /// Drops the slot if it is there; `true` when there was one.
+    /// Drops the slot if it is there; `true` when there was one. A reader that just let go
+    /// (a worker stopped a moment ago) leaves its walsender for a moment: that is waited for,
+    /// up to `RELEASE_PATIENCE`; a slot still in use then fails with Postgres's own words
+    /// ("replication slot … is active for PID …").
     pub async fn drop_slot(&self, slot: &Slot) -> Result<bool, PgError> {
+        let deadline = tokio::time::Instant::now() + RELEASE_PATIENCE;
+        while let Some(SlotState {
+            active_pid: Some(_),
+            ..
+        }) = self.slot_state(slot).await?
+        {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(RELEASE_POLL).await;
+        }
         let dropped = self
             .call("drop the replication slot", || {
                 sqlx::query(include_str!("sql/drop_slot.sql"))

@@ -146,13 +146,6 @@ impl<P: Pipeline> Engine<P> {
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
         // Our own reader lets go of the slot first; its walsender ends a moment later.
         self.reader().stream = None;
-        for _ in 0..50 {
-            let active = self.pg.slot_state(&slot).await?.and_then(|s| s.active_pid);
-            if active.is_none() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         self.pg.drop_slot(&slot).await?;
         self.pg.create_slot(&slot).await?;
         Ok(Some(reason))
