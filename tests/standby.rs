@@ -14,14 +14,29 @@ fn backfill_done(worker: &Worker) -> bool {
 
 #[tokio::test]
 async fn a_second_worker_stands_by_and_takes_over_when_the_first_is_killed() {
-    let name = unique_name("standby");
+    takes_over("standby", false).await;
+}
+
+/// A slot has one reader: the standby takes it over once the killed worker's walsender let go,
+/// from the confirmed position (a change made meanwhile is streamed, not back-filled).
+#[tokio::test]
+async fn a_second_worker_stands_by_and_takes_over_the_slot_when_the_first_is_killed() {
+    takes_over("standby_slot", true).await;
+}
+
+async fn takes_over(test: &str, logical: bool) {
+    let name = unique_name(test);
     let db = TestDb::with_generated(&name, FILMS).await;
     let index = SearchIndex::new(&name).await;
-    let first = Worker::new(&db, &name);
+    let mut first = Worker::new(&db, &name);
     // The second worker shares the first one's state file, as replicas on a shared volume do.
     let mut second = Worker::new(&db, &name);
     let state = first.state_setting().display().to_string();
     second.set("PG2ES__STATE__PATH", &state);
+    if logical {
+        first.capture_logical();
+        second.set("PG2ES__SYNC__CAPTURE", "logical");
+    }
 
     let mut active = Running::start(&first);
     active
