@@ -27,5 +27,6 @@ mod security;
 mod shop;
 mod standby;
 mod state_faults;
+mod truncate_rebuild;
 mod trust;
 mod verify;

@@ -435,13 +435,14 @@ async fn work(
                 continue;
             }
             // A truncated table or a lost replication slot (logical mode): changes were
-            // missed, so the index is rebuilt behind the alias, search answering meanwhile.
+            // missed, so the index is rebuilt behind the alias, search answering meanwhile;
+            // a rebuild in progress starts over (its pages may hold rows that are gone).
             Err(SyncError::RebuildNeeded { reason }) => {
                 error!(
                     pipeline = pipeline.name,
                     reason, "rebuilding the index behind the alias"
                 );
-                engine.prepare(&index_config, Request::Force).await?;
+                engine.prepare(&index_config, Request::Restart).await?;
                 continue;
             }
             Err(err) => return Err(err.into()),

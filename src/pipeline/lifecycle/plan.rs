@@ -14,6 +14,9 @@ pub(crate) enum Request {
     Follow,
     /// `reindex --force`: rebuild even when it did not.
     Force,
+    /// Changes were missed (a truncated table, a lost slot): rebuild, and a rebuild in progress
+    /// starts over, since the pages it wrote before may hold rows that are gone.
+    Restart,
     /// `reindex --rollback`: back to the previous index.
     Rollback,
 }
@@ -126,7 +129,16 @@ pub(in crate::pipeline) fn decide(
         let exists = facts.has(&rebuild.index);
         let rolling_back = rebuild.reason == RebuildReason::Rollback;
         let same_config = rebuild.config_hash == facts.wanted_hash;
-        if exists && (rolling_back || (request != Request::Rollback && same_config)) {
+        if exists && request == Request::Restart && rolling_back {
+            // Filled again from the start: only what differs is written, rows gone deleted.
+            let step = Step::RollBack {
+                index: rebuild.index.clone(),
+                config_hash: rebuild.config_hash.clone(),
+            };
+            return Ok(decision(None, step));
+        }
+        let resumable = request != Request::Rollback && request != Request::Restart && same_config;
+        if exists && (rolling_back || resumable) {
             return Ok(decision(None, Step::Resume));
         }
         // An earlier index being rolled back to is kept; a new one half built is not.
@@ -199,7 +211,7 @@ fn next_step(
     Ok(match request {
         Request::Follow if built_from_wanted => Step::UpToDate,
         Request::Follow if pinned => Step::Pinned,
-        Request::Follow | Request::Force => Step::Start {
+        Request::Follow | Request::Force | Request::Restart => Step::Start {
             index: facts.fresh_name(),
             reason: match built_from_wanted {
                 true => RebuildReason::Forced,

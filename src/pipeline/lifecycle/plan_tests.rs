@@ -145,6 +145,45 @@ fn a_rebuild_in_the_state_file_goes_on_while_its_config_is_wanted() {
 }
 
 #[test]
+fn missed_changes_start_a_rebuild_in_progress_over_under_a_new_name() {
+    let indexes = [ours("m_1", OLD, 1), ours("m_bbbbbbbbbbbb", WANTED, 2)];
+    let state = rebuilding("m_bbbbbbbbbbbb", WANTED, RebuildReason::ConfigChanged);
+    let decision = decide_with(&alias_on("m_1"), &indexes, &state, Request::Restart).unwrap();
+    assert_eq!(
+        decision,
+        Decision {
+            delete: Some("m_bbbbbbbbbbbb".into()),
+            step: Step::Start {
+                index: "m_bbbbbbbbbbbb_2".into(),
+                reason: RebuildReason::ConfigChanged
+            }
+        }
+    );
+    // With none in progress: a rebuild, as forced.
+    let indexes = [ours("m_1", WANTED, 1)];
+    assert_eq!(
+        step(&alias_on("m_1"), &indexes, &fresh(), Request::Restart),
+        Step::Start {
+            index: "m_bbbbbbbbbbbb".into(),
+            reason: RebuildReason::Forced
+        }
+    );
+}
+
+#[test]
+fn missed_changes_during_a_rollback_fill_the_earlier_index_again() {
+    let indexes = [ours("m_1", OLD, 1), ours("m_2", WANTED, 2)];
+    let state = rebuilding("m_1", OLD, RebuildReason::Rollback);
+    assert_eq!(
+        step(&alias_on("m_2"), &indexes, &state, Request::Restart),
+        Step::RollBack {
+            index: "m_1".into(),
+            config_hash: OLD.into()
+        }
+    );
+}
+
+#[test]
 fn a_rebuild_for_a_config_no_longer_wanted_is_dropped_with_its_index() {
     let third = "cccccccccccccccc";
     let indexes = [ours("m_1", OLD, 1), ours("m_2", third, 2)];

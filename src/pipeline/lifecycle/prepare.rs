@@ -215,6 +215,8 @@ impl<P: Pipeline> Engine<P> {
         reason: RebuildReason,
     ) -> Result<(), SyncError> {
         self.rebuild_es = Some(self.es.for_index(&index));
+        // A rollback started over passes over the earlier index's ids again.
+        self.extras = None;
         self.state.rebuild = Some(Rebuild {
             index,
             config_hash,

@@ -5,7 +5,8 @@
 //! arrived at a transaction boundary). The slot's position is confirmed only after Elasticsearch acknowledged every
 //! document before it; between cycles, keepalives move it while nothing followed changes.
 //! A truncated followed table, or a slot Postgres dropped or invalidated, rebuilds the index
-//! behind the alias (the caller does, on `SyncError::RebuildNeeded`).
+//! behind the alias (the caller does, on `SyncError::RebuildNeeded`); a rebuild in progress
+//! then starts over, since what it wrote before may hold rows that are gone.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
