@@ -9,6 +9,7 @@ mod logical;
 mod pipelines;
 mod polling;
 mod reindex;
+mod run;
 mod status;
 mod verify;
 mod worker;
@@ -18,15 +19,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use tracing::{error, info, warn};
+use tracing::warn;
 
-use crate::config::{redact_url, Capture, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::declaration::{DeclarationError, Declared, SchemaError};
 use crate::extract::{PgError, Postgres};
-use crate::load::{read_index_config, Elastic, EsError, WriteReport};
-use crate::pipeline::{Engine, Request, Servers, SyncError};
+use crate::load::{Elastic, EsError};
+use crate::pipeline::SyncError;
 use crate::retry::RetryPolicy;
 use crate::state::{self, State, StateError};
+use run::sync;
+pub(crate) use run::Mode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -279,196 +282,4 @@ fn load_state(config: &Config, declared: &Declared) -> Result<State, AppError> {
         return Ok(state);
     }
     Ok(State::new(pipeline, index))
-}
-
-/// How `sync` runs: until stopped or once, and what it asks of the index.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Mode {
-    pub once: bool,
-    pub reset_state: bool,
-    pub request: Request,
-}
-
-impl Mode {
-    fn follow(once: bool, reset_state: bool) -> Self {
-        Self {
-            once,
-            reset_state,
-            request: Request::Follow,
-        }
-    }
-}
-
-/// `run`/`sync`: every pipeline of the config at once, each with its own worker lock, state,
-/// alias and dead letters. `--once` prints the totals, then one line per pipeline.
-async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppError> {
-    let retry = RetryPolicy::from(&config.sync.retry);
-    let (_, pipelines) = compiled(config, retry).await?;
-    let first = Arc::clone(&pipelines[0]);
-    let _observer = worker::observe(config, &first).await?;
-    let mut tasks = tokio::task::JoinSet::new();
-    for pipeline in pipelines {
-        let (config, mode) = (config.clone(), mode);
-        tasks.spawn(async move {
-            let name = pipeline.name.clone();
-            (name, sync_pipeline(&config, mode, pipeline).await)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (name, result) = joined.map_err(|err| AppError::Task(err.to_string()))?;
-        match result {
-            Ok(totals) => results.push((name, totals)),
-            Err(err) => {
-                tasks.abort_all();
-                return Err(err);
-            }
-        }
-    }
-    if mode.once {
-        results.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut sum = WriteReport::default();
-        for (_, totals) in &results {
-            sum += *totals;
-        }
-        println!(
-            "indexed={} deleted={} dead_lettered={}",
-            sum.indexed, sum.deleted, sum.dead_lettered
-        );
-        for (name, totals) in &results {
-            println!(
-                "  {name}: indexed={} deleted={} dead_lettered={}",
-                totals.indexed, totals.deleted, totals.dead_lettered
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One pipeline: takes its worker lock, then works until done or stopped. When the lock is
-/// lost (a Postgres restart ends its session), writes stop and the worker stands by to take
-/// it again, then goes on from the state file, which another worker may have moved meanwhile.
-async fn sync_pipeline(
-    config: &Config,
-    mode: Mode,
-    pipeline: Arc<Declared>,
-) -> Result<WriteReport, AppError> {
-    let mut reset_state = mode.reset_state;
-    loop {
-        let Some(mut lock) = worker::take_lock(config, &pipeline, mode.once).await? else {
-            return Ok(WriteReport::default());
-        };
-        if std::mem::take(&mut reset_state) {
-            let path = config.state_path(&pipeline.name);
-            state::reset(&path)?;
-            warn!(pipeline = pipeline.name, path = %path.display(), "state reset: everything is indexed again");
-        }
-        tokio::select! {
-            totals = work(config, &mode, Arc::clone(&pipeline)) => return totals,
-            signal = shutdown_signal() => {
-                info!(signal, pipeline = pipeline.name, "stopping: the state file holds the last acknowledged position");
-                return Ok(WriteReport::default());
-            }
-            lost = lock.lost() => {
-                if mode.once {
-                    return Err(worker::WorkerError::from(lost).into());
-                }
-                warn!(error = %lost, pipeline = pipeline.name, "standing by to take the worker lock again");
-            }
-        }
-    }
-}
-
-/// Start-up checks, then sync cycles: one with `--once`, else until stopped.
-async fn work(
-    config: &Config,
-    mode: &Mode,
-    pipeline: Arc<Declared>,
-) -> Result<WriteReport, AppError> {
-    let state = load_state(config, &pipeline)?;
-    // Refuse a broken index config before any document is sent.
-    let index_config = read_index_config(&pipeline.index_config)?;
-    let retry = RetryPolicy::from(&config.sync.retry);
-    let (postgres, elastic) = connect(config, retry, &pipeline)?;
-    info!(
-        pipeline = pipeline.name,
-        postgres = %redact_url(config.postgres.url.expose()),
-        elasticsearch = %config.elasticsearch.describe(),
-        index = %pipeline.alias,
-        state = %config.state_path(&pipeline.name).display(),
-        capture = ?config.sync.capture,
-        poll_interval = ?config.sync.poll_interval,
-        batch_size = config.sync.batch_size,
-        "pg2es starting"
-    );
-    postgres.ping().await?;
-    crate::pipeline::check_schema(&*pipeline, &postgres).await?;
-    elastic.ping().await?;
-    let pool = postgres.pool().clone();
-    let servers = Servers {
-        pg: postgres,
-        es: elastic,
-    };
-    let mut engine = Engine::new(Arc::clone(&pipeline), servers, state, config);
-    engine.check_capture().await?;
-    engine.prepare(&index_config, mode.request).await?;
-    let mut wake = match (mode.once, config.sync.capture) {
-        (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
-        _ => None,
-    };
-    loop {
-        match engine.sync().await {
-            Ok(()) => {}
-            // Deleted under the worker, or the alias removed: writes never create an index of
-            // the alias's name (they require the alias), so nothing went to a stray index.
-            // Rebuilt behind the alias, search complete again without a restart.
-            Err(
-                untrusted @ (SyncError::Elasticsearch(EsError::IndexGone { .. })
-                | SyncError::AliasMoved { .. }),
-            ) => {
-                error!(pipeline = pipeline.name, error = %untrusted, "the index behind the alias is gone or not the one pg2es left it on: rebuilding it; search answers incompletely until then");
-                crate::metrics::get().health.incomplete(format!(
-                    "{}: rebuilding the index behind alias {}",
-                    pipeline.name, pipeline.alias
-                ));
-                engine.prepare(&index_config, Request::Follow).await?;
-                continue;
-            }
-            // A truncated table or a lost replication slot (logical mode): changes were
-            // missed, so the index is rebuilt behind the alias, search answering meanwhile;
-            // a rebuild in progress starts over (its pages may hold rows that are gone).
-            Err(SyncError::RebuildNeeded { reason }) => {
-                error!(
-                    pipeline = pipeline.name,
-                    reason, "rebuilding the index behind the alias"
-                );
-                engine.prepare(&index_config, Request::Restart).await?;
-                continue;
-            }
-            Err(err) => return Err(err.into()),
-        }
-        if mode.once {
-            engine.close_stream().await;
-            return Ok(engine.totals());
-        }
-        match config.sync.capture {
-            Capture::Logical => engine.wait_for_changes(config.sync.poll_interval).await,
-            _ => listen::wait(wake.as_mut(), config.sync.poll_interval).await,
-        }
-    }
-}
-
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return "none";
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    }
 }

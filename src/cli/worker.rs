@@ -107,7 +107,7 @@ pub(super) async fn take_lock(
         lock = lock::acquire(&options, key, &pipeline.name, patience, &policy) => {
             Ok(Some(lock.map_err(WorkerError::from)?))
         }
-        signal = super::shutdown_signal() => {
+        signal = super::run::shutdown_signal() => {
             info!(signal, "stopping while standing by");
             Ok(None)
         }
