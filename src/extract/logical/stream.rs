@@ -392,13 +392,8 @@ mod tests {
             ("db", 6432, "p@ss")
         );
         assert_eq!(settings.database, "movies");
-        assert_eq!(settings.tls.mode, pgwire_replication::SslMode::VerifyFull);
-        assert_eq!(
-            settings.tls.ca_pem_path.as_deref(),
-            Some(std::path::Path::new("/etc/pg2es/ca.pem"))
-        );
-        config.url = crate::config::Secret::new("postgres://u:p@db/movies?sslmode=disable");
-        let settings = replication_config(&config, &Slot::of("movies", "movies")).unwrap();
-        assert_eq!(settings.tls.mode, pgwire_replication::SslMode::Disable);
+        let tls = settings.tls;
+        assert_eq!(tls.mode, pgwire_replication::SslMode::VerifyFull);
+        assert_eq!(tls.ca_pem_path, Some("/etc/pg2es/ca.pem".into()));
     }
 }
