@@ -1,14 +1,21 @@
 //! TLS and authentication against servers that enforce them: the stack's secure OpenSearch node
 //! (security plugin: HTTPS with the test CA, basic auth, roles) and a Postgres of the test's own
-//! that takes TLS connections only (`sslmode=verify-full`). A wrong CA, a wrong password or a
-//! missing privilege each end the command at once with one clear error, never a secret in it.
+//! that takes TLS connections only (`sslmode=verify-full`, the queries and logical capture's
+//! replication connection alike). A wrong CA, a wrong password or a missing privilege each end
+//! the command at once with one clear error, never a secret in it.
 
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::Duration;
 
+use sqlx::Connection as _;
+
 use crate::support::pg_cluster::PgCluster;
+use crate::support::process::Running;
 use crate::support::secure::{secure_url, tls_file, READER, WRITER};
-use crate::support::{assert_index_equals_postgres, unique_name, SearchIndex, TestDb, Worker};
+use crate::support::{
+    assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 /// Ample for a command that fails at once; an error retried for ever outlasts it.
 const FAILS_WITHIN: Duration = Duration::from_secs(60);
@@ -177,4 +184,202 @@ async fn postgres_with_another_ca_or_a_wrong_password_fails_once() {
         );
         fails_once(&worker, &["sync", "--once"], expected, password).await;
     }
+}
+
+/// A worker in logical mode on the TLS-only cluster, `pg2es setup` done as the tables' owner
+/// (over `verify-full` too), reading as `pg2es_app` (which may replicate) and trusting the test
+/// CA; its first `sync --once` back-filled the index.
+async fn logical_over_verify_full(name: &str) -> (PgCluster, TestDb, SearchIndex, Worker) {
+    let (cluster, db) = tls_postgres(name, 20).await;
+    db.execute("ALTER ROLE pg2es_app REPLICATION").await;
+    let index = SearchIndex::new(name).await;
+    let mut worker = Worker::new(&db, name);
+    worker.set(
+        "PG2ES__POSTGRES__CA_CERT",
+        &tls_file("ca.pem").display().to_string(),
+    );
+    worker.set(
+        "PG2ES__POSTGRES__URL",
+        &format!(
+            "postgres://postgres@localhost:{}/{name}?sslmode=verify-full",
+            cluster.port
+        ),
+    );
+    worker.capture_logical();
+    worker.set(
+        "PG2ES__POSTGRES__URL",
+        &verify_full_url(&cluster, name, "pg-app-s3cret"),
+    );
+    let (indexed, _, _, log) = worker.sync_once();
+    assert_eq!(indexed, db.expected_documents().await.len() as u64, "{log}");
+    (cluster, db, index, worker)
+}
+
+/// `(encrypted, all)`: the replication connections of the cluster, and those over TLS.
+async fn replication_connections(db: &TestDb) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*)
+         FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid)",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn logical_capture_streams_over_verify_full_with_the_test_ca() {
+    let name = unique_name("pg_tls_logical");
+    let (_cluster, db, index, worker) = logical_over_verify_full(&name).await;
+    let before = index.alias_target().await;
+    let mut running = Running::start(&worker);
+    running
+        .wait_for_log("streaming changes", FAILS_WITHIN)
+        .await;
+    assert_eq!(
+        replication_connections(&db).await,
+        (1, 1),
+        "{}",
+        running.log()
+    );
+
+    let film: String =
+        sqlx::query_scalar("SELECT id::text FROM content.film_work ORDER BY id LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'Streamed Over TLS', updated_at = now() WHERE id = '{film}'"
+    ))
+    .await;
+    wait_until(
+        "the update to reach the index through the stream",
+        FAILS_WITHIN,
+        || async {
+            index.refresh().await;
+            index.documents().await[&film]["title"] == "Streamed Over TLS"
+        },
+    )
+    .await;
+
+    running.kill();
+    let log = running.log();
+    assert_eq!(index.alias_target().await, before, "not a rebuild: {log}");
+    assert!(!log.contains("rebuilding"), "{log}");
+    assert!(!log.contains("pg-app-s3cret"), "{log}");
+    assert_index_equals_postgres(&db, &index).await;
+}
+
+/// A CA of the test's own, made here, and a server certificate for `localhost` it issued:
+/// `(certificate, key)`. The test CA did not issue it.
+fn certificate_of_another_ca(dir: &Path) -> (PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name).display().to_string();
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=another CA",
+            "-keyout",
+            &file("ca.key"),
+            "-out",
+            &file("ca.pem"),
+        ],
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &file("server.key"),
+            "-out",
+            &file("server.csr"),
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &file("server.csr"),
+            "-CA",
+            &file("ca.pem"),
+            "-CAkey",
+            &file("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &file("ext"),
+            "-out",
+            &file("server.pem"),
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    (dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// Whether a new connection trusting the test CA is refused (the new certificate is served).
+async fn test_ca_refused(cluster: &PgCluster) -> bool {
+    let url = format!(
+        "postgres://postgres@localhost:{}/postgres?sslmode=verify-full&sslrootcert={}",
+        cluster.port,
+        tls_file("ca.pem").display()
+    );
+    sqlx::PgConnection::connect(&url).await.is_err()
+}
+
+#[tokio::test]
+async fn logical_capture_with_a_server_certificate_from_another_ca_fails_once() {
+    let name = unique_name("pg_tls_logical_ca");
+    let (cluster, db, _index, worker) = logical_over_verify_full(&name).await;
+    let mut running = Running::start(&worker);
+    running
+        .wait_for_log("streaming changes", FAILS_WITHIN)
+        .await;
+
+    // The queries' connections stay as they are: only the replication connection, cut, is
+    // made again, and meets a certificate the test CA did not sign.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate_of_another_ca(dir.path());
+    cluster.replace_certificate(&cert, &key);
+    wait_until(
+        "the server to present the new certificate",
+        FAILS_WITHIN,
+        || test_ca_refused(&cluster),
+    )
+    .await;
+    db.execute(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+         WHERE database = current_database() AND active_pid IS NOT NULL",
+    )
+    .await;
+
+    let code = running.wait_for_exit(FAILS_WITHIN).await;
+    let log = running.log();
+    assert_ne!(code, Some(0), "{log}");
+    assert!(log.contains("replication stream of slot"), "{log}");
+    assert!(log.contains("UnknownIssuer"), "{log}");
+    assert!(!log.contains("retrying"), "retried: {log}");
+    assert!(!log.contains("pg-app-s3cret"), "{log}");
 }

@@ -45,6 +45,24 @@ impl PgCluster {
         cluster
     }
 
+    /// Makes a TLS cluster present `cert` and `key` (PEM) to the connections made from now on;
+    /// those already open keep theirs. The reload is asynchronous: wait for its effect.
+    pub fn replace_certificate(&self, cert: &Path, key: &Path) {
+        let data = self.data();
+        let (crt, pem_key) = (data.join("server.crt"), data.join("server.key"));
+        // Written beside, then renamed: the server never reads a half-copied file.
+        for (from, to) in [(cert, &crt), (key, &pem_key)] {
+            let temporary = to.with_extension("new");
+            std::fs::copy(from, &temporary).unwrap();
+            run(Command::new("chmod").arg("600").arg(&temporary));
+            if is_root() {
+                run(Command::new("chown").arg("postgres").arg(&temporary));
+            }
+            std::fs::rename(&temporary, to).unwrap();
+        }
+        self.pg_ctl(&["reload"]);
+    }
+
     fn init() -> Self {
         let dir = tempfile::tempdir().unwrap();
         // The postgres user must reach the data dir inside our temporary directory.

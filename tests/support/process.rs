@@ -56,6 +56,23 @@ impl Running {
         self.child.try_wait().unwrap().map(|status| status.code())
     }
 
+    /// Waits for the process to end by itself: its exit code (`None`: ended by a signal).
+    /// Fails with its log when it still runs after `deadline`.
+    pub async fn wait_for_exit(&mut self, deadline: Duration) -> Option<i32> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(code) = self.try_wait() {
+                return code;
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "the worker still runs after {deadline:?}; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

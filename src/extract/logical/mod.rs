@@ -4,6 +4,7 @@
 
 mod pgoutput;
 mod stream;
+mod tls;
 
 use std::collections::BTreeMap;
 

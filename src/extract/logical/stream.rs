@@ -4,19 +4,17 @@
 //! says so, after Elasticsearch acknowledged what came before it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
 use std::time::Duration;
 
+use super::pgoutput::{self, Message, Value};
+use super::tls::{tls_config, TlsRefused};
+use super::Slot;
+use crate::config::PostgresConfig;
+use crate::extract::{captured_columns, connect_options, Change, Table};
+use crate::retry::Retryable;
 use pgwire_replication::{
     Lsn, PgWireError, ReplicationClient, ReplicationConfig, ReplicationEvent,
 };
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
-
-use super::pgoutput::{self, Message, Value};
-use super::Slot;
-use crate::config::PostgresConfig;
-use crate::extract::{captured_columns, Change, Table};
-use crate::retry::Retryable;
 
 /// How soon a confirmed position reaches the server.
 const STATUS_INTERVAL: Duration = Duration::from_millis(200);
@@ -39,8 +37,8 @@ pub(crate) enum LogicalError {
         #[source]
         source: pgoutput::Malformed,
     },
-    #[error("postgres.url asks for TLS (sslmode={mode}), which the replication connection of sync.capture: logical does not speak in this build: use sslmode=prefer or disable on a trusted network, or sync.capture: triggers")]
-    Tls { mode: String },
+    #[error(transparent)]
+    Tls(#[from] TlsRefused),
     #[error("invalid postgres.url for the replication connection: {0}")]
     Url(String),
 }
@@ -59,6 +57,8 @@ impl Retryable for LogicalError {
                         // object_in_use: the slot's previous reader has not let go yet.
                         || code == "55006"
                 }),
+                // A certificate the CA does not trust, a name that does not match, a server
+                // without TLS for a URL that requires it: another attempt meets the same.
                 PgWireError::Auth(_) | PgWireError::Tls(_) => false,
                 _ => true,
             },
@@ -115,18 +115,11 @@ fn replication_config(
     config: &PostgresConfig,
     slot: &Slot,
 ) -> Result<ReplicationConfig, LogicalError> {
-    let url = config.url.expose();
+    // The query pool's options: the same sslmode and certificate files.
     let options =
-        PgConnectOptions::from_str(url).map_err(|err| LogicalError::Url(err.to_string()))?;
-    let mode = options.get_ssl_mode();
-    if matches!(
-        mode,
-        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
-    ) {
-        return Err(LogicalError::Tls {
-            mode: format!("{mode:?}").to_lowercase(),
-        });
-    }
+        connect_options(config).map_err(|err| LogicalError::Url(err.source.to_string()))?;
+    let tls = tls_config(&options)?;
+    let url = config.url.expose();
     let password = url::Url::parse(url)
         .ok()
         .and_then(|url| url.password().map(percent_decoded))
@@ -149,7 +142,8 @@ fn replication_config(
     )
     .with_port(options.get_port())
     .with_status_interval(STATUS_INTERVAL)
-    .with_application_name(format!("pg2es {}", slot.name)))
+    .with_application_name(format!("pg2es {}", slot.name))
+    .with_tls(tls))
 }
 
 impl LogicalStream {
@@ -382,13 +376,12 @@ mod tests {
     }
 
     #[test]
-    fn a_url_asking_for_tls_is_refused_with_the_way_out() {
+    fn the_replication_connection_takes_the_urls_parts_and_tls_with_the_ca() {
         let mut config = PostgresConfig::default();
-        config.url =
-            crate::config::Secret::new("postgres://u:p%40ss@db:6432/movies?sslmode=require");
-        let err = replication_config(&config, &Slot::of("movies", "movies")).unwrap_err();
-        assert!(err.to_string().contains("sslmode=require"), "{err}");
-        config.url = crate::config::Secret::new("postgres://u:p%40ss@db:6432/movies");
+        config.url = crate::config::Secret::new(
+            "postgres://u:p%40ss@db:6432/movies?sslmode=verify-full&sslrootcert=/url/ca.pem",
+        );
+        config.ca_cert = Some("/etc/pg2es/ca.pem".into());
         let settings = replication_config(&config, &Slot::of("movies", "movies")).unwrap();
         assert_eq!(
             (
@@ -399,5 +392,8 @@ mod tests {
             ("db", 6432, "p@ss")
         );
         assert_eq!(settings.database, "movies");
+        let tls = settings.tls;
+        assert_eq!(tls.mode, pgwire_replication::SslMode::VerifyFull);
+        assert_eq!(tls.ca_pem_path, Some("/etc/pg2es/ca.pem".into()));
     }
 }
