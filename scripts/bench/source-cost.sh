@@ -165,6 +165,16 @@ MODES=(triggers statement triggers_run decoding logical_run)
     done
     echo
     echo "Targets: logical capture ≤ 5 % of the no-capture tps. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+    cat <<'READING'
+
+How to read it: Postgres has one core here, so whatever capture spends on the source is taken
+from the transactions. Decoding (the walsender reading and decoding the log for the slot, any
+reader) and, with `pg2es run`, the queries that build the changed documents, are the source's
+share; Elasticsearch and pg2es themselves run on the other core. Triggers cost each writing
+transaction its row trigger and change row, and with a reader also the reads and deletes of
+the change table. On a source with idle cores the walsender runs beside the backends instead
+of in their place, so a busy but not CPU-bound server pays less than this.
+READING
 } >"$RESULTS"
 bash scripts/bench/report.sh
 cat "$RESULTS"
