@@ -14,30 +14,6 @@ use crate::support::{
 const FILMS: u32 = 2000;
 const DEADLINE: Duration = Duration::from_secs(120);
 
-async fn wait_for_partial_backfill(worker: &Worker) {
-    wait_until("a partly done back-fill", DEADLINE, || {
-        let backfill = worker.backfill().unwrap_or_default();
-        std::future::ready(backfill["indexed"].as_u64().unwrap_or(0) > 0)
-    })
-    .await;
-    assert_eq!(
-        worker.backfill().unwrap_or_default()["done"],
-        false,
-        "the back-fill ended too soon"
-    );
-}
-
-async fn wait_for_backfill_done(worker: &Worker) {
-    wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(
-            worker
-                .backfill()
-                .is_some_and(|backfill| backfill["done"] == true),
-        )
-    })
-    .await;
-}
-
 /// Waits until the worker logged more retries than `before`, and checks it is still running.
 async fn wait_for_retries(running: &mut Running, before: usize, what: &str) {
     wait_until_or(
@@ -71,11 +47,11 @@ async fn postgres_restarted_during_back_fill_and_during_incremental_sync() {
     worker.set("PG2ES__SYNC__BATCH_SIZE", "20");
     let mut running = Running::start(&worker);
 
-    wait_for_partial_backfill(&worker).await;
+    worker.wait_partly_backfilled(DEADLINE).await;
     cluster.stop();
     wait_for_retries(&mut running, 0, "retries while Postgres is down").await;
     cluster.resume();
-    wait_for_backfill_done(&worker).await;
+    worker.wait_backfilled(DEADLINE).await;
 
     db.execute(
         "UPDATE content.film_work SET title = 'Zanzibar restart', updated_at = now()
@@ -115,7 +91,7 @@ async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
         .set("PG2ES__SYNC__BATCH_SIZE", "50");
     let mut running = Running::start(&worker);
 
-    wait_for_partial_backfill(&worker).await;
+    worker.wait_partly_backfilled(DEADLINE).await;
     // A bulk of 50 documents is about 60 kB: cut each after 20 kB.
     proxy.set(Fault::CutAfter(20_000));
     wait_for_retries(&mut running, 0, "retries of cut bulk requests").await;
@@ -127,7 +103,7 @@ async fn network_cut_and_stalled_in_the_middle_of_bulk_requests() {
     proxy.set(Fault::Refuse);
     wait_for_retries(&mut running, before, "retries of refused connections").await;
     proxy.set(Fault::None);
-    wait_for_backfill_done(&worker).await;
+    worker.wait_backfilled(DEADLINE).await;
 
     assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);

@@ -163,14 +163,7 @@ async fn a_write_block_longer_than_the_bound_shows_in_lag_and_readiness_and_noth
         .log_field("http listening", "address", Duration::from_secs(30))
         .await;
     // Caught up: a cycle that started after the back-fill has measured the lag.
-    wait_until("the back-fill to finish", Duration::from_secs(60), || {
-        std::future::ready(
-            worker
-                .state()
-                .is_some_and(|state| state["backfill"]["done"] == true),
-        )
-    })
-    .await;
+    worker.wait_backfilled(Duration::from_secs(60)).await;
     let last_cycle = || {
         let (_, exposition) = http_get(&address, "/metrics");
         metric(

@@ -25,19 +25,7 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
         .set("PG2ES__ELASTICSEARCH__URL", &node.url())
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
     let mut running = Running::start(&worker);
-    wait_until("a partly done back-fill", DEADLINE, || {
-        std::future::ready(
-            worker
-                .backfill()
-                .is_some_and(|backfill| backfill["indexed"].as_u64() > Some(0)),
-        )
-    })
-    .await;
-    assert_eq!(
-        worker.backfill().unwrap_or_default()["done"],
-        false,
-        "the back-fill ended too soon"
-    );
+    worker.wait_partly_backfilled(DEADLINE).await;
 
     node.kill();
     let stopped = Instant::now();
@@ -48,14 +36,7 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
     assert!(running.try_wait().is_none(), "{}", running.log());
     node.restart(&name);
     node.wait_ready(1).await;
-    wait_until("the back-fill to finish", DEADLINE, || {
-        std::future::ready(
-            worker
-                .backfill()
-                .is_some_and(|backfill| backfill["done"] == true),
-        )
-    })
-    .await;
+    worker.wait_backfilled(DEADLINE).await;
 
     assert!(running.try_wait().is_none(), "{}", running.log());
     drop(running);
@@ -114,20 +95,8 @@ async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_ove
         .set("PG2ES__ELASTICSEARCH__TIMEOUT", "10s")
         .set("PG2ES__SYNC__BATCH_SIZE", "20");
     let mut running = Running::start(&worker);
-    wait_until("a partly done back-fill", DEADLINE, || {
-        std::future::ready(
-            worker
-                .backfill()
-                .is_some_and(|backfill| backfill["indexed"].as_u64() > Some(0)),
-        )
-    })
-    .await;
+    worker.wait_partly_backfilled(DEADLINE).await;
     nodes[0].wait_green().await;
-    assert_eq!(
-        worker.backfill().unwrap_or_default()["done"],
-        false,
-        "the back-fill ended too soon"
-    );
 
     nodes[1].kill();
     wait_until(

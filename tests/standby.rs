@@ -6,12 +6,6 @@ use crate::support::{unique_name, wait_until, SearchIndex, TestDb, Worker};
 const FILMS: u32 = 50;
 const NEW_FILM: &str = "70000000-0000-0000-0000-000000000001";
 
-fn backfill_done(worker: &Worker) -> bool {
-    worker
-        .backfill()
-        .is_some_and(|backfill| backfill["done"] == true)
-}
-
 #[tokio::test]
 async fn a_second_worker_stands_by_and_takes_over_when_the_first_is_killed() {
     takes_over("standby", false).await;
@@ -42,10 +36,7 @@ async fn takes_over(test: &str, logical: bool) {
     active
         .wait_for_log("acquired the worker lock", Duration::from_secs(30))
         .await;
-    wait_until("the back-fill to finish", Duration::from_secs(60), || {
-        std::future::ready(backfill_done(&first))
-    })
-    .await;
+    first.wait_backfilled(Duration::from_secs(60)).await;
 
     // `sync --once` does not run beside an active worker.
     let output = second.output(&["sync", "--once"]);

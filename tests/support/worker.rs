@@ -239,6 +239,23 @@ impl Worker {
         .await;
     }
 
+    /// Waits until a running worker's back-fill wrote its first documents, and checks that it
+    /// is not over yet (a fault meant for the middle of a back-fill must land there).
+    pub async fn wait_partly_backfilled(&self, deadline: std::time::Duration) {
+        super::wait_until("a partly done back-fill", deadline, || {
+            std::future::ready(
+                self.backfill()
+                    .is_some_and(|b| b["indexed"].as_u64() > Some(0)),
+            )
+        })
+        .await;
+        assert_eq!(
+            self.backfill().unwrap_or_default()["done"],
+            false,
+            "the back-fill ended too soon"
+        );
+    }
+
     /// The rebuild in progress according to the state file.
     pub fn rebuild(&self) -> Option<Value> {
         self.state()
