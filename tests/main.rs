@@ -17,6 +17,7 @@ mod faults;
 mod golden;
 mod horizon;
 mod logical;
+mod logical_faults;
 mod observability;
 mod pipelines;
 mod randomized;

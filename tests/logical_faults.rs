@@ -1,0 +1,131 @@
+//! Logical capture under faults: the slot dropped, Postgres restarted, the replication
+//! connection cut, a server with another system identifier. Each ends with the index equal
+//! to Postgres, rebuilt behind the alias where changes may have been missed.
+
+use crate::logical::{slots, streamed, wait_until_current, DEADLINE, SOME_FILM};
+use crate::support::pg_cluster::PgCluster;
+use crate::support::process::Running;
+use crate::support::{unique_name, SearchIndex, SearchMonitor, TestDb, Worker};
+
+#[tokio::test]
+async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index_rebuilt() {
+    let (db, index, worker) = streamed("logical_slot_lost").await;
+    let before = index.alias_target().await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    let monitor = SearchMonitor::start(&index.name, 999);
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    db.execute(&crate::support::drop_slots_sql(&name)).await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Slot', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    running.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(&db, &index, "the index to equal Postgres again", &running).await;
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    assert_eq!(slots(&db).await.len(), 1, "a new slot");
+    monitor.stop().await.assert_clean(1);
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_postgres_restarted_mid_stream_loses_nothing() {
+    let cluster = PgCluster::start();
+    let name = unique_name("logical_pg_restart");
+    let db = TestDb::generated_on(&cluster.admin_url(), &name, 50).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, 50);
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    db.execute(
+        "UPDATE content.film_work SET title = 'Before The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id LIMIT 1)",
+    )
+    .await;
+    cluster.stop();
+    // The worker lock's session ends with the server: the worker stops writing and stands by.
+    running.wait_for_log("standing by", DEADLINE).await;
+    cluster.resume();
+    db.execute(
+        "DELETE FROM content.person_film_work WHERE id = (SELECT id FROM content.person_film_work ORDER BY id LIMIT 1);
+         UPDATE content.film_work SET title = 'After The Restart', updated_at = now()
+         WHERE id = (SELECT id FROM content.film_work ORDER BY id DESC LIMIT 1)",
+    )
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the changes around the restart to be indexed",
+        &running,
+    )
+    .await;
+    assert!(running.try_wait().is_none(), "{}", running.log());
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_replication_connection_cut_reconnects_from_the_confirmed_position() {
+    let (db, index, worker) = streamed("logical_cut").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    // Only the walsender goes: the worker lock's session stays.
+    db.execute(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+         WHERE database = current_database() AND active_pid IS NOT NULL",
+    )
+    .await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Cut', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    wait_until_current(
+        &db,
+        &index,
+        "the change after the cut to be indexed",
+        &running,
+    )
+    .await;
+    let log = running.log();
+    assert!(log.contains("replication stream lost"), "{log}");
+    assert!(!log.contains("rebuilding"), "the slot is kept: {log}");
+    running.kill();
+}
+
+#[tokio::test]
+async fn logical_server_with_another_system_identifier_gets_a_new_slot_and_a_rebuild() {
+    let (db, index, worker) = streamed("logical_sysid").await;
+    let before = index.alias_target().await;
+    // As after a restore onto another server: the state file knows another server.
+    let path = worker.state_path();
+    let state = std::fs::read_to_string(&path).unwrap();
+    let known = state
+        .lines()
+        .find_map(|line| line.strip_prefix("slot_server: "))
+        .unwrap_or_else(|| panic!("no slot_server in {state}"))
+        .to_owned();
+    std::fs::write(&path, state.replace(&known, "'1234/1'")).unwrap();
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'On Another Server', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(&db, &index, "the index to equal Postgres", &running).await;
+    assert!(
+        running.log().contains("the Postgres server changed"),
+        "{}",
+        running.log()
+    );
+    assert_ne!(
+        index.alias_target().await,
+        before,
+        "rebuilt behind the alias"
+    );
+    running.kill();
+}
