@@ -28,12 +28,13 @@ pub(crate) async fn check_schema<P: Pipeline>(
             what: pipeline.root().relation.to_owned(),
             source,
         })?;
-    pipeline
-        .build(pg.pool(), &[])
+    // Through the retry like every query: a pooled connection the server ended (a restart)
+    // is transient, not a schema that lacks something.
+    pg.call("build documents", || pipeline.build(pg.pool(), &[]))
         .await
         .map_err(|source| SyncError::Schema {
             what: format!("the {} document queries", pipeline.name()),
-            source: PgError::new("build documents")(source),
+            source,
         })?;
     Ok(())
 }
