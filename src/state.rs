@@ -202,6 +202,12 @@ pub(crate) struct State {
     /// `<system identifier>/<timeline>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot_server: Option<String>,
+    /// The partition trees of the followed tables at the last cycle: a partition that came,
+    /// went or was emptied since moved rows without a row change (absent in earlier state
+    /// files: the next cycle compares every document once when a followed table is
+    /// partitioned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<crate::extract::Trees>,
     /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,
@@ -221,6 +227,7 @@ impl State {
             live_index: None,
             foreign_writes: None,
             slot_server: None,
+            partitions: None,
             last_sync_at: None,
         }
     }

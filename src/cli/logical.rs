@@ -145,6 +145,23 @@ pub(super) async fn check(
     }
 }
 
+/// A partitioned followed table whose changes the publication does not send through the
+/// root (an error reading counts as none: the other lines report it).
+async fn partitions_unpublished(
+    postgres: &Postgres,
+    tables: &[Table],
+    slot: &Slot,
+) -> Option<String> {
+    let trees = postgres.partition_trees(tables).await.ok()?;
+    let partitioned = trees
+        .iter()
+        .find(|(_, members)| members.iter().any(|m| m.is_partition()))?;
+    match postgres.publishes_via_root(slot).await {
+        Ok(false) => Some(partitioned.0.clone()),
+        _ => None,
+    }
+}
+
 async fn check_slot(report: &mut Report, postgres: &Postgres, pipeline: &Declared, hint: &str) {
     let slot = slot_of(pipeline);
     let what = format!("replication slot {}", slot.name);
@@ -152,6 +169,13 @@ async fn check_slot(report: &mut Report, postgres: &Postgres, pipeline: &Declare
         Ok(true) => {}
         Ok(false) => return report.fail(&what, &format!("no publication {}", slot.name), hint),
         Err(err) => return report.fail(&what, &super::causes(&err).join(": "), ""),
+    }
+    if let Some(partitioned) = partitions_unpublished(postgres, &pipeline.tables, &slot).await {
+        return report.fail(
+            &what,
+            &format!("publication {} sends the changes of the partitions of {partitioned} under the partitions' names, which the stream does not follow", slot.name),
+            hint,
+        );
     }
     match postgres.slot_state(&slot).await {
         Ok(None) => report.fail(&what, "missing", hint),

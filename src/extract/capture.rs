@@ -106,6 +106,14 @@ fn table_script(relation: &str, columns: &[String]) -> String {
         .replace("{captured_rows}", &captured_rows)
 }
 
+/// The statement triggers of one partition of `relation`.
+fn partition_script(relation: &str, partition: &str) -> String {
+    include_str!("sql/capture_partition.sql")
+        .replace("{partition}", partition)
+        .replace("{relation_literal}", &literal(relation))
+        .replace("{relation}", relation)
+}
+
 /// Every relation with the columns its triggers must record, over all pipelines.
 pub(crate) fn captured_columns(tables: &[Table]) -> BTreeMap<String, Vec<String>> {
     let mut columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -147,6 +155,11 @@ impl Postgres {
             }
             script.push_str(&table_script(&relation, &columns));
         }
+        for (relation, members) in self.partition_trees(tables).await? {
+            for member in members.iter().filter(|m| m.is_partition()) {
+                script.push_str(&partition_script(&relation, &member.name));
+            }
+        }
         script.push_str("COMMIT;\n");
         sqlx::raw_sql(&script)
             .execute(self.pool())
@@ -155,9 +168,27 @@ impl Postgres {
         Ok(())
     }
 
+    /// Puts the statement triggers on a partition of `relation` that appeared after `setup`.
+    pub async fn capture_partition(&self, relation: &str, partition: &str) -> Result<(), PgError> {
+        let script = format!("BEGIN;\n{}COMMIT;\n", partition_script(relation, partition));
+        sqlx::raw_sql(&script)
+            .execute(self.pool())
+            .await
+            .map_err(PgError::new("install change capture on a new partition"))?;
+        Ok(())
+    }
+
     /// Removes the triggers and the `pg2es` schema, in one transaction.
     pub async fn remove_capture(&self, tables: &[Table]) -> Result<(), PgError> {
         let mut script = String::from("BEGIN;\n");
+        for members in self.partition_trees(tables).await?.values() {
+            for member in members.iter().filter(|m| m.is_partition()) {
+                script.push_str(
+                    &include_str!("sql/capture_teardown_partition.sql")
+                        .replace("{partition}", &member.name),
+                );
+            }
+        }
         for relation in captured_columns(tables).keys() {
             script.push_str(
                 &include_str!("sql/capture_teardown_table.sql").replace("{relation}", relation),
@@ -192,11 +223,21 @@ impl Postgres {
                     .map(|(r, c)| format!("{r}.{c}"));
                 return Ok(all.collect());
             }
-            sqlx::query_scalar::<_, String>(include_str!("sql/capture_installed.sql"))
-                .bind(&relations)
-                .bind(&columns)
-                .fetch_all(self.pool())
-                .await
+            let mut missing =
+                sqlx::query_scalar::<_, String>(include_str!("sql/capture_installed.sql"))
+                    .bind(&relations)
+                    .bind(&columns)
+                    .fetch_all(self.pool())
+                    .await?;
+            let mut followed = relations.clone();
+            followed.dedup();
+            missing.extend(
+                sqlx::query_scalar::<_, String>(include_str!("sql/capture_partitions_missing.sql"))
+                    .bind(&followed)
+                    .fetch_all(self.pool())
+                    .await?,
+            );
+            Ok(missing)
         })
         .await
     }

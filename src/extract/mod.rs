@@ -5,6 +5,7 @@ mod error;
 mod horizon;
 mod lag;
 mod logical;
+mod partitions;
 mod privileges;
 mod source;
 
@@ -18,6 +19,7 @@ use sqlx::Row;
 pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::PgError;
 pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
+pub(crate) use partitions::{any_partitioned, Member, Trees};
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};

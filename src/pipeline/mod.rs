@@ -10,6 +10,7 @@ mod stages {
     pub(super) mod in_order;
     pub(super) mod lag;
     pub(super) mod logical;
+    pub(super) mod partitions;
     pub(super) mod progress;
     pub(super) mod spawned;
     pub(super) mod truncated;
@@ -257,6 +258,7 @@ impl<P: Pipeline> Engine<P> {
         self.check_alias().await?;
         self.watch_writes().await?;
         self.measure_lag().await?;
+        self.watch_partitions().await?;
         if !self.state.backfill.done {
             self.backfill().await?;
         }

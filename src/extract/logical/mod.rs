@@ -96,7 +96,10 @@ impl Requirements {
 /// row of updates and deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShortIdentity {
+    /// The table (or partition) whose identity is short.
     pub relation: String,
+    /// The followed table it holds rows of (itself, or a partitioned parent).
+    pub followed: String,
     pub missing: Vec<String>,
 }
 
@@ -198,9 +201,12 @@ impl Postgres {
         relations.sort();
         relations.dedup();
         let exists = self.publication_exists(slot).await?;
+        // Through the root: a change in any partition, present or future, arrives as a change
+        // of the followed table. (A TRUNCATE of one partition does not arrive at all: the
+        // engine's partition watch sees it.)
         let verb = match exists {
-            true => "ALTER PUBLICATION {name} SET TABLE {tables}",
-            false => "CREATE PUBLICATION {name} FOR TABLE {tables}",
+            true => "ALTER PUBLICATION {name} SET TABLE {tables}; ALTER PUBLICATION {name} SET (publish_via_partition_root = true)",
+            false => "CREATE PUBLICATION {name} FOR TABLE {tables} WITH (publish_via_partition_root = true)",
         };
         let sql = verb
             .replace("{name}", &slot.name)
@@ -215,6 +221,17 @@ impl Postgres {
     pub async fn publication_exists(&self, slot: &Slot) -> Result<bool, PgError> {
         self.call("read the publication", || {
             sqlx::query_scalar(include_str!("sql/publication_exists.sql"))
+                .bind(&slot.name)
+                .fetch_one(self.pool())
+        })
+        .await
+    }
+
+    /// Whether the publication sends the changes of partitions as changes of their root
+    /// (without, they carry the partitions' own names and the stream passes them over).
+    pub async fn publishes_via_root(&self, slot: &Slot) -> Result<bool, PgError> {
+        self.call("read the publication", || {
+            sqlx::query_scalar(include_str!("sql/publication_via_root.sql"))
                 .bind(&slot.name)
                 .fetch_one(self.pool())
         })
@@ -237,17 +254,38 @@ impl Postgres {
         Ok(exists)
     }
 
-    /// Followed tables whose replica identity misses a recorded column.
+    /// Followed tables (or, of a partitioned one, partitions) whose replica identity misses a
+    /// recorded column: each partition's own identity decides what its updates and deletes
+    /// carry, whatever the parent's is.
     pub async fn short_identities(&self, tables: &[Table]) -> Result<Vec<ShortIdentity>, PgError> {
+        let trees = self.partition_trees(tables).await?;
         let mut short = Vec::new();
         for (relation, columns) in captured_columns(tables) {
-            let (identity, have) = self.identity(&relation).await?;
-            if identity == "f" {
-                continue;
-            }
-            let missing: Vec<String> = columns.into_iter().filter(|c| !have.contains(c)).collect();
-            if !missing.is_empty() {
-                short.push(ShortIdentity { relation, missing });
+            let holders: Vec<String> = match trees.get(&relation) {
+                Some(members) if members.iter().any(|m| m.is_partition()) => members
+                    .iter()
+                    .filter(|m| m.leaf)
+                    .map(|m| m.name.clone())
+                    .collect(),
+                _ => vec![relation.clone()],
+            };
+            for holder in holders {
+                let (identity, have) = self.identity(&holder).await?;
+                if identity == "f" {
+                    continue;
+                }
+                let missing: Vec<String> = columns
+                    .iter()
+                    .filter(|c| !have.contains(c))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    short.push(ShortIdentity {
+                        relation: holder,
+                        followed: relation.clone(),
+                        missing,
+                    });
+                }
             }
         }
         Ok(short)
@@ -279,7 +317,7 @@ impl Postgres {
         let mut set = BTreeMap::new();
         for short in self.short_identities(tables).await? {
             let columns = captured_columns(tables)
-                .remove(&short.relation)
+                .remove(&short.followed)
                 .unwrap_or_default();
             let index: Option<String> = self
                 .call("find a replica identity index", || {
@@ -293,10 +331,12 @@ impl Postgres {
                 Some(index) => format!("USING INDEX {index}"),
                 None => "FULL".to_owned(),
             };
-            let sql = format!(
-                "ALTER TABLE {} REPLICA IDENTITY {identity}",
-                quoted_relation(&short.relation)
-            );
+            // Partition names come quoted from the catalogue (`partitions.sql`).
+            let table = match short.relation == short.followed {
+                true => quoted_relation(&short.relation),
+                false => short.relation.clone(),
+            };
+            let sql = format!("ALTER TABLE {table} REPLICA IDENTITY {identity}");
             sqlx::raw_sql(&sql)
                 .execute(self.pool())
                 .await

@@ -2,12 +2,16 @@
 -- ('D', e.g. left by ALTER TABLE ... DISABLE TRIGGER ALL), or enabled only for writes made
 -- with session_replication_role = origin ('O', what ENABLE TRIGGER ALL sets back) or replica
 -- ('R'). `pg2es setup` enables them ALWAYS ('A').
-SELECT w.relation, t.tgname::text AS trigger,
+-- Partitions count: each has its own copy of every trigger, enabled on its own.
+SELECT CASE p.level WHEN 0 THEN w.relation
+                    ELSE p.relid::regclass::text || ' (partition of ' || w.relation || ')' END AS relation,
+       t.tgname::text AS trigger,
        CASE t.tgenabled WHEN 'D' THEN 'disabled'
                         WHEN 'O' THEN 'not fired when session_replication_role = replica'
                         ELSE 'fired only when session_replication_role = replica' END AS how
 FROM unnest($1::text[]) AS w(relation)
-JOIN pg_trigger t ON t.tgrelid = to_regclass(w.relation)
+CROSS JOIN LATERAL pg_partition_tree(to_regclass(w.relation)) AS p
+JOIN pg_trigger t ON t.tgrelid = p.relid
 WHERE t.tgname IN ('pg2es_record', 'pg2es_notify', 'pg2es_truncate')
   AND NOT t.tgisinternal
   AND t.tgenabled <> 'A'

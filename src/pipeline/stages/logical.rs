@@ -110,6 +110,13 @@ impl<P: Pipeline> Engine<P> {
                 slot.name
             )]));
         }
+        let trees = self.pg.partition_trees(self.pipeline.tables()).await?;
+        if crate::extract::any_partitioned(&trees) && !self.pg.publishes_via_root(&slot).await? {
+            return Err(SyncError::LogicalUnavailable(vec![format!(
+                "publication {} does not send the changes of partitions through their root, so they would be missed: run `pg2es setup`",
+                slot.name
+            )]));
+        }
         let short = self.pg.short_identities(self.pipeline.tables()).await?;
         if let Some(short) = short.first() {
             return Err(SyncError::LogicalUnavailable(vec![format!(

@@ -33,10 +33,19 @@ impl<P: Pipeline> Engine<P> {
         &mut self,
         tables: &[String],
     ) -> Result<(), SyncError> {
+        self.repair_everything(&format!("{} truncated", tables.join(", ")))
+            .await
+    }
+
+    /// Rows went without a row change anyone saw (`why`): every document is built again and
+    /// compared with every index written to, and what differs is written.
+    pub(in crate::pipeline) async fn repair_everything(
+        &mut self,
+        why: &str,
+    ) -> Result<(), SyncError> {
         warn!(
             pipeline = self.pipeline.name(),
-            tables = tables.join(", "),
-            "a followed table was truncated: every document is built again and compared with the index"
+            why, "rows changed unseen: every document is built again and compared with the index"
         );
         let targets: Vec<_> = std::iter::once(self.es.clone())
             .chain(self.rebuild_es.clone())
@@ -49,7 +58,8 @@ impl<P: Pipeline> Engine<P> {
                 missing = report.missing.count,
                 stale = report.stale.count,
                 without_row = report.extra.count,
-                "index repaired after the truncation"
+                why,
+                "index repaired"
             );
             match number {
                 0 => self.totals += report.written,
