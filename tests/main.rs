@@ -19,6 +19,7 @@ mod horizon;
 mod logical;
 mod logical_faults;
 mod observability;
+mod partitions;
 mod pipelines;
 mod randomized;
 mod reindex;

@@ -230,7 +230,10 @@ impl<P: Pipeline> Engine<P> {
             self.check_polling_guard().await?;
         }
         if self.capture == Capture::Triggers {
-            let missing = self.pg.capture_missing(self.pipeline.tables()).await?;
+            let mut missing = self.pg.capture_missing(self.pipeline.tables()).await?;
+            if !missing.is_empty() {
+                missing = self.capture_partitions_missing(missing).await?;
+            }
             if !missing.is_empty() {
                 return Err(SyncError::CaptureMissing(missing));
             }

@@ -117,7 +117,13 @@ impl<P: Pipeline> Engine<P> {
                 slot.name
             )]));
         }
-        let short = self.pg.short_identities(self.pipeline.tables()).await?;
+        let mut short = self.pg.short_identities(self.pipeline.tables()).await?;
+        if short.iter().any(|s| s.relation != s.followed) {
+            // Partitions that appeared while no worker ran: given an identity as a running
+            // worker gives them (an error here leaves them short, and said below).
+            let _ = self.pg.widen_identities(self.pipeline.tables()).await;
+            short = self.pg.short_identities(self.pipeline.tables()).await?;
+        }
         if let Some(short) = short.first() {
             return Err(SyncError::LogicalUnavailable(vec![format!(
                 "the replica identity of {} does not carry {}: run `pg2es setup`",

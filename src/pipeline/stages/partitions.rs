@@ -169,6 +169,28 @@ impl<P: Pipeline> Engine<P> {
         Ok(gone)
     }
 
+    /// At start: partitions that appeared while no worker ran get their statement triggers
+    /// (as a running worker gives them). Returns what is still missing.
+    pub(in crate::pipeline) async fn capture_partitions_missing(
+        &mut self,
+        missing: Vec<String>,
+    ) -> Result<Vec<String>, SyncError> {
+        let trees = self.pg.partition_trees(self.pipeline.tables()).await?;
+        let mut new = Vec::new();
+        for (relation, members) in trees {
+            for member in members.into_iter().filter(Member::is_partition) {
+                if missing.contains(&format!("{} (partition of {relation})", member.name)) {
+                    new.push((relation.clone(), member));
+                }
+            }
+        }
+        if new.is_empty() {
+            return Ok(missing);
+        }
+        self.capture_new_partitions(&new).await?;
+        Ok(self.pg.capture_missing(self.pipeline.tables()).await?)
+    }
+
     /// Gives partitions that joined what this capture mode needs of each partition. One
     /// that cannot get it stops the pipeline, naming it: its changes would be missed.
     async fn capture_new_partitions(&mut self, new: &[(String, Member)]) -> Result<(), SyncError> {
