@@ -32,30 +32,25 @@ async fn truncating_a_followed_table_repairs_every_document_in_triggers_mode() {
 }
 
 #[tokio::test]
-async fn truncating_a_followed_table_in_polling_mode_is_left_to_verify_repair() {
+async fn truncating_a_followed_table_in_polling_mode_is_seen_by_the_partition_watch() {
     let name = unique_name("holes_truncate_polling");
     let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
     let worker = Worker::new(&db, &name);
     assert_eq!(worker.sync_once().0, 999);
+    let with_genres = films_with_genres(&db).await;
     db.execute("TRUNCATE content.genre_film_work").await;
 
-    // The documented limit: polling sees no row change.
-    assert_eq!(worker.sync_once().0, 0);
-    let verify = worker.output(&["verify"]);
-    assert_eq!(
-        verify.status.code(),
-        Some(1),
-        "verify finds the stale documents"
-    );
-
-    let repair = worker.output(&["verify", "--repair"]);
+    // No row change moved: the table's new file is what the watch sees.
+    let (indexed, _, _, log) = worker.sync_once();
+    assert_eq!(indexed as i64, with_genres, "{log}");
     assert!(
-        repair.status.success(),
-        "{}",
-        String::from_utf8_lossy(&repair.stderr)
+        log.contains("content.genre_film_work rewritten (TRUNCATE"),
+        "{log}"
     );
     assert_index_equals_postgres(&db, &index).await;
+    let verify = worker.output(&["verify"]);
+    assert!(verify.status.success(), "verify finds nothing left");
 }
 
 #[tokio::test]

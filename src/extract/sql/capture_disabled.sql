@@ -10,7 +10,11 @@ SELECT CASE p.level WHEN 0 THEN w.relation
                         WHEN 'O' THEN 'not fired when session_replication_role = replica'
                         ELSE 'fired only when session_replication_role = replica' END AS how
 FROM unnest($1::text[]) AS w(relation)
-CROSS JOIN LATERAL pg_partition_tree(to_regclass(w.relation)) AS p
+-- pg_partition_tree has no row for a plain table: it is a tree of itself.
+CROSS JOIN LATERAL (SELECT relid, level, isleaf FROM pg_partition_tree(to_regclass(w.relation))
+                    UNION ALL
+                    SELECT to_regclass(w.relation), 0, true
+                    WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(to_regclass(w.relation)))) AS p
 JOIN pg_trigger t ON t.tgrelid = p.relid
 WHERE t.tgname IN ('pg2es_record', 'pg2es_notify', 'pg2es_truncate')
   AND NOT t.tgisinternal

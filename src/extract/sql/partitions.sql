@@ -8,7 +8,11 @@ SELECT w.relation,
        t.level,
        t.isleaf AS leaf
 FROM unnest($1::text[]) AS w(relation)
-CROSS JOIN LATERAL pg_partition_tree(to_regclass(w.relation)) AS t
+-- pg_partition_tree has no row for a plain table: it is a tree of itself.
+CROSS JOIN LATERAL (SELECT relid, level, isleaf FROM pg_partition_tree(to_regclass(w.relation))
+                    UNION ALL
+                    SELECT to_regclass(w.relation), 0, true
+                    WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(to_regclass(w.relation)))) AS t
 JOIN pg_class c ON c.oid = t.relid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 ORDER BY 1, t.level, 2

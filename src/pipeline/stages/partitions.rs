@@ -99,13 +99,15 @@ impl<P: Pipeline> Engine<P> {
             // A state file from before the watch: what partitions did meanwhile is unknown.
             let compare_once = self.state.backfill.done && any_partitioned(&now);
             self.state.partitions = Some(now);
+            // Saved with the cycle: an extra write here would be one more for nothing.
             if compare_once {
                 self.repair_everything(
                     "first cycle that watches the partitions of the followed tables",
                 )
                 .await?;
+                return self.save();
             }
-            return self.save();
+            return Ok(());
         };
         if before == now {
             self.state.partitions = Some(before);
@@ -119,7 +121,10 @@ impl<P: Pipeline> Engine<P> {
         let mut unseen: Vec<String> = moves
             .rewritten
             .iter()
-            .map(|(relation, m)| format!("{} (partition of {relation}) rewritten", m.name))
+            .map(|(relation, m)| match m.is_partition() {
+                true => format!("{} (partition of {relation}) rewritten", m.name),
+                false => format!("{relation} rewritten (TRUNCATE, VACUUM FULL or CLUSTER)"),
+            })
             .collect();
         unseen.extend(
             gone.iter()

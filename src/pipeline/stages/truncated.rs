@@ -33,7 +33,12 @@ impl<P: Pipeline> Engine<P> {
         &mut self,
         tables: &[String],
     ) -> Result<(), SyncError> {
-        self.repair_everything(&format!("{} truncated", tables.join(", ")))
+        warn!(
+            pipeline = self.pipeline.name(),
+            tables = tables.join(", "),
+            "a followed table was truncated: every document is built again and compared with the index"
+        );
+        self.repair_indexes(&format!("{} truncated", tables.join(", ")))
             .await
     }
 
@@ -47,6 +52,10 @@ impl<P: Pipeline> Engine<P> {
             pipeline = self.pipeline.name(),
             why, "rows changed unseen: every document is built again and compared with the index"
         );
+        self.repair_indexes(why).await
+    }
+
+    async fn repair_indexes(&mut self, why: &str) -> Result<(), SyncError> {
         let targets: Vec<_> = std::iter::once(self.es.clone())
             .chain(self.rebuild_es.clone())
             .collect();
