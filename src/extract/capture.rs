@@ -104,11 +104,12 @@ fn table_script(relation: &str, columns: &[String]) -> String {
                 .join(", "),
         )
         .replace("{captured_rows}", &captured_rows)
+        + &partition_script(relation, relation)
 }
 
-/// The statement triggers of one partition of `relation`.
+/// The statement triggers of `partition`: `relation` itself or one of its partitions.
 fn partition_script(relation: &str, partition: &str) -> String {
-    include_str!("sql/capture_partition.sql")
+    include_str!("sql/capture_statement.sql")
         .replace("{partition}", partition)
         .replace("{relation_literal}", &literal(relation))
         .replace("{relation}", relation)

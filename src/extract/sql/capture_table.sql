@@ -20,17 +20,10 @@ $$;
 DROP TRIGGER IF EXISTS pg2es_record ON {relation};
 CREATE TRIGGER pg2es_record AFTER INSERT OR UPDATE OR DELETE ON {relation}
     FOR EACH ROW EXECUTE FUNCTION pg2es."{function}"();
-DROP TRIGGER IF EXISTS pg2es_notify ON {relation};
-CREATE TRIGGER pg2es_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {relation}
-    FOR EACH STATEMENT EXECUTE FUNCTION pg2es.notify_change();
--- TRUNCATE fires no row trigger: one statement-level row records that any row may be gone.
-DROP TRIGGER IF EXISTS pg2es_truncate ON {relation};
-CREATE TRIGGER pg2es_truncate AFTER TRUNCATE ON {relation}
-    FOR EACH STATEMENT EXECUTE FUNCTION pg2es.record_truncate({relation_literal});
 -- Writes made with session_replication_role = replica (a logical replication subscriber,
 -- restores and bulk loads that set it) fire only triggers enabled ALWAYS.
 ALTER TABLE {relation} ENABLE ALWAYS TRIGGER pg2es_record;
-ALTER TABLE {relation} ENABLE ALWAYS TRIGGER pg2es_notify;
-ALTER TABLE {relation} ENABLE ALWAYS TRIGGER pg2es_truncate;
+-- The statement triggers (the wake-up, and the record of a TRUNCATE: it fires no row
+-- trigger) follow, from capture_statement.sql, as on each partition.
 DELETE FROM pg2es.captured WHERE relation = {relation_literal};
 INSERT INTO pg2es.captured (relation, key_column) VALUES {captured_rows};
