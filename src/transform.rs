@@ -3,7 +3,11 @@
 //! Building documents from rows is the pipeline declaration's business (see [`crate::declaration`]); the engine only
 //! needs the id and the serialized JSON body.
 
+mod exact;
+
 use std::fmt;
+
+pub(crate) use exact::same_json;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};

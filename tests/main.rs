@@ -31,4 +31,5 @@ mod standby;
 mod state_faults;
 mod truncate_rebuild;
 mod trust;
+mod types;
 mod verify;

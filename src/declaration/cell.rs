@@ -1,6 +1,7 @@
 //! One value of a row, decoded by its column's [`Kind`], borrowed from the row, and written to
 //! JSON exactly as the compiled movies pipeline wrote it (timestamps in UTC with microseconds,
-//! `f32` in its shortest form).
+//! `f32` in its shortest form); `numeric` with every digit Postgres has; `NaN` and `±Infinity`,
+//! which JSON has no number for, as NULL, so that a declared `default:` applies to them.
 
 use std::cmp::Ordering;
 
@@ -20,6 +21,10 @@ pub(crate) enum Cell<'r> {
     Int(i64),
     Float4(f32),
     Float8(f64),
+    /// `numeric` as Postgres writes it: a JSON number with every digit.
+    Number(&'r str),
+    /// A JSON array of numbers written by Postgres, where `NaN` and `±Infinity` are strings.
+    Numbers(&'r str),
     Bool(bool),
     Timestamptz(DateTime<Utc>),
     Timestamp(NaiveDateTime),
@@ -55,8 +60,28 @@ pub(crate) fn decode<'r>(
         Kind::Text => or_null(column(row, index, name)?, Cell::Text),
         Kind::Uuid => or_null(column(row, index, name)?, Cell::Uuid),
         Kind::Int => or_null(column(row, index, name)?, Cell::Int),
-        Kind::Float4 => or_null(column(row, index, name)?, Cell::Float4),
-        Kind::Float8 => or_null(column(row, index, name)?, Cell::Float8),
+        Kind::Float4 => or_null(
+            column::<Option<f32>>(row, index, name)?,
+            |value| match value.is_finite() {
+                true => Cell::Float4(value),
+                false => Cell::Null,
+            },
+        ),
+        Kind::Float8 => or_null(
+            column::<Option<f64>>(row, index, name)?,
+            |value| match value.is_finite() {
+                true => Cell::Float8(value),
+                false => Cell::Null,
+            },
+        ),
+        Kind::Numeric => or_null(
+            column::<Option<&str>>(row, index, name)?,
+            |text| match text {
+                "NaN" | "Infinity" | "-Infinity" => Cell::Null,
+                _ => Cell::Number(text),
+            },
+        ),
+        Kind::Numbers => or_null(column(row, index, name)?, Cell::Numbers),
         Kind::Bool => or_null(column(row, index, name)?, Cell::Bool),
         Kind::Timestamptz => or_null(column(row, index, name)?, Cell::Timestamptz),
         Kind::Timestamp => or_null(column(row, index, name)?, Cell::Timestamp),
@@ -76,6 +101,8 @@ pub(crate) fn compare(a: &Cell<'_>, b: &Cell<'_>) -> Ordering {
         (Cell::Int(a), Cell::Int(b)) => a.cmp(b),
         (Cell::Float4(a), Cell::Float4(b)) => a.total_cmp(b),
         (Cell::Float8(a), Cell::Float8(b)) => a.total_cmp(b),
+        (Cell::Number(a), Cell::Number(b)) => numeric_order(a, b),
+        (Cell::Numbers(a), Cell::Numbers(b)) => a.cmp(b),
         (Cell::Bool(a), Cell::Bool(b)) => a.cmp(b),
         (Cell::Timestamptz(a), Cell::Timestamptz(b)) => a.cmp(b),
         (Cell::Timestamp(a), Cell::Timestamp(b)) => a.cmp(b),
@@ -94,6 +121,15 @@ impl Serialize for Cell<'_> {
             Cell::Int(value) => serializer.serialize_i64(value),
             Cell::Float4(value) => serializer.serialize_f32(value),
             Cell::Float8(value) => serializer.serialize_f64(value),
+            Cell::Number(text) => raw(text, serializer),
+            Cell::Numbers(text) if text.contains('"') => raw(
+                &text
+                    .replace("\"NaN\"", "null")
+                    .replace("\"Infinity\"", "null")
+                    .replace("\"-Infinity\"", "null"),
+                serializer,
+            ),
+            Cell::Numbers(text) => raw(text, serializer),
             Cell::Bool(value) => serializer.serialize_bool(value),
             Cell::Timestamptz(at) => {
                 serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
@@ -102,11 +138,44 @@ impl Serialize for Cell<'_> {
                 serializer.serialize_str(&at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
             }
             Cell::Date(date) => serializer.serialize_str(&date.format("%Y-%m-%d").to_string()),
-            Cell::Json(text) => match serde_json::from_str::<&serde_json::value::RawValue>(text) {
-                Ok(raw) => raw.serialize(serializer),
-                Err(_) => serializer.serialize_str(text),
-            },
+            Cell::Json(text) => raw(text, serializer),
         }
+    }
+}
+
+/// JSON text written by Postgres, as it is (a string if it were not JSON).
+fn raw<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        Ok(raw) => raw.serialize(serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
+}
+
+/// Two `numeric` texts (no exponent, optional `-`) in numeric order, without a float.
+fn numeric_order(a: &str, b: &str) -> Ordering {
+    let negative = |text: &str| text.starts_with('-');
+    match (negative(a), negative(b)) {
+        (true, false) => return Ordering::Less,
+        (false, true) => return Ordering::Greater,
+        _ => {}
+    }
+    let magnitude = |text: &str| {
+        let digits = text.trim_start_matches('-');
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        (
+            whole.trim_start_matches('0').to_owned(),
+            fraction.trim_end_matches('0').to_owned(),
+        )
+    };
+    let ((whole_a, frac_a), (whole_b, frac_b)) = (magnitude(a), magnitude(b));
+    let order = whole_a
+        .len()
+        .cmp(&whole_b.len())
+        .then_with(|| whole_a.cmp(&whole_b))
+        .then_with(|| frac_a.cmp(&frac_b));
+    match negative(a) {
+        true => order.reverse(),
+        false => order,
     }
 }
 
@@ -132,6 +201,36 @@ mod tests {
         );
         assert_eq!(json(Cell::Json("{\"a\": [1, 2]}")), "{\"a\": [1, 2]}");
         assert_eq!(json(Cell::Null), "null");
+    }
+
+    #[test]
+    fn numeric_keeps_every_digit_and_non_numbers_are_null() {
+        assert_eq!(
+            json(Cell::Number("123456789012345678.25")),
+            "123456789012345678.25"
+        );
+        assert_eq!(
+            json(Cell::Number("0.100000000000000000001")),
+            "0.100000000000000000001"
+        );
+        assert_eq!(
+            json(Cell::Numbers(
+                "[1.10, \"NaN\", null, \"-Infinity\", \"Infinity\"]"
+            )),
+            "[1.10, null, null, null, null]"
+        );
+    }
+
+    #[test]
+    fn numeric_texts_sort_as_numbers() {
+        let mut texts = vec![
+            "10", "-0.5", "9.99", "-10", "0", "100.001", "-0.05", "0.000",
+        ];
+        texts.sort_by(|a, b| numeric_order(a, b));
+        assert_eq!(
+            texts,
+            vec!["-10", "-0.5", "-0.05", "0", "0.000", "9.99", "10", "100.001"]
+        );
     }
 
     #[test]

@@ -70,13 +70,21 @@ pub(crate) struct Plan {
     shape: Vec<Shape>,
 }
 
-/// The SQL expression that reads a column as its [`Kind`] is decoded.
+/// The SQL expression that reads a column as its [`Kind`] is decoded (README, "What a
+/// document holds": the table of types).
 fn select(expr: &str, column: &ColumnType) -> String {
-    match column.kind() {
-        Kind::Text if column.type_kind == "e" => format!("{expr}::text"),
-        Kind::Int => format!("{expr}::int8"),
-        Kind::Float8 if column.type_name == "numeric" => format!("{expr}::float8"),
-        Kind::Json => format!("to_jsonb({expr})::text"),
+    match (column.kind(), column.type_name.as_str()) {
+        (Kind::Text, "bytea") => format!("translate(encode({expr}, 'base64'), E'\\n', '')"),
+        (Kind::Text, _) if column.type_kind == "e" => format!("{expr}::text"),
+        (Kind::Int, _) => format!("{expr}::int8"),
+        (Kind::Numeric, "money") => format!("{expr}::numeric::text"),
+        (Kind::Numeric, _) => format!("{expr}::text"),
+        (Kind::Numbers, "_money") => format!("to_jsonb({expr}::numeric[])::text"),
+        // Infinite dates and timestamps have no JSON form (nor a `chrono` one): NULL.
+        (Kind::Date | Kind::Timestamp | Kind::Timestamptz, _) => {
+            format!("CASE WHEN isfinite({expr}) THEN {expr} END")
+        }
+        (Kind::Json | Kind::Numbers, _) => format!("to_jsonb({expr})::text"),
         _ => expr.to_owned(),
     }
 }

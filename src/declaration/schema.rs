@@ -33,10 +33,14 @@ pub(crate) enum Kind {
     Int,
     Float4,
     Float8,
+    /// `numeric` and `money`, as Postgres's text: every digit.
+    Numeric,
     Bool,
     Timestamptz,
     Timestamp,
     Date,
+    /// An array of numbers (`numeric`, `money`, floating types), as `to_jsonb` writes it.
+    Numbers,
     /// Anything else, as Postgres writes it in JSON (`to_jsonb`).
     Json,
 }
@@ -59,11 +63,14 @@ impl ColumnType {
             "uuid" => Kind::Uuid,
             "int2" | "int4" | "int8" => Kind::Int,
             "float4" => Kind::Float4,
-            "float8" | "numeric" => Kind::Float8,
+            "float8" => Kind::Float8,
+            "numeric" | "money" => Kind::Numeric,
             "bool" => Kind::Bool,
             "timestamptz" => Kind::Timestamptz,
             "timestamp" => Kind::Timestamp,
             "date" => Kind::Date,
+            "bytea" => Kind::Text,
+            "_numeric" | "_money" | "_float4" | "_float8" => Kind::Numbers,
             _ => Kind::Json,
         }
     }

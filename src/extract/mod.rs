@@ -200,6 +200,16 @@ pub(crate) struct Postgres {
     options: PgConnectOptions,
 }
 
+/// What a document holds must not depend on the server's or the role's defaults: `to_jsonb`
+/// writes a timestamp inside an array or jsonb in the session's zone and an interval in its
+/// style (README, "What a document holds").
+async fn session(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    conn.execute("SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'")
+        .await
+        .map(drop)
+}
+
 impl Postgres {
     /// A lazily connecting pool: the first query connects, behind retry.
     pub fn new(config: &PostgresConfig, retry: RetryPolicy) -> Result<Self, PgError> {
@@ -213,6 +223,7 @@ impl Postgres {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.connect_timeout)
+            .after_connect(|conn, _| Box::pin(async move { session(conn).await }))
             .connect_lazy_with(options.clone());
         Ok(Self {
             pool,

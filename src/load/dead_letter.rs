@@ -21,7 +21,8 @@ struct Entry<'a> {
     /// The index setting (or fixed limit) the document broke, when the reason names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<String>,
-    document: Option<serde_json::Value>,
+    /// As built: `numeric` keeps its digits here too.
+    document: Option<&'a serde_json::value::RawValue>,
     at: String,
 }
 

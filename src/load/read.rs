@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use elasticsearch::indices::IndicesRefreshParts;
 use elasticsearch::{ClearScrollParts, MgetParts, ScrollParts, SearchParts};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::{checked, json, Elastic, EsError};
 
@@ -23,7 +24,7 @@ struct MgetDoc {
     #[serde(default)]
     found: bool,
     #[serde(rename = "_source", default)]
-    source: Option<Value>,
+    source: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -52,8 +53,8 @@ pub(crate) struct IdScroll {
 }
 
 impl Elastic {
-    /// The `_source` of each id that exists.
-    pub async fn sources(&self, ids: &[String]) -> Result<HashMap<String, Value>, EsError> {
+    /// The `_source` of each id that exists, as the index keeps it (numbers with every digit).
+    pub async fn sources(&self, ids: &[String]) -> Result<HashMap<String, Box<RawValue>>, EsError> {
         let body: MgetResponse = self
             .call_json("read documents", || async {
                 self.client

@@ -301,6 +301,43 @@ impl SearchIndex {
 }
 
 impl SearchIndex {
+    /// Every document's `_source` as the text the index keeps (numbers with all their digits),
+    /// by `_id`.
+    pub async fn source_texts(&self) -> BTreeMap<String, String> {
+        #[derive(serde::Deserialize)]
+        struct Hit {
+            #[serde(rename = "_id")]
+            id: String,
+            #[serde(rename = "_source")]
+            source: Box<serde_json::value::RawValue>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Hits {
+            hits: Vec<Hit>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            hits: Hits,
+        }
+        self.refresh().await;
+        let response = self
+            .client
+            .search(SearchParts::Index(&[&self.name]))
+            .body(json!({"query": {"match_all": {}}, "size": 1000}))
+            .send()
+            .await
+            .unwrap();
+        let text = response.text().await.unwrap();
+        let answer: Answer =
+            serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"));
+        answer
+            .hits
+            .hits
+            .into_iter()
+            .map(|hit| (hit.id, hit.source.get().to_owned()))
+            .collect()
+    }
+
     /// Writes a document behind pg2es's back.
     pub async fn put(&self, id: &str, source: &Value) {
         let response = self

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use futures_util::StreamExt;
 
@@ -12,7 +12,7 @@ use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, WriteReport};
 use crate::pipeline::stages::backfill::{root_pages, Stop};
 use crate::pipeline::{build_actions, Pipeline, SyncError};
-use crate::transform::{Action, Key};
+use crate::transform::{same_json, Action, Key};
 
 /// How many ids of each kind a report lists (the counts are always complete).
 const LISTED: usize = 100;
@@ -220,6 +220,6 @@ pub(in crate::pipeline) async fn stale_only(
         .collect())
 }
 
-fn same(live: &Value, body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body).is_ok_and(|wanted| &wanted == live)
+fn same(live: &RawValue, body: &[u8]) -> bool {
+    same_json(live.get().as_bytes(), body)
 }
