@@ -16,6 +16,7 @@ mod escape;
 mod faults;
 mod golden;
 mod horizon;
+mod keys;
 mod logical;
 mod logical_faults;
 mod observability;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use sqlx::PgPool;
 
 use super::document::{self, Plan};
+use super::keys;
 use super::model::{Field, Join, Model, Query, TableDecl};
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
@@ -50,6 +51,8 @@ impl Declared {
     pub async fn connect(declaration: &Declaration, pool: &PgPool) -> Result<Self, SchemaError> {
         let catalog = schema::read_catalog(pool, &declaration.model).await?;
         schema::check(declaration, &catalog)?;
+        let unique_indexes = keys::read(pool, &declaration.model).await?;
+        keys::check(declaration, &catalog, &unique_indexes)?;
         Ok(Self::compile(declaration, &catalog))
     }
 

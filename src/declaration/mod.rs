@@ -4,12 +4,14 @@
 //! capture triggers record, the polling cursors and the schema check.
 //!
 //! Checked in two steps, as Vector checks a sink: [`model`] checks the shape without a
-//! database; [`schema`] checks tables, columns and types against Postgres at start-up and
-//! compiles the SQL. Errors name the declaration file, the key and the line.
+//! database; [`schema`] checks tables, columns and types against Postgres at start-up, and
+//! [`keys`] that every declared key is unique and NOT NULL there; then the SQL is compiled.
+//! Errors name the declaration file, the key and the line.
 
 mod cell;
 mod compile;
 mod document;
+mod keys;
 mod model;
 mod parse;
 mod schema;

@@ -20,6 +20,8 @@ pub(crate) struct TableDecl {
     /// Column → the table (index into [`Model::tables`]) whose key it holds.
     pub refs: Vec<(String, usize)>,
     pub line: u64,
+    /// Where `key` is written, for errors about the key found against the database.
+    pub key_line: u64,
 }
 
 /// How a list's rows are reached from a root row.
@@ -352,6 +354,7 @@ fn table_decl(
         zone: raw.zone.as_ref().map(|z| z.value.clone()),
         refs,
         line: table.referenced.line(),
+        key_line: raw.key.referenced.line(),
     })
 }
 

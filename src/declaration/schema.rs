@@ -18,6 +18,12 @@ pub enum SchemaError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot read the unique indexes of {relation}")]
+    Indexes {
+        relation: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("pipeline file {}: {problem} (checked against the database)", .path.display())]
     Mismatch {
         path: std::path::PathBuf,
@@ -53,6 +59,8 @@ pub(crate) struct ColumnType {
     pub type_kind: String,
     /// The SQL name, e.g. `uuid`, `bigint`, `character varying(255)`.
     pub sql_type: String,
+    /// `NOT NULL` (a primary key's columns are).
+    pub not_null: bool,
 }
 
 impl ColumnType {
@@ -94,7 +102,7 @@ pub(crate) type Catalog = BTreeMap<String, BTreeMap<String, ColumnType>>;
 pub(crate) async fn read_catalog(pool: &PgPool, model: &Model) -> Result<Catalog, SchemaError> {
     let mut catalog = Catalog::new();
     for table in &model.tables {
-        let rows: Vec<(String, String, String, String)> =
+        let rows: Vec<(String, String, String, String, bool)> =
             sqlx::query_as(include_str!("sql/columns.sql"))
                 .bind(&table.relation)
                 .fetch_all(pool)
@@ -105,11 +113,12 @@ pub(crate) async fn read_catalog(pool: &PgPool, model: &Model) -> Result<Catalog
                 })?;
         let columns = rows
             .into_iter()
-            .map(|(name, type_name, type_kind, sql_type)| {
+            .map(|(name, type_name, type_kind, sql_type, not_null)| {
                 let column = ColumnType {
                     type_name,
                     type_kind,
                     sql_type,
+                    not_null,
                 };
                 (name, column)
             })
@@ -271,6 +280,7 @@ mod tests {
             type_name: type_name.into(),
             type_kind: "b".into(),
             sql_type: sql_type.into(),
+            not_null: true,
         }
     }
 
