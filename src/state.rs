@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(debug_assertions)]
 mod failpoint;
+mod repairs;
+
+pub(crate) use repairs::{RepairLedger, RepairRecord};
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =
@@ -29,6 +32,8 @@ pub(crate) enum StateError {
     },
     #[error("refusing state file {path}: {reason}; {RESET_HINT}")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("refusing repair ledger {path}: {reason}; delete it to start it over (a running worker may then take the last repair's writes for someone else's)")]
+    LedgerCorrupt { path: PathBuf, reason: String },
     #[error("cannot write state file {path}")]
     Write {
         path: PathBuf,

@@ -37,7 +37,7 @@ pub(crate) use lifecycle::trust::alias_trouble;
 pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
-pub(crate) use oneshot::verify::{verify, VerifyReport};
+pub(crate) use oneshot::verify::{verify, VerifyMode, VerifyReport};
 pub(crate) use stages::guard::{grant_for, guarded};
 pub(crate) use stages::lag::lag;
 
@@ -175,7 +175,9 @@ pub(crate) struct Engine<P> {
     totals: WriteReport,
     /// Operations the live index had applied, and those pg2es had sent it, at the last look
     /// (see `load/writes.rs`); `None` until the first look after start or a swap.
-    watch: Option<(u64, u64)>,
+    watch: Option<lifecycle::trust::Look>,
+    /// What `verify --repair` beside this worker had the index apply (`state/repairs.rs`).
+    repair_ledger: PathBuf,
     /// The replication slot's reader in logical mode.
     logical: Option<stages::logical::Reader>,
 }
@@ -216,6 +218,7 @@ impl<P: Pipeline> Engine<P> {
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
             watch: None,
+            repair_ledger: config.repair_ledger_path(pipeline_name),
             logical: (sync.capture == Capture::Logical).then(|| {
                 let slot = crate::extract::Slot::of(pipeline_name, &alias);
                 stages::logical::Reader::new(slot, &config.postgres)
