@@ -108,6 +108,12 @@ pub(crate) enum RebuildReason {
     ConfigChanged,
     /// `pg2es reindex --force`.
     Forced,
+    /// Logical mode: a followed table was truncated, so the documents its rows reached are
+    /// unknown (and a rebuild in progress may hold rows that are gone).
+    Truncated,
+    /// Logical mode: the replication slot was gone, invalidated, or read on another server (a
+    /// restore, a failover): changes may have been missed.
+    SlotLost,
     /// A concrete index named like the alias, left by an older indexer.
     Migration,
     /// `pg2es reindex --rollback`: an earlier index is brought up to date and put back.

@@ -249,6 +249,12 @@ async fn logical_truncate_rebuilds_the_index_behind_the_alias() {
     db.execute("TRUNCATE content.genre_film_work").await;
     wait_until_current(&db, &index, "every film to lose its genres", &running).await;
     running.wait_for_log("alias moved", DEADLINE).await;
+    // Named for the truncation, not as a forced rebuild.
+    assert!(
+        running.log().contains("reason=Truncated"),
+        "{}",
+        running.log()
+    );
     assert_ne!(
         index.alias_target().await,
         before,

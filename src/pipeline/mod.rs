@@ -138,7 +138,11 @@ pub(crate) enum SyncError {
     #[error(transparent)]
     Logical(#[from] crate::extract::LogicalError),
     #[error("{reason}: the index is rebuilt behind the alias")]
-    RebuildNeeded { reason: String },
+    RebuildNeeded {
+        reason: String,
+        /// What the state file and the log call the rebuild.
+        cause: crate::state::RebuildReason,
+    },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
@@ -147,6 +151,16 @@ pub(crate) enum SyncError {
     AliasMoved { alias: String, reason: String },
     #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
     NothingToRollBack { alias: String },
+}
+
+impl SyncError {
+    /// The slot's stream does not cover every change any more (`reason` says why).
+    fn slot_lost(reason: String) -> Self {
+        SyncError::RebuildNeeded {
+            reason,
+            cause: crate::state::RebuildReason::SlotLost,
+        }
+    }
 }
 
 pub(crate) struct Engine<P> {
