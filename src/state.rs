@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(debug_assertions)]
 mod failpoint;
+mod repairs;
+
+pub(crate) use repairs::{RepairLedger, RepairRecord};
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =
@@ -29,6 +32,8 @@ pub(crate) enum StateError {
     },
     #[error("refusing state file {path}: {reason}; {RESET_HINT}")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("refusing repair ledger {path}: {reason}; delete it to start it over (a running worker may then take the last repair's writes for someone else's)")]
+    LedgerCorrupt { path: PathBuf, reason: String },
     #[error("cannot write state file {path}")]
     Write {
         path: PathBuf,
@@ -103,6 +108,12 @@ pub(crate) enum RebuildReason {
     ConfigChanged,
     /// `pg2es reindex --force`.
     Forced,
+    /// Logical mode: a followed table was truncated, so the documents its rows reached are
+    /// unknown (and a rebuild in progress may hold rows that are gone).
+    Truncated,
+    /// Logical mode: the replication slot was gone, invalidated, or read on another server (a
+    /// restore, a failover): changes may have been missed.
+    SlotLost,
     /// A concrete index named like the alias, left by an older indexer.
     Migration,
     /// `pg2es reindex --rollback`: an earlier index is brought up to date and put back.
@@ -280,11 +291,20 @@ pub(crate) fn load(path: &Path, pipeline: &str, index: &str) -> Result<Option<St
 
 /// Replaces the state file atomically: a crash leaves either the old or the new file.
 pub(crate) fn save(path: &Path, state: &State) -> Result<(), StateError> {
+    replace(path, state, true)
+}
+
+/// Writes `value` as YAML into a temporary file, fsyncs it and renames it over `path`, so that
+/// a reader sees the old file or the new one, never a part. `failpoints`: the state file's
+/// (debug builds only; see `failpoint.rs`).
+fn replace(path: &Path, value: &impl Serialize, failpoints: bool) -> Result<(), StateError> {
+    #[cfg(not(debug_assertions))]
+    let _ = failpoints;
     let write_error = |source| StateError::Write {
         path: path.to_owned(),
         source,
     };
-    let text = serde_saphyr::to_string(state)
+    let text = serde_saphyr::to_string(value)
         .map_err(|err| write_error(std::io::Error::other(err.to_string())))?;
     let temp = temp_path(path);
     let mut file = File::create(&temp).map_err(write_error)?;
@@ -292,12 +312,16 @@ pub(crate) fn save(path: &Path, state: &State) -> Result<(), StateError> {
     let (head, tail) = text.as_bytes().split_at(text.len() / 2);
     file.write_all(head).map_err(write_error)?;
     #[cfg(debug_assertions)]
-    failpoint::hit(failpoint::MID_WRITE);
+    if failpoints {
+        failpoint::hit(failpoint::MID_WRITE);
+    }
     file.write_all(tail).map_err(write_error)?;
     file.sync_all().map_err(write_error)?;
     drop(file);
     #[cfg(debug_assertions)]
-    failpoint::hit(failpoint::BEFORE_RENAME);
+    if failpoints {
+        failpoint::hit(failpoint::BEFORE_RENAME);
+    }
     fs::rename(&temp, path).map_err(write_error)?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         File::open(dir)

@@ -241,6 +241,41 @@ async fn logical_idle_keepalives_move_the_confirmed_position() {
 }
 
 #[tokio::test]
+async fn logical_status_gives_the_lag_once_the_back_fill_is_done() {
+    let (_db, _index, mut worker) = streamed("logical_status").await;
+    let status = |args: &[&str]| String::from_utf8_lossy(&worker.output(args).stdout).into_owned();
+    // No worker to ask: back-filled, and the lag line says where the lag is measured.
+    let text = status(&["status"]);
+    assert!(text.contains("back-fill:  done"), "{text}");
+    assert!(
+        text.contains("lag:        measured by the worker as it streams"),
+        "{text}"
+    );
+
+    // A worker on a fixed port: `status` gives the lag it measured, 0 once it read the stream.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap();
+    worker.set("PG2ES__HTTP__ADDRESS", &format!("127.0.0.1:{port}"));
+    let status = |args: &[&str]| String::from_utf8_lossy(&worker.output(args).stdout).into_owned();
+    let running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    let lag = || {
+        let report: serde_json::Value =
+            serde_json::from_str(&status(&["status", "--json"])).unwrap_or_default();
+        report["lag_seconds"].as_f64()
+    };
+    wait_until("status to give the worker's lag", DEADLINE, || {
+        std::future::ready(lag() == Some(0.0))
+    })
+    .await;
+    let text = status(&["status"]);
+    assert!(text.contains("lag:        0"), "{text}");
+    drop(running);
+}
+
+#[tokio::test]
 async fn logical_truncate_rebuilds_the_index_behind_the_alias() {
     let (db, index, worker) = streamed("logical_truncate").await;
     let before = index.alias_target().await;
@@ -249,6 +284,12 @@ async fn logical_truncate_rebuilds_the_index_behind_the_alias() {
     db.execute("TRUNCATE content.genre_film_work").await;
     wait_until_current(&db, &index, "every film to lose its genres", &running).await;
     running.wait_for_log("alias moved", DEADLINE).await;
+    // Named for the truncation, not as a forced rebuild.
+    assert!(
+        running.log().contains("reason=Truncated"),
+        "{}",
+        running.log()
+    );
     assert_ne!(
         index.alias_target().await,
         before,

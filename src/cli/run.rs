@@ -170,12 +170,14 @@ async fn work(
             // A truncated table or a lost replication slot (logical mode): changes were
             // missed, so the index is rebuilt behind the alias, search answering meanwhile;
             // a rebuild in progress starts over (its pages may hold rows that are gone).
-            Err(SyncError::RebuildNeeded { reason }) => {
+            Err(SyncError::RebuildNeeded { reason, cause }) => {
                 error!(
                     pipeline = pipeline.name,
                     reason, "rebuilding the index behind the alias"
                 );
-                engine.prepare(&index_config, Request::Restart).await?;
+                engine
+                    .prepare(&index_config, Request::Restart(cause))
+                    .await?;
                 continue;
             }
             Err(err) => return Err(err.into()),

@@ -59,7 +59,13 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
             .find(|c| c.name == consumer)
             .map_or(0, |c| c.backlog)
     });
-    let lag = lag_seconds(config, &postgres, &state, pipeline, consumers.is_some()).await?;
+    let http = worker_http(config).await;
+    let capture_installed = consumers.is_some();
+    let lag = match (config.sync.capture, state.backfill.done) {
+        // The worker measures it as it streams: the slot has no timestamps to read here.
+        (Capture::Logical, true) => streamed_lag(&http, pipeline),
+        _ => lag_seconds(config, &postgres, &state, pipeline, capture_installed).await?,
+    };
     let key = crate::lock::key(&pipeline.name, &pipeline.alias);
     let active = crate::lock::active_worker(postgres.pool(), key).await?;
     let dead_letter_path = config.dead_letter_path(&pipeline.name);
@@ -76,7 +82,7 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "alias_on": aliased,
         "alias_trouble": alias_trouble,
         "foreign_writes": state.foreign_writes,
-        "worker_http": worker_http(config).await,
+        "worker_http": http,
         "rebuild": state.rebuild,
         "pinned_config": state.pinned_config,
         "state_file": config.state_path(&pipeline.name),
@@ -84,7 +90,8 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
         "backfill": state.backfill,
         "cursors": state.cursors,
         "last_sync_at": state.last_sync_at,
-        "lag_seconds": lag,
+        "lag_seconds": lag.seconds(),
+        "lag_unknown": lag.unknown(),
         "documents_in_index": documents,
         "rows_in_postgres": rows,
         "capture": config.sync.capture,
@@ -98,18 +105,54 @@ async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State,
     Ok((state, report))
 }
 
-/// The lag once the back-fill is done (`None` before, or in exact mode without capture).
+/// The lag, or why `status` cannot say it.
+#[derive(Debug, Clone, PartialEq)]
+enum Lag {
+    Seconds(f64),
+    Unknown(&'static str),
+}
+
+impl Lag {
+    fn seconds(&self) -> Option<f64> {
+        match self {
+            Lag::Seconds(seconds) => Some(*seconds),
+            Lag::Unknown(_) => None,
+        }
+    }
+
+    fn unknown(&self) -> Option<&'static str> {
+        match self {
+            Lag::Seconds(_) => None,
+            Lag::Unknown(why) => Some(why),
+        }
+    }
+}
+
+/// Logical mode, once back-filled: the lag the running worker measured as it streamed, from
+/// its `/status`.
+fn streamed_lag(http: &Value, pipeline: &Declared) -> Lag {
+    match http["lag_seconds"][&pipeline.name].as_f64() {
+        Some(seconds) => Lag::Seconds((seconds * 1000.0).round() / 1000.0),
+        None => Lag::Unknown("measured by the worker as it streams (`pg2es_lag_seconds`; shown here while it runs with `http.address` on a fixed port); the slot line says what is not confirmed yet"),
+    }
+}
+
+/// Polling and triggers mode: the lag read from Postgres, once the back-fill is done.
 async fn lag_seconds(
     config: &Config,
     postgres: &Postgres,
     state: &State,
     pipeline: &Declared,
     capture_installed: bool,
-) -> Result<Option<f64>, AppError> {
+) -> Result<Lag, AppError> {
     let capture = config.sync.capture;
-    let uninstalled = capture == Capture::Triggers && !capture_installed;
-    if !state.backfill.done || uninstalled || capture == Capture::Logical {
-        return Ok(None);
+    if !state.backfill.done {
+        return Ok(Lag::Unknown("unknown until the back-fill is done"));
+    }
+    if capture == Capture::Triggers && !capture_installed {
+        return Ok(Lag::Unknown(
+            "unknown: change capture is not installed (run `pg2es setup`)",
+        ));
     }
     let consumer = format!("{}@{}", pipeline.name, pipeline.alias);
     let seconds = pipeline::lag(
@@ -120,7 +163,7 @@ async fn lag_seconds(
         &consumer,
     )
     .await?;
-    Ok(Some((seconds * 1000.0).round() / 1000.0))
+    Ok(Lag::Seconds((seconds * 1000.0).round() / 1000.0))
 }
 
 fn print_text(state: &State, report: &Value, pipeline: &Declared) {
@@ -176,9 +219,9 @@ fn print_text(state: &State, report: &Value, pipeline: &Declared) {
         .last_sync_at
         .map_or("never".into(), |at| at.to_rfc3339());
     println!("last cycle: {last_sync}");
-    let lag = match &report["lag_seconds"] {
-        Value::Null => "unknown until the back-fill is done".to_owned(),
-        seconds => format!("{seconds}s (age of the oldest change not yet indexed)"),
+    let lag = match (&report["lag_seconds"], report["lag_unknown"].as_str()) {
+        (Value::Null, why) => why.unwrap_or("unknown").to_owned(),
+        (seconds, _) => format!("{seconds}s (age of the oldest change not yet indexed)"),
     };
     println!("lag:        {lag}");
     if report["polling_horizon"].is_object() {

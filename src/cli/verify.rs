@@ -1,11 +1,19 @@
-//! `pg2es verify [--repair] [--json]`: is the index equal to what Postgres says?
+//! `pg2es verify [--repair] [--json]`: is the index equal to what Postgres says? A repair
+//! enters its writes in the repair ledger under the repair lock, so that a worker running
+//! beside it counts them as pg2es's own (see `state/repairs.rs`).
 
 use std::process::ExitCode;
 
+use tracing::{info, warn};
+
 use super::{compiled, pipelines, AppError};
 use crate::config::Config;
-use crate::pipeline::{self, VerifyReport};
+use crate::declaration::Declared;
+use crate::extract::Postgres;
+use crate::load::Elastic;
+use crate::pipeline::{self, VerifyMode, VerifyReport};
 use crate::retry::RetryPolicy;
+use crate::state::RepairRecord;
 
 pub(super) async fn run(
     config: &Config,
@@ -17,15 +25,20 @@ pub(super) async fn run(
     let mut all_equal = true;
     for declared in compiled {
         let elastic = pipelines::elastic(config, retry, &declared)?;
-        let report = pipeline::verify(
-            &*declared,
-            &postgres,
-            &elastic,
-            config.sync.batch_size,
-            repair,
-        )
-        .await
-        .map_err(AppError::from)?;
+        let report = match repair {
+            true => repair_beside_a_worker(config, &postgres, &elastic, &declared).await?,
+            false => {
+                let batch_size = config.sync.batch_size;
+                pipeline::verify(
+                    &*declared,
+                    &postgres,
+                    &elastic,
+                    batch_size,
+                    VerifyMode::Compare,
+                )
+                .await?
+            }
+        };
         all_equal &= report.equal();
         let state = super::load_state(config, &declared)?;
         let trouble = pipeline::alias_trouble(&elastic, &state)
@@ -58,6 +71,36 @@ pub(super) async fn run(
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     })
+}
+
+/// Repairs under the repair lock, entering what the index applied for each write in the
+/// repair ledger beside the state file.
+async fn repair_beside_a_worker(
+    config: &Config,
+    postgres: &Postgres,
+    elastic: &Elastic,
+    declared: &Declared,
+) -> Result<VerifyReport, AppError> {
+    let (pipeline, alias) = (declared.name.as_str(), declared.alias.as_str());
+    let worker = crate::lock::active_worker(postgres.pool(), crate::lock::key(pipeline, alias));
+    let state_path = config.state_path(pipeline);
+    if let (Some(worker), false) = (worker.await?, state_path.exists()) {
+        warn!(pipeline, worker = %worker, state_file = %state_path.display(), "a worker is active on this pipeline, but its state file is not here: it reads the repair ledger beside its state file, so it will take this repair's writes for someone else's (run the repair with the worker's state.path)");
+    }
+    let key = crate::lock::repair_key(pipeline, alias);
+    let _lock = crate::lock::hold_for_repair(postgres, key).await?;
+    let ledger = config.repair_ledger_path(pipeline);
+    let record = RepairRecord::begin(&ledger, pipeline, alias)?;
+    let mode = VerifyMode::RepairRecorded(&record);
+    let report =
+        pipeline::verify(declared, postgres, elastic, config.sync.batch_size, mode).await?;
+    info!(
+        pipeline,
+        operations = record.recorded(),
+        ledger = %record.path().display(),
+        "the repair's writes are in the repair ledger: a worker beside it counts them as its own"
+    );
+    Ok(report)
 }
 
 fn print_text(report: &VerifyReport) {

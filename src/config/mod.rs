@@ -386,6 +386,13 @@ impl Config {
         per_pipeline(&self.state.path, pipeline)
     }
 
+    /// A pipeline's repair ledger, beside its state file (`state.yaml` →
+    /// `state.movies.repairs.yaml`): what `verify --repair` wrote, for the worker to count as
+    /// its own.
+    pub fn repair_ledger_path(&self, pipeline: &str) -> PathBuf {
+        per_pipeline(&self.state.path, &format!("{pipeline}.repairs"))
+    }
+
     /// A pipeline's dead-letter file, named like its state file.
     pub fn dead_letter_path(&self, pipeline: &str) -> PathBuf {
         per_pipeline(&self.dead_letter.path, pipeline)

@@ -1,7 +1,10 @@
 //! One active worker per pipeline and index: a session-level Postgres advisory lock, held on a
 //! connection of its own for the worker's life. Postgres releases it when that connection
 //! closes, so when the active worker dies (even by `kill -9`) a standing-by worker, which
-//! tries again every second, takes over within about a second.
+//! tries again every second, takes over within about a second. The repair lock (`repair.rs`)
+//! keeps a repair's writes apart from the worker's look at the index's operations.
+
+mod repair;
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +15,8 @@ use tracing::{info, warn};
 
 use crate::extract::PgError;
 use crate::retry::{retry, RetryPolicy, Retryable};
+
+pub(crate) use repair::{hold_for_repair, repair_key, try_hold_for_look};
 
 /// How often a standing-by worker tries to take the lock.
 pub(crate) const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -46,12 +51,20 @@ pub(crate) struct WorkerLock {
 /// The lock's key: FNV-1a (64 bits) of the pipeline and index names, so every worker of the
 /// same pipeline and index, whatever its version or machine, asks for the same lock.
 pub(crate) fn key(pipeline: &str, index: &str) -> i64 {
+    hash(&[pipeline, index])
+}
+
+/// FNV-1a (64 bits) of `parts`, a zero byte between each two.
+fn hash(parts: &[&str]) -> i64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET;
-    for byte in pipeline.bytes().chain([0]).chain(index.bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(PRIME);
+    for (number, part) in parts.iter().enumerate() {
+        let separator = (number > 0).then_some(0);
+        for byte in separator.into_iter().chain(part.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
     }
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
@@ -202,5 +215,6 @@ mod tests {
         assert_ne!(key("movies", "films"), key("movies", "movies"));
         // The separator keeps ("ab", "c") and ("a", "bc") apart.
         assert_ne!(key("ab", "c"), key("a", "bc"));
+        assert_ne!(repair_key("movies", "movies"), key("movies", "movies"));
     }
 }

@@ -67,7 +67,7 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             Ok(()) => reply(StatusCode::OK, TEXT, "ready\n".into()),
             Err(reason) => reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, format!("{reason}\n")),
         },
-        "/status" => reply(StatusCode::OK, JSON, status_json(&metrics.health)),
+        "/status" => reply(StatusCode::OK, JSON, status_json(metrics)),
         _ => reply(
             StatusCode::NOT_FOUND,
             TEXT,
@@ -77,13 +77,16 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     Ok(response)
 }
 
-/// What `pg2es status` asks a running worker: readiness and what is being retried.
-fn status_json(health: &super::health::Health) -> String {
+/// What `pg2es status` asks a running worker: readiness, what is being retried, and the lag
+/// of each pipeline that measured one.
+fn status_json(metrics: &super::Metrics) -> String {
+    let health = &metrics.health;
     let ready = readiness(&health.snapshot());
     serde_json::json!({
         "ready": ready.is_ok(),
         "reason": ready.err(),
         "retrying": health.retried(),
+        "lag_seconds": metrics.lags(),
     })
     .to_string()
 }

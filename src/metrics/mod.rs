@@ -265,6 +265,19 @@ impl Metrics {
         lock(&self.lag_measured).insert(pipeline.to_owned(), (seconds, Instant::now()));
     }
 
+    /// The lag of every pipeline that measured one, as `pg2es_lag_seconds` says it now (for
+    /// `/status`: logical mode measures it only as it streams).
+    pub fn lags(&self) -> std::collections::BTreeMap<String, f64> {
+        let measured: Vec<String> = lock(&self.lag_measured).keys().cloned().collect();
+        measured
+            .into_iter()
+            .map(|pipeline| {
+                let seconds = self.lag_seconds.get_or_create(&label(&pipeline)).get();
+                (pipeline, seconds)
+            })
+            .collect()
+    }
+
     /// Polling: the age of the commit horizon measured at the start of a cycle.
     pub fn horizon_age(&self, pipeline: &str, seconds: f64) {
         self.horizon_age
@@ -358,6 +371,18 @@ mod tests {
             .and_then(|value| value.parse().ok())
             .unwrap();
         assert!(lag >= 1.02, "{text}");
+    }
+
+    #[test]
+    fn lags_name_only_the_pipelines_that_measured_one() {
+        let metrics = Metrics::new();
+        metrics.pipeline_started("films");
+        metrics.lag("movies", 2.5);
+        let lags = metrics.lags();
+        assert_eq!(
+            lags.into_iter().collect::<Vec<_>>(),
+            [("movies".to_owned(), 2.5)]
+        );
     }
 
     #[test]

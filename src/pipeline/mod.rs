@@ -37,7 +37,7 @@ pub(crate) use lifecycle::trust::alias_trouble;
 pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
-pub(crate) use oneshot::verify::{verify, VerifyReport};
+pub(crate) use oneshot::verify::{verify, VerifyMode, VerifyReport};
 pub(crate) use stages::guard::{grant_for, guarded};
 pub(crate) use stages::lag::lag;
 
@@ -138,7 +138,11 @@ pub(crate) enum SyncError {
     #[error(transparent)]
     Logical(#[from] crate::extract::LogicalError),
     #[error("{reason}: the index is rebuilt behind the alias")]
-    RebuildNeeded { reason: String },
+    RebuildNeeded {
+        reason: String,
+        /// What the state file and the log call the rebuild.
+        cause: crate::state::RebuildReason,
+    },
     #[error("a back-fill task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
     #[error("alias {alias} points at several indexes ({}): pg2es keeps it on one; remove it from the others", .indexes.join(", "))]
@@ -147,6 +151,16 @@ pub(crate) enum SyncError {
     AliasMoved { alias: String, reason: String },
     #[error("nothing to roll back to: no earlier index of {alias} built from another index config is kept (index.keep_previous)")]
     NothingToRollBack { alias: String },
+}
+
+impl SyncError {
+    /// The slot's stream does not cover every change any more (`reason` says why).
+    fn slot_lost(reason: String) -> Self {
+        SyncError::RebuildNeeded {
+            reason,
+            cause: crate::state::RebuildReason::SlotLost,
+        }
+    }
 }
 
 pub(crate) struct Engine<P> {
@@ -175,7 +189,9 @@ pub(crate) struct Engine<P> {
     totals: WriteReport,
     /// Operations the live index had applied, and those pg2es had sent it, at the last look
     /// (see `load/writes.rs`); `None` until the first look after start or a swap.
-    watch: Option<(u64, u64)>,
+    watch: Option<lifecycle::trust::Look>,
+    /// What `verify --repair` beside this worker had the index apply (`state/repairs.rs`).
+    repair_ledger: PathBuf,
     /// The replication slot's reader in logical mode.
     logical: Option<stages::logical::Reader>,
 }
@@ -216,6 +232,7 @@ impl<P: Pipeline> Engine<P> {
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
             watch: None,
+            repair_ledger: config.repair_ledger_path(pipeline_name),
             logical: (sync.capture == Capture::Logical).then(|| {
                 let slot = crate::extract::Slot::of(pipeline_name, &alias);
                 stages::logical::Reader::new(slot, &config.postgres)

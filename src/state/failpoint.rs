@@ -1,12 +1,15 @@
-//! Test-only fault injection inside [`super::save`], so that a kill test stops the worker in the
-//! middle of the write it protects instead of after it (as supabase/etl's `failpoints.rs` does).
+//! Test-only fault injection inside [`super::save`] and the repair ledger's entries, so that a
+//! kill test stops pg2es in the middle of the write it protects instead of after it (as
+//! supabase/etl's `failpoints.rs` does).
 //!
 //! Compiled only with `debug_assertions`: the builds `cargo test` makes, and the binary the
 //! integration tests run. A release build has none of it, not even the environment lookup.
 //!
 //! Armed by `PG2ES_FAILPOINT=<point>:<action>[:<nth>]`, read once per process:
 //! - `<point>`: [`MID_WRITE`] (half of the temporary file written) or [`BEFORE_RENAME`] (the
-//!   temporary file written and fsynced, the rename not done yet);
+//!   temporary file written and fsynced, the rename not done yet) of the state file;
+//!   [`BEFORE_LEDGER_ENTRY`] (a repair's write applied by the index, not yet in the repair
+//!   ledger);
 //! - `<action>`: `pause` logs `failpoint reached` and blocks the saving thread for good, for the
 //!   test to kill the process right there; `abort` ends the process at once
 //!   ([`std::process::abort`]);
@@ -22,6 +25,8 @@ use tracing::warn;
 pub(super) const MID_WRITE: &str = "state-save-mid-write";
 /// The temporary file is complete and fsynced; the rename has not happened.
 pub(super) const BEFORE_RENAME: &str = "state-save-before-rename";
+/// A repair's write is applied; the repair ledger does not count it yet.
+pub(super) const BEFORE_LEDGER_ENTRY: &str = "repair-before-ledger-entry";
 
 const ENV: &str = "PG2ES_FAILPOINT";
 
@@ -72,6 +77,7 @@ fn parse(spec: &str) -> Result<Armed, String> {
     let point = match parts.next() {
         Some(MID_WRITE) => MID_WRITE,
         Some(BEFORE_RENAME) => BEFORE_RENAME,
+        Some(BEFORE_LEDGER_ENTRY) => BEFORE_LEDGER_ENTRY,
         other => return Err(format!("unknown point {other:?}")),
     };
     let action = match parts.next() {

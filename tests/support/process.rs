@@ -22,6 +22,12 @@ impl Running {
         Self { child, log }
     }
 
+    /// Starts `pg2es <args>`, another command than `run`, and collects its stderr.
+    pub fn command(worker: &Worker, args: &[&str]) -> Self {
+        let (child, log) = worker.spawn(args);
+        Self { child, log }
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }

@@ -193,12 +193,17 @@ impl Worker {
     /// as it comes, whether the test looks at it or not: a pipe nobody reads fills up and
     /// blocks a chatty worker. Its stdout, which nothing reads, goes nowhere.
     pub fn spawn_run(&self) -> (Child, Log) {
+        self.spawn(&["run"])
+    }
+
+    /// Starts `pg2es <args>` in the background, its stderr read into the log as it comes.
+    pub fn spawn(&self, args: &[&str]) -> (Child, Log) {
         let mut child = self
-            .command(&["run"])
+            .command(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start pg2es run");
+            .expect("start pg2es");
         let stderr = child.stderr.take().expect("piped stderr");
         let log = Log::default();
         let sink = Arc::clone(&log);

@@ -14,9 +14,9 @@ pub(crate) enum Request {
     Follow,
     /// `reindex --force`: rebuild even when it did not.
     Force,
-    /// Changes were missed (a truncated table, a lost slot): rebuild, and a rebuild in progress
-    /// starts over, since the pages it wrote before may hold rows that are gone.
-    Restart,
+    /// Changes were missed (a truncated table, a lost slot: the reason): rebuild, and a rebuild
+    /// in progress starts over, since the pages it wrote before may hold rows that are gone.
+    Restart(RebuildReason),
     /// `reindex --rollback`: back to the previous index.
     Rollback,
 }
@@ -129,7 +129,8 @@ pub(in crate::pipeline) fn decide(
         let exists = facts.has(&rebuild.index);
         let rolling_back = rebuild.reason == RebuildReason::Rollback;
         let same_config = rebuild.config_hash == facts.wanted_hash;
-        if exists && request == Request::Restart && rolling_back {
+        let restart = matches!(request, Request::Restart(_));
+        if exists && restart && rolling_back {
             // Filled again from the start: only what differs is written, rows gone deleted.
             let step = Step::RollBack {
                 index: rebuild.index.clone(),
@@ -137,7 +138,7 @@ pub(in crate::pipeline) fn decide(
             };
             return Ok(decision(None, step));
         }
-        let resumable = request != Request::Rollback && request != Request::Restart && same_config;
+        let resumable = request != Request::Rollback && !restart && same_config;
         if exists && (rolling_back || resumable) {
             return Ok(decision(None, Step::Resume));
         }
@@ -211,11 +212,12 @@ fn next_step(
     Ok(match request {
         Request::Follow if built_from_wanted => Step::UpToDate,
         Request::Follow if pinned => Step::Pinned,
-        Request::Follow | Request::Force | Request::Restart => Step::Start {
+        Request::Follow | Request::Force | Request::Restart(_) => Step::Start {
             index: facts.fresh_name(),
-            reason: match built_from_wanted {
-                true => RebuildReason::Forced,
-                false => RebuildReason::ConfigChanged,
+            reason: match (built_from_wanted, request) {
+                (false, _) => RebuildReason::ConfigChanged,
+                (true, Request::Restart(cause)) => cause,
+                (true, _) => RebuildReason::Forced,
             },
         },
         Request::Rollback => {

@@ -148,7 +148,13 @@ fn a_rebuild_in_the_state_file_goes_on_while_its_config_is_wanted() {
 fn missed_changes_start_a_rebuild_in_progress_over_under_a_new_name() {
     let indexes = [ours("m_1", OLD, 1), ours("m_bbbbbbbbbbbb", WANTED, 2)];
     let state = rebuilding("m_bbbbbbbbbbbb", WANTED, RebuildReason::ConfigChanged);
-    let decision = decide_with(&alias_on("m_1"), &indexes, &state, Request::Restart).unwrap();
+    let decision = decide_with(
+        &alias_on("m_1"),
+        &indexes,
+        &state,
+        Request::Restart(RebuildReason::Truncated),
+    )
+    .unwrap();
     assert_eq!(
         decision,
         Decision {
@@ -159,15 +165,22 @@ fn missed_changes_start_a_rebuild_in_progress_over_under_a_new_name() {
             }
         }
     );
-    // With none in progress: a rebuild, as forced.
+    // With none in progress: a rebuild of the same config, named for what was missed.
     let indexes = [ours("m_1", WANTED, 1)];
-    assert_eq!(
-        step(&alias_on("m_1"), &indexes, &fresh(), Request::Restart),
-        Step::Start {
-            index: "m_bbbbbbbbbbbb".into(),
-            reason: RebuildReason::Forced
-        }
-    );
+    for cause in [RebuildReason::Truncated, RebuildReason::SlotLost] {
+        assert_eq!(
+            step(
+                &alias_on("m_1"),
+                &indexes,
+                &fresh(),
+                Request::Restart(cause)
+            ),
+            Step::Start {
+                index: "m_bbbbbbbbbbbb".into(),
+                reason: cause
+            }
+        );
+    }
 }
 
 #[test]
@@ -175,7 +188,12 @@ fn missed_changes_during_a_rollback_fill_the_earlier_index_again() {
     let indexes = [ours("m_1", OLD, 1), ours("m_2", WANTED, 2)];
     let state = rebuilding("m_1", OLD, RebuildReason::Rollback);
     assert_eq!(
-        step(&alias_on("m_2"), &indexes, &state, Request::Restart),
+        step(
+            &alias_on("m_2"),
+            &indexes,
+            &state,
+            Request::Restart(RebuildReason::Truncated)
+        ),
         Step::RollBack {
             index: "m_1".into(),
             config_hash: OLD.into()

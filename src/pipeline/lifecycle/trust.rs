@@ -1,15 +1,43 @@
 //! Whether what pg2es finds can be trusted: the database the state file was written for, the
-//! index the alias is on, and the refusals of a rebuild that is about to take the alias.
+//! index the alias is on, writes into it that pg2es did not send, and the refusals of a
+//! rebuild that is about to take the alias.
 
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::load::{DeadLetters, Elastic, EsError, Live};
-use crate::pipeline::oneshot::verify::verify;
+use crate::lock::{repair_key, try_hold_for_look};
+use crate::pipeline::oneshot::verify::{verify, VerifyMode};
 use crate::pipeline::{Engine, Pipeline, SyncError};
-use crate::state::{ForeignWrites, Rebuild, RebuildReason, Source, State};
+use crate::state::{ForeignWrites, Rebuild, RebuildReason, RepairLedger, Source, State};
+
+/// The operations the live index had applied, and who sent them, at one look (see
+/// `load/writes.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::pipeline) struct Look {
+    /// Operations the live index had applied since it was created.
+    pub applied: u64,
+    /// Those this worker's bulk answers counted.
+    pub sent: u64,
+    /// Those the repair ledger counts for `verify --repair` (`None`: it could not be read).
+    pub repaired: Option<u64>,
+}
+
+impl Look {
+    /// Operations the index applied between `earlier` and this look that no pg2es sent (fewer
+    /// than pg2es sent: negative). An unreadable ledger at either look counts no repair: what
+    /// repairs wrote meanwhile then reads as someone else's (the safe side: a comparison).
+    pub fn theirs_since(&self, earlier: &Look) -> i64 {
+        let grown = |now: u64, then: u64| now as i64 - then as i64;
+        let repaired = match (self.repaired, earlier.repaired) {
+            (Some(now), Some(then)) => grown(now, then),
+            _ => 0,
+        };
+        grown(self.applied, earlier.applied) - grown(self.sent, earlier.sent) - repaired
+    }
+}
 
 impl<P: Pipeline> Engine<P> {
     /// The database is not the one the state file's cursors and the index belong to: another
@@ -71,15 +99,19 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// Noticed at every cycle, when no write is in flight: the live index applied more (or
-    /// fewer) operations since the last look than pg2es sent it. Said at error level, recorded
-    /// in the state file (`status`, `check`), then healed: every document is compared with
-    /// Postgres and what differs written again (as `pg2es verify --repair` does).
+    /// fewer) operations since the last look than pg2es sent it, this worker or a repair beside
+    /// it (the repair ledger). Said at error level, recorded in the state file (`status`,
+    /// `check`), then healed: every document is compared with Postgres and what differs written
+    /// again (as `pg2es verify --repair` does).
     pub(in crate::pipeline) async fn watch_writes(&mut self) -> Result<(), SyncError> {
-        let looked = (self.es.applied_in_all().await?, self.es.applied_by_us());
-        let Some((applied, sent)) = self.watch.replace(looked) else {
+        let Some(looked) = self.look_at_writes().await? else {
+            debug!("a repair is writing into the index: looking at the next cycle");
             return Ok(());
         };
-        let theirs = (looked.0 as i64 - applied as i64) - (looked.1 as i64 - sent as i64);
+        let Some(before) = self.watch.replace(looked) else {
+            return Ok(());
+        };
+        let theirs = looked.theirs_since(&before);
         if theirs == 0 {
             return Ok(());
         }
@@ -92,7 +124,14 @@ impl<P: Pipeline> Engine<P> {
         });
         self.save()?;
         let pipeline = std::sync::Arc::clone(&self.pipeline);
-        let report = verify(&*pipeline, &self.pg, &self.es, self.batch_size, true).await?;
+        let report = verify(
+            &*pipeline,
+            &self.pg,
+            &self.es,
+            self.batch_size,
+            VerifyMode::Repair,
+        )
+        .await?;
         let written_again = report.missing.count + report.stale.count + report.extra.count;
         info!(
             written_again,
@@ -108,6 +147,30 @@ impl<P: Pipeline> Engine<P> {
         // The look before the repair stays the baseline: the repair's own writes are counted
         // as pg2es's, and a write by someone else during it shows at the next look.
         self.save()
+    }
+
+    /// Reads the index's operations and the repair ledger under the repair lock, so not
+    /// between a repair's write and its entry; `None` while a repair holds the lock (the last
+    /// look stays the baseline, and the repair's writes are all in the ledger by the next).
+    async fn look_at_writes(&self) -> Result<Option<Look>, SyncError> {
+        let (pipeline, alias) = (self.pipeline.name(), self.es.index_name());
+        let Some(lock) = try_hold_for_look(&self.pg, repair_key(pipeline, alias)).await? else {
+            return Ok(None);
+        };
+        let applied = self.es.applied_in_all().await?;
+        let repaired = match RepairLedger::load(&self.repair_ledger, pipeline, alias) {
+            Ok(ledger) => Some(ledger.operations),
+            Err(err) => {
+                warn!(error = %err, "cannot read the repair ledger: writes of repairs beside the worker read as someone else's");
+                None
+            }
+        };
+        lock.release().await;
+        Ok(Some(Look {
+            applied,
+            sent: self.es.applied_by_us(),
+            repaired,
+        }))
     }
 
     /// Whether a rebuild that refused documents may still take the alias: when the live index
@@ -189,5 +252,37 @@ pub(crate) async fn alias_trouble(es: &Elastic, state: &State) -> Result<Option<
             "{alias} was moved by hand: it is on {on}, pg2es left it on {left} (the worker rebuilds behind the alias)"
         ))),
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look(applied: u64, sent: u64, repaired: Option<u64>) -> Look {
+        Look {
+            applied,
+            sent,
+            repaired,
+        }
+    }
+
+    #[test]
+    fn writes_are_theirs_unless_this_worker_or_a_repair_sent_them() {
+        let before = look(100, 40, Some(7));
+        for (now, theirs) in [
+            // Only this worker wrote.
+            (look(110, 50, Some(7)), 0),
+            // A repair beside it wrote 5.
+            (look(115, 50, Some(12)), 0),
+            // Someone else wrote 2, besides the worker and a repair.
+            (look(117, 50, Some(12)), 2),
+            // A bulk answer counted by the worker that the index did not apply.
+            (look(109, 50, Some(7)), -1),
+            // The ledger unreadable: the repair's 5 read as someone else's.
+            (look(115, 50, None), 5),
+        ] {
+            assert_eq!(now.theirs_since(&before), theirs, "{now:?}");
+        }
     }
 }

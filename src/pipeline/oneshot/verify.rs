@@ -1,5 +1,5 @@
 //! `verify`: rebuild every document from Postgres and compare it with the index, streaming in
-//! batches (memory bounded by the batch size); with `repair`, write what differs.
+//! batches (memory bounded by the batch size); as a repair, write what differs.
 
 use std::collections::HashSet;
 
@@ -12,6 +12,7 @@ use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, WriteReport};
 use crate::pipeline::stages::backfill::{root_pages, Stop};
 use crate::pipeline::{build_actions, Pipeline, SyncError};
+use crate::state::RepairRecord;
 use crate::transform::{same_json, Action, Key};
 
 /// How many ids of each kind a report lists (the counts are always complete).
@@ -48,6 +49,24 @@ pub(crate) struct VerifyReport {
     pub written: WriteReport,
 }
 
+/// What a verification does with the differences it finds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VerifyMode<'a> {
+    /// Lists them.
+    Compare,
+    /// Writes them, from the worker (whose client counts what the index applied for it).
+    Repair,
+    /// Writes them, and enters what the index applied for them in the repair ledger after each
+    /// write (`verify --repair`, beside a worker that reads the ledger).
+    RepairRecorded(&'a RepairRecord),
+}
+
+impl VerifyMode<'_> {
+    fn repairs(self) -> bool {
+        !matches!(self, VerifyMode::Compare)
+    }
+}
+
 impl VerifyReport {
     pub fn equal(&self) -> bool {
         self.missing.count + self.stale.count + self.extra.count == 0
@@ -59,17 +78,17 @@ pub(crate) async fn verify<P: Pipeline>(
     pg: &Postgres,
     es: &Elastic,
     batch_size: u32,
-    repair: bool,
+    mode: VerifyMode<'_>,
 ) -> Result<VerifyReport, SyncError> {
     let verifier = Verifier {
         pipeline,
         pg,
         es,
         batch_size,
-        repair,
+        mode,
     };
     let mut report = VerifyReport {
-        repaired: repair,
+        repaired: mode.repairs(),
         ..VerifyReport::default()
     };
     verifier.compare_postgres_rows(&mut report).await?;
@@ -83,10 +102,23 @@ struct Verifier<'a, P> {
     pg: &'a Postgres,
     es: &'a Elastic,
     batch_size: u32,
-    repair: bool,
+    mode: VerifyMode<'a>,
 }
 
 impl<P: Pipeline> Verifier<'_, P> {
+    /// Writes `actions` when repairing; a recorded repair enters what the index applied for it
+    /// so far, also after a write that failed half-way.
+    async fn repair(&self, actions: Vec<Action>) -> Result<WriteReport, SyncError> {
+        let written = match self.mode {
+            VerifyMode::Compare => return Ok(WriteReport::default()),
+            VerifyMode::Repair | VerifyMode::RepairRecorded(_) => self.es.write(actions).await,
+        };
+        if let VerifyMode::RepairRecorded(record) = self.mode {
+            record.record(self.es.applied_by_us())?;
+        }
+        Ok(written?)
+    }
+
     /// Every root row: its document must be in the index, as built now.
     async fn compare_postgres_rows(&self, report: &mut VerifyReport) -> Result<(), SyncError> {
         let Verifier {
@@ -94,7 +126,7 @@ impl<P: Pipeline> Verifier<'_, P> {
             pg,
             es,
             batch_size,
-            repair,
+            ..
         } = *self;
         let pages = root_pages(
             pg.clone(),
@@ -126,9 +158,7 @@ impl<P: Pipeline> Verifier<'_, P> {
                 }
                 fixes.push(action);
             }
-            if repair {
-                report.written += es.write(fixes).await?;
-            }
+            report.written += self.repair(fixes).await?;
         }
         Ok(())
     }
@@ -140,7 +170,7 @@ impl<P: Pipeline> Verifier<'_, P> {
             pg,
             es,
             batch_size,
-            repair,
+            ..
         } = *self;
         es.refresh().await?;
         let mut scroll = es.scroll_ids(batch_size);
@@ -162,10 +192,13 @@ impl<P: Pipeline> Verifier<'_, P> {
             {
                 report.extra.add(id);
             }
-            if repair {
-                report.written += es
-                    .write(rowless.gone.into_iter().map(Action::Delete).collect())
-                    .await?;
+            let deletes = rowless.gone.into_iter().map(Action::Delete).collect();
+            match self.repair(deletes).await {
+                Ok(written) => report.written += written,
+                Err(err) => {
+                    es.close_scroll(scroll).await;
+                    return Err(err);
+                }
             }
         }
         es.close_scroll(scroll).await;

@@ -19,6 +19,7 @@ use crate::config::PostgresConfig;
 use crate::extract::{parse_lsn, Change, Event, LogicalStream, Slot};
 use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
 use crate::retry::retry;
+use crate::state::RebuildReason;
 
 /// The slot's reader, kept across cycles.
 pub(crate) struct Reader {
@@ -189,7 +190,7 @@ impl<P: Pipeline> Engine<P> {
     /// changes touch a batch at a time and confirming each batch's position once written.
     pub(in crate::pipeline) async fn consume_logical(&mut self) -> Result<(), SyncError> {
         if let Some(reason) = self.reader().lost.take() {
-            return Err(SyncError::RebuildNeeded { reason });
+            return Err(SyncError::slot_lost(reason));
         }
         if let Some(position) = self.reader().after_rebuild.take() {
             self.confirm(position).await?;
@@ -234,8 +235,10 @@ impl<P: Pipeline> Engine<P> {
                         batch.position = before;
                         self.flush(&mut batch).await?;
                         self.reader().after_rebuild = Some(position);
-                        let reason = format!("{} truncated", relations.join(", "));
-                        return Err(SyncError::RebuildNeeded { reason });
+                        return Err(SyncError::RebuildNeeded {
+                            reason: format!("{} truncated", relations.join(", ")),
+                            cause: RebuildReason::Truncated,
+                        });
                     }
                     batch.position = Some(position);
                     at_boundary = true;
@@ -334,10 +337,10 @@ impl<P: Pipeline> Engine<P> {
         let policy = self.pg.retry_policy();
         loop {
             if let Some(reason) = self.server_changed().await? {
-                return Err(SyncError::RebuildNeeded { reason });
+                return Err(SyncError::slot_lost(reason));
             }
             if let Some(reason) = self.renew_slot_if_lost().await? {
-                return Err(SyncError::RebuildNeeded { reason });
+                return Err(SyncError::slot_lost(reason));
             }
             let Some(state) = self.pg.slot_state(&slot).await? else {
                 continue;
@@ -359,7 +362,7 @@ impl<P: Pipeline> Engine<P> {
                 Err(err) => {
                     // The slot may have gone or been invalidated meanwhile.
                     if let Some(reason) = self.renew_slot_if_lost().await? {
-                        return Err(SyncError::RebuildNeeded { reason });
+                        return Err(SyncError::slot_lost(reason));
                     }
                     return Err(err.into());
                 }

@@ -10,7 +10,7 @@
 use tracing::{info, warn};
 
 use crate::extract::Change;
-use crate::pipeline::oneshot::verify::verify;
+use crate::pipeline::oneshot::verify::{verify, VerifyMode};
 use crate::pipeline::{Engine, Pipeline, SyncError};
 
 impl<P: Pipeline> Engine<P> {
@@ -60,7 +60,14 @@ impl<P: Pipeline> Engine<P> {
             .chain(self.rebuild_es.clone())
             .collect();
         for (number, es) in targets.iter().enumerate() {
-            let report = verify(&*self.pipeline, &self.pg, es, self.batch_size, true).await?;
+            let report = verify(
+                &*self.pipeline,
+                &self.pg,
+                es,
+                self.batch_size,
+                VerifyMode::Repair,
+            )
+            .await?;
             info!(
                 index = es.index_name(),
                 checked = report.checked,
