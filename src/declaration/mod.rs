@@ -9,6 +9,7 @@
 //! Errors name the declaration file, the key and the line.
 
 mod cell;
+mod collations;
 mod compile;
 mod document;
 mod keys;

@@ -4,7 +4,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawTable};
+use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawSortKey, RawTable};
 use super::Problem;
 
 /// A followed table.
@@ -80,8 +80,35 @@ pub(crate) struct List {
     pub filter: Vec<(String, String)>,
     pub fields: Vec<Column>,
     pub collect: Vec<Column>,
-    /// Indexes into `fields`, most significant first.
-    pub sort: Vec<usize>,
+    /// Most significant first.
+    pub sort: Vec<SortKey>,
+}
+
+/// One key of a list's order, which the database decides (`ORDER BY` the column, in its
+/// collation or the declared one): ascending puts NULL first, descending is its exact reverse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SortKey {
+    /// Index into the list's `fields`.
+    pub field: usize,
+    pub descending: bool,
+    /// A collation of `pg_collation` instead of the column's.
+    pub collation: Option<String>,
+    /// Where it is written, for errors found against the database.
+    pub line: u64,
+}
+
+impl SortKey {
+    /// As `describe` writes it: `0`, `1 desc`, `0 collate "C"`.
+    fn describe(&self) -> String {
+        let mut text = self.field.to_string();
+        if self.descending {
+            text.push_str(" desc");
+        }
+        if let Some(collation) = &self.collation {
+            text.push_str(&format!(" collate {collation:?}"));
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,14 +193,17 @@ impl Model {
                             self.tables[*table].key
                         ),
                     };
+                    let sort: Vec<String> = list.sort.iter().map(SortKey::describe).collect();
+                    // `by=database`: lists are ordered as `ORDER BY` orders them (not by bytes,
+                    // as before): an index built before is rebuilt once.
                     format!(
-                        "list {} {join} one={} where={:?} fields={} collect={} sort={:?}",
+                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database",
                         list.name,
                         list.one,
                         list.filter,
                         columns(&list.fields),
                         columns(&list.collect),
-                        list.sort
+                        sort.join(", ")
                     )
                 }
             };
@@ -545,20 +575,7 @@ fn list_field(
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
     let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
-    let mut sort = Vec::new();
-    for sort_key in &detail.sort {
-        let index = fields
-            .iter()
-            .position(|f| f.name == sort_key.value)
-            .ok_or_else(|| {
-                Problem::at(
-                    &format!("{key}.sort"),
-                    sort_key,
-                    format!("{} is not one of this list's fields", sort_key.value),
-                )
-            })?;
-        sort.push(index);
-    }
+    let sort = sort_keys(&detail.sort, &fields, &format!("{key}.sort"))?;
     let filter = detail
         .filter
         .iter()
@@ -574,6 +591,46 @@ fn list_field(
         collect,
         sort,
     })
+}
+
+fn sort_keys(
+    written: &[Spanned<RawSortKey>],
+    fields: &[Column],
+    key: &str,
+) -> Result<Vec<SortKey>, Problem> {
+    let mut sort = Vec::new();
+    for sort_key in written {
+        let raw = &sort_key.value;
+        let problem = |message: String| Problem::at(key, sort_key, message);
+        let field = fields
+            .iter()
+            .position(|f| f.name == raw.field)
+            .ok_or_else(|| problem(format!("{} is not one of this list's fields", raw.field)))?;
+        let descending = match raw.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(problem(format!(
+                    "the order of {} is `{other}`: say `asc` or `desc`",
+                    raw.field
+                )))
+            }
+        };
+        if let Some(collation) = &raw.collate {
+            if collation.is_empty() || collation.contains('"') || collation.contains('\0') {
+                return Err(problem(format!(
+                    "`{collation}` cannot be a collation name (see pg_collation)"
+                )));
+            }
+        }
+        sort.push(SortKey {
+            field,
+            descending,
+            collation: raw.collate.clone(),
+            line: sort_key.referenced.line(),
+        });
+    }
+    Ok(sort)
 }
 
 /// The column of `table` that holds `target`'s key, when it declares one.

@@ -1,0 +1,89 @@
+//! Lists sort as the database sorts (`tests/sorting/`): names in the column's ICU collation,
+//! a declared collation, descending keys, an enum's own order, numbers by value, and collected
+//! arrays. The document is written by hand from what `ORDER BY` gives on these rows; a sort by
+//! the bytes of the text (what pg2es did before) puts `Zola` before `de la Cruz` and `antique`
+//! before `new`.
+
+use crate::support::{unique_name, SearchIndex, TestDb, Worker, REPO};
+
+const EXPECTED: &str = concat!(
+    r#"{"id":"b1","#,
+    r#""authors":[{"id":6,"name":null},{"id":3,"name":"de la Cruz"},{"id":3,"name":"de la Cruz"},"#,
+    r#"{"id":3,"name":"de la Cruz"},{"id":1,"name":"Dumas"},{"id":5,"name":"émile"},"#,
+    r#"{"id":4,"name":"Émile"},{"id":2,"name":"Zola"}],"#,
+    r#""authors_desc":[{"id":2,"name":"Zola"},{"id":4,"name":"Émile"},{"id":5,"name":"émile"},"#,
+    r#"{"id":1,"name":"Dumas"},{"id":3,"name":"de la Cruz"},{"id":3,"name":"de la Cruz"},"#,
+    r#"{"id":3,"name":"de la Cruz"},{"id":6,"name":null}],"#,
+    r#""authors_bytes":[{"id":6,"name":null},{"id":1,"name":"Dumas"},{"id":2,"name":"Zola"},"#,
+    r#"{"id":3,"name":"de la Cruz"},{"id":3,"name":"de la Cruz"},{"id":3,"name":"de la Cruz"},"#,
+    r#"{"id":4,"name":"Émile"},{"id":5,"name":"émile"}],"#,
+    r#""credits":[{"author":6,"roles":["writer"]},{"author":5,"roles":["writer"]},"#,
+    r#"{"author":4,"roles":["writer"]},{"author":3,"roles":["author","éditeur","Editor"]},"#,
+    r#"{"author":2,"roles":["writer"]},{"author":1,"roles":["writer"]}],"#,
+    r#""copies":[{"id":5,"wear":null,"price":1},{"id":2,"wear":"new","price":10},"#,
+    r#"{"id":4,"wear":"new","price":9.75},{"id":3,"wear":"worn","price":100.25},"#,
+    r#"{"id":1,"wear":"antique","price":9.5}]}"#,
+);
+
+#[tokio::test]
+async fn lists_sort_as_the_database_sorts_in_collation_enum_and_number_order() {
+    let name = unique_name("sorting");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(
+        &std::path::Path::new(REPO).join("tests/sorting/schema.sql"),
+        &[],
+    );
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!("pipelines:\n  shelf: {{file: {REPO}/tests/sorting/shelf.yaml, alias: {name}}}\n"),
+    );
+    worker.sync_once();
+    let actual = index.source_texts().await;
+    assert_eq!(actual.get("b1").map(String::as_str), Some(EXPECTED));
+}
+
+#[tokio::test]
+async fn a_declared_collation_the_database_does_not_have_stops_start_up_with_its_line() {
+    let name = unique_name("sorting_collation");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(
+        &std::path::Path::new(REPO).join("tests/sorting/schema.sql"),
+        &[],
+    );
+    let text = std::fs::read_to_string(format!("{REPO}/tests/sorting/shelf.yaml"))
+        .unwrap()
+        .replace("collate: C}", "collate: no-such-x-icu}")
+        .replace(
+            "config: shelf_index.json",
+            &format!("config: {REPO}/tests/sorting/shelf_index.json"),
+        );
+    let line = text.lines().position(|l| l.contains("no-such")).unwrap() + 1;
+    let worker = Worker::with_pipelines(&db, "pipelines: {}\n");
+    let declaration = worker.dir.path().join("shelf.yaml");
+    std::fs::write(&declaration, &text).unwrap();
+    std::fs::write(
+        worker.config_path(),
+        format!(
+            "pipelines:\n  shelf: {{file: {}, alias: {name}}}\n",
+            declaration.display()
+        ),
+    )
+    .unwrap();
+    for command in [&["check"][..], &["sync", "--once"][..]] {
+        let output = worker.output(command);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{command:?} succeeded: {stderr}");
+        for wanted in [
+            format!("line {line}"),
+            "document.authors_bytes.sort".to_owned(),
+            "collation \"no-such-x-icu\" does not exist".to_owned(),
+        ] {
+            assert!(
+                stderr.contains(&wanted),
+                "{command:?}: no {wanted:?} in {stderr}"
+            );
+        }
+    }
+}
