@@ -87,3 +87,31 @@ async fn a_declared_collation_the_database_does_not_have_stops_start_up_with_its
         }
     }
 }
+
+/// Written by hand from `tests/sorting/schema.sql`: copies 1 antique 9.5, 2 new 10, 3 worn
+/// 100.25, 4 new 9.75, 5 NULL 1; credits 3, 7 are Editor and éditeur of author 3.
+const FILTERED: &str = concat!(
+    r#"{"id":"b1","editors":[{"id":3},{"id":3}],"cheap":[{"id":1},{"id":4},{"id":5}],"#,
+    r#""worn_or_older":[{"id":1},{"id":3}],"unknown_wear":[{"id":5}],"#,
+    r#""known_and_dear":[{"id":3},{"id":2}],"not_new":[{"id":1},{"id":3}]}"#,
+);
+
+#[tokio::test]
+async fn list_filters_compare_as_the_columns_type_in_the_database() {
+    let name = unique_name("filters");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(
+        &std::path::Path::new(REPO).join("tests/sorting/schema.sql"),
+        &[],
+    );
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  filters: {{file: {REPO}/tests/sorting/filters.yaml, alias: {name}}}\n"
+        ),
+    );
+    worker.sync_once();
+    let actual = index.source_texts().await;
+    assert_eq!(actual.get("b1").map(String::as_str), Some(FILTERED));
+}

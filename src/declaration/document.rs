@@ -13,6 +13,7 @@ use sqlx::postgres::PgRow;
 use sqlx::PgPool;
 
 use super::cell::{self, Cell};
+use super::filter;
 use super::model::{Field, Join, List, Model};
 use super::schema::{ColumnType, Kind};
 use crate::transform::{Document, Key};
@@ -52,7 +53,8 @@ enum Shape {
         name: String,
         query: usize,
         one: bool,
-        filter: Vec<(usize, String)>,
+        /// The position of the list's `where`, true for the rows it keeps (`None`: all).
+        filter: Option<usize>,
         fields: Vec<Out>,
         collect: Vec<Out>,
         /// The position of the entries' rank in the declared order (`None`: unsorted).
@@ -90,10 +92,6 @@ fn select(expr: &str, column: &ColumnType) -> String {
         (Kind::Json | Kind::Numbers, _) => format!("to_jsonb({expr})::text"),
         _ => expr.to_owned(),
     }
-}
-
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// Columns of one query, deduplicated, in first-use order.
@@ -231,20 +229,10 @@ fn list_shape(
             .collect();
         columns.add(rank(&keys), slot(table, &list.name, Kind::Int))
     });
-    let filtered = list.join.filtered();
-    let alias = match list.join {
-        Join::Through { .. } => "l",
-        _ => "t",
-    };
-    let filter = list
-        .filter
-        .iter()
-        .map(|(column, value)| {
-            let expr = format!("{alias}.{column}::text");
-            let pos = columns.add(expr, slot(filtered, column, Kind::Text));
-            (pos, value.clone())
-        })
-        .collect();
+    let filter = (!list.filter.is_empty()).then(|| {
+        let expr = filter::all(&list.filter, filter_alias(&list.join));
+        columns.add(expr, slot(list.join.filtered(), "where", Kind::Bool))
+    });
     Shape::List {
         name: list.name.clone(),
         query,
@@ -284,12 +272,16 @@ fn rank(keys: &[String]) -> String {
     format!("dense_rank() OVER (ORDER BY {})", keys.join(", "))
 }
 
-/// `AND (…)` keeping only rows some list of the group wants, when every list filters.
-fn group_filter(model: &Model, join: &Join) -> String {
-    let alias = match join {
+/// The alias of the table a list's `where` reads in its query: the link table, or the list's.
+fn filter_alias(join: &Join) -> &'static str {
+    match join {
         Join::Through { .. } => "l",
         _ => "t",
-    };
+    }
+}
+
+/// `AND (…)` keeping only rows some list of the group wants, when every list filters.
+fn group_filter(model: &Model, join: &Join) -> String {
     let mut alternatives = Vec::new();
     for field in &model.fields {
         let Field::List(list) = field else { continue };
@@ -299,12 +291,7 @@ fn group_filter(model: &Model, join: &Join) -> String {
         if list.filter.is_empty() {
             return String::new();
         }
-        let all: Vec<String> = list
-            .filter
-            .iter()
-            .map(|(column, value)| format!("{alias}.{column}::text = {}", quote(value)))
-            .collect();
-        alternatives.push(format!("({})", all.join(" AND ")));
+        alternatives.push(filter::all(&list.filter, filter_alias(join)));
     }
     match alternatives.is_empty() {
         true => String::new(),
@@ -439,7 +426,7 @@ impl Plan {
                     collect,
                     rank,
                     ..
-                } => list_entries(&lists[*query], filter, fields, collect, *rank),
+                } => list_entries(&lists[*query], *filter, fields, collect, *rank),
                 _ => HashMap::new(),
             })
             .collect()
@@ -448,7 +435,7 @@ impl Plan {
 
 fn list_entries<'r>(
     rows: &[Decoded<'r>],
-    filter: &[(usize, String)],
+    filter: Option<usize>,
     fields: &[Out],
     collect: &[Out],
     rank: Option<usize>,
@@ -456,9 +443,7 @@ fn list_entries<'r>(
     let mut by_root: HashMap<&'r str, Vec<Entry<'r>>> = HashMap::new();
     let mut groups: HashMap<(&'r str, String), usize> = HashMap::new();
     for (key, cells) in rows {
-        let wanted = filter
-            .iter()
-            .all(|(pos, value)| matches!(cells[*pos], Cell::Text(text) if text == value));
+        let wanted = filter.is_none_or(|pos| matches!(cells[pos], Cell::Bool(true)));
         if !wanted {
             continue;
         }
@@ -722,7 +707,7 @@ mod tests {
         };
         let entries = list_entries(
             &rows,
-            &[],
+            None,
             &[out("name", 1, None)],
             &[out("roles", 3, Some(4))],
             Some(2),

@@ -12,6 +12,7 @@ mod cell;
 mod collations;
 mod compile;
 mod document;
+mod filter;
 mod keys;
 mod model;
 mod parse;

@@ -4,6 +4,7 @@
 
 use serde_saphyr::Spanned;
 
+use super::filter::{self, Condition};
 use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawSortKey, RawTable};
 use super::Problem;
 
@@ -77,7 +78,8 @@ pub(crate) struct List {
     pub join: Join,
     /// An object (or null) instead of an array: a many-to-one `list` with `one: true`.
     pub one: bool,
-    pub filter: Vec<(String, String)>,
+    /// `where`: every condition must hold.
+    pub filter: Vec<Condition>,
     pub fields: Vec<Column>,
     pub collect: Vec<Column>,
     /// Most significant first.
@@ -576,11 +578,12 @@ fn list_field(
     }
     let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
     let sort = sort_keys(&detail.sort, &fields, &format!("{key}.sort"))?;
-    let filter = detail
-        .filter
-        .iter()
-        .map(|(column, value)| (column.clone(), literal(value)))
-        .collect();
+    let mut filter = Vec::new();
+    for (column, value) in &detail.filter {
+        let conditions = filter::parse(column, value)
+            .map_err(|message| Problem::at(&format!("{key}.where.{column}"), table, message))?;
+        filter.extend(conditions);
+    }
     Ok(List {
         name: name.to_owned(),
         line: 0,
@@ -674,12 +677,4 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
         columns.push(column);
     }
     Ok(columns)
-}
-
-/// A `where` value as the text Postgres prints for it.
-fn literal(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }

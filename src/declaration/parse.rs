@@ -85,7 +85,8 @@ pub(super) struct RawDetail {
     /// The link table between the root and `list` (many-to-many).
     #[serde(default)]
     pub through: Option<Spanned<String>>,
-    /// Equality filters on the link table's (or, without one, the list table's) columns.
+    /// Conditions on the link table's (or, without one, the list table's) columns
+    /// ([`super::filter`]).
     #[serde(default, rename = "where")]
     pub filter: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
