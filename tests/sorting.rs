@@ -89,15 +89,19 @@ async fn a_declared_collation_the_database_does_not_have_stops_start_up_with_its
 }
 
 /// Written by hand from `tests/sorting/schema.sql`: copies 1 antique 9.5, 2 new 10, 3 worn
-/// 100.25, 4 new 9.75, 5 NULL 1; credits 3, 7 are Editor and éditeur of author 3.
+/// 100.25, 4 new 9.75, 5 NULL 1; credits 3, 7 are Editor and éditeur of author 3; the
+/// writers' positions are 1 Dumas, 2 Zola, 3 Émile, 4 émile, 5 the author without a name.
 const FILTERED: &str = concat!(
     r#"{"id":"b1","editors":[{"id":3},{"id":3}],"cheap":[{"id":1},{"id":4},{"id":5}],"#,
     r#""worn_or_older":[{"id":1},{"id":3}],"unknown_wear":[{"id":5}],"#,
-    r#""known_and_dear":[{"id":3},{"id":2}],"not_new":[{"id":1},{"id":3}]}"#,
+    r#""known_and_dear":[{"id":3},{"id":2}],"not_new":[{"id":1},{"id":3}],"#,
+    r#""credited":[{"name":null,"role":"writer","position":5},{"name":"émile","role":"writer","position":4},"#,
+    r#"{"name":"Émile","role":"writer","position":3},{"name":"Zola","role":"writer","position":2},"#,
+    r#"{"name":"Dumas","role":"writer","position":1}]}"#,
 );
 
 #[tokio::test]
-async fn list_filters_compare_as_the_columns_type_in_the_database() {
+async fn list_filters_compare_as_the_columns_type_and_link_columns_are_fields_and_sort_keys() {
     let name = unique_name("filters");
     let db = TestDb::empty(&name).await;
     db.psql_file(

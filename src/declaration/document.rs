@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use super::cell::{self, Cell};
 use super::filter;
-use super::model::{Field, Join, List, Model};
+use super::model::{Column, Field, Join, List, Model};
 use super::schema::{ColumnType, Kind};
 use crate::transform::{Document, Key};
 
@@ -193,15 +193,15 @@ fn list_shape(
     slot: &impl Fn(usize, &str, Kind) -> Slot,
 ) -> Shape {
     let table = list.join.table();
-    let mut out = |column: &super::model::Column| {
-        if !columns.raw.contains(&column.column) {
+    let mut out = |column: &Column| {
+        let (expr, from) = source(list, column);
+        if !column.link && !columns.raw.contains(&column.column) {
             columns.raw.push(column.column.clone());
         }
-        let ty = column_type(table, &column.column);
-        let expr = select(&format!("t.{}", column.column), &ty);
+        let ty = column_type(from, &column.column);
         Out {
             name: column.name.clone(),
-            pos: columns.add(expr, slot(table, &column.column, ty.kind())),
+            pos: columns.add(select(&expr, &ty), slot(from, &column.column, ty.kind())),
             null: column.null.clone(),
             rank: None,
         }
@@ -209,22 +209,19 @@ fn list_shape(
     let fields = list.fields.iter().map(&mut out).collect();
     let mut collect: Vec<Out> = list.collect.iter().map(&mut out).collect();
     for (out, column) in collect.iter_mut().zip(&list.collect) {
-        let key = order_key(
-            &column.column,
-            &column_type(table, &column.column),
-            false,
-            None,
-        );
-        out.rank = Some(columns.add(rank(&[key]), slot(table, &column.column, Kind::Int)));
+        let (expr, from) = source(list, column);
+        let key = order_key(expr, &column_type(from, &column.column), false, None);
+        out.rank = Some(columns.add(rank(&[key]), slot(from, &column.column, Kind::Int)));
     }
     let rank = (!list.sort.is_empty()).then(|| {
         let keys: Vec<String> = list
             .sort
             .iter()
             .map(|key| {
-                let column = &list.fields[key.field].column;
-                let ty = column_type(table, column);
-                order_key(column, &ty, key.descending, key.collation.as_deref())
+                let column = &list.fields[key.field];
+                let (expr, from) = source(list, column);
+                let ty = column_type(from, &column.column);
+                order_key(expr, &ty, key.descending, key.collation.as_deref())
             })
             .collect();
         columns.add(rank(&keys), slot(table, &list.name, Kind::Int))
@@ -244,10 +241,23 @@ fn list_shape(
     }
 }
 
-/// One key of an `ORDER BY` on the list table's column: ascending puts NULL first, descending
-/// is its exact reverse. Types without a btree order (`json`, geometric, `xml`) by their text.
-fn order_key(column: &str, ty: &ColumnType, descending: bool, collation: Option<&str>) -> String {
-    let mut key = format!("t.{column}");
+/// A list column as its query reads it (`t.` the list table's, `l.` the link table's), and
+/// the table it belongs to.
+fn source(list: &List, column: &Column) -> (String, usize) {
+    match column.link {
+        true => (format!("l.{}", column.column), list.join.filtered()),
+        false => (format!("t.{}", column.column), list.join.table()),
+    }
+}
+
+/// One key of an `ORDER BY` on a list column: ascending puts NULL first, descending is its
+/// exact reverse. Types without a btree order (`json`, geometric, `xml`) by their text.
+fn order_key(
+    mut key: String,
+    ty: &ColumnType,
+    descending: bool,
+    collation: Option<&str>,
+) -> String {
     if UNORDERED_TYPES.contains(&ty.type_name.as_str()) {
         key.push_str("::text");
     }

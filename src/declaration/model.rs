@@ -69,6 +69,8 @@ pub(crate) struct Column {
     pub null: Option<serde_json::Value>,
     /// Where it is declared, for errors found against the database.
     pub line: u64,
+    /// In a `through` list: the column is the link table's (`{link: role}`).
+    pub link: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,7 +160,10 @@ impl Model {
         let columns = |columns: &[Column]| {
             columns
                 .iter()
-                .map(|c| format!("{}={}:{:?}", c.name, c.column, c.null))
+                .map(|c| {
+                    let from = if c.link { "link." } else { "" };
+                    format!("{}={from}{}:{:?}", c.name, c.column, c.null)
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         };
@@ -404,6 +409,7 @@ fn document_fields(
                 column: column.clone(),
                 null: None,
                 line: name.referenced.line(),
+                link: false,
             }),
             RawField::Detailed(detail) => {
                 detailed(model, &fields, &name.value, &key, spec, detail, index_of)?
@@ -429,6 +435,7 @@ fn detailed(
             column: column.clone(),
             null: detail.null.clone(),
             line: spec.referenced.line(),
+            link: false,
         }));
     }
     if let Some(list) = &detail.names {
@@ -577,6 +584,14 @@ fn list_field(
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
     let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
+    let through = matches!(join, Join::Through { .. });
+    if let Some(linked) = fields.iter().chain(&collect).find(|c| c.link && !through) {
+        return Err(Problem::at_line(
+            &format!("{key}.{}", linked.name),
+            linked.line,
+            "`link:` names a column of the link table: this list has no `through`".into(),
+        ));
+    }
     let sort = sort_keys(&detail.sort, &fields, &format!("{key}.sort"))?;
     let mut filter = Vec::new();
     for (column, value) in &detail.filter {
@@ -651,29 +666,44 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
         return Ok(columns);
     };
     for (name, spec) in &fields.0 {
-        let column =
-            match &spec.value {
-                RawField::Column(column) => Column {
+        let line = name.referenced.line();
+        let column = match &spec.value {
+            RawField::Column(column) => Column {
+                name: name.value.clone(),
+                column: column.clone(),
+                null: None,
+                line,
+                link: false,
+            },
+            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
+                let (column, link) = match (&detail.column, &detail.link) {
+                    (Some(column), None) => (column.clone(), false),
+                    (None, Some(column)) => (column.clone(), true),
+                    _ => return Err(Problem::at(
+                        &format!("{key}.{}", name.value),
+                        spec,
+                        "say `column: NAME` (the list table's) or `link: NAME` (the link table's)"
+                            .into(),
+                    )),
+                };
+                let null = detail.null.clone();
+                Column {
                     name: name.value.clone(),
-                    column: column.clone(),
-                    null: None,
-                    line: name.referenced.line(),
-                },
-                RawField::Detailed(detail) if detail.column.is_some() && detail.list.is_none() => {
-                    Column {
-                        name: name.value.clone(),
-                        column: detail.column.clone().unwrap_or_default(),
-                        null: detail.null.clone(),
-                        line: name.referenced.line(),
-                    }
+                    column,
+                    null,
+                    line,
+                    link,
                 }
-                RawField::Detailed(_) => return Err(Problem::at(
+            }
+            RawField::Detailed(_) => {
+                return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
                     "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
                         .into(),
-                )),
-            };
+                ))
+            }
+        };
         columns.push(column);
     }
     Ok(columns)

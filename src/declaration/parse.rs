@@ -77,6 +77,9 @@ pub(super) struct RawDetail {
     pub column: Option<String>,
     #[serde(default, rename = "default")]
     pub null: Option<serde_json::Value>,
+    /// Inside a `through` list: a column of the link table instead of the list table's.
+    #[serde(default)]
+    pub link: Option<String>,
     /// An array of objects (or, with `one: true`, one object) from the rows of this table.
     #[serde(default)]
     pub list: Option<Spanned<String>>,

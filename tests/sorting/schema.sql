@@ -18,6 +18,7 @@ CREATE TABLE shelf.credit (
     book_id text NOT NULL REFERENCES shelf.book,
     author_id integer NOT NULL REFERENCES shelf.author,
     role text COLLATE "en-US-x-icu" NOT NULL,
+    position integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE shelf.copy (
@@ -31,10 +32,10 @@ CREATE TABLE shelf.copy (
 INSERT INTO shelf.book (id, title) VALUES ('b1', 'Anthology');
 INSERT INTO shelf.author (id, name) VALUES
     (1, 'Dumas'), (2, 'Zola'), (3, 'de la Cruz'), (4, 'Émile'), (5, 'émile'), (6, NULL);
-INSERT INTO shelf.credit (id, book_id, author_id, role) VALUES
-    (1, 'b1', 1, 'writer'), (2, 'b1', 2, 'writer'), (3, 'b1', 3, 'Editor'),
-    (4, 'b1', 4, 'writer'), (5, 'b1', 5, 'writer'), (6, 'b1', 6, 'writer'),
-    (7, 'b1', 3, 'éditeur'), (8, 'b1', 3, 'author');
+INSERT INTO shelf.credit (id, book_id, author_id, role, position) VALUES
+    (1, 'b1', 1, 'writer', 1), (2, 'b1', 2, 'writer', 2), (3, 'b1', 3, 'Editor', 1),
+    (4, 'b1', 4, 'writer', 3), (5, 'b1', 5, 'writer', 4), (6, 'b1', 6, 'writer', 5),
+    (7, 'b1', 3, 'éditeur', 2), (8, 'b1', 3, 'author', 3);
 INSERT INTO shelf.copy (id, book_id, wear, price) VALUES
     (1, 'b1', 'antique', 9.5), (2, 'b1', 'new', 10), (3, 'b1', 'worn', 100.25),
     (4, 'b1', 'new', 9.75), (5, 'b1', NULL, 1);
