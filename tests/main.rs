@@ -28,6 +28,7 @@ mod resume;
 mod search_faults;
 mod security;
 mod shop;
+mod sorting;
 mod standby;
 mod state_faults;
 mod truncate_rebuild;

@@ -3,8 +3,6 @@
 //! `f32` in its shortest form); `numeric` with every digit Postgres has; `NaN` and `±Infinity`,
 //! which JSON has no number for, as NULL, so that a declared `default:` applies to them.
 
-use std::cmp::Ordering;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use sqlx::postgres::{PgRow, Postgres};
@@ -90,28 +88,6 @@ pub(crate) fn decode<'r>(
     })
 }
 
-/// Sort order of list entries and collected values: NULL first, then by value.
-pub(crate) fn compare(a: &Cell<'_>, b: &Cell<'_>) -> Ordering {
-    match (a, b) {
-        (Cell::Null, Cell::Null) => Ordering::Equal,
-        (Cell::Null, _) => Ordering::Less,
-        (_, Cell::Null) => Ordering::Greater,
-        (Cell::Text(a), Cell::Text(b)) | (Cell::Json(a), Cell::Json(b)) => a.cmp(b),
-        (Cell::Uuid(a), Cell::Uuid(b)) => a.cmp(b),
-        (Cell::Int(a), Cell::Int(b)) => a.cmp(b),
-        (Cell::Float4(a), Cell::Float4(b)) => a.total_cmp(b),
-        (Cell::Float8(a), Cell::Float8(b)) => a.total_cmp(b),
-        (Cell::Number(a), Cell::Number(b)) => numeric_order(a, b),
-        (Cell::Numbers(a), Cell::Numbers(b)) => a.cmp(b),
-        (Cell::Bool(a), Cell::Bool(b)) => a.cmp(b),
-        (Cell::Timestamptz(a), Cell::Timestamptz(b)) => a.cmp(b),
-        (Cell::Timestamp(a), Cell::Timestamp(b)) => a.cmp(b),
-        (Cell::Date(a), Cell::Date(b)) => a.cmp(b),
-        // One column has one kind: two kinds never meet.
-        _ => Ordering::Equal,
-    }
-}
-
 impl Serialize for Cell<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match *self {
@@ -148,34 +124,6 @@ fn raw<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
     match serde_json::from_str::<&serde_json::value::RawValue>(text) {
         Ok(raw) => raw.serialize(serializer),
         Err(_) => serializer.serialize_str(text),
-    }
-}
-
-/// Two `numeric` texts (no exponent, optional `-`) in numeric order, without a float.
-fn numeric_order(a: &str, b: &str) -> Ordering {
-    let negative = |text: &str| text.starts_with('-');
-    match (negative(a), negative(b)) {
-        (true, false) => return Ordering::Less,
-        (false, true) => return Ordering::Greater,
-        _ => {}
-    }
-    let magnitude = |text: &str| {
-        let digits = text.trim_start_matches('-');
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        (
-            whole.trim_start_matches('0').to_owned(),
-            fraction.trim_end_matches('0').to_owned(),
-        )
-    };
-    let ((whole_a, frac_a), (whole_b, frac_b)) = (magnitude(a), magnitude(b));
-    let order = whole_a
-        .len()
-        .cmp(&whole_b.len())
-        .then_with(|| whole_a.cmp(&whole_b))
-        .then_with(|| frac_a.cmp(&frac_b));
-    match negative(a) {
-        true => order.reverse(),
-        false => order,
     }
 }
 
@@ -219,24 +167,5 @@ mod tests {
             )),
             "[1.10, null, null, null, null]"
         );
-    }
-
-    #[test]
-    fn numeric_texts_sort_as_numbers() {
-        let mut texts = vec![
-            "10", "-0.5", "9.99", "-10", "0", "100.001", "-0.05", "0.000",
-        ];
-        texts.sort_by(|a, b| numeric_order(a, b));
-        assert_eq!(
-            texts,
-            vec!["-10", "-0.5", "-0.05", "0", "0.000", "9.99", "10", "100.001"]
-        );
-    }
-
-    #[test]
-    fn null_sorts_first_then_values_in_their_own_order() {
-        let mut cells = vec![Cell::Int(10), Cell::Null, Cell::Int(9)];
-        cells.sort_by(compare);
-        assert_eq!(cells, vec![Cell::Null, Cell::Int(9), Cell::Int(10)]);
     }
 }

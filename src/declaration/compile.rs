@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use sqlx::PgPool;
 
+use super::collations;
 use super::document::{self, Plan};
 use super::keys;
 use super::model::{Field, Join, Model, Query, TableDecl};
@@ -53,6 +54,7 @@ impl Declared {
         schema::check(declaration, &catalog)?;
         let unique_indexes = keys::read(pool, &declaration.model).await?;
         keys::check(declaration, &catalog, &unique_indexes)?;
+        collations::check(pool, declaration).await?;
         Ok(Self::compile(declaration, &catalog))
     }
 

@@ -13,7 +13,8 @@ use sqlx::postgres::PgRow;
 use sqlx::PgPool;
 
 use super::cell::{self, Cell};
-use super::model::{Field, Join, List, Model};
+use super::filter;
+use super::model::{Column, Field, Join, List, Model};
 use super::schema::{ColumnType, Kind};
 use crate::transform::{Document, Key};
 
@@ -41,6 +42,8 @@ struct Out {
     name: String,
     pos: usize,
     null: Option<Value>,
+    /// For a collected column: the position of its rank in the database's order.
+    rank: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -50,10 +53,12 @@ enum Shape {
         name: String,
         query: usize,
         one: bool,
-        filter: Vec<(usize, String)>,
+        /// The position of the list's `where`, true for the rows it keeps (`None`: all).
+        filter: Option<usize>,
         fields: Vec<Out>,
         collect: Vec<Out>,
-        sort: Vec<usize>,
+        /// The position of the entries' rank in the declared order (`None`: unsorted).
+        rank: Option<usize>,
     },
     Names {
         name: String,
@@ -87,10 +92,6 @@ fn select(expr: &str, column: &ColumnType) -> String {
         (Kind::Json | Kind::Numbers, _) => format!("to_jsonb({expr})::text"),
         _ => expr.to_owned(),
     }
-}
-
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// Columns of one query, deduplicated, in first-use order.
@@ -135,6 +136,7 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
                     name: column.name.clone(),
                     pos,
                     null: column.null.clone(),
+                    rank: None,
                 })
             }
             Field::Names { name, list, field } => Shape::Names {
@@ -191,34 +193,43 @@ fn list_shape(
     slot: &impl Fn(usize, &str, Kind) -> Slot,
 ) -> Shape {
     let table = list.join.table();
-    let mut out = |column: &super::model::Column| {
-        if !columns.raw.contains(&column.column) {
+    let mut out = |column: &Column| {
+        let (expr, from) = source(list, column);
+        if !column.link && !columns.raw.contains(&column.column) {
             columns.raw.push(column.column.clone());
         }
-        let ty = column_type(table, &column.column);
-        let expr = select(&format!("t.{}", column.column), &ty);
+        let ty = column_type(from, &column.column);
         Out {
             name: column.name.clone(),
-            pos: columns.add(expr, slot(table, &column.column, ty.kind())),
+            pos: columns.add(select(&expr, &ty), slot(from, &column.column, ty.kind())),
             null: column.null.clone(),
+            rank: None,
         }
     };
     let fields = list.fields.iter().map(&mut out).collect();
-    let collect = list.collect.iter().map(&mut out).collect();
-    let filtered = list.join.filtered();
-    let alias = match list.join {
-        Join::Through { .. } => "l",
-        _ => "t",
-    };
-    let filter = list
-        .filter
-        .iter()
-        .map(|(column, value)| {
-            let expr = format!("{alias}.{column}::text");
-            let pos = columns.add(expr, slot(filtered, column, Kind::Text));
-            (pos, value.clone())
-        })
-        .collect();
+    let mut collect: Vec<Out> = list.collect.iter().map(&mut out).collect();
+    for (out, column) in collect.iter_mut().zip(&list.collect) {
+        let (expr, from) = source(list, column);
+        let key = order_key(expr, &column_type(from, &column.column), false, None);
+        out.rank = Some(columns.add(rank(&[key]), slot(from, &column.column, Kind::Int)));
+    }
+    let rank = (!list.sort.is_empty()).then(|| {
+        let keys: Vec<String> = list
+            .sort
+            .iter()
+            .map(|key| {
+                let column = &list.fields[key.field];
+                let (expr, from) = source(list, column);
+                let ty = column_type(from, &column.column);
+                order_key(expr, &ty, key.descending, key.collation.as_deref())
+            })
+            .collect();
+        columns.add(rank(&keys), slot(table, &list.name, Kind::Int))
+    });
+    let filter = (!list.filter.is_empty()).then(|| {
+        let expr = filter::all(&list.filter, filter_alias(&list.join));
+        columns.add(expr, slot(list.join.filtered(), "where", Kind::Bool))
+    });
     Shape::List {
         name: list.name.clone(),
         query,
@@ -226,16 +237,61 @@ fn list_shape(
         filter,
         fields,
         collect,
-        sort: list.sort.clone(),
+        rank,
+    }
+}
+
+/// A list column as its query reads it (`t.` the list table's, `l.` the link table's), and
+/// the table it belongs to.
+fn source(list: &List, column: &Column) -> (String, usize) {
+    match column.link {
+        true => (format!("l.{}", column.column), list.join.filtered()),
+        false => (format!("t.{}", column.column), list.join.table()),
+    }
+}
+
+/// One key of an `ORDER BY` on a list column: ascending puts NULL first, descending is its
+/// exact reverse. Types without a btree order (`json`, geometric, `xml`) by their text.
+fn order_key(
+    mut key: String,
+    ty: &ColumnType,
+    descending: bool,
+    collation: Option<&str>,
+) -> String {
+    if UNORDERED_TYPES.contains(&ty.type_name.as_str()) {
+        key.push_str("::text");
+    }
+    if let Some(collation) = collation {
+        key.push_str(&format!(" COLLATE \"{collation}\""));
+    }
+    key.push_str(match descending {
+        false => " ASC NULLS FIRST",
+        true => " DESC NULLS LAST",
+    });
+    key
+}
+
+/// Types `ORDER BY` cannot sort.
+const UNORDERED_TYPES: &[&str] = &[
+    "json", "xml", "point", "line", "lseg", "box", "path", "polygon", "circle",
+];
+
+/// Each row's place in the order of `keys`, as the database sorts (its collations, enum
+/// order, numbers by value): equal rows share a rank.
+fn rank(keys: &[String]) -> String {
+    format!("dense_rank() OVER (ORDER BY {})", keys.join(", "))
+}
+
+/// The alias of the table a list's `where` reads in its query: the link table, or the list's.
+fn filter_alias(join: &Join) -> &'static str {
+    match join {
+        Join::Through { .. } => "l",
+        _ => "t",
     }
 }
 
 /// `AND (…)` keeping only rows some list of the group wants, when every list filters.
 fn group_filter(model: &Model, join: &Join) -> String {
-    let alias = match join {
-        Join::Through { .. } => "l",
-        _ => "t",
-    };
     let mut alternatives = Vec::new();
     for field in &model.fields {
         let Field::List(list) = field else { continue };
@@ -245,12 +301,7 @@ fn group_filter(model: &Model, join: &Join) -> String {
         if list.filter.is_empty() {
             return String::new();
         }
-        let all: Vec<String> = list
-            .filter
-            .iter()
-            .map(|(column, value)| format!("{alias}.{column}::text = {}", quote(value)))
-            .collect();
-        alternatives.push(format!("({})", all.join(" AND ")));
+        alternatives.push(filter::all(&list.filter, filter_alias(join)));
     }
     match alternatives.is_empty() {
         true => String::new(),
@@ -314,8 +365,11 @@ fn list_query(
 /// One object of a list: its field values, and the collected arrays.
 #[derive(Debug)]
 struct Entry<'r> {
+    /// Its place in the list's declared order (0 when the list has none).
+    rank: i64,
     fields: Vec<Cell<'r>>,
-    collected: Vec<Vec<Cell<'r>>>,
+    /// Each collected value with its rank in the database's order of that column.
+    collected: Vec<Vec<(i64, Cell<'r>)>>,
 }
 
 /// A decoded row: its root key and the cells after it.
@@ -380,9 +434,9 @@ impl Plan {
                     filter,
                     fields,
                     collect,
-                    sort,
+                    rank,
                     ..
-                } => list_entries(&lists[*query], filter, fields, collect, sort),
+                } => list_entries(&lists[*query], *filter, fields, collect, *rank),
                 _ => HashMap::new(),
             })
             .collect()
@@ -391,55 +445,62 @@ impl Plan {
 
 fn list_entries<'r>(
     rows: &[Decoded<'r>],
-    filter: &[(usize, String)],
+    filter: Option<usize>,
     fields: &[Out],
     collect: &[Out],
-    sort: &[usize],
+    rank: Option<usize>,
 ) -> HashMap<&'r str, Vec<Entry<'r>>> {
     let mut by_root: HashMap<&'r str, Vec<Entry<'r>>> = HashMap::new();
     let mut groups: HashMap<(&'r str, String), usize> = HashMap::new();
     for (key, cells) in rows {
-        let wanted = filter
-            .iter()
-            .all(|(pos, value)| matches!(cells[*pos], Cell::Text(text) if text == value));
+        let wanted = filter.is_none_or(|pos| matches!(cells[pos], Cell::Bool(true)));
         if !wanted {
             continue;
         }
         let values: Vec<Cell<'r>> = fields.iter().map(|out| cells[out.pos]).collect();
         let entries = by_root.entry(key).or_default();
+        let entry = Entry {
+            rank: rank.map_or(0, |pos| rank_of(&cells[pos])),
+            fields: values,
+            collected: vec![Vec::new(); collect.len()],
+        };
         if collect.is_empty() {
-            entries.push(Entry {
-                fields: values,
-                collected: Vec::new(),
-            });
+            entries.push(entry);
             continue;
         }
-        let group_key = (*key, serde_json::to_string(&values).unwrap_or_default());
+        let group_key = (
+            *key,
+            serde_json::to_string(&entry.fields).unwrap_or_default(),
+        );
         let index = *groups.entry(group_key).or_insert_with(|| {
-            entries.push(Entry {
-                fields: values,
-                collected: vec![Vec::new(); collect.len()],
-            });
+            entries.push(entry);
             entries.len() - 1
         });
         for (slot, out) in collect.iter().enumerate() {
-            entries[index].collected[slot].push(cells[out.pos]);
+            let ranked = (
+                out.rank.map_or(0, |pos| rank_of(&cells[pos])),
+                cells[out.pos],
+            );
+            entries[index].collected[slot].push(ranked);
         }
     }
     for entries in by_root.values_mut() {
-        entries.sort_by(|a, b| {
-            sort.iter()
-                .map(|pos| cell::compare(&a.fields[*pos], &b.fields[*pos]))
-                .find(|order| order.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        // Stable: rows the order does not tell apart keep the order they came in.
+        entries.sort_by_key(|entry| entry.rank);
         for entry in entries.iter_mut() {
             for values in &mut entry.collected {
-                values.sort_by(cell::compare);
+                values.sort_by_key(|(rank, _)| *rank);
             }
         }
     }
     by_root
+}
+
+fn rank_of(cell: &Cell<'_>) -> i64 {
+    match cell {
+        Cell::Int(rank) => *rank,
+        _ => 0,
+    }
 }
 
 /// One document, serialized in the declared field order.
@@ -540,9 +601,18 @@ impl Serialize for Object<'_, '_> {
             map.serialize_entry(&out.name, &Value_(cell, &out.null))?;
         }
         for (out, values) in self.collect.iter().zip(&self.entry.collected) {
-            map.serialize_entry(&out.name, values)?;
+            map.serialize_entry(&out.name, &Collected(values))?;
         }
         map.end()
+    }
+}
+
+/// A collected array: the values without their ranks.
+struct Collected<'a, 'r>(&'a [(i64, Cell<'r>)]);
+
+impl Serialize for Collected<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(_, cell)| cell))
     }
 }
 
@@ -579,5 +649,85 @@ impl Serialize for Names<'_, '_> {
             seq.serialize_element(&Value_(&entry.fields[self.field], self.null))?;
         }
         seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::declaration::Declaration;
+    use std::path::Path;
+
+    fn text_columns(_table: usize, column: &str) -> ColumnType {
+        let type_name = if column == "id" { "uuid" } else { "text" };
+        ColumnType {
+            type_name: type_name.into(),
+            type_kind: "b".into(),
+            sql_type: type_name.into(),
+            not_null: true,
+        }
+    }
+
+    #[test]
+    fn the_list_query_ranks_rows_in_the_declared_order_as_the_database_sorts() {
+        let text = include_str!("../../pipelines/movies.yaml").replacen(
+            "    sort: [name, id]\n  director:",
+            "    sort: [{field: name, collate: C}, {id: desc}]\n  director:",
+            1,
+        );
+        let declaration = Declaration::parse("movies", Path::new("m.yaml"), &text).unwrap();
+        let plan = plan(&declaration.model, text_columns);
+        let people = plan
+            .lists
+            .iter()
+            .find(|query| query.sql.contains("content.person_film_work"))
+            .unwrap();
+        let directors = r#"dense_rank() OVER (ORDER BY t.full_name COLLATE "C" ASC NULLS FIRST, t.id DESC NULLS LAST)"#;
+        let others =
+            "dense_rank() OVER (ORDER BY t.full_name ASC NULLS FIRST, t.id ASC NULLS FIRST)";
+        assert!(people.sql.contains(directors), "{}", people.sql);
+        // Actors and writers share one order, so one rank column.
+        assert_eq!(people.sql.matches(others).count(), 1, "{}", people.sql);
+    }
+
+    #[test]
+    fn entries_and_collected_values_follow_the_ranks_not_the_bytes() {
+        let row = |name, rank, role, role_rank| {
+            let cells = vec![
+                Cell::Null,
+                Cell::Text(name),
+                Cell::Int(rank),
+                Cell::Text(role),
+                Cell::Int(role_rank),
+            ];
+            ("film", cells)
+        };
+        // As ICU's en-US orders them: de la Cruz, émile, Zola; roles: writer before Actor.
+        let rows = vec![
+            row("Zola", 3, "writer", 1),
+            row("de la Cruz", 1, "Actor", 2),
+            row("émile", 2, "Actor", 2),
+            row("de la Cruz", 1, "writer", 1),
+        ];
+        let out = |name: &str, pos, rank| Out {
+            name: name.into(),
+            pos,
+            null: None,
+            rank,
+        };
+        let entries = list_entries(
+            &rows,
+            None,
+            &[out("name", 1, None)],
+            &[out("roles", 3, Some(4))],
+            Some(2),
+        );
+        let names: Vec<String> = entries["film"]
+            .iter()
+            .map(|entry| serde_json::to_string(&entry.fields[0]).unwrap())
+            .collect();
+        assert_eq!(names, [r#""de la Cruz""#, r#""émile""#, r#""Zola""#]);
+        let roles = serde_json::to_string(&Collected(&entries["film"][0].collected[0])).unwrap();
+        assert_eq!(roles, r#"["writer","Actor"]"#);
     }
 }

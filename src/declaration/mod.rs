@@ -9,8 +9,10 @@
 //! Errors name the declaration file, the key and the line.
 
 mod cell;
+mod collations;
 mod compile;
 mod document;
+mod filter;
 mod keys;
 mod model;
 mod parse;

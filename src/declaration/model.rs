@@ -4,7 +4,8 @@
 
 use serde_saphyr::Spanned;
 
-use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawTable};
+use super::filter::{self, Condition};
+use super::parse::{Fields, RawDetail, RawField, RawPipeline, RawQuery, RawSortKey, RawTable};
 use super::Problem;
 
 /// A followed table.
@@ -68,6 +69,8 @@ pub(crate) struct Column {
     pub null: Option<serde_json::Value>,
     /// Where it is declared, for errors found against the database.
     pub line: u64,
+    /// In a `through` list: the column is the link table's (`{link: role}`).
+    pub link: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,11 +80,39 @@ pub(crate) struct List {
     pub join: Join,
     /// An object (or null) instead of an array: a many-to-one `list` with `one: true`.
     pub one: bool,
-    pub filter: Vec<(String, String)>,
+    /// `where`: every condition must hold.
+    pub filter: Vec<Condition>,
     pub fields: Vec<Column>,
     pub collect: Vec<Column>,
-    /// Indexes into `fields`, most significant first.
-    pub sort: Vec<usize>,
+    /// Most significant first.
+    pub sort: Vec<SortKey>,
+}
+
+/// One key of a list's order, which the database decides (`ORDER BY` the column, in its
+/// collation or the declared one): ascending puts NULL first, descending is its exact reverse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SortKey {
+    /// Index into the list's `fields`.
+    pub field: usize,
+    pub descending: bool,
+    /// A collation of `pg_collation` instead of the column's.
+    pub collation: Option<String>,
+    /// Where it is written, for errors found against the database.
+    pub line: u64,
+}
+
+impl SortKey {
+    /// As `describe` writes it: `0`, `1 desc`, `0 collate "C"`.
+    fn describe(&self) -> String {
+        let mut text = self.field.to_string();
+        if self.descending {
+            text.push_str(" desc");
+        }
+        if let Some(collation) = &self.collation {
+            text.push_str(&format!(" collate {collation:?}"));
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +160,10 @@ impl Model {
         let columns = |columns: &[Column]| {
             columns
                 .iter()
-                .map(|c| format!("{}={}:{:?}", c.name, c.column, c.null))
+                .map(|c| {
+                    let from = if c.link { "link." } else { "" };
+                    format!("{}={from}{}:{:?}", c.name, c.column, c.null)
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         };
@@ -166,14 +200,17 @@ impl Model {
                             self.tables[*table].key
                         ),
                     };
+                    let sort: Vec<String> = list.sort.iter().map(SortKey::describe).collect();
+                    // `by=database`: lists are ordered as `ORDER BY` orders them (not by bytes,
+                    // as before): an index built before is rebuilt once.
                     format!(
-                        "list {} {join} one={} where={:?} fields={} collect={} sort={:?}",
+                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database",
                         list.name,
                         list.one,
                         list.filter,
                         columns(&list.fields),
                         columns(&list.collect),
-                        list.sort
+                        sort.join(", ")
                     )
                 }
             };
@@ -372,6 +409,7 @@ fn document_fields(
                 column: column.clone(),
                 null: None,
                 line: name.referenced.line(),
+                link: false,
             }),
             RawField::Detailed(detail) => {
                 detailed(model, &fields, &name.value, &key, spec, detail, index_of)?
@@ -397,6 +435,7 @@ fn detailed(
             column: column.clone(),
             null: detail.null.clone(),
             line: spec.referenced.line(),
+            link: false,
         }));
     }
     if let Some(list) = &detail.names {
@@ -545,25 +584,21 @@ fn list_field(
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
     let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
-    let mut sort = Vec::new();
-    for sort_key in &detail.sort {
-        let index = fields
-            .iter()
-            .position(|f| f.name == sort_key.value)
-            .ok_or_else(|| {
-                Problem::at(
-                    &format!("{key}.sort"),
-                    sort_key,
-                    format!("{} is not one of this list's fields", sort_key.value),
-                )
-            })?;
-        sort.push(index);
+    let through = matches!(join, Join::Through { .. });
+    if let Some(linked) = fields.iter().chain(&collect).find(|c| c.link && !through) {
+        return Err(Problem::at_line(
+            &format!("{key}.{}", linked.name),
+            linked.line,
+            "`link:` names a column of the link table: this list has no `through`".into(),
+        ));
     }
-    let filter = detail
-        .filter
-        .iter()
-        .map(|(column, value)| (column.clone(), literal(value)))
-        .collect();
+    let sort = sort_keys(&detail.sort, &fields, &format!("{key}.sort"))?;
+    let mut filter = Vec::new();
+    for (column, value) in &detail.filter {
+        let conditions = filter::parse(column, value)
+            .map_err(|message| Problem::at(&format!("{key}.where.{column}"), table, message))?;
+        filter.extend(conditions);
+    }
     Ok(List {
         name: name.to_owned(),
         line: 0,
@@ -574,6 +609,46 @@ fn list_field(
         collect,
         sort,
     })
+}
+
+fn sort_keys(
+    written: &[Spanned<RawSortKey>],
+    fields: &[Column],
+    key: &str,
+) -> Result<Vec<SortKey>, Problem> {
+    let mut sort = Vec::new();
+    for sort_key in written {
+        let raw = &sort_key.value;
+        let problem = |message: String| Problem::at(key, sort_key, message);
+        let field = fields
+            .iter()
+            .position(|f| f.name == raw.field)
+            .ok_or_else(|| problem(format!("{} is not one of this list's fields", raw.field)))?;
+        let descending = match raw.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(problem(format!(
+                    "the order of {} is `{other}`: say `asc` or `desc`",
+                    raw.field
+                )))
+            }
+        };
+        if let Some(collation) = &raw.collate {
+            if collation.is_empty() || collation.contains('"') || collation.contains('\0') {
+                return Err(problem(format!(
+                    "`{collation}` cannot be a collation name (see pg_collation)"
+                )));
+            }
+        }
+        sort.push(SortKey {
+            field,
+            descending,
+            collation: raw.collate.clone(),
+            line: sort_key.referenced.line(),
+        });
+    }
+    Ok(sort)
 }
 
 /// The column of `table` that holds `target`'s key, when it declares one.
@@ -591,38 +666,45 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
         return Ok(columns);
     };
     for (name, spec) in &fields.0 {
-        let column =
-            match &spec.value {
-                RawField::Column(column) => Column {
+        let line = name.referenced.line();
+        let column = match &spec.value {
+            RawField::Column(column) => Column {
+                name: name.value.clone(),
+                column: column.clone(),
+                null: None,
+                line,
+                link: false,
+            },
+            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
+                let (column, link) = match (&detail.column, &detail.link) {
+                    (Some(column), None) => (column.clone(), false),
+                    (None, Some(column)) => (column.clone(), true),
+                    _ => return Err(Problem::at(
+                        &format!("{key}.{}", name.value),
+                        spec,
+                        "say `column: NAME` (the list table's) or `link: NAME` (the link table's)"
+                            .into(),
+                    )),
+                };
+                let null = detail.null.clone();
+                Column {
                     name: name.value.clone(),
-                    column: column.clone(),
-                    null: None,
-                    line: name.referenced.line(),
-                },
-                RawField::Detailed(detail) if detail.column.is_some() && detail.list.is_none() => {
-                    Column {
-                        name: name.value.clone(),
-                        column: detail.column.clone().unwrap_or_default(),
-                        null: detail.null.clone(),
-                        line: name.referenced.line(),
-                    }
+                    column,
+                    null,
+                    line,
+                    link,
                 }
-                RawField::Detailed(_) => return Err(Problem::at(
+            }
+            RawField::Detailed(_) => {
+                return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
                     "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
                         .into(),
-                )),
-            };
+                ))
+            }
+        };
         columns.push(column);
     }
     Ok(columns)
-}
-
-/// A `where` value as the text Postgres prints for it.
-fn literal(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }

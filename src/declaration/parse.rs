@@ -77,6 +77,9 @@ pub(super) struct RawDetail {
     pub column: Option<String>,
     #[serde(default, rename = "default")]
     pub null: Option<serde_json::Value>,
+    /// Inside a `through` list: a column of the link table instead of the list table's.
+    #[serde(default)]
+    pub link: Option<String>,
     /// An array of objects (or, with `one: true`, one object) from the rows of this table.
     #[serde(default)]
     pub list: Option<Spanned<String>>,
@@ -85,7 +88,8 @@ pub(super) struct RawDetail {
     /// The link table between the root and `list` (many-to-many).
     #[serde(default)]
     pub through: Option<Spanned<String>>,
-    /// Equality filters on the link table's (or, without one, the list table's) columns.
+    /// Conditions on the link table's (or, without one, the list table's) columns
+    /// ([`super::filter`]).
     #[serde(default, rename = "where")]
     pub filter: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
@@ -93,13 +97,81 @@ pub(super) struct RawDetail {
     /// Columns gathered into sorted arrays, one object per distinct `fields`.
     #[serde(default)]
     pub collect: Option<Fields>,
+    /// Sort keys, most significant first: `name`, `{name: desc}`, or
+    /// `{field: name, order: desc, collate: "und-x-icu"}`.
     #[serde(default)]
-    pub sort: Vec<Spanned<String>>,
+    pub sort: Vec<Spanned<RawSortKey>>,
     /// A plain array of one field of another list field of the document.
     #[serde(default)]
     pub names: Option<Spanned<String>>,
     #[serde(default)]
     pub field: Option<Spanned<String>>,
+}
+
+/// A sort key as written: a field name, `{name: asc|desc}`, or the long form with `field`,
+/// `order` and `collate`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct RawSortKey {
+    pub field: String,
+    /// `asc` or `desc`, as written (checked by the model).
+    pub order: Option<String>,
+    pub collate: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawSortKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SortVisitor;
+        impl<'de> Visitor<'de> for SortVisitor {
+            type Value = RawSortKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name, {field: asc|desc}, or {field: NAME, order: asc|desc, collate: COLLATION}")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawSortKey, E> {
+                Ok(RawSortKey {
+                    field: value.to_owned(),
+                    ..RawSortKey::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawSortKey, A::Error> {
+                let mut entries: Vec<(String, String)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    entries.push((key, map.next_value::<String>()?));
+                }
+                sort_key(entries).map_err(de::Error::custom)
+            }
+        }
+        deserializer.deserialize_any(SortVisitor)
+    }
+}
+
+/// The mapping form of a sort key: `{name: desc}` or `{field: …, order: …, collate: …}`.
+fn sort_key(entries: Vec<(String, String)>) -> Result<RawSortKey, String> {
+    let long = entries.iter().any(|(key, _)| key == "field");
+    if !long {
+        let [(field, order)] = <[_; 1]>::try_from(entries).map_err(|_| {
+            "a sort key is `name`, `{name: desc}` or `{field: name, order: desc, collate: …}`"
+                .to_owned()
+        })?;
+        return Ok(RawSortKey {
+            field,
+            order: Some(order),
+            collate: None,
+        });
+    }
+    let mut key = RawSortKey::default();
+    for (name, value) in entries {
+        match name.as_str() {
+            "field" => key.field = value,
+            "order" => key.order = Some(value),
+            "collate" => key.collate = Some(value),
+            other => {
+                return Err(format!(
+                    "unknown sort key option `{other}`: expected `field`, `order` or `collate`"
+                ))
+            }
+        }
+    }
+    Ok(key)
 }
 
 impl<'de> Deserialize<'de> for Fields {

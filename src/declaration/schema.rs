@@ -241,11 +241,15 @@ fn check_field(model: &Model, catalog: &Catalog, field: &Field) -> Result<(), Pr
             let key = format!("document.{}", list.name);
             for column in list.fields.iter().chain(&list.collect) {
                 let key = format!("{key}.{}", column.name);
-                has(list.join.table(), &column.column, &key, column.line)?;
+                let table = match column.link {
+                    true => list.join.filtered(),
+                    false => list.join.table(),
+                };
+                has(table, &column.column, &key, column.line)?;
             }
-            for (column, _) in &list.filter {
-                let key = format!("{key}.where.{column}");
-                has(list.join.filtered(), column, &key, list.line)?;
+            for condition in &list.filter {
+                let key = format!("{key}.where.{}", condition.column);
+                has(list.join.filtered(), &condition.column, &key, list.line)?;
             }
             if let Join::Parent { root_column, .. } = &list.join {
                 has(model.root, root_column, &key, list.line)?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::model::{Field, Join};
+use super::model::{Field, Join, SortKey};
 use super::{Declaration, DeclarationError};
 
 fn parse(text: &str) -> Result<Declaration, DeclarationError> {
@@ -32,7 +32,8 @@ fn the_movies_declaration_reads() {
     assert!(
         matches!(&actors.join, Join::Through { root_ref, list_ref, .. } if root_ref == "film_work_id" && list_ref == "person_id")
     );
-    assert_eq!(actors.filter, vec![("role".to_owned(), "actor".to_owned())]);
+    assert_eq!(actors.filter.len(), 1);
+    assert_eq!(actors.filter[0].sql("l"), "l.role = 'actor'");
 }
 
 #[test]
@@ -94,6 +95,68 @@ fn a_sort_key_that_is_not_a_field_is_refused() {
         message.contains("full_name is not one of this list's fields"),
         "{message}"
     );
+}
+
+fn genre_sort(sort: &str) -> Result<Vec<SortKey>, DeclarationError> {
+    let declaration = parse(&MOVIES.replacen("sort: [name, id]", sort, 1))?;
+    let Field::List(genre) = &declaration.model.fields[5] else {
+        panic!("genre is a list")
+    };
+    Ok(genre.sort.clone())
+}
+
+#[test]
+fn sort_keys_say_their_order_and_collation_in_three_forms() {
+    let line = MOVIES
+        .lines()
+        .position(|l| l.contains("sort: [name, id]"))
+        .unwrap() as u64
+        + 1;
+    let key = |field, descending, collation: Option<&str>| SortKey {
+        field,
+        descending,
+        collation: collation.map(str::to_owned),
+        line,
+    };
+    assert_eq!(
+        genre_sort("sort: [name, id]").unwrap(),
+        vec![key(1, false, None), key(0, false, None)]
+    );
+    assert_eq!(
+        genre_sort("sort: [{name: desc}, {id: asc}]").unwrap(),
+        vec![key(1, true, None), key(0, false, None)]
+    );
+    assert_eq!(
+        genre_sort("sort: [{field: name, order: desc, collate: und-x-icu}, id]").unwrap(),
+        vec![key(1, true, Some("und-x-icu")), key(0, false, None)]
+    );
+}
+
+#[test]
+fn a_sort_key_with_an_unknown_order_or_option_is_refused_with_its_line() {
+    let message = error(&MOVIES.replacen("sort: [name, id]", "sort: [{name: down}]", 1));
+    assert!(message.contains("document.genre.sort"), "{message}");
+    assert!(message.contains("say `asc` or `desc`"), "{message}");
+    assert!(message.contains("line 36"), "{message}");
+    let message = error(&MOVIES.replacen("sort: [name, id]", "sort: [{field: name, by: x}]", 1));
+    assert!(
+        message.contains("unknown sort key option `by`"),
+        "{message}"
+    );
+    let message = error(&MOVIES.replacen("sort: [name, id]", "sort: [{name: desc, id: asc}]", 1));
+    assert!(message.contains("a sort key is `name`"), "{message}");
+}
+
+#[test]
+fn a_descending_sort_or_a_collation_changes_the_fingerprint() {
+    let base = parse(MOVIES).unwrap().fingerprint();
+    for sort in [
+        "sort: [{name: desc}, id]",
+        "sort: [{field: name, collate: C}, id]",
+    ] {
+        let changed = parse(&MOVIES.replacen("sort: [name, id]", sort, 1)).unwrap();
+        assert_ne!(changed.fingerprint(), base, "{sort}");
+    }
 }
 
 #[test]
