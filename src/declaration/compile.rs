@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use super::document::{self, Plan};
 use super::keys;
 use super::model::{Field, Join, Model, Query, TableDecl};
+use super::reads;
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
 use crate::extract::{ChangedBy, Table};
@@ -53,6 +54,7 @@ impl Declared {
         schema::check(declaration, &catalog)?;
         let unique_indexes = keys::read(pool, &declaration.model).await?;
         keys::check(declaration, &catalog, &unique_indexes)?;
+        reads::check(declaration, &catalog, pool).await?;
         Ok(Self::compile(declaration, &catalog))
     }
 
