@@ -23,7 +23,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
 use super::model::Model;
 use super::schema::{Catalog, SchemaError};
@@ -61,13 +61,15 @@ pub(crate) async fn check(
     })
 }
 
-/// The generic plan of `sql`, on a connection of its own that is closed afterwards, so that
-/// neither the settings nor the prepared statement reach another query.
+/// The generic plan of `sql`, in a transaction that is rolled back, on a connection that is
+/// closed afterwards: neither the settings nor the prepared statement reach another query, also
+/// when a step fails half-way.
 async fn explain(pool: &PgPool, sql: &str) -> Result<Value, sqlx::Error> {
     let mut connection = pool.acquire().await?;
     connection.close_on_drop();
+    let mut transaction = connection.begin().await?;
     sqlx::raw_sql(include_str!("sql/reads_prepare.sql"))
-        .execute(&mut *connection)
+        .execute(&mut *transaction)
         .await?;
     let statement = format!(
         "{}{}",
@@ -76,12 +78,16 @@ async fn explain(pool: &PgPool, sql: &str) -> Result<Value, sqlx::Error> {
     );
     sqlx::query(&statement)
         .persistent(false)
-        .execute(&mut *connection)
+        .execute(&mut *transaction)
         .await?;
     let (plan,): (Value,) = sqlx::query_as(include_str!("sql/reads_explain.sql"))
         .persistent(false)
-        .fetch_one(&mut *connection)
+        .fetch_one(&mut *transaction)
         .await?;
+    sqlx::raw_sql(include_str!("sql/reads_deallocate.sql"))
+        .execute(&mut *transaction)
+        .await?;
+    transaction.rollback().await?;
     Ok(plan)
 }
 
