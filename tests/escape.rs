@@ -1,7 +1,11 @@
 //! The escape hatch: a pipeline whose documents come from its own SQL (an aggregate here), with
-//! a `touches` query per followed table. Changes, link deletes included, reach the index.
+//! a `touches` query per followed table. Changes, link deletes included, reach the index; a
+//! table the SQL reads without a `touches` query stops start-up and `check`.
 
+use crate::support::refusal::refused;
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
+
+const GENRE_COUNTS: &str = include_str!("escape/genre_counts.yaml");
 
 async fn genre_counts(test: &str, capture: &str) -> (TestDb, SearchIndex, Worker) {
     let name = unique_name(test);
@@ -65,4 +69,45 @@ async fn an_sql_pipeline_follows_link_deletes_in_triggers_mode() {
         .await;
     worker.sync_once();
     assert_equal(&db, &index).await;
+}
+
+#[tokio::test]
+async fn a_table_the_sql_reads_without_touches_stops_start_up_and_check_with_file_key_and_line() {
+    let name = unique_name("escape_untouched");
+    let db = TestDb::with_dataset(&name).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("genre_counts.yaml");
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  genre_counts: {{file: {}, alias: {name}, index_config: {REPO}/tests/escape/genre_counts_index.json}}\n",
+            file.display()
+        ),
+    );
+    // Read through a view, in a subquery the planner drops when it is given `$1 = '{}'`.
+    db.execute("CREATE VIEW content.cast_member AS SELECT * FROM content.person_film_work")
+        .await;
+    let reads_cast = GENRE_COUNTS.replace(
+        "'id', g.id, 'name', g.name,",
+        "'id', g.id, 'name', g.name,
+             'cast', (SELECT count(*) FROM content.cast_member c
+                      WHERE cardinality($1::text[]) > 0
+                        AND c.film_work_id IN (SELECT film_work_id FROM content.genre_film_work
+                                               WHERE genre_id = g.id)),",
+    );
+    let says = [
+        "query.sql reads content.person_film_work, which is not declared",
+        "touches: {content.person_film_work: SELECT <content.genre.id> FROM",
+    ];
+    let touches = "content.genre_film_work: SELECT genre_id";
+    refused(&worker, &file, &reads_cast, "query.touches", touches, &says);
+    assert!(
+        !SearchIndex::open(&name).exists().await,
+        "nothing may be written"
+    );
+    std::fs::write(&file, GENRE_COUNTS).unwrap();
+    let check = worker.output(&["check"]);
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(report.contains("✓ pipeline genre_counts"), "{report}");
+    assert_eq!(worker.sync_once().0, 26);
 }

@@ -3,8 +3,8 @@
 //! that would make it a key; a key some unique index makes unique runs.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
+use crate::support::refusal::refused;
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
 
 const BOOKS: &str = include_str!("library/books.yaml");
@@ -23,36 +23,6 @@ async fn library(name: &str, dir: &Path) -> (TestDb, Worker, PathBuf) {
         ),
     );
     (db, worker, file)
-}
-
-/// The line of `text` that `declares` the key, counted from 1.
-fn line_of(text: &str, declares: &str) -> usize {
-    text.lines()
-        .position(|line| line.contains(declares))
-        .unwrap_or_else(|| panic!("no line with {declares:?}"))
-        + 1
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// `sync --once` and `check` both refuse `text`, naming the file, `key`, its line and `says`.
-fn refused(worker: &Worker, file: &Path, text: &str, key: &str, declares: &str, says: &[&str]) {
-    std::fs::write(file, text).unwrap();
-    let line = format!("line {}", line_of(text, declares));
-    let sync = worker.output(&["sync", "--once"]);
-    let message = stderr(&sync);
-    assert_eq!(sync.status.code(), Some(1), "{key}: {message}");
-    let check = worker.output(&["check"]);
-    let report = String::from_utf8_lossy(&check.stdout).into_owned();
-    assert!(!check.status.success(), "{key}: check passed: {report}");
-    for (what, text) in [("start-up", &message), ("check", &report)] {
-        let file = file.display().to_string();
-        for expected in [file.as_str(), key, &line].iter().chain(says) {
-            assert!(text.contains(expected), "{what}: no {expected:?} in {text}");
-        }
-    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use super::collations;
 use super::document::{self, Plan};
 use super::keys;
 use super::model::{Field, Join, Model, Query, TableDecl};
+use super::reads;
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
 use crate::extract::{ChangedBy, Table};
@@ -55,6 +56,7 @@ impl Declared {
         let unique_indexes = keys::read(pool, &declaration.model).await?;
         keys::check(declaration, &catalog, &unique_indexes)?;
         collations::check(pool, declaration).await?;
+        reads::check(declaration, &catalog, pool).await?;
         Ok(Self::compile(declaration, &catalog))
     }
 

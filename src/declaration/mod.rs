@@ -5,7 +5,8 @@
 //!
 //! Checked in two steps, as Vector checks a sink: [`model`] checks the shape without a
 //! database; [`schema`] checks tables, columns and types against Postgres at start-up, and
-//! [`keys`] that every declared key is unique and NOT NULL there; then the SQL is compiled.
+//! [`keys`] that every declared key is unique and NOT NULL there, [`reads`] that the escape
+//! hatch's SQL reads no table without a `touches` query; then the SQL is compiled.
 //! Errors name the declaration file, the key and the line.
 
 mod cell;
@@ -16,6 +17,7 @@ mod filter;
 mod keys;
 mod model;
 mod parse;
+mod reads;
 mod schema;
 
 use std::fmt;

@@ -133,6 +133,9 @@ pub(crate) struct Query {
     pub sql: String,
     /// Table index → SQL from its changed keys to root keys.
     pub touches: Vec<(usize, String)>,
+    /// Where `sql` and `touches` are written, for what the database finds about them.
+    pub sql_line: u64,
+    pub touches_line: Option<u64>,
 }
 
 /// A declaration that holds together; not yet checked against the database.
@@ -293,11 +296,12 @@ fn query_of(
     query: &Spanned<RawQuery>,
     index_of: &impl Fn(&str) -> Option<usize>,
 ) -> Result<Query, Problem> {
-    if query.value.sql.trim().is_empty() {
+    if query.value.sql.value.trim().is_empty() {
         return Err(Problem::at("query.sql", query, "is empty".into()));
     }
+    let declared = query.value.touches.as_ref();
     let mut touches = Vec::new();
-    for (relation, sql) in &query.value.touches {
+    for (relation, sql) in declared.into_iter().flat_map(|t| &t.value) {
         let key = format!("query.touches.{relation}");
         let Some(table) = index_of(relation) else {
             return Err(Problem::at(
@@ -316,8 +320,10 @@ fn query_of(
         touches.push((table, sql.value.clone()));
     }
     Ok(Query {
-        sql: query.value.sql.clone(),
+        sql: query.value.sql.value.clone(),
         touches,
+        sql_line: query.value.sql.referenced.line(),
+        touches_line: declared.map(|t| t.referenced.line()),
     })
 }
 

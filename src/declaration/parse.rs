@@ -29,10 +29,10 @@ pub(super) struct RawPipeline {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawQuery {
     /// `$1` = root keys (text[]; cast them, e.g. `$1::uuid[]`) → rows of `id`, `document`.
-    pub sql: String,
+    pub sql: Spanned<String>,
     /// Table → `$1` = its changed keys (text[]) → root keys, one column.
     #[serde(default)]
-    pub touches: BTreeMap<String, Spanned<String>>,
+    pub touches: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

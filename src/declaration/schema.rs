@@ -24,6 +24,12 @@ pub enum SchemaError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("pipeline file {}: cannot plan query.sql to find the tables it reads", .path.display())]
+    Reads {
+        path: std::path::PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("pipeline file {}: {problem} (checked against the database)", .path.display())]
     Mismatch {
         path: std::path::PathBuf,

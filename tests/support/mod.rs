@@ -6,6 +6,7 @@ pub mod monitor;
 pub mod pg_cluster;
 pub mod process;
 pub mod proxy;
+pub mod refusal;
 pub mod search;
 pub mod search_node;
 pub mod secure;
