@@ -11,6 +11,7 @@
 mod cell;
 mod compile;
 mod document;
+mod drift;
 mod keys;
 mod model;
 mod parse;
