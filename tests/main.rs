@@ -25,6 +25,7 @@ mod pipelines;
 mod randomized;
 mod reindex;
 mod resume;
+mod schema_change;
 mod search_faults;
 mod security;
 mod shop;

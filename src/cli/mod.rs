@@ -10,6 +10,7 @@ mod pipelines;
 mod polling;
 mod reindex;
 mod run;
+mod schema_change;
 mod status;
 mod verify;
 mod worker;
@@ -132,6 +133,12 @@ pub(crate) enum AppError {
     Schema(#[from] SchemaError),
     #[error("no pipeline {name:?} in the config (it has: {known})")]
     UnknownPipeline { name: String, known: String },
+    #[error("pipeline {pipeline} stopped: postgres no longer has what it reads")]
+    SchemaChanged {
+        pipeline: String,
+        #[source]
+        source: Box<AppError>,
+    },
     #[error("{0}")]
     Task(String),
     #[error("cannot create {path}")]

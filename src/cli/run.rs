@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tracing::{error, info, warn};
 
-use super::{compiled, connect, listen, load_state, worker, AppError};
+use super::{compiled, connect, listen, load_state, schema_change, worker, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::Declared;
 use crate::load::{read_index_config, EsError, WriteReport};
@@ -97,7 +97,7 @@ async fn sync_pipeline(
             warn!(pipeline = pipeline.name, path = %path.display(), "state reset: everything is indexed again");
         }
         tokio::select! {
-            totals = work(config, &mode, Arc::clone(&pipeline)) => return totals,
+            totals = work_on(config, &mode, &pipeline) => return totals,
             signal = shutdown_signal() => {
                 info!(signal, pipeline = pipeline.name, "stopping: the state file holds the last acknowledged position");
                 return Ok(WriteReport::default());
@@ -109,6 +109,26 @@ async fn sync_pipeline(
                 warn!(error = %lost, pipeline = pipeline.name, "standing by to take the worker lock again");
             }
         }
+    }
+}
+
+/// [`work`], started over from the state file when a schema change stopped it and Postgres
+/// has what the pipeline reads again; meanwhile the other pipelines go on.
+async fn work_on(
+    config: &Config,
+    mode: &Mode,
+    pipeline: &Arc<Declared>,
+) -> Result<WriteReport, AppError> {
+    loop {
+        let err = match work(config, mode, Arc::clone(pipeline)).await {
+            Ok(totals) => return Ok(totals),
+            Err(err) if schema_change::broke(&err) => err,
+            Err(err) => return Err(err),
+        };
+        if mode.once {
+            return Err(schema_change::explained(config, pipeline, err).await);
+        }
+        schema_change::wait_until_fits(config, pipeline, err).await?;
     }
 }
 
@@ -180,7 +200,11 @@ async fn work(
                     .await?;
                 continue;
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => {
+                // Its stream let go of, so that the slot is free when the pipeline resumes.
+                engine.close_stream().await;
+                return Err(err.into());
+            }
         }
         if mode.once {
             engine.close_stream().await;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{compiled, connect, load_state, AppError};
+use super::{connect, load_state, pipelines, AppError};
 use crate::config::{Capture, Config};
-use crate::declaration::Declared;
+use crate::declaration::{Declared, SchemaError};
 use crate::extract::Postgres;
 use crate::load::DeadLetters;
 use crate::pipeline::{self, Pipeline};
@@ -24,12 +24,30 @@ pub(super) const QUICK_RETRY: RetryPolicy = RetryPolicy {
 
 /// One pipeline's report; with several pipelines `--json` prints an array of them.
 pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppError> {
-    let (_, pipelines) = compiled(config, QUICK_RETRY).await?;
+    let postgres = pipelines::postgres(config, QUICK_RETRY)?;
+    postgres.ping().await?;
     let mut reports = Vec::new();
-    for pipeline in &pipelines {
-        let (state, report) = pipeline_report(config, pipeline).await?;
+    for declaration in pipelines::declarations(config)? {
+        let pipeline = match Declared::connect(&declaration, postgres.pool()).await {
+            Ok(pipeline) => pipeline,
+            // The others are reported still: a running worker goes on with them.
+            Err(err @ SchemaError::Mismatch { .. }) => {
+                let report = stopped_report(config, &declaration.name, &err).await;
+                if !as_json {
+                    println!(
+                        "pipeline:   {}\n  ✗ stopped: {}\n",
+                        report["pipeline"].as_str().unwrap_or_default(),
+                        report["stopped"].as_str().unwrap_or_default()
+                    );
+                }
+                reports.push(report);
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let (state, report) = pipeline_report(config, &pipeline).await?;
         if !as_json {
-            print_text(&state, &report, pipeline);
+            print_text(&state, &report, &pipeline);
             println!();
         }
         reports.push(report);
@@ -45,6 +63,16 @@ pub(super) async fn run(config: &Config, as_json: bool) -> Result<ExitCode, AppE
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A pipeline whose declaration Postgres cannot serve now (a column dropped under a running
+/// worker, which stops that pipeline only): why, and what the worker says.
+async fn stopped_report(config: &Config, pipeline: &str, err: &SchemaError) -> Value {
+    json!({
+        "pipeline": pipeline,
+        "stopped": super::causes(err).join(": "),
+        "worker_http": worker_http(config).await,
+    })
 }
 
 async fn pipeline_report(config: &Config, pipeline: &Declared) -> Result<(State, Value), AppError> {

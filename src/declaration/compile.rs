@@ -2,6 +2,7 @@
 //! document queries (one for the root rows, one per group of lists that share a join), the
 //! fan-out of every followed table, and what the capture triggers record.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -38,6 +39,11 @@ pub(crate) struct Declared {
     /// `(relation, column)` a trigger records → how it reaches the root.
     pub recorded: BTreeMap<(String, String), Touch>,
     builder: Builder,
+    /// What it was compiled from: checked again when Postgres refuses its queries while
+    /// running (see [`Declared::recheck`]).
+    pub(super) declaration: Declaration,
+    /// The type of every column the compiled queries read, as it was at compile time.
+    pub(super) read: Catalog,
 }
 
 /// How documents are built: from the declared fields, or by the declaration's own SQL.
@@ -62,7 +68,11 @@ impl Declared {
 
     pub fn compile(declaration: &Declaration, catalog: &Catalog) -> Self {
         let model = &declaration.model;
-        let types = Types { model, catalog };
+        let types = Types {
+            model,
+            catalog,
+            read: RefCell::default(),
+        };
         let recorded = recorded(&types);
         let tables = engine_tables(&types, &recorded);
         let builder = match &model.query {
@@ -82,6 +92,8 @@ impl Declared {
             tables,
             recorded,
             builder,
+            declaration: declaration.clone(),
+            read: types.read.take(),
         }
     }
 
@@ -114,11 +126,20 @@ async fn query_documents(
 struct Types<'a> {
     model: &'a Model,
     catalog: &'a Catalog,
+    /// Every column looked up: what the compiled queries read.
+    read: RefCell<Catalog>,
 }
 
 impl Types<'_> {
     fn column(&self, table: usize, column: &str) -> &ColumnType {
-        &self.catalog[&self.model.tables[table].relation][column]
+        let relation = &self.model.tables[table].relation;
+        let found = &self.catalog[relation][column];
+        self.read
+            .borrow_mut()
+            .entry(relation.clone())
+            .or_default()
+            .insert(column.to_owned(), found.clone());
+        found
     }
 
     fn table(&self, table: usize) -> &TableDecl {

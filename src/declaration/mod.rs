@@ -13,6 +13,7 @@ mod cell;
 mod collations;
 mod compile;
 mod document;
+mod drift;
 mod filter;
 mod keys;
 mod model;

@@ -45,3 +45,83 @@ impl Retryable for PgError {
         }
     }
 }
+
+/// SQLSTATEs that say Postgres no longer has what a query reads, as the query was written
+/// for it: 42703 undefined_column, 42P01 undefined_table, 3F000 invalid_schema_name, 42704
+/// undefined_object (a type), 42804 datatype_mismatch, 42846 cannot_coerce, 42883
+/// undefined_function (an operator for a retyped column), and 0A000, which pg2es's own
+/// queries only meet as "cached plan must not change result type" (a column retyped under a
+/// prepared statement).
+const SCHEMA_CHANGED: [&str; 8] = [
+    "42703", "42P01", "3F000", "42704", "42804", "42846", "42883", "0A000",
+];
+
+/// Whether Postgres refused a query because a table, column or type it reads changed.
+pub(crate) fn is_schema_change(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| schema_sqlstate(&code)),
+        // A column that is not in the row, or of another type than the one decoded.
+        sqlx::Error::ColumnNotFound(_) | sqlx::Error::ColumnDecode { .. } => true,
+        _ => false,
+    }
+}
+
+fn schema_sqlstate(code: &str) -> bool {
+    SCHEMA_CHANGED.contains(&code)
+}
+
+/// Whether some cause of `err` is a schema change (see [`is_schema_change`]).
+pub(crate) fn schema_changed(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_schema_change)
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_schema_sqlstate_is_a_schema_change_and_others_are_not() {
+        for code in ["42703", "42P01", "42804", "42846", "0A000"] {
+            assert!(schema_sqlstate(code), "{code}");
+        }
+        // Connection faults, shutdowns, conflicts, constraint and privilege errors are not.
+        for code in ["08006", "57P01", "40001", "23505", "42501"] {
+            assert!(!schema_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_column_missing_from_the_row_or_of_another_type_is_a_schema_change() {
+        assert!(is_schema_change(&sqlx::Error::ColumnNotFound(
+            "description".into()
+        )));
+        let decode = sqlx::Error::ColumnDecode {
+            index: "\"rating\"".into(),
+            source: "mismatched types".into(),
+        };
+        assert!(is_schema_change(&decode));
+        assert!(!is_schema_change(&sqlx::Error::PoolTimedOut));
+        assert!(!is_schema_change(&sqlx::Error::RowNotFound));
+    }
+
+    #[test]
+    fn a_schema_change_is_found_under_the_errors_that_wrap_it() {
+        let pg = PgError::new("build documents")(sqlx::Error::ColumnNotFound("x".into()));
+        let wrapped = crate::pipeline::SyncError::from(pg);
+        assert!(schema_changed(&wrapped));
+        let timed_out = PgError::new("build documents")(sqlx::Error::PoolTimedOut);
+        assert!(!schema_changed(&crate::pipeline::SyncError::from(
+            timed_out
+        )));
+    }
+}

@@ -17,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 
 pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
-pub(crate) use error::PgError;
+pub(crate) use error::{schema_changed, PgError};
 pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 pub(crate) use partitions::{any_partitioned, Member, Trees};
 

@@ -29,6 +29,8 @@ pub(crate) struct Health {
     unwritable_after: Mutex<Option<Duration>>,
     /// Operations being retried: since when, and the last error.
     retrying: Mutex<BTreeMap<&'static str, (SystemTime, String)>>,
+    /// Pipelines stopped because Postgres no longer has what they read, and why.
+    stopped: Mutex<BTreeMap<String, String>>,
 }
 
 /// An operation being retried, as `/status` (and so `pg2es status`) shows it.
@@ -43,6 +45,8 @@ pub(crate) struct Retrying {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Snapshot {
     pub incomplete: Option<String>,
+    /// Pipelines stopped by a schema change, and why.
+    pub stopped: BTreeMap<String, String>,
     /// For how long writes have failed, and the last error.
     pub unwritable: Option<(Duration, String)>,
     pub unwritable_after: Duration,
@@ -116,6 +120,21 @@ impl Health {
         *lock(&self.unwritable_after) = Some(bound);
     }
 
+    /// `pipeline` stopped (`Some(reason)`) because Postgres no longer has what it reads, or
+    /// resumed (`None`).
+    pub fn stopped(&self, pipeline: &str, reason: Option<String>) {
+        let mut stopped = lock(&self.stopped);
+        match reason {
+            Some(reason) => stopped.insert(pipeline.to_owned(), reason),
+            None => stopped.remove(pipeline),
+        };
+    }
+
+    /// The pipelines stopped now, and why.
+    pub fn stopped_pipelines(&self) -> BTreeMap<String, String> {
+        lock(&self.stopped).clone()
+    }
+
     /// A cycle finished: whatever was incomplete was rebuilt.
     pub fn complete(&self) {
         *lock(&self.incomplete) = None;
@@ -133,6 +152,7 @@ impl Health {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             incomplete: lock(&self.incomplete).clone(),
+            stopped: self.stopped_pipelines(),
             unwritable: lock(&self.write_failing)
                 .as_ref()
                 .map(|(since, error)| (since.elapsed(), error.clone())),
@@ -162,6 +182,14 @@ pub(crate) fn stall_after(poll_interval: Duration) -> Duration {
 pub(crate) fn readiness(health: &Snapshot) -> Result<(), String> {
     if health.standby {
         return Err("standing by: another worker holds the pipeline's lock".into());
+    }
+    if !health.stopped.is_empty() {
+        let stopped: Vec<String> = health
+            .stopped
+            .iter()
+            .map(|(pipeline, reason)| format!("pipeline {pipeline} stopped: {reason}"))
+            .collect();
+        return Err(stopped.join("; "));
     }
     if let Some(reason) = &health.incomplete {
         return Err(reason.clone());
@@ -202,6 +230,7 @@ mod tests {
     fn ready() -> Snapshot {
         Snapshot {
             incomplete: None,
+            stopped: BTreeMap::new(),
             unwritable: None,
             unwritable_after: MIN_STALL,
             checked: true,
@@ -281,6 +310,21 @@ mod tests {
             let err = readiness(&snapshot).expect_err(reason);
             assert!(err.contains(reason), "{err}");
         }
+    }
+
+    #[test]
+    fn a_pipeline_stopped_by_a_schema_change_is_named_until_it_resumes() {
+        let health = Health::default();
+        health.checked(true, true);
+        health.progressed();
+        health.stopped("genres", Some("document.description, line 14: gone".into()));
+        let reason = readiness(&health.snapshot()).unwrap_err();
+        assert_eq!(
+            reason,
+            "pipeline genres stopped: document.description, line 14: gone"
+        );
+        health.stopped("genres", None);
+        assert_eq!(readiness(&health.snapshot()), Ok(()));
     }
 
     #[test]

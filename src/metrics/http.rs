@@ -86,6 +86,7 @@ fn status_json(metrics: &super::Metrics) -> String {
         "ready": ready.is_ok(),
         "reason": ready.err(),
         "retrying": health.retried(),
+        "stopped": health.stopped_pipelines(),
         "lag_seconds": metrics.lags(),
     })
     .to_string()

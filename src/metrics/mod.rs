@@ -48,6 +48,7 @@ pub(crate) struct Metrics {
     elasticsearch_up: Gauge,
     last_cycle: Family<Pipeline, Gauge<f64, AtomicU64>>,
     active: Family<Pipeline, Gauge>,
+    stopped: Family<Pipeline, Gauge>,
     /// The lag last measured per pipeline, and when: what [`Metrics::lag_now`] ages.
     lag_measured: Mutex<HashMap<String, (f64, Instant)>>,
     pub health: Health,
@@ -95,6 +96,7 @@ impl Metrics {
             elasticsearch_up: Gauge::default(),
             last_cycle: Family::default(),
             active: Family::default(),
+            stopped: Family::default(),
             lag_measured: Mutex::default(),
             health: Health::default(),
         };
@@ -210,6 +212,11 @@ impl Metrics {
             "1 when this worker holds the pipeline's lock, 0 while standing by",
             self.active.clone(),
         );
+        r.register(
+            "stopped",
+            "1 while the pipeline is stopped because Postgres no longer has what its declaration reads",
+            self.stopped.clone(),
+        );
         self
     }
 
@@ -224,7 +231,12 @@ impl Metrics {
         ] {
             drop(counter.get_or_create(&label));
         }
-        for gauge in [&self.backfill_done, &self.backfill_total, &self.active] {
+        for gauge in [
+            &self.backfill_done,
+            &self.backfill_total,
+            &self.active,
+            &self.stopped,
+        ] {
             drop(gauge.get_or_create(&label));
         }
         drop(self.lag_seconds.get_or_create(&label));
@@ -336,6 +348,15 @@ impl Metrics {
             .set(now.as_secs_f64());
         self.health.progressed();
         self.health.complete();
+    }
+
+    /// `pipeline` stopped because Postgres no longer has what it reads (`Some(reason)`), or
+    /// resumed (`None`).
+    pub fn stopped(&self, pipeline: &str, reason: Option<String>) {
+        self.stopped
+            .get_or_create(&label(pipeline))
+            .set(i64::from(reason.is_some()));
+        self.health.stopped(pipeline, reason);
     }
 
     pub fn active(&self, pipeline: &str, active: bool) {

@@ -243,22 +243,13 @@ impl LogicalStream {
     fn message(&mut self, message: Message) -> Option<Event> {
         match message {
             Message::Relation(relation) => {
+                // Sent before the first row of a relation, and again before the first row
+                // after its shape changed (a column added, dropped or retyped): rows are read
+                // by the positions of the last one, never by an older shape's.
                 if let Some(name) = self.followed.get(&relation.oid) {
                     let wanted = self.recorded.get(name).cloned().unwrap_or_default();
-                    let columns = relation
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, column)| wanted.contains(column))
-                        .map(|(index, column)| (index, column.clone()))
-                        .collect();
-                    self.relations.insert(
-                        relation.oid,
-                        Followed {
-                            relation: name.clone(),
-                            columns,
-                        },
-                    );
+                    self.relations
+                        .insert(relation.oid, shaped(name, &relation, &wanted));
                 }
                 None
             }
@@ -299,6 +290,21 @@ impl LogicalStream {
             tokio::time::sleep(STATUS_INTERVAL / 4).await;
         }
         let _ = tokio::time::timeout(CLOSE_PATIENCE, self.client.shutdown()).await;
+    }
+}
+
+/// Where the recorded columns (`wanted`) are in the rows of `relation`'s shape, found by name.
+fn shaped(name: &str, relation: &pgoutput::Relation, wanted: &[String]) -> Followed {
+    let columns = relation
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, column)| wanted.contains(column))
+        .map(|(index, column)| (index, column.clone()))
+        .collect();
+    Followed {
+        relation: name.to_owned(),
+        columns,
     }
 }
 
@@ -373,6 +379,46 @@ mod tests {
         assert_eq!(same.len(), 1);
         let unchanged = [Value::Null, Value::Unchanged];
         assert!(row_changes(&followed, None, Some(&unchanged)).is_empty());
+    }
+
+    #[test]
+    fn rows_after_a_new_relation_message_are_read_by_its_shape() {
+        let relation = |columns: &[&str]| pgoutput::Relation {
+            oid: 7,
+            namespace: "content".into(),
+            name: "genre_film_work".into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+        };
+        let wanted = ["film_work_id".to_owned()];
+        let before = shaped(
+            "content.genre_film_work",
+            &relation(&["id", "note", "film_work_id"]),
+            &wanted,
+        );
+        let row = [
+            Value::Text("1".into()),
+            Value::Null,
+            Value::Text("a".into()),
+        ];
+        let values = |followed: &Followed, row: &[Value]| -> Vec<String> {
+            row_changes(followed, None, Some(row))
+                .into_iter()
+                .map(|c| c.value)
+                .collect()
+        };
+        assert_eq!(values(&before, &row), ["a"]);
+        // `note` dropped: the next Relation message moves film_work_id to position 1.
+        let after = shaped(
+            "content.genre_film_work",
+            &relation(&["id", "film_work_id"]),
+            &wanted,
+        );
+        let row = [Value::Text("2".into()), Value::Text("b".into())];
+        assert_eq!(values(&after, &row), ["b"]);
+        assert!(
+            values(&before, &row).is_empty(),
+            "the old shape reads nothing here"
+        );
     }
 
     #[test]
