@@ -44,6 +44,8 @@ struct Out {
     null: Option<Value>,
     /// For a collected column: the position of its rank in the database's order.
     rank: Option<usize>,
+    /// For a collected column: each value once.
+    distinct: bool,
 }
 
 #[derive(Debug)]
@@ -137,6 +139,7 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
                     pos,
                     null: column.null.clone(),
                     rank: None,
+                    distinct: false,
                 })
             }
             Field::Names { name, list, field } => Shape::Names {
@@ -204,6 +207,7 @@ fn list_shape(
             pos: columns.add(select(&expr, &ty), slot(from, &column.column, ty.kind())),
             null: column.null.clone(),
             rank: None,
+            distinct: column.distinct,
         }
     };
     let fields = list.fields.iter().map(&mut out).collect();
@@ -488,8 +492,12 @@ fn list_entries<'r>(
         // Stable: rows the order does not tell apart keep the order they came in.
         entries.sort_by_key(|entry| entry.rank);
         for entry in entries.iter_mut() {
-            for values in &mut entry.collected {
+            for (values, out) in entry.collected.iter_mut().zip(collect) {
                 values.sort_by_key(|(rank, _)| *rank);
+                if out.distinct {
+                    // Equal ranks are values the database's order holds equal.
+                    values.dedup_by_key(|(rank, _)| *rank);
+                }
             }
         }
     }
@@ -708,12 +716,14 @@ mod tests {
             row("de la Cruz", 1, "Actor", 2),
             row("émile", 2, "Actor", 2),
             row("de la Cruz", 1, "writer", 1),
+            row("de la Cruz", 1, "writer", 1),
         ];
         let out = |name: &str, pos, rank| Out {
             name: name.into(),
             pos,
             null: None,
             rank,
+            distinct: rank.is_some(),
         };
         let entries = list_entries(
             &rows,

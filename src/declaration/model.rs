@@ -71,6 +71,8 @@ pub(crate) struct Column {
     pub line: u64,
     /// In a `through` list: the column is the link table's (`{link: role}`).
     pub link: bool,
+    /// In `collect`: each value once.
+    pub distinct: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +167,8 @@ impl Model {
                 .iter()
                 .map(|c| {
                     let from = if c.link { "link." } else { "" };
-                    format!("{}={from}{}:{:?}", c.name, c.column, c.null)
+                    let distinct = if c.distinct { " distinct" } else { "" };
+                    format!("{}={from}{}:{:?}{distinct}", c.name, c.column, c.null)
                 })
                 .collect::<Vec<_>>()
                 .join(",")
@@ -416,6 +419,7 @@ fn document_fields(
                 null: None,
                 line: name.referenced.line(),
                 link: false,
+                distinct: false,
             }),
             RawField::Detailed(detail) => {
                 detailed(model, &fields, &name.value, &key, spec, detail, index_of)?
@@ -435,6 +439,13 @@ fn detailed(
     detail: &RawDetail,
     index_of: &impl Fn(&str) -> Option<usize>,
 ) -> Result<Field, Problem> {
+    if detail.distinct || detail.link.is_some() {
+        return Err(Problem::at(
+            key,
+            spec,
+            "`distinct` and `link` are for a list's columns, not the root's".into(),
+        ));
+    }
     if let Some(column) = &detail.column {
         return Ok(Field::Column(Column {
             name: name.to_owned(),
@@ -442,6 +453,7 @@ fn detailed(
             null: detail.null.clone(),
             line: spec.referenced.line(),
             link: false,
+            distinct: false,
         }));
     }
     if let Some(list) = &detail.names {
@@ -590,6 +602,13 @@ fn list_field(
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
     let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
+    if let Some(column) = fields.iter().find(|c| c.distinct) {
+        return Err(Problem::at_line(
+            &format!("{key}.fields.{}", column.name),
+            column.line,
+            "`distinct` is for a `collect` column: fields are one value per object".into(),
+        ));
+    }
     let through = matches!(join, Join::Through { .. });
     if let Some(linked) = fields.iter().chain(&collect).find(|c| c.link && !through) {
         return Err(Problem::at_line(
@@ -673,16 +692,18 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
     };
     for (name, spec) in &fields.0 {
         let line = name.referenced.line();
-        let column = match &spec.value {
-            RawField::Column(column) => Column {
-                name: name.value.clone(),
-                column: column.clone(),
-                null: None,
-                line,
-                link: false,
-            },
-            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
-                let (column, link) = match (&detail.column, &detail.link) {
+        let column =
+            match &spec.value {
+                RawField::Column(column) => Column {
+                    name: name.value.clone(),
+                    column: column.clone(),
+                    null: None,
+                    line,
+                    link: false,
+                    distinct: false,
+                },
+                RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
+                    let (column, link) = match (&detail.column, &detail.link) {
                     (Some(column), None) => (column.clone(), false),
                     (None, Some(column)) => (column.clone(), true),
                     _ => return Err(Problem::at(
@@ -692,24 +713,23 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
                             .into(),
                     )),
                 };
-                let null = detail.null.clone();
-                Column {
-                    name: name.value.clone(),
-                    column,
-                    null,
-                    line,
-                    link,
+                    let null = detail.null.clone();
+                    Column {
+                        name: name.value.clone(),
+                        column,
+                        null,
+                        line,
+                        link,
+                        distinct: detail.distinct,
+                    }
                 }
-            }
-            RawField::Detailed(_) => {
-                return Err(Problem::at(
+                RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
                     "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         columns.push(column);
     }
     Ok(columns)
