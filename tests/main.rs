@@ -15,6 +15,7 @@ mod docs;
 mod escape;
 mod faults;
 mod golden;
+mod hops;
 mod horizon;
 mod keys;
 mod logical;

@@ -97,7 +97,8 @@ const FILTERED: &str = concat!(
     r#""known_and_dear":[{"id":3},{"id":2}],"not_new":[{"id":1},{"id":3}],"#,
     r#""credited":[{"name":null,"role":"writer","position":5},{"name":"émile","role":"writer","position":4},"#,
     r#"{"name":"Émile","role":"writer","position":3},{"name":"Zola","role":"writer","position":2},"#,
-    r#"{"name":"Dumas","role":"writer","position":1}]}"#,
+    r#"{"name":"Dumas","role":"writer","position":1}],"#,
+    r#""wears":[{"book":"b1","wear":[null,"new","worn","antique"]}]}"#,
 );
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use super::collations;
 use super::document::{self, Plan};
 use super::keys;
-use super::model::{Field, Join, Model, Query, TableDecl};
+use super::model::{Field, Join, List, Model, Query, TableDecl};
 use super::reads;
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
@@ -218,8 +218,49 @@ fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
         if let Some(part) = from_list_table(types, &list.join, table) {
             parts.push(part);
         }
+        parts.extend(from_hop_table(types, list, table));
     }
     paged(parts)
+}
+
+/// The root keys reached from keys of a table whose rows are `one:` objects inside a list's
+/// objects: the list rows that ref them, then those rows' way to the root.
+fn from_hop_table(types: &Types<'_>, list: &List, table: usize) -> Vec<String> {
+    let model = types.model;
+    let list_table = types.table(list.join.table());
+    let mut parts = Vec::new();
+    for hop in list.hops.iter().filter(|hop| hop.table == table) {
+        let keys = format!(
+            "x.{} = ANY($1::text[]::{}[])",
+            hop.via,
+            types.cast(list.join.table(), &hop.via)
+        );
+        parts.push(match &list.join {
+            Join::Child { root_ref, .. } => format!(
+                "SELECT x.{root_ref}::text AS id FROM {} x WHERE {keys}",
+                list_table.relation
+            ),
+            Join::Through {
+                link,
+                root_ref,
+                list_ref,
+                ..
+            } => format!(
+                "SELECT l.{root_ref}::text AS id FROM {} l JOIN {} x ON x.{} = l.{list_ref} WHERE {keys}",
+                types.table(*link).relation,
+                list_table.relation,
+                list_table.key
+            ),
+            Join::Parent { root_column, .. } => format!(
+                "SELECT r.{}::text AS id FROM {} r JOIN {} x ON x.{} = r.{root_column} WHERE {keys}",
+                model.root_table().key,
+                model.root_table().relation,
+                list_table.relation,
+                list_table.key
+            ),
+        });
+    }
+    parts
 }
 
 /// The root keys reached from keys of the list table itself (its rows are read by key).
@@ -288,6 +329,13 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
                 .or_default()
                 .push(part);
         }
+        for hop in &list.hops {
+            let decl = types.table(hop.table);
+            fan_outs
+                .entry((decl.relation.clone(), decl.key.clone()))
+                .or_default()
+                .extend(from_hop_table(types, list, hop.table));
+        }
     }
     for (column, parts) in fan_outs {
         recorded
@@ -312,7 +360,7 @@ fn touches_of(query: &Query, table: usize) -> Vec<String> {
         .collect()
 }
 
-fn lists(model: &Model) -> impl Iterator<Item = &super::model::List> {
+fn lists(model: &Model) -> impl Iterator<Item = &List> {
     model.fields.iter().filter_map(|field| match field {
         Field::List(list) => Some(list),
         _ => None,

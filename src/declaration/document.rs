@@ -14,7 +14,7 @@ use sqlx::PgPool;
 
 use super::cell::{self, Cell};
 use super::filter;
-use super::model::{Column, Field, Join, List, Model};
+use super::model::{Column, Field, Hop, Join, List, Model};
 use super::schema::{ColumnType, Kind};
 use crate::transform::{Document, Key};
 
@@ -44,6 +44,27 @@ struct Out {
     null: Option<Value>,
     /// For a collected column: the position of its rank in the database's order.
     rank: Option<usize>,
+    /// For a collected column: each value once.
+    distinct: bool,
+}
+
+/// What each object of a list holds: its fields, collected arrays and `one:` objects.
+#[derive(Debug)]
+struct Layout {
+    fields: Vec<Out>,
+    collect: Vec<Out>,
+    hops: Vec<HopOut>,
+}
+
+/// A `one:` object inside a list's objects, from a LEFT JOIN of the list query.
+#[derive(Debug)]
+struct HopOut {
+    name: String,
+    /// How many fields come before it in the object.
+    position: usize,
+    /// The position of `true` when the joined row exists.
+    present: usize,
+    fields: Vec<Out>,
 }
 
 #[derive(Debug)]
@@ -55,8 +76,7 @@ enum Shape {
         one: bool,
         /// The position of the list's `where`, true for the rows it keeps (`None`: all).
         filter: Option<usize>,
-        fields: Vec<Out>,
-        collect: Vec<Out>,
+        layout: Layout,
         /// The position of the entries' rank in the declared order (`None`: unsorted).
         rank: Option<usize>,
     },
@@ -101,6 +121,8 @@ struct Columns {
     slots: Vec<Slot>,
     /// The list table's columns the expressions read (a link join looks up only these).
     raw: Vec<String>,
+    /// `LEFT JOIN`s of `one:` objects inside the list's objects, aliased `h0`, `h1`, …
+    joins: Vec<String>,
 }
 
 impl Columns {
@@ -111,6 +133,22 @@ impl Columns {
         self.exprs.push(expr);
         self.slots.push(slot);
         self.exprs.len()
+    }
+
+    /// The alias of `relation` joined on its `key` = `on`, joined once per query.
+    fn join(&mut self, relation: &str, key: &str, on: &str) -> String {
+        let alias = |index: usize| format!("h{index}");
+        let wanted = |index: usize| {
+            let alias = alias(index);
+            format!(" LEFT JOIN {relation} {alias} ON {alias}.{key} = {on}")
+        };
+        let index = (0..self.joins.len())
+            .find(|index| self.joins[*index] == wanted(*index))
+            .unwrap_or_else(|| {
+                self.joins.push(wanted(self.joins.len()));
+                self.joins.len() - 1
+            });
+        alias(index)
     }
 }
 
@@ -137,6 +175,7 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
                     pos,
                     null: column.null.clone(),
                     rank: None,
+                    distinct: false,
                 })
             }
             Field::Names { name, list, field } => Shape::Names {
@@ -204,10 +243,16 @@ fn list_shape(
             pos: columns.add(select(&expr, &ty), slot(from, &column.column, ty.kind())),
             null: column.null.clone(),
             rank: None,
+            distinct: column.distinct,
         }
     };
     let fields = list.fields.iter().map(&mut out).collect();
     let mut collect: Vec<Out> = list.collect.iter().map(&mut out).collect();
+    let hops = list
+        .hops
+        .iter()
+        .map(|hop| hop_out(list, hop, columns, column_type, slot))
+        .collect();
     for (out, column) in collect.iter_mut().zip(&list.collect) {
         let (expr, from) = source(list, column);
         let key = order_key(expr, &column_type(from, &column.column), false, None);
@@ -235,9 +280,54 @@ fn list_shape(
         query,
         one: list.one,
         filter,
-        fields,
-        collect,
+        layout: Layout {
+            fields,
+            collect,
+            hops,
+        },
         rank,
+    }
+}
+
+/// The columns of a `one:` object inside a list's objects, read through a LEFT JOIN.
+fn hop_out(
+    list: &List,
+    hop: &Hop,
+    columns: &mut Columns,
+    column_type: &impl Fn(usize, &str) -> ColumnType,
+    slot: &impl Fn(usize, &str, Kind) -> Slot,
+) -> HopOut {
+    if !columns.raw.contains(&hop.via) {
+        columns.raw.push(hop.via.clone());
+    }
+    // Looked up so that the column counts as read by the compiled queries.
+    let _ = column_type(list.join.table(), &hop.via);
+    let target = &hop.relation;
+    let alias = columns.join(target, &hop.key, &format!("t.{}", hop.via));
+    let present = columns.add(
+        format!("{alias}.{} IS NOT NULL", hop.key),
+        slot(hop.table, &hop.key, Kind::Bool),
+    );
+    let fields = hop
+        .fields
+        .iter()
+        .map(|column| {
+            let ty = column_type(hop.table, &column.column);
+            let expr = select(&format!("{alias}.{}", column.column), &ty);
+            Out {
+                name: column.name.clone(),
+                pos: columns.add(expr, slot(hop.table, &column.column, ty.kind())),
+                null: column.null.clone(),
+                rank: None,
+                distinct: false,
+            }
+        })
+        .collect();
+    HopOut {
+        name: hop.name.clone(),
+        position: hop.position,
+        present,
+        fields,
     }
 }
 
@@ -318,9 +408,10 @@ fn list_query(
 ) -> Query {
     let root = model.root_table();
     let exprs: String = columns.exprs.iter().map(|e| format!(", {e}")).collect();
+    let joins = columns.joins.concat();
     let sql = match join {
         Join::Child { table, root_ref } => format!(
-            "SELECT t.{root_ref}::text{exprs} FROM {} t WHERE t.{root_ref} = ANY($1::text[]::{}[]){filter}",
+            "SELECT t.{root_ref}::text{exprs} FROM {} t{joins} WHERE t.{root_ref} = ANY($1::text[]::{}[]){filter}",
             model.tables[*table].relation,
             column_type(*table, root_ref).key_type().unwrap_or("text"),
         ),
@@ -338,7 +429,7 @@ fn list_query(
             // One lookup per link row: without LIMIT 1 the planner may hash the whole list
             // table for every batch (bench/NOTES.md).
             format!(
-                "SELECT l.{root_ref}::text{exprs} FROM {} l CROSS JOIN LATERAL (SELECT {} FROM {} x WHERE x.{} = l.{list_ref} LIMIT 1) t WHERE l.{root_ref} = ANY($1::text[]::{}[]){filter}",
+                "SELECT l.{root_ref}::text{exprs} FROM {} l CROSS JOIN LATERAL (SELECT {} FROM {} x WHERE x.{} = l.{list_ref} LIMIT 1) t{joins} WHERE l.{root_ref} = ANY($1::text[]::{}[]){filter}",
                 model.tables[*link].relation,
                 read.join(", "),
                 list_table.relation,
@@ -347,7 +438,7 @@ fn list_query(
             )
         }
         Join::Parent { table, root_column } => format!(
-            "SELECT r.{}::text{exprs} FROM {} r JOIN {} t ON t.{} = r.{root_column} WHERE r.{} = ANY($1::text[]::{}[]){filter}",
+            "SELECT r.{}::text{exprs} FROM {} r JOIN {} t ON t.{} = r.{root_column}{joins} WHERE r.{} = ANY($1::text[]::{}[]){filter}",
             root.key,
             root.relation,
             model.tables[*table].relation,
@@ -370,6 +461,8 @@ struct Entry<'r> {
     fields: Vec<Cell<'r>>,
     /// Each collected value with its rank in the database's order of that column.
     collected: Vec<Vec<(i64, Cell<'r>)>>,
+    /// Each `one:` object's fields, `None` when the row refs nothing.
+    hops: Vec<Option<Vec<Cell<'r>>>>,
 }
 
 /// A decoded row: its root key and the cells after it.
@@ -432,11 +525,10 @@ impl Plan {
                 Shape::List {
                     query,
                     filter,
-                    fields,
-                    collect,
+                    layout,
                     rank,
                     ..
-                } => list_entries(&lists[*query], *filter, fields, collect, *rank),
+                } => list_entries(&lists[*query], *filter, layout, *rank),
                 _ => HashMap::new(),
             })
             .collect()
@@ -446,10 +538,10 @@ impl Plan {
 fn list_entries<'r>(
     rows: &[Decoded<'r>],
     filter: Option<usize>,
-    fields: &[Out],
-    collect: &[Out],
+    layout: &Layout,
     rank: Option<usize>,
 ) -> HashMap<&'r str, Vec<Entry<'r>>> {
+    let collect = &layout.collect;
     let mut by_root: HashMap<&'r str, Vec<Entry<'r>>> = HashMap::new();
     let mut groups: HashMap<(&'r str, String), usize> = HashMap::new();
     for (key, cells) in rows {
@@ -457,12 +549,21 @@ fn list_entries<'r>(
         if !wanted {
             continue;
         }
-        let values: Vec<Cell<'r>> = fields.iter().map(|out| cells[out.pos]).collect();
+        let values: Vec<Cell<'r>> = layout.fields.iter().map(|out| cells[out.pos]).collect();
+        let hops = layout
+            .hops
+            .iter()
+            .map(|hop| {
+                let present = matches!(cells[hop.present], Cell::Bool(true));
+                present.then(|| hop.fields.iter().map(|out| cells[out.pos]).collect())
+            })
+            .collect();
         let entries = by_root.entry(key).or_default();
         let entry = Entry {
             rank: rank.map_or(0, |pos| rank_of(&cells[pos])),
             fields: values,
             collected: vec![Vec::new(); collect.len()],
+            hops,
         };
         if collect.is_empty() {
             entries.push(entry);
@@ -470,7 +571,7 @@ fn list_entries<'r>(
         }
         let group_key = (
             *key,
-            serde_json::to_string(&entry.fields).unwrap_or_default(),
+            serde_json::to_string(&(&entry.fields, &entry.hops)).unwrap_or_default(),
         );
         let index = *groups.entry(group_key).or_insert_with(|| {
             entries.push(entry);
@@ -488,8 +589,12 @@ fn list_entries<'r>(
         // Stable: rows the order does not tell apart keep the order they came in.
         entries.sort_by_key(|entry| entry.rank);
         for entry in entries.iter_mut() {
-            for values in &mut entry.collected {
+            for (values, out) in entry.collected.iter_mut().zip(collect) {
                 values.sort_by_key(|(rank, _)| *rank);
+                if out.distinct {
+                    // Equal ranks are values the database's order holds equal.
+                    values.dedup_by_key(|(rank, _)| *rank);
+                }
             }
         }
     }
@@ -532,35 +637,25 @@ impl Serialize for View<'_, '_> {
                 Shape::List {
                     name,
                     one: true,
-                    fields,
-                    collect,
+                    layout,
                     ..
                 } => {
                     let entry = self.entries(index).first();
-                    let object = entry.map(|entry| Object {
-                        entry,
-                        fields,
-                        collect,
-                    });
+                    let object = entry.map(|entry| Object { entry, layout });
                     map.serialize_entry(name, &object)?
                 }
-                Shape::List {
-                    name,
-                    fields,
-                    collect,
-                    ..
-                } => map.serialize_entry(
+                Shape::List { name, layout, .. } => map.serialize_entry(
                     name,
                     &Objects {
                         entries: self.entries(index),
-                        fields,
-                        collect,
+                        layout,
                     },
                 )?,
                 Shape::Names { name, list, field } => {
-                    let Shape::List { fields, .. } = &self.plan.shape[*list] else {
+                    let Shape::List { layout, .. } = &self.plan.shape[*list] else {
                         continue;
                     };
+                    let fields = &layout.fields;
                     map.serialize_entry(
                         name,
                         &Names {
@@ -590,18 +685,42 @@ impl Serialize for Value_<'_, '_> {
 
 struct Object<'a, 'r> {
     entry: &'a Entry<'r>,
-    fields: &'a [Out],
-    collect: &'a [Out],
+    layout: &'a Layout,
 }
 
 impl Serialize for Object<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.fields.len() + self.collect.len()))?;
-        for (out, cell) in self.fields.iter().zip(&self.entry.fields) {
+        let layout = self.layout;
+        let size = layout.fields.len() + layout.collect.len() + layout.hops.len();
+        let mut map = serializer.serialize_map(Some(size))?;
+        let mut hops = layout.hops.iter().zip(&self.entry.hops).peekable();
+        for (index, (out, cell)) in layout.fields.iter().zip(&self.entry.fields).enumerate() {
+            while let Some((hop, cells)) = hops.next_if(|(hop, _)| hop.position <= index) {
+                map.serialize_entry(&hop.name, &HopObject(&hop.fields, cells.as_deref()))?;
+            }
             map.serialize_entry(&out.name, &Value_(cell, &out.null))?;
         }
-        for (out, values) in self.collect.iter().zip(&self.entry.collected) {
+        for (hop, cells) in hops {
+            map.serialize_entry(&hop.name, &HopObject(&hop.fields, cells.as_deref()))?;
+        }
+        for (out, values) in layout.collect.iter().zip(&self.entry.collected) {
             map.serialize_entry(&out.name, &Collected(values))?;
+        }
+        map.end()
+    }
+}
+
+/// A `one:` object inside a list's object, or `null` when its row refs nothing.
+struct HopObject<'a, 'r>(&'a [Out], Option<&'a [Cell<'r>]>);
+
+impl Serialize for HopObject<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(cells) = self.1 else {
+            return serializer.serialize_none();
+        };
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (out, cell) in self.0.iter().zip(cells) {
+            map.serialize_entry(&out.name, &Value_(cell, &out.null))?;
         }
         map.end()
     }
@@ -618,8 +737,7 @@ impl Serialize for Collected<'_, '_> {
 
 struct Objects<'a, 'r> {
     entries: &'a [Entry<'r>],
-    fields: &'a [Out],
-    collect: &'a [Out],
+    layout: &'a Layout,
 }
 
 impl Serialize for Objects<'_, '_> {
@@ -628,8 +746,7 @@ impl Serialize for Objects<'_, '_> {
         for entry in self.entries {
             seq.serialize_element(&Object {
                 entry,
-                fields: self.fields,
-                collect: self.collect,
+                layout: self.layout,
             })?;
         }
         seq.end()
@@ -708,20 +825,21 @@ mod tests {
             row("de la Cruz", 1, "Actor", 2),
             row("émile", 2, "Actor", 2),
             row("de la Cruz", 1, "writer", 1),
+            row("de la Cruz", 1, "writer", 1),
         ];
         let out = |name: &str, pos, rank| Out {
             name: name.into(),
             pos,
             null: None,
             rank,
+            distinct: rank.is_some(),
         };
-        let entries = list_entries(
-            &rows,
-            None,
-            &[out("name", 1, None)],
-            &[out("roles", 3, Some(4))],
-            Some(2),
-        );
+        let layout = Layout {
+            fields: vec![out("name", 1, None)],
+            collect: vec![out("roles", 3, Some(4))],
+            hops: Vec::new(),
+        };
+        let entries = list_entries(&rows, None, &layout, Some(2));
         let names: Vec<String> = entries["film"]
             .iter()
             .map(|entry| serde_json::to_string(&entry.fields[0]).unwrap())

@@ -71,6 +71,8 @@ pub(crate) struct Column {
     pub line: u64,
     /// In a `through` list: the column is the link table's (`{link: role}`).
     pub link: bool,
+    /// In `collect`: each value once.
+    pub distinct: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +88,24 @@ pub(crate) struct List {
     pub collect: Vec<Column>,
     /// Most significant first.
     pub sort: Vec<SortKey>,
+    /// `one:` objects inside each of the list's objects (a second hop from the root).
+    pub hops: Vec<Hop>,
+}
+
+/// A `one:` object inside a list's objects: the row of `table` whose key the list table's
+/// `via` column holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Hop {
+    pub name: String,
+    pub table: usize,
+    /// The table's relation and key, as the list query joins it.
+    pub relation: String,
+    pub key: String,
+    pub via: String,
+    pub fields: Vec<Column>,
+    /// How many of the list's fields are declared before it: its place in the object.
+    pub position: usize,
+    pub line: u64,
 }
 
 /// One key of a list's order, which the database decides (`ORDER BY` the column, in its
@@ -165,7 +185,8 @@ impl Model {
                 .iter()
                 .map(|c| {
                     let from = if c.link { "link." } else { "" };
-                    format!("{}={from}{}:{:?}", c.name, c.column, c.null)
+                    let distinct = if c.distinct { " distinct" } else { "" };
+                    format!("{}={from}{}:{:?}{distinct}", c.name, c.column, c.null)
                 })
                 .collect::<Vec<_>>()
                 .join(",")
@@ -204,10 +225,24 @@ impl Model {
                         ),
                     };
                     let sort: Vec<String> = list.sort.iter().map(SortKey::describe).collect();
+                    let hops: String = list
+                        .hops
+                        .iter()
+                        .map(|hop| {
+                            format!(
+                                " hop {}@{} {}.{} {}",
+                                hop.name,
+                                hop.position,
+                                relation(hop.table),
+                                hop.via,
+                                columns(&hop.fields)
+                            )
+                        })
+                        .collect();
                     // `by=database`: lists are ordered as `ORDER BY` orders them (not by bytes,
                     // as before): an index built before is rebuilt once.
                     format!(
-                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database",
+                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database{hops}",
                         list.name,
                         list.one,
                         list.filter,
@@ -335,6 +370,7 @@ fn every_table_is_read(model: &Model, raw: &RawPipeline) -> Result<(), Problem> 
                 Field::List(list) => {
                     list.join.table() == index
                         || matches!(list.join, Join::Through { link, .. } if link == index)
+                        || list.hops.iter().any(|hop| hop.table == index)
                 }
                 _ => false,
             })
@@ -416,6 +452,7 @@ fn document_fields(
                 null: None,
                 line: name.referenced.line(),
                 link: false,
+                distinct: false,
             }),
             RawField::Detailed(detail) => {
                 detailed(model, &fields, &name.value, &key, spec, detail, index_of)?
@@ -435,6 +472,13 @@ fn detailed(
     detail: &RawDetail,
     index_of: &impl Fn(&str) -> Option<usize>,
 ) -> Result<Field, Problem> {
+    if detail.distinct || detail.link.is_some() {
+        return Err(Problem::at(
+            key,
+            spec,
+            "`distinct` and `link` are for a list's columns, not the root's".into(),
+        ));
+    }
     if let Some(column) = &detail.column {
         return Ok(Field::Column(Column {
             name: name.to_owned(),
@@ -442,6 +486,7 @@ fn detailed(
             null: detail.null.clone(),
             line: spec.referenced.line(),
             link: false,
+            distinct: false,
         }));
     }
     if let Some(list) = &detail.names {
@@ -585,11 +630,19 @@ fn list_field(
             },
         ));
     }
-    let fields = columns(detail.fields.as_ref(), &format!("{key}.fields"))?;
+    let fields = columns(detail.fields.as_ref(), &format!("{key}.fields"), true)?;
+    let hops = hops(model, detail.fields.as_ref(), key, list_table, index_of)?;
     if fields.is_empty() {
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
-    let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"))?;
+    let collect = columns(detail.collect.as_ref(), &format!("{key}.collect"), false)?;
+    if let Some(column) = fields.iter().find(|c| c.distinct) {
+        return Err(Problem::at_line(
+            &format!("{key}.fields.{}", column.name),
+            column.line,
+            "`distinct` is for a `collect` column: fields are one value per object".into(),
+        ));
+    }
     let through = matches!(join, Join::Through { .. });
     if let Some(linked) = fields.iter().chain(&collect).find(|c| c.link && !through) {
         return Err(Problem::at_line(
@@ -614,7 +667,62 @@ fn list_field(
         fields,
         collect,
         sort,
+        hops,
     })
+}
+
+/// The `one:` objects among a list's fields: tables the list table refs.
+fn hops(
+    model: &Model,
+    fields: Option<&Fields>,
+    key: &str,
+    list_table: usize,
+    index_of: &impl Fn(&str) -> Option<usize>,
+) -> Result<Vec<Hop>, Problem> {
+    let mut hops = Vec::new();
+    let mut position = 0;
+    for (name, spec) in fields.map(|f| f.0.as_slice()).unwrap_or_default() {
+        let RawField::Detailed(detail) = &spec.value else {
+            position += 1;
+            continue;
+        };
+        let Some(table) = &detail.list else {
+            position += 1;
+            continue;
+        };
+        let at = format!("{key}.fields.{}", name.value);
+        let problem = |message: String| Problem::at(&at, spec, message);
+        if !detail.one {
+            return Err(problem(
+                "a list inside a list's objects is not supported: a `one: true` object is (the list table refs it), or use the SQL escape hatch".into(),
+            ));
+        }
+        let index = index_of(&table.value)
+            .ok_or_else(|| problem(format!("{} is not declared under tables", table.value)))?;
+        let via = ref_to(&model.tables[list_table], index).ok_or_else(|| {
+            problem(format!(
+                "{} has no refs to {}: a `one:` object inside a list is the row the list table refs",
+                model.tables[list_table].relation, table.value
+            ))
+        })?;
+        let fields = columns(detail.fields.as_ref(), &format!("{at}.fields"), false)?;
+        if fields.is_empty() || fields.iter().any(|c| c.link || c.distinct) {
+            return Err(problem(
+                "a `one:` object inside a list needs `fields`, plain columns of its table".into(),
+            ));
+        }
+        hops.push(Hop {
+            name: name.value.clone(),
+            table: index,
+            relation: model.tables[index].relation.clone(),
+            key: model.tables[index].key.clone(),
+            via,
+            fields,
+            position,
+            line: name.referenced.line(),
+        });
+    }
+    Ok(hops)
 }
 
 fn sort_keys(
@@ -666,23 +774,28 @@ fn ref_to(table: &TableDecl, target: usize) -> Option<String> {
         .map(|(column, _)| column.clone())
 }
 
-fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
+/// The plain columns among `fields`; with `objects`, `one:` objects are skipped ([`hops`]
+/// reads them), else refused.
+fn columns(fields: Option<&Fields>, key: &str, objects: bool) -> Result<Vec<Column>, Problem> {
     let mut columns = Vec::new();
     let Some(fields) = fields else {
         return Ok(columns);
     };
     for (name, spec) in &fields.0 {
         let line = name.referenced.line();
-        let column = match &spec.value {
-            RawField::Column(column) => Column {
-                name: name.value.clone(),
-                column: column.clone(),
-                null: None,
-                line,
-                link: false,
-            },
-            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
-                let (column, link) = match (&detail.column, &detail.link) {
+        let column =
+            match &spec.value {
+                RawField::Column(column) => Column {
+                    name: name.value.clone(),
+                    column: column.clone(),
+                    null: None,
+                    line,
+                    link: false,
+                    distinct: false,
+                },
+                RawField::Detailed(detail) if detail.list.is_some() && objects => continue,
+            RawField::Detailed(detail) if detail.names.is_none() => {
+                    let (column, link) = match (&detail.column, &detail.link) {
                     (Some(column), None) => (column.clone(), false),
                     (None, Some(column)) => (column.clone(), true),
                     _ => return Err(Problem::at(
@@ -692,24 +805,23 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
                             .into(),
                     )),
                 };
-                let null = detail.null.clone();
-                Column {
-                    name: name.value.clone(),
-                    column,
-                    null,
-                    line,
-                    link,
+                    let null = detail.null.clone();
+                    Column {
+                        name: name.value.clone(),
+                        column,
+                        null,
+                        line,
+                        link,
+                        distinct: detail.distinct,
+                    }
                 }
-            }
-            RawField::Detailed(_) => {
-                return Err(Problem::at(
+                RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
-                    "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
+                    "inside a list, a field is a column or a `one: true` object of a table the list table refs (lists of lists: use the SQL escape hatch)"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         columns.push(column);
     }
     Ok(columns)

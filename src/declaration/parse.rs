@@ -80,6 +80,9 @@ pub(super) struct RawDetail {
     /// Inside a `through` list: a column of the link table instead of the list table's.
     #[serde(default)]
     pub link: Option<String>,
+    /// In `collect`: each value once (equal as the database compares them).
+    #[serde(default)]
+    pub distinct: bool,
     /// An array of objects (or, with `one: true`, one object) from the rows of this table.
     #[serde(default)]
     pub list: Option<Spanned<String>>,

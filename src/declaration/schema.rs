@@ -257,6 +257,12 @@ fn check_field(model: &Model, catalog: &Catalog, field: &Field) -> Result<(), Pr
                 let key = format!("{key}.where.{}", condition.column);
                 has(list.join.filtered(), &condition.column, &key, list.line)?;
             }
+            for hop in &list.hops {
+                for column in &hop.fields {
+                    let key = format!("{key}.fields.{}.fields.{}", hop.name, column.name);
+                    has(hop.table, &column.column, &key, column.line)?;
+                }
+            }
             if let Join::Parent { root_column, .. } = &list.join {
                 has(model.root, root_column, &key, list.line)?;
             }

@@ -212,3 +212,40 @@ fn document_and_query_together_are_refused() {
     let message = error(&text);
     assert!(message.contains("not both"), "{message}");
 }
+
+const ITEMS: &str = include_str!("../../tests/hops/items.yaml");
+
+#[test]
+fn a_one_object_inside_a_list_is_a_hop_in_its_declared_place() {
+    let declaration = parse(ITEMS).unwrap();
+    let Field::List(stock) = &declaration.model.fields[2] else {
+        panic!("stock is a list")
+    };
+    assert_eq!(stock.fields.len(), 2);
+    assert_eq!(stock.hops.len(), 1);
+    let hop = &stock.hops[0];
+    assert_eq!((hop.name.as_str(), hop.via.as_str()), ("store", "store_id"));
+    assert_eq!((hop.relation.as_str(), hop.position), ("hop.store", 1));
+}
+
+#[test]
+fn a_list_inside_a_list_or_a_hop_the_list_table_does_not_ref_is_refused() {
+    let nested = ITEMS.replacen(
+        "store: {list: hop.store, one: true,",
+        "store: {list: hop.store,",
+        1,
+    );
+    let message = error(&nested);
+    assert!(message.contains("document.stock.fields.store"), "{message}");
+    assert!(message.contains("a list inside a list"), "{message}");
+    let unreferenced = ITEMS.replacen(
+        "refs: {item_id: hop.item, store_id: hop.store}",
+        "refs: {item_id: hop.item}",
+        1,
+    );
+    let message = error(&unreferenced);
+    assert!(
+        message.contains("hop.stock has no refs to hop.store"),
+        "{message}"
+    );
+}
