@@ -4,6 +4,7 @@
 mod support;
 
 mod alias;
+mod atlas;
 mod backfill;
 mod bad_input;
 mod capture;

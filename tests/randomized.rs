@@ -192,7 +192,7 @@ async fn run_seed(seed: u64, capture: &str) {
 
 /// Runs one write; a write blocked by the open late transaction's row locks is skipped instead
 /// of waiting for a commit that comes only after it.
-async fn write_unless_locked(db: &TestDb, sql: &str) {
+pub async fn write_unless_locked(db: &TestDb, sql: &str) {
     let mut tx = db.pool.begin().await.unwrap();
     sqlx::raw_sql("SET LOCAL lock_timeout = '200ms'")
         .execute(&mut *tx)
