@@ -6,7 +6,12 @@
 //! credit cursor is a composite key: its "went back" test must not be fooled by the other
 //! credits of the same book.
 
+use std::path::Path;
+
+use crate::support::refusal::{line_of, refused};
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
+
+const BOOKS: &str = include_str!("composite_keys/books.yaml");
 
 struct Bib {
     db: TestDb,
@@ -140,4 +145,59 @@ async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
         .await
         .link_rows_change()
         .await;
+}
+
+#[tokio::test]
+async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_its_line() {
+    let name = unique_name("composite_refused");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(&Path::new(REPO).join("tests/composite_keys/schema.sql"), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("books.yaml");
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  bib: {{file: {}, alias: {name}, index_config: {REPO}/tests/composite_keys/books_index.json}}\n",
+            file.display()
+        ),
+    );
+    // The primary key (book_isbn, author_id) also holds author_id: (book_isbn, role) may repeat.
+    let text = BOOKS.replace("key: [book_isbn, author_id]", "key: [book_isbn, role]");
+    refused(
+        &worker,
+        &file,
+        &text,
+        "tables.bib.credit.key",
+        "key: [book_isbn, role]",
+        &[
+            "bib.credit (book_isbn, role) is not unique",
+            "CREATE UNIQUE INDEX ON bib.credit (book_isbn, role)",
+        ],
+    );
+    // The document _id is one column: a composite root key is refused, for now.
+    db.execute("ALTER TABLE bib.book ADD COLUMN edition integer NOT NULL DEFAULT 1")
+        .await;
+    let text = BOOKS.replace(
+        "bib.book: {key: isbn,",
+        "bib.book: {key: [isbn, edition],",
+    );
+    // A mistake in the declaration itself: exit 2, as for every declaration error.
+    std::fs::write(&file, &text).unwrap();
+    let sync = worker.output(&["sync", "--once"]);
+    let message = String::from_utf8_lossy(&sync.stderr);
+    assert_eq!(sync.status.code(), Some(2), "{message}");
+    let line = format!("line {}", line_of(&text, "bib.book: {key: [isbn, edition]"));
+    for expected in [
+        &file.display().to_string(),
+        "tables.bib.book.key",
+        &line,
+        "the root's key (isbn, edition) is the document _id and must be one column",
+    ] {
+        assert!(message.contains(expected), "no {expected:?} in {message}");
+    }
+    // The same columns in another order are the primary key's: it runs.
+    let text = BOOKS.replace("key: [book_isbn, author_id]", "key: [author_id, book_isbn]");
+    std::fs::write(&file, text).unwrap();
+    let (_, _, _, log) = worker.sync_once();
+    assert!(log.contains("indexed="), "{log}");
 }
