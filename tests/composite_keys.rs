@@ -128,7 +128,10 @@ async fn composite_key_link_rows_reach_the_index_in_polling_mode() {
     bib.link_rows_change().await;
     // The cursor stands on the moved credit: its parts encoded (`%` as `%25`), joined by `/`.
     let state = bib.worker.state_of("bib").expect("a state file");
-    assert_eq!(state["cursors"]["bib.credit"]["id"], "978%252F2/9", "{state}");
+    assert_eq!(
+        state["cursors"]["bib.credit"]["id"], "978%252F2/9",
+        "{state}"
+    );
 }
 
 #[tokio::test]
@@ -151,7 +154,10 @@ async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
 async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_its_line() {
     let name = unique_name("composite_refused");
     let db = TestDb::empty(&name).await;
-    db.psql_file(&Path::new(REPO).join("tests/composite_keys/schema.sql"), &[]);
+    db.psql_file(
+        &Path::new(REPO).join("tests/composite_keys/schema.sql"),
+        &[],
+    );
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("books.yaml");
     let worker = Worker::with_pipelines(
@@ -177,10 +183,7 @@ async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_i
     // The document _id is one column: a composite root key is refused, for now.
     db.execute("ALTER TABLE bib.book ADD COLUMN edition integer NOT NULL DEFAULT 1")
         .await;
-    let text = BOOKS.replace(
-        "bib.book: {key: isbn,",
-        "bib.book: {key: [isbn, edition],",
-    );
+    let text = BOOKS.replace("bib.book: {key: isbn,", "bib.book: {key: [isbn, edition],");
     // A mistake in the declaration itself: exit 2, as for every declaration error.
     std::fs::write(&file, &text).unwrap();
     let sync = worker.output(&["sync", "--once"]);

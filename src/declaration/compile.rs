@@ -154,7 +154,10 @@ impl Types<'_> {
     /// The SQL type of each key column of `table`.
     fn key_casts(&self, table: usize) -> Vec<String> {
         let columns = &self.table(table).key;
-        columns.iter().map(|c| self.cast(table, c).to_owned()).collect()
+        columns
+            .iter()
+            .map(|c| self.cast(table, c).to_owned())
+            .collect()
     }
 }
 
@@ -258,7 +261,10 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
     let model = types.model;
     let mut recorded = BTreeMap::new();
     let root = model.root_table();
-    recorded.insert((root.relation.clone(), root.single_key().to_owned()), Touch::Root);
+    recorded.insert(
+        (root.relation.clone(), root.single_key().to_owned()),
+        Touch::Root,
+    );
     let mut fan_outs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     if let Some(query) = &model.query {
         for (index, table) in model.tables.iter().enumerate() {
@@ -269,7 +275,10 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
             let parts = touches_of(query, index);
             if !parts.is_empty() {
                 // A table with touches has one key column (composite.rs).
-                fan_outs.insert((table.relation.clone(), table.single_key().to_owned()), parts);
+                fan_outs.insert(
+                    (table.relation.clone(), table.single_key().to_owned()),
+                    parts,
+                );
             }
         }
     }

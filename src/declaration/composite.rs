@@ -93,10 +93,18 @@ document:
     #[test]
     fn a_link_table_may_have_a_composite_key() {
         let model = parse_text(BIB).unwrap();
-        let credit = model.tables.iter().find(|t| t.relation == "bib.credit").unwrap();
+        let credit = model
+            .tables
+            .iter()
+            .find(|t| t.relation == "bib.credit")
+            .unwrap();
         assert_eq!(credit.key, vec!["book_isbn", "author_id"]);
         assert_eq!(credit.key_line, 8);
-        let book = model.tables.iter().find(|t| t.relation == "bib.book").unwrap();
+        let book = model
+            .tables
+            .iter()
+            .find(|t| t.relation == "bib.book")
+            .unwrap();
         assert_eq!(book.key, vec!["isbn"]);
     }
 
@@ -114,8 +122,14 @@ document:
     fn a_ref_to_a_composite_key_is_refused() {
         let text = BIB.replace("bib.author: {key: id}", "bib.author: {key: [id, alias]}");
         let message = parse_text(&text).unwrap_err();
-        assert!(message.contains("tables.bib.credit.refs.author_id"), "{message}");
-        assert!(message.contains("bib.author has a composite key"), "{message}");
+        assert!(
+            message.contains("tables.bib.credit.refs.author_id"),
+            "{message}"
+        );
+        assert!(
+            message.contains("bib.author has a composite key"),
+            "{message}"
+        );
     }
 
     #[test]

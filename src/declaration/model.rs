@@ -689,16 +689,17 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
     };
     for (name, spec) in &fields.0 {
         let line = name.referenced.line();
-        let column = match &spec.value {
-            RawField::Column(column) => Column {
-                name: name.value.clone(),
-                column: column.clone(),
-                null: None,
-                line,
-                link: false,
-            },
-            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
-                let (column, link) = match (&detail.column, &detail.link) {
+        let column =
+            match &spec.value {
+                RawField::Column(column) => Column {
+                    name: name.value.clone(),
+                    column: column.clone(),
+                    null: None,
+                    line,
+                    link: false,
+                },
+                RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
+                    let (column, link) = match (&detail.column, &detail.link) {
                     (Some(column), None) => (column.clone(), false),
                     (None, Some(column)) => (column.clone(), true),
                     _ => return Err(Problem::at(
@@ -708,24 +709,22 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
                             .into(),
                     )),
                 };
-                let null = detail.null.clone();
-                Column {
-                    name: name.value.clone(),
-                    column,
-                    null,
-                    line,
-                    link,
+                    let null = detail.null.clone();
+                    Column {
+                        name: name.value.clone(),
+                        column,
+                        null,
+                        line,
+                        link,
+                    }
                 }
-            }
-            RawField::Detailed(_) => {
-                return Err(Problem::at(
+                RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
                     "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         columns.push(column);
     }
     Ok(columns)

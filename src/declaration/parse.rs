@@ -78,7 +78,9 @@ impl<'de> Deserialize<'de> for RawKey {
                 let mut columns: Vec<String> = Vec::new();
                 while let Some(column) = seq.next_element::<String>()? {
                     if columns.contains(&column) {
-                        return Err(de::Error::custom(format!("{column} is named twice in the key")));
+                        return Err(de::Error::custom(format!(
+                            "{column} is named twice in the key"
+                        )));
                     }
                     columns.push(column);
                 }

@@ -51,7 +51,9 @@ pub(crate) fn text(table: &Table, alias: &str) -> String {
         [one] => format!("{alias}.{one}::text"),
         parts => parts
             .iter()
-            .map(|column| format!("replace(replace({alias}.{column}::text, '%', '%25'), '/', '%2F')"))
+            .map(|column| {
+                format!("replace(replace({alias}.{column}::text, '%', '%25'), '/', '%2F')")
+            })
             .collect::<Vec<_>>()
             .join(" || '/' || "),
     }
@@ -136,7 +138,10 @@ mod tests {
     #[test]
     fn a_composite_key_renders_as_row_values() {
         let table = credit();
-        assert_eq!(columns(&table, "t", " DESC"), "t.book_isbn DESC, t.author_id DESC");
+        assert_eq!(
+            columns(&table, "t", " DESC"),
+            "t.book_isbn DESC, t.author_id DESC"
+        );
         assert_eq!(
             text(&table, "t"),
             "replace(replace(t.book_isbn::text, '%', '%25'), '/', '%2F') || '/' || replace(replace(t.author_id::text, '%', '%25'), '/', '%2F')"

@@ -72,7 +72,10 @@ impl Table {
         template
             .replace("{relation}", &self.relation)
             .replace("{key_text}", &composite::text(self, "t"))
-            .replace("{key_columns_desc}", &composite::columns(self, "t", " DESC"))
+            .replace(
+                "{key_columns_desc}",
+                &composite::columns(self, "t", " DESC"),
+            )
             .replace("{key_columns}", &composite::columns(self, "t", ""))
             .replace("{key_after}", &composite::values(self, "$2"))
             .replace("{key_from}", &composite::values(self, "$1"))
@@ -456,7 +459,11 @@ mod tests {
             changes.contains("(t.updated_at, t.id) > ($1::text::timestamptz, $2::text::uuid)"),
             "{changes}"
         );
-        assert!(sql.next_ids.contains("WHERE (t.id) > ($1::text::uuid)"), "{}", sql.next_ids);
+        assert!(
+            sql.next_ids.contains("WHERE (t.id) > ($1::text::uuid)"),
+            "{}",
+            sql.next_ids
+        );
         assert!(sql.first_ids.contains("WHERE $1::text IS NULL"));
         assert!(!sql.latest.unwrap().contains('{'));
     }
