@@ -469,6 +469,54 @@ mod tests {
     }
 
     #[test]
+    fn a_composite_key_is_a_keyset_over_its_parts() {
+        let table = Table {
+            relation: "bib.credit".into(),
+            key: vec!["book_isbn".into(), "author_id".into()],
+            key_types: vec!["text".into(), "integer".into()],
+            changed_by: Some(ChangedBy {
+                column: "updated_at".into(),
+                kind: ChangeKind::Timestamptz,
+            }),
+            fan_out: None,
+            captured: vec!["book_isbn".into()],
+        };
+        let changes = TableSql::new(&table).changes.unwrap();
+        let part = |n: u8, cast: &str| {
+            format!(
+                "replace(replace(split_part($2::text, '/', {n}), '%2F', '/'), '%25', '%')::{cast}"
+            )
+        };
+        let after = format!(
+            "($1::text::timestamptz, {}, {})",
+            part(1, "text"),
+            part(2, "integer")
+        );
+        assert!(
+            changes.contains(&format!(
+                "(t.updated_at, t.book_isbn, t.author_id) > {after}"
+            )),
+            "{changes}"
+        );
+        assert!(
+            changes.contains("ORDER BY t.updated_at, t.book_isbn, t.author_id"),
+            "{changes}"
+        );
+        let latest = TableSql::new(&table).latest.unwrap();
+        assert!(
+            latest.contains("t.book_isbn DESC, t.author_id DESC"),
+            "{latest}"
+        );
+        let went_back = TableSql::cursor_sql(&table, include_str!("sql/went_back.sql")).unwrap();
+        assert!(
+            went_back.contains("WHERE (t.book_isbn, t.author_id) = ("),
+            "{went_back}"
+        );
+        assert_eq!(start_cursor(&table).id, Key::from("/-2147483648"));
+        assert!(table.accepts("978%2F1/7") && !table.accepts("978/1/7") && !table.accepts("a/b"));
+    }
+
+    #[test]
     fn a_timestamp_without_zone_is_read_in_its_declared_zone() {
         let table = Table {
             relation: "shop.orders".into(),
