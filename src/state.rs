@@ -401,6 +401,28 @@ mod tests {
     }
 
     #[test]
+    fn a_composite_cursor_round_trips_into_its_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        let mut state = sample();
+        let id = crate::extract::composite::encode(&["978%2F2", "9"]);
+        state.cursors.insert(
+            "bib.credit".into(),
+            Cursor {
+                at: Position::Time("2026-12-07T01:32:12.270308Z".parse().unwrap()),
+                id: Key::from(id),
+            },
+        );
+        save(&path, &state).unwrap();
+        let loaded = load(&path, "movies", "movies").unwrap().unwrap();
+        assert_eq!(loaded, state);
+        let cursor = &loaded.cursors["bib.credit"];
+        assert_eq!(cursor.id.as_str(), "978%252F2/9");
+        let parts = crate::extract::composite::decode(cursor.id.as_str(), 2).unwrap();
+        assert_eq!(parts, vec!["978%2F2", "9"]);
+    }
+
+    #[test]
     fn a_rebuild_in_progress_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.yaml");

@@ -10,6 +10,7 @@ mod bad_input;
 mod capture;
 mod capture_holes;
 mod changes;
+mod composite_keys;
 mod connections;
 mod dead_letter;
 mod docs;

@@ -15,7 +15,7 @@ use super::model::{Field, Join, List, Model, Query, TableDecl};
 use super::reads;
 use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
 use super::Declaration;
-use crate::extract::{ChangedBy, Table};
+use crate::extract::{composite, ChangedBy, Table};
 use crate::transform::{Document, Key};
 
 /// How a recorded change of one column reaches root documents.
@@ -151,8 +151,13 @@ impl Types<'_> {
         self.column(table, column).key_type().unwrap_or("text")
     }
 
-    fn key_cast(&self, table: usize) -> &'static str {
-        self.cast(table, &self.table(table).key)
+    /// The SQL type of each key column of `table`.
+    fn key_casts(&self, table: usize) -> Vec<String> {
+        let columns = &self.table(table).key;
+        columns
+            .iter()
+            .map(|c| self.cast(table, c).to_owned())
+            .collect()
     }
 }
 
@@ -182,7 +187,7 @@ fn engine_tables(types: &Types<'_>, recorded: &BTreeMap<(String, String), Touch>
             Table {
                 relation: decl.relation.clone(),
                 key: decl.key.clone(),
-                key_type: types.key_cast(index).to_owned(),
+                key_types: types.key_casts(index),
                 changed_by,
                 fan_out: (index != model.root).then(|| polling_fan_out(types, index)),
                 captured,
@@ -195,7 +200,7 @@ fn engine_tables(types: &Types<'_>, recorded: &BTreeMap<(String, String), Touch>
 fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
     let model = types.model;
     let decl = types.table(table);
-    let keys = format!("ANY($1::text[]::{}[])", types.key_cast(table));
+    let keys = |alias: &str| composite::any_of(&decl.key, &types.key_casts(table), alias, "$1");
     let mut parts = Vec::new();
     if let Some(query) = &model.query {
         parts.extend(touches_of(query, table));
@@ -206,12 +211,14 @@ fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
                 table: child,
                 root_ref,
             } if *child == table => parts.push(format!(
-                "SELECT c.{root_ref}::text AS id FROM {} c WHERE c.{} = {keys}",
-                decl.relation, decl.key
+                "SELECT c.{root_ref}::text AS id FROM {} c WHERE {}",
+                decl.relation,
+                keys("c")
             )),
             Join::Through { link, root_ref, .. } if *link == table => parts.push(format!(
-                "SELECT l.{root_ref}::text AS id FROM {} l WHERE l.{} = {keys}",
-                decl.relation, decl.key
+                "SELECT l.{root_ref}::text AS id FROM {} l WHERE {}",
+                decl.relation,
+                keys("l")
             )),
             _ => {}
         }
@@ -249,14 +256,14 @@ fn from_hop_table(types: &Types<'_>, list: &List, table: usize) -> Vec<String> {
                 "SELECT l.{root_ref}::text AS id FROM {} l JOIN {} x ON x.{} = l.{list_ref} WHERE {keys}",
                 types.table(*link).relation,
                 list_table.relation,
-                list_table.key
+                list_table.single_key()
             ),
             Join::Parent { root_column, .. } => format!(
                 "SELECT r.{}::text AS id FROM {} r JOIN {} x ON x.{} = r.{root_column} WHERE {keys}",
-                model.root_table().key,
+                model.root_table().single_key(),
                 model.root_table().relation,
                 list_table.relation,
-                list_table.key
+                list_table.single_key()
             ),
         });
     }
@@ -282,7 +289,7 @@ fn from_list_table(types: &Types<'_>, join: &Join, table: usize) -> Option<Strin
             root_column,
         } if *parent == table => Some(format!(
             "SELECT r.{}::text AS id FROM {} r WHERE r.{root_column} = ANY($1::text[]::{}[])",
-            model.root_table().key,
+            model.root_table().single_key(),
             model.root_table().relation,
             types.cast(model.root, root_column)
         )),
@@ -295,7 +302,10 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
     let model = types.model;
     let mut recorded = BTreeMap::new();
     let root = model.root_table();
-    recorded.insert((root.relation.clone(), root.key.clone()), Touch::Root);
+    recorded.insert(
+        (root.relation.clone(), root.single_key().to_owned()),
+        Touch::Root,
+    );
     let mut fan_outs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     if let Some(query) = &model.query {
         for (index, table) in model.tables.iter().enumerate() {
@@ -305,7 +315,11 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
             }
             let parts = touches_of(query, index);
             if !parts.is_empty() {
-                fan_outs.insert((table.relation.clone(), table.key.clone()), parts);
+                // A table with touches has one key column (composite.rs).
+                fan_outs.insert(
+                    (table.relation.clone(), table.single_key().to_owned()),
+                    parts,
+                );
             }
         }
     }
@@ -325,14 +339,14 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
         if let Some(part) = from_list_table(types, &list.join, table) {
             let decl = types.table(table);
             fan_outs
-                .entry((decl.relation.clone(), decl.key.clone()))
+                .entry((decl.relation.clone(), decl.single_key().to_owned()))
                 .or_default()
                 .push(part);
         }
         for hop in &list.hops {
             let decl = types.table(hop.table);
             fan_outs
-                .entry((decl.relation.clone(), decl.key.clone()))
+                .entry((decl.relation.clone(), decl.single_key().to_owned()))
                 .or_default()
                 .extend(from_hop_table(types, list, hop.table));
         }

@@ -154,7 +154,7 @@ impl Columns {
 
 pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnType) -> Plan {
     let root = model.root_table();
-    let root_cast = column_type(model.root, &root.key)
+    let root_cast = column_type(model.root, root.single_key())
         .key_type()
         .unwrap_or("text");
     let slot = |table: usize, column: &str, kind: Kind| Slot {
@@ -194,14 +194,14 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
     }
     let root_sql = format!(
         "SELECT {}::text{} FROM {} WHERE {} = ANY($1::text[]::{root_cast}[])",
-        root.key,
+        root.single_key(),
         root_columns
             .exprs
             .iter()
             .map(|e| format!(", {e}"))
             .collect::<String>(),
         root.relation,
-        root.key,
+        root.single_key(),
     );
     let mut lists: Vec<(usize, Query)> = groups
         .into_iter()
@@ -423,7 +423,7 @@ fn list_query(
         } => {
             let list_table = &model.tables[*table];
             let read: Vec<String> = match columns.raw.is_empty() {
-                true => vec![format!("x.{}", list_table.key)],
+                true => vec![format!("x.{}", list_table.single_key())],
                 false => columns.raw.iter().map(|c| format!("x.{c}")).collect(),
             };
             // One lookup per link row: without LIMIT 1 the planner may hash the whole list
@@ -433,18 +433,18 @@ fn list_query(
                 model.tables[*link].relation,
                 read.join(", "),
                 list_table.relation,
-                list_table.key,
+                list_table.single_key(),
                 column_type(*link, root_ref).key_type().unwrap_or("text"),
             )
         }
         Join::Parent { table, root_column } => format!(
             "SELECT r.{}::text{exprs} FROM {} r JOIN {} t ON t.{} = r.{root_column}{joins} WHERE r.{} = ANY($1::text[]::{}[]){filter}",
-            root.key,
+            root.single_key(),
             root.relation,
             model.tables[*table].relation,
-            model.tables[*table].key,
-            root.key,
-            column_type(model.root, &root.key).key_type().unwrap_or("text"),
+            model.tables[*table].single_key(),
+            root.single_key(),
+            column_type(model.root, root.single_key()).key_type().unwrap_or("text"),
         ),
     };
     Query {

@@ -102,7 +102,7 @@ pub(crate) fn check(
     indexes: &UniqueIndexes,
 ) -> Result<(), SchemaError> {
     for table in &declaration.model.tables {
-        let key = [table.key.as_str()];
+        let key: Vec<&str> = table.key.iter().map(String::as_str).collect();
         let columns = &catalog[&table.relation];
         let table_indexes = indexes.get(&table.relation).map_or(&[][..], Vec::as_slice);
         if let Err(message) = judge(&table.relation, &key, columns, table_indexes) {

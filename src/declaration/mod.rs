@@ -12,6 +12,7 @@
 mod cell;
 mod collations;
 mod compile;
+mod composite;
 mod document;
 mod drift;
 mod filter;

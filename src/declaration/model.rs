@@ -13,7 +13,9 @@ use super::Problem;
 pub(crate) struct TableDecl {
     /// Schema-qualified, as declared: `content.person`.
     pub relation: String,
-    pub key: String,
+    /// The key's columns: one, or several for a composite key (then the table is a link or a
+    /// child table; see [`super::composite`]).
+    pub key: Vec<String>,
     /// The declared key type, checked against the column's.
     pub key_type: Option<String>,
     pub changed_by: Option<String>,
@@ -39,6 +41,19 @@ pub(crate) enum Join {
     },
     /// The root holds the list table's key in `root_column` (many-to-one, an object).
     Parent { table: usize, root_column: String },
+}
+
+impl TableDecl {
+    /// The key as written in messages: `id`, or `book_isbn, author_id`.
+    pub fn key_text(&self) -> String {
+        self.key.join(", ")
+    }
+
+    /// The one key column of a table other tables refer to, or that is the root: checked by
+    /// [`super::composite::check`] to be a single column.
+    pub fn single_key(&self) -> &str {
+        &self.key[0]
+    }
 }
 
 impl Join {
@@ -192,7 +207,7 @@ impl Model {
                 .join(",")
         };
         let root = self.root_table();
-        let mut text = format!("root {} key {}\n", root.relation, root.key);
+        let mut text = format!("root {} key {}\n", root.relation, root.key_text());
         if let Some(query) = &self.query {
             let words = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
             text.push_str(&format!("query {}\n", words(&query.sql)));
@@ -216,12 +231,12 @@ impl Model {
                             relation(*link),
                             relation(*link),
                             relation(*table),
-                            self.tables[*table].key
+                            self.tables[*table].key_text()
                         ),
                         Join::Parent { table, root_column } => format!(
                             "parent {root_column} {} key {}",
                             relation(*table),
-                            self.tables[*table].key
+                            self.tables[*table].key_text()
                         ),
                     };
                     let sort: Vec<String> = list.sort.iter().map(SortKey::describe).collect();
@@ -323,6 +338,7 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
         }
     };
     every_table_is_read(&model, &raw)?;
+    super::composite::check(&model)?;
     Ok(model)
 }
 
@@ -427,7 +443,7 @@ fn table_decl(
     }
     Ok(TableDecl {
         relation: relation.to_owned(),
-        key: raw.key.value.clone(),
+        key: raw.key.value.0.clone(),
         key_type: raw.key_type.as_ref().map(|t| t.value.clone()),
         changed_by: raw.changed_by.as_ref().map(|c| c.value.clone()),
         zone: raw.zone.as_ref().map(|z| z.value.clone()),
@@ -715,7 +731,7 @@ fn hops(
             name: name.value.clone(),
             table: index,
             relation: model.tables[index].relation.clone(),
-            key: model.tables[index].key.clone(),
+            key: model.tables[index].single_key().to_owned(),
             via,
             fields,
             position,

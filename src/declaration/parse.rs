@@ -45,7 +45,8 @@ pub(super) struct RawIndex {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTable {
-    pub key: Spanned<String>,
+    /// One column, or a list of columns for a composite key: `key: [book_isbn, author_id]`.
+    pub key: Spanned<RawKey>,
     #[serde(default)]
     pub key_type: Option<Spanned<String>>,
     #[serde(default)]
@@ -56,6 +57,41 @@ pub(super) struct RawTable {
     pub zone: Option<Spanned<String>>,
     #[serde(default)]
     pub refs: BTreeMap<String, Spanned<String>>,
+}
+
+/// A key as written: one column name, or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RawKey(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for RawKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = RawKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a column name, or a list of column names: [book_isbn, author_id]")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawKey, E> {
+                Ok(RawKey(vec![value.to_owned()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawKey, A::Error> {
+                let mut columns: Vec<String> = Vec::new();
+                while let Some(column) = seq.next_element::<String>()? {
+                    if columns.contains(&column) {
+                        return Err(de::Error::custom(format!(
+                            "{column} is named twice in the key"
+                        )));
+                    }
+                    columns.push(column);
+                }
+                if columns.is_empty() {
+                    return Err(de::Error::custom("a key needs at least one column"));
+                }
+                Ok(RawKey(columns))
+            }
+        }
+        deserializer.deserialize_any(KeyVisitor)
+    }
 }
 
 /// Document fields in the order they were written.

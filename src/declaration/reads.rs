@@ -173,11 +173,17 @@ fn missing_touches(
     let root = model.root_table();
     let cast = index
         .map(|index| &model.tables[index])
-        .and_then(|table| catalog.get(&table.relation)?.get(&table.key)?.key_type())
+        .and_then(|table| {
+            catalog
+                .get(&table.relation)?
+                .get(table.single_key())?
+                .key_type()
+        })
         .unwrap_or("…");
     let touches = format!(
         "touches: {{{relation}: SELECT <{}.{}> FROM … WHERE … = ANY($1::{cast}[])}}",
-        root.relation, root.key
+        root.relation,
+        root.single_key()
     );
     match index {
         Some(_) => format!(

@@ -162,27 +162,30 @@ fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
                 )
             })
         };
-        let key_column = column(&table.key, "key")?;
-        let Some(key_type) = key_column.key_type() else {
-            return Err(Problem::at_line(
-                &format!("{key}.key"),
-                table.line,
-                format!(
-                    "{}.{} is of type {}: keys can be uuid, smallint, integer, bigint or text",
-                    table.relation, table.key, key_column.sql_type
-                ),
-            ));
-        };
-        if let Some(declared) = &table.key_type {
-            if normalize(declared) != key_type {
+        for part in &table.key {
+            let key_column = column(part, "key")?;
+            let Some(key_type) = key_column.key_type() else {
                 return Err(Problem::at_line(
-                    &format!("{key}.key_type"),
+                    &format!("{key}.key"),
                     table.line,
                     format!(
-                        "declared {declared}, but {}.{} is {}",
-                        table.relation, table.key, key_column.sql_type
+                        "{}.{part} is of type {}: keys can be uuid, smallint, integer, bigint or text",
+                        table.relation, key_column.sql_type
                     ),
                 ));
+            };
+            let declared = table.key_type.as_ref().filter(|_| table.key.len() == 1);
+            if let Some(declared) = declared {
+                if normalize(declared) != key_type {
+                    return Err(Problem::at_line(
+                        &format!("{key}.key_type"),
+                        table.line,
+                        format!(
+                            "declared {declared}, but {}.{part} is {}",
+                            table.relation, key_column.sql_type
+                        ),
+                    ));
+                }
             }
         }
         if let Some(changed_by) = &table.changed_by {

@@ -1,6 +1,7 @@
 //! The extract stage: reading Postgres with keyset cursors, every call behind retry.
 
 mod capture;
+pub(crate) mod composite;
 mod error;
 mod horizon;
 mod lag;
@@ -31,9 +32,11 @@ use crate::transform::Key;
 pub(crate) struct Table {
     /// The schema-qualified relation, e.g. `content.person`; also names its cursor in the state.
     pub relation: String,
-    pub key: String,
-    /// The SQL type keys are cast back to: `uuid`, `bigint`, `integer`, `smallint`, `text`.
-    pub key_type: String,
+    /// The key's columns: one, or several (a composite key, read as one text: [`composite`]).
+    pub key: Vec<String>,
+    /// The SQL type each key column's values are cast back to: `uuid`, `bigint`, `integer`,
+    /// `smallint`, `text`.
+    pub key_types: Vec<String>,
     /// The column polling follows; `None` for a table followed only by exact capture.
     pub changed_by: Option<ChangedBy>,
     /// SQL mapping changed keys of this table to the root keys they touch:
@@ -47,13 +50,36 @@ pub(crate) struct Table {
 impl Table {
     /// Whether `id` can be a key of this table (an index may hold ids pg2es never wrote).
     pub fn accepts(&self, id: &str) -> bool {
-        match self.key_type.as_str() {
-            "uuid" => id.parse::<uuid::Uuid>().is_ok(),
-            "bigint" => id.parse::<i64>().is_ok(),
-            "integer" => id.parse::<i32>().is_ok(),
-            "smallint" => id.parse::<i16>().is_ok(),
-            _ => true,
-        }
+        let Some(parts) = composite::decode(id, self.key.len()) else {
+            return false;
+        };
+        parts
+            .iter()
+            .zip(&self.key_types)
+            .all(|(part, key_type)| match key_type.as_str() {
+                "uuid" => part.parse::<uuid::Uuid>().is_ok(),
+                "bigint" => part.parse::<i64>().is_ok(),
+                "integer" => part.parse::<i32>().is_ok(),
+                "smallint" => part.parse::<i16>().is_ok(),
+                _ => true,
+            })
+    }
+
+    /// The table's own names in an SQL template: `{relation}`, and the key as `{key_text}`,
+    /// `{key_columns}`, `{key_columns_desc}`, `{key_after}` (from `$2`), `{key_from}` (from
+    /// `$1`) and `{key_any}` (in the array `$1`), all over the row `t` (see [`composite`]).
+    fn render(&self, template: &str) -> String {
+        template
+            .replace("{relation}", &self.relation)
+            .replace("{key_text}", &composite::text(self, "t"))
+            .replace(
+                "{key_columns_desc}",
+                &composite::columns(self, "t", " DESC"),
+            )
+            .replace("{key_columns}", &composite::columns(self, "t", ""))
+            .replace("{key_after}", &composite::values(self, "$2"))
+            .replace("{key_from}", &composite::values(self, "$1"))
+            .replace("{key_any}", &composite::any(self, "t", "$1"))
     }
 }
 
@@ -87,22 +113,14 @@ struct TableSql {
 
 impl TableSql {
     fn new(table: &Table) -> Self {
-        let render = |template: &str| {
-            template
-                .replace("{relation}", &table.relation)
-                .replace("{key_type}", &table.key_type)
-                .replace("{key}", &table.key)
-        };
+        let render = |template: &str| table.render(template);
         let cursor = |template: &str| Self::cursor_sql(table, template);
         let ids = render(include_str!("sql/root_ids.sql"));
         Self {
             changes: cursor(include_str!("sql/changes.sql")),
             latest: cursor(include_str!("sql/latest.sql")),
             first_ids: ids.replace("{after}", "WHERE $1::text IS NULL"),
-            next_ids: ids.replace(
-                "{after}",
-                &format!("WHERE t.{} > $1::text::{}", table.key, table.key_type),
-            ),
+            next_ids: table.render(&ids.replace("{after}", "WHERE ({key_columns}) > ({key_from})")),
             count: render(include_str!("sql/count.sql")),
             existing: render(include_str!("sql/existing_ids.sql")),
         }
@@ -111,12 +129,7 @@ impl TableSql {
     /// A template over the table's cursor: `{position}`, `{after}`, `{before_horizon}`,
     /// `{changed_by}` besides the table's own names; `None` without a `changed_by` column.
     fn cursor_sql(table: &Table, template: &str) -> Option<String> {
-        let render = |template: &str| {
-            template
-                .replace("{relation}", &table.relation)
-                .replace("{key_type}", &table.key_type)
-                .replace("{key}", &table.key)
-        };
+        let render = |template: &str| table.render(template);
         {
             table.changed_by.as_ref().map(|changed_by| {
                 let column = &changed_by.column;
@@ -177,16 +190,20 @@ pub(crate) fn start_cursor(table: &Table) -> Cursor {
                 .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
         ),
     };
-    let id = match table.key_type.as_str() {
-        "uuid" => "00000000-0000-0000-0000-000000000000",
-        "bigint" => "-9223372036854775808",
-        "integer" => "-2147483648",
-        "smallint" => "-32768",
-        _ => "",
-    };
+    let parts: Vec<&str> = table
+        .key_types
+        .iter()
+        .map(|key_type| match key_type.as_str() {
+            "uuid" => "00000000-0000-0000-0000-000000000000",
+            "bigint" => "-9223372036854775808",
+            "integer" => "-2147483648",
+            "smallint" => "-32768",
+            _ => "",
+        })
+        .collect();
     Cursor {
         at,
-        id: Key::from(id),
+        id: Key::from(composite::encode(&parts)),
     }
 }
 
@@ -426,8 +443,8 @@ mod tests {
     fn templates_render_the_table() {
         let table = Table {
             relation: "content.person".into(),
-            key: "id".into(),
-            key_type: "uuid".into(),
+            key: vec!["id".into()],
+            key_types: vec!["uuid".into()],
             changed_by: Some(ChangedBy {
                 column: "updated_at".into(),
                 kind: ChangeKind::Timestamptz,
@@ -442,17 +459,69 @@ mod tests {
             changes.contains("(t.updated_at, t.id) > ($1::text::timestamptz, $2::text::uuid)"),
             "{changes}"
         );
-        assert!(sql.next_ids.contains("WHERE t.id > $1::text::uuid"));
+        assert!(
+            sql.next_ids.contains("WHERE (t.id) > ($1::text::uuid)"),
+            "{}",
+            sql.next_ids
+        );
         assert!(sql.first_ids.contains("WHERE $1::text IS NULL"));
         assert!(!sql.latest.unwrap().contains('{'));
+    }
+
+    #[test]
+    fn a_composite_key_is_a_keyset_over_its_parts() {
+        let table = Table {
+            relation: "bib.credit".into(),
+            key: vec!["book_isbn".into(), "author_id".into()],
+            key_types: vec!["text".into(), "integer".into()],
+            changed_by: Some(ChangedBy {
+                column: "updated_at".into(),
+                kind: ChangeKind::Timestamptz,
+            }),
+            fan_out: None,
+            captured: vec!["book_isbn".into()],
+        };
+        let changes = TableSql::new(&table).changes.unwrap();
+        let part = |n: u8, cast: &str| {
+            format!(
+                "replace(replace(split_part($2::text, '/', {n}), '%2F', '/'), '%25', '%')::{cast}"
+            )
+        };
+        let after = format!(
+            "($1::text::timestamptz, {}, {})",
+            part(1, "text"),
+            part(2, "integer")
+        );
+        assert!(
+            changes.contains(&format!(
+                "(t.updated_at, t.book_isbn, t.author_id) > {after}"
+            )),
+            "{changes}"
+        );
+        assert!(
+            changes.contains("ORDER BY t.updated_at, t.book_isbn, t.author_id"),
+            "{changes}"
+        );
+        let latest = TableSql::new(&table).latest.unwrap();
+        assert!(
+            latest.contains("t.book_isbn DESC, t.author_id DESC"),
+            "{latest}"
+        );
+        let went_back = TableSql::cursor_sql(&table, include_str!("sql/went_back.sql")).unwrap();
+        assert!(
+            went_back.contains("WHERE (t.book_isbn, t.author_id) = ("),
+            "{went_back}"
+        );
+        assert_eq!(start_cursor(&table).id, Key::from("/-2147483648"));
+        assert!(table.accepts("978%2F1/7") && !table.accepts("978/1/7") && !table.accepts("a/b"));
     }
 
     #[test]
     fn a_timestamp_without_zone_is_read_in_its_declared_zone() {
         let table = Table {
             relation: "shop.orders".into(),
-            key: "order_id".into(),
-            key_type: "bigint".into(),
+            key: vec!["order_id".into()],
+            key_types: vec!["bigint".into()],
             changed_by: Some(ChangedBy {
                 column: "modified".into(),
                 kind: ChangeKind::Timestamp {

@@ -2,6 +2,6 @@
 -- the index has not seen yet has been waiting (no row: nothing waits). Timestamps only.
 SELECT extract(epoch FROM clock_timestamp() - {position})::float8
 FROM {relation} t
-WHERE (t.{changed_by}, t.{key}) > ({after}, $2::text::{key_type})
-ORDER BY t.{changed_by}, t.{key}
+WHERE (t.{changed_by}, {key_columns}) > ({after}, {key_after})
+ORDER BY t.{changed_by}, {key_columns}
 LIMIT 1

@@ -1,0 +1,206 @@
+//! A link table whose key is the pair `(book_isbn, author_id)`, with no id column, in every
+//! capture mode: credits inserted, a role changed, a credit deleted and one moved to another
+//! book reach the index, compared with documents built independently in SQL
+//! (`tests/composite_keys/expected.sql`). Some isbns hold `/` and `%`, the characters a
+//! composite key's text encodes. In polling mode each run starts from the state file, whose
+//! credit cursor is a composite key: its "went back" test must not be fooled by the other
+//! credits of the same book.
+
+use std::path::Path;
+
+use crate::support::refusal::{line_of, refused};
+use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
+
+const BOOKS: &str = include_str!("composite_keys/books.yaml");
+
+struct Bib {
+    db: TestDb,
+    index: SearchIndex,
+    worker: Worker,
+    capture: &'static str,
+}
+
+async fn bib(test: &str, capture: &'static str) -> Bib {
+    let name = unique_name(test);
+    let db = TestDb::empty(&name).await;
+    db.psql_file(
+        &std::path::Path::new(REPO).join("tests/composite_keys/schema.sql"),
+        &[],
+    );
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  bib: {{file: {REPO}/tests/composite_keys/books.yaml, alias: {name}}}\n"
+        ),
+    );
+    // Pages smaller than a book's credits: the keyset must page inside rows of one book.
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "2");
+    match capture {
+        "triggers" => worker.capture_with_triggers(),
+        "logical" => worker.capture_logical(),
+        _ => {
+            worker.set("PG2ES__SYNC__CAPTURE", capture);
+        }
+    };
+    Bib {
+        db,
+        index,
+        worker,
+        capture,
+    }
+}
+
+impl Bib {
+    /// Runs `sql`, one cycle (then, for what polling cannot see, `verify --repair`), and
+    /// compares the index with Postgres.
+    async fn step(&self, what: &str, sql: &str, polling_sees_it: bool) {
+        if !sql.is_empty() {
+            self.db.execute(sql).await;
+        }
+        let (_, _, _, log) = self.worker.sync_once();
+        assert!(
+            !log.contains("restored from a backup"),
+            "{} mode, after {what}: the composite cursor was taken for a restore: {log}",
+            self.capture
+        );
+        if self.capture == "polling" && !polling_sees_it {
+            let repair = self.worker.output(&["verify", "--repair"]);
+            assert!(
+                repair.status.success(),
+                "verify --repair: {}",
+                String::from_utf8_lossy(&repair.stderr)
+            );
+        }
+        self.index.refresh().await;
+        let expected = self
+            .db
+            .expected_by(include_str!("composite_keys/expected.sql"))
+            .await;
+        let actual = self.index.documents().await;
+        assert_eq!(
+            expected.len(),
+            actual.len(),
+            "{} mode, after {what}: document count",
+            self.capture
+        );
+        assert_same_documents(&expected, &actual);
+    }
+
+    async fn link_rows_change(&self) {
+        self.step("the back-fill", "", true).await;
+        self.step(
+            "credits inserted, two of them for one book in one statement",
+            "INSERT INTO bib.author (id, name) VALUES (9, 'Author 9'), (10, 'Author 10');
+             INSERT INTO bib.credit (book_isbn, author_id, role, position)
+             VALUES ('978/7', 9, 'translator', 4), ('978/7', 10, 'editor', 5),
+                    ('978%2F8', 9, 'editor', 4)",
+            true,
+        )
+        .await;
+        self.step(
+            "a credit's role updated",
+            "UPDATE bib.credit SET role = 'illustrator', updated_at = now()
+             WHERE book_isbn = '978/4' AND position = 2",
+            true,
+        )
+        .await;
+        self.step(
+            "a credit deleted",
+            "DELETE FROM bib.credit WHERE book_isbn = '978%2F5' AND position = 3",
+            false,
+        )
+        .await;
+        self.step(
+            "a credit moved to another book",
+            "UPDATE bib.credit SET book_isbn = '978%2F2', position = 7, updated_at = now()
+             WHERE book_isbn = '978/7' AND author_id = 9",
+            false,
+        )
+        .await;
+        self.step("a restart with nothing new", "", true).await;
+    }
+}
+
+#[tokio::test]
+async fn composite_key_link_rows_reach_the_index_in_polling_mode() {
+    let bib = bib("composite_polling", "polling").await;
+    bib.link_rows_change().await;
+    // The cursor stands on the moved credit: its parts encoded (`%` as `%25`), joined by `/`.
+    let state = bib.worker.state_of("bib").expect("a state file");
+    assert_eq!(
+        state["cursors"]["bib.credit"]["id"], "978%252F2/9",
+        "{state}"
+    );
+}
+
+#[tokio::test]
+async fn composite_key_link_rows_reach_the_index_in_triggers_mode() {
+    bib("composite_triggers", "triggers")
+        .await
+        .link_rows_change()
+        .await;
+}
+
+#[tokio::test]
+async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
+    bib("composite_logical", "logical")
+        .await
+        .link_rows_change()
+        .await;
+}
+
+#[tokio::test]
+async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_its_line() {
+    let name = unique_name("composite_refused");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(
+        &Path::new(REPO).join("tests/composite_keys/schema.sql"),
+        &[],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("books.yaml");
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  bib: {{file: {}, alias: {name}, index_config: {REPO}/tests/composite_keys/books_index.json}}\n",
+            file.display()
+        ),
+    );
+    // The primary key (book_isbn, author_id) also holds author_id: (book_isbn, role) may repeat.
+    let text = BOOKS.replace("key: [book_isbn, author_id]", "key: [book_isbn, role]");
+    refused(
+        &worker,
+        &file,
+        &text,
+        "tables.bib.credit.key",
+        "key: [book_isbn, role]",
+        &[
+            "bib.credit (book_isbn, role) is not unique",
+            "CREATE UNIQUE INDEX ON bib.credit (book_isbn, role)",
+        ],
+    );
+    // The document _id is one column: a composite root key is refused, for now.
+    db.execute("ALTER TABLE bib.book ADD COLUMN edition integer NOT NULL DEFAULT 1")
+        .await;
+    let text = BOOKS.replace("bib.book: {key: isbn,", "bib.book: {key: [isbn, edition],");
+    // A mistake in the declaration itself: exit 2, as for every declaration error.
+    std::fs::write(&file, &text).unwrap();
+    let sync = worker.output(&["sync", "--once"]);
+    let message = String::from_utf8_lossy(&sync.stderr);
+    assert_eq!(sync.status.code(), Some(2), "{message}");
+    let line = format!("line {}", line_of(&text, "bib.book: {key: [isbn, edition]"));
+    for expected in [
+        &file.display().to_string(),
+        "tables.bib.book.key",
+        &line,
+        "the root's key (isbn, edition) is the document _id and must be one column",
+    ] {
+        assert!(message.contains(expected), "no {expected:?} in {message}");
+    }
+    // The same columns in another order are the primary key's: it runs.
+    let text = BOOKS.replace("key: [book_isbn, author_id]", "key: [author_id, book_isbn]");
+    std::fs::write(&file, text).unwrap();
+    let (_, _, _, log) = worker.sync_once();
+    assert!(log.contains("indexed="), "{log}");
+}
