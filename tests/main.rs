@@ -11,6 +11,7 @@ mod capture_holes;
 mod changes;
 mod connections;
 mod dead_letter;
+mod derived;
 mod docs;
 mod escape;
 mod faults;

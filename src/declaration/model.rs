@@ -142,8 +142,9 @@ pub(crate) struct Query {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Model {
     pub alias: String,
-    /// As written, relative to the declaration's directory.
-    pub index_config: String,
+    /// As written, relative to the declaration's directory; `None`: derived (see
+    /// [`super::derived`]).
+    pub index_config: Option<String>,
     pub root: usize,
     pub tables: Vec<TableDecl>,
     /// Empty when `query` builds the documents.
@@ -240,7 +241,7 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
     })?;
     let model = Model {
         alias: raw.index.alias.value.clone(),
-        index_config: raw.index.config.value.clone(),
+        index_config: raw.index.config.as_ref().map(|config| config.value.clone()),
         root,
         tables,
         fields: Vec::new(),
@@ -266,6 +267,13 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
             Model { fields, ..model }
         }
         (None, Some(query)) => {
+            if model.index_config.is_none() {
+                return Err(Problem::at(
+                    "index.alias",
+                    &raw.index.alias,
+                    "a `query` declaration needs `index.config`: its documents' fields are only known to its SQL".into(),
+                ));
+            }
             let query = query_of(&model, query, &index_of)?;
             Model {
                 query: Some(query),
@@ -673,16 +681,17 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
     };
     for (name, spec) in &fields.0 {
         let line = name.referenced.line();
-        let column = match &spec.value {
-            RawField::Column(column) => Column {
-                name: name.value.clone(),
-                column: column.clone(),
-                null: None,
-                line,
-                link: false,
-            },
-            RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
-                let (column, link) = match (&detail.column, &detail.link) {
+        let column =
+            match &spec.value {
+                RawField::Column(column) => Column {
+                    name: name.value.clone(),
+                    column: column.clone(),
+                    null: None,
+                    line,
+                    link: false,
+                },
+                RawField::Detailed(detail) if detail.list.is_none() && detail.names.is_none() => {
+                    let (column, link) = match (&detail.column, &detail.link) {
                     (Some(column), None) => (column.clone(), false),
                     (None, Some(column)) => (column.clone(), true),
                     _ => return Err(Problem::at(
@@ -692,24 +701,22 @@ fn columns(fields: Option<&Fields>, key: &str) -> Result<Vec<Column>, Problem> {
                             .into(),
                     )),
                 };
-                let null = detail.null.clone();
-                Column {
-                    name: name.value.clone(),
-                    column,
-                    null,
-                    line,
-                    link,
+                    let null = detail.null.clone();
+                    Column {
+                        name: name.value.clone(),
+                        column,
+                        null,
+                        line,
+                        link,
+                    }
                 }
-            }
-            RawField::Detailed(_) => {
-                return Err(Problem::at(
+                RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
                     "inside a list, a field is a column (nested lists: use the SQL escape hatch)"
                         .into(),
-                ))
-            }
-        };
+                )),
+            };
         columns.push(column);
     }
     Ok(columns)
