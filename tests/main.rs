@@ -17,6 +17,7 @@ mod escape;
 mod faults;
 mod golden;
 mod horizon;
+mod init;
 mod keys;
 mod logical;
 mod logical_faults;

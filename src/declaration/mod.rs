@@ -14,6 +14,8 @@ mod collations;
 mod compile;
 mod derived;
 mod document;
+pub(crate) mod draft;
+mod draft_text;
 mod drift;
 mod filter;
 mod keys;

@@ -1,0 +1,263 @@
+//! A [`Draft`] written as a declaration that runs as it is, each choice with a one-line
+//! comment, and the indexes its cursors and fan-out need.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::draft::{Draft, Relation, TableInfo};
+
+/// Column names polling prefers, in order: the first of a type a cursor can hold is chosen.
+const CURSOR_NAMES: [&str; 9] = [
+    "updated_at",
+    "modified_at",
+    "modified",
+    "updated",
+    "last_modified",
+    "changed_at",
+    "version",
+    "row_version",
+    "created_at",
+];
+
+/// The column polling follows, with its line of `tables:` and why.
+struct Cursor {
+    entry: String,
+    column: Option<String>,
+    why: String,
+}
+
+fn cursor(table: &TableInfo) -> Cursor {
+    let found = CURSOR_NAMES.iter().find_map(|name| {
+        let (_, ty) = table.columns.iter().find(|(column, _)| column == name)?;
+        matches!(
+            ty.type_name.as_str(),
+            "timestamptz" | "timestamp" | "int2" | "int4" | "int8"
+        )
+        .then_some((*name, ty.type_name.as_str()))
+    });
+    match found {
+        Some((name, "timestamp")) => Cursor {
+            entry: format!(", changed_by: {name}, zone: UTC"),
+            column: Some(name.into()),
+            why: format!("polling follows {name} (a timestamp without zone: its values are taken as UTC, say otherwise)"),
+        },
+        Some((name, ty)) => Cursor {
+            entry: format!(", changed_by: {name}"),
+            column: Some(name.into()),
+            why: format!("polling follows {name} ({ty})"),
+        },
+        None => Cursor {
+            entry: String::new(),
+            column: None,
+            why: "no updated_at-like column: polling needs one (add it, or use triggers or logical capture)".into(),
+        },
+    }
+}
+
+/// YAML text of a name: plain when it is a word, else quoted.
+fn y(name: &str) -> String {
+    let word = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && !matches!(
+            name.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    match word {
+        true => name.to_owned(),
+        false => serde_json::Value::String(name.to_owned()).to_string(),
+    }
+}
+
+fn unique(used: &mut BTreeSet<String>, wanted: &str) -> String {
+    let mut name = wanted.to_owned();
+    while used.contains(&name) {
+        name.push_str("_list");
+    }
+    used.insert(name.clone());
+    name
+}
+
+#[derive(Default)]
+struct Tables {
+    lines: BTreeMap<String, (String, String, BTreeMap<String, String>)>,
+    indexes: Vec<String>,
+}
+
+impl Tables {
+    fn add(&mut self, table: &TableInfo, why: &str, key_type: bool) {
+        let cursor = cursor(table);
+        if let Some(column) = &cursor.column {
+            self.indexes.push(format!(
+                "CREATE INDEX ON {} ({column}, {});  -- polling's cursor",
+                table.relation, table.key
+            ));
+        }
+        let key_type = match key_type {
+            true => format!(", key_type: {}", table.key_type),
+            false => String::new(),
+        };
+        let entry = format!("key: {}{key_type}{}", y(&table.key), cursor.entry);
+        let why = format!("{why}; key {} (its primary key); {}", table.key, cursor.why);
+        self.lines
+            .entry(table.relation.clone())
+            .or_insert((why, entry, BTreeMap::new()));
+    }
+
+    fn refs(&mut self, relation: &str, column: &str, to: &str) {
+        if let Some((_, _, refs)) = self.lines.get_mut(relation) {
+            refs.insert(column.to_owned(), to.to_owned());
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        out.push_str("tables:\n");
+        for (relation, (why, entry, refs)) in &self.lines {
+            let refs = match refs.is_empty() {
+                true => String::new(),
+                false => {
+                    let pairs: Vec<String> =
+                        refs.iter().map(|(c, t)| format!("{}: {t}", y(c))).collect();
+                    format!(", refs: {{{}}}", pairs.join(", "))
+                }
+            };
+            out.push_str(&format!("  # {why}\n  {relation}: {{{entry}{refs}}}\n"));
+        }
+    }
+}
+
+/// Every column of a table as `{field: column, …}`, with the link table's extra columns.
+fn fields(table: &TableInfo, link: Option<(&TableInfo, &[&str])>) -> String {
+    let mut used = BTreeSet::new();
+    let mut pairs: Vec<String> = table
+        .columns
+        .iter()
+        .map(|(c, _)| {
+            used.insert(c.clone());
+            format!("{}: {}", y(c), y(c))
+        })
+        .collect();
+    if let Some((link, skip)) = link {
+        for (column, _) in &link.columns {
+            if column == &link.key || skip.contains(&column.as_str()) {
+                continue;
+            }
+            let name = unique(&mut used, &format!("link_{column}"));
+            pairs.push(format!("{}: {{link: {}}}", y(&name), y(column)));
+        }
+    }
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// The declaration's text and the `CREATE INDEX` statements its queries need.
+pub(crate) fn render(draft: &Draft, name: &str, command: &str) -> (String, Vec<String>) {
+    let root = &draft.root;
+    let mut out = format!(
+        "# Drafted by `{command}`: edit rather than write. Each choice says why.\nindex:\n  alias: {}\n  # no `config:`: the index config is derived from the fields and the column types\n  # (`pg2es check` prints it; save it as a file and name it here to tune analyzers)\n\nroot: {}\n\n",
+        y(name),
+        root.relation
+    );
+    let mut tables = Tables::default();
+    tables.add(root, "the root: one document per row", true);
+    let mut used: BTreeSet<String> = root.columns.iter().map(|(c, _)| c.clone()).collect();
+    let mut document =
+        String::from("document:\n  # every column of the root, named as the column\n");
+    for (column, _) in &root.columns {
+        document.push_str(&format!("  {}: {}\n", y(column), y(column)));
+    }
+    for relation in &draft.relations {
+        document.push_str(&relation_field(relation, root, &mut tables, &mut used));
+    }
+    tables.write(&mut out);
+    out.push('\n');
+    out.push_str(&document);
+    if !draft.skipped.is_empty() {
+        out.push_str("\n# Foreign keys not followed:\n");
+        for why in &draft.skipped {
+            out.push_str(&format!("#   {why}\n"));
+        }
+    }
+    out.push_str("\n# The indexes the cursors and the fan-out need (unless one already starts with these columns):\n");
+    for index in &tables.indexes {
+        out.push_str(&format!("#   {index}\n"));
+    }
+    (out, tables.indexes)
+}
+
+fn relation_field(
+    relation: &Relation,
+    root: &TableInfo,
+    tables: &mut Tables,
+    used: &mut BTreeSet<String>,
+) -> String {
+    match relation {
+        Relation::Parent { column, table } => {
+            let why = format!("the root refs it by {column}");
+            tables.add(table, &why, false);
+            tables.refs(&root.relation, column, &table.relation);
+            tables.indexes.push(format!(
+                "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
+                root.relation, table.relation
+            ));
+            let name = unique(used, column.strip_suffix("_id").unwrap_or(table.short()));
+            format!(
+                "  # {column} refs {}: one object (or null)\n  {}: {{list: {}, one: true, fields: {}}}\n",
+                table.relation,
+                y(&name),
+                table.relation,
+                fields(table, None)
+            )
+        }
+        Relation::Child { table, column } => {
+            tables.add(table, &format!("its {column} refs the root"), false);
+            tables.refs(&table.relation, column, &root.relation);
+            tables.indexes.push(format!(
+                "CREATE INDEX ON {} ({column});  -- the rows of a document",
+                table.relation
+            ));
+            let name = unique(used, table.short());
+            format!(
+                "  # {}.{column} refs the root: a list, by key\n  {}:\n    list: {}\n    fields: {}\n    sort: [{}]\n",
+                table.relation,
+                y(&name),
+                table.relation,
+                fields(table, None),
+                y(&table.key)
+            )
+        }
+        Relation::Through {
+            link,
+            root_column,
+            table,
+            list_column,
+        } => {
+            let why = format!("linked to the root through {}", link.relation);
+            tables.add(table, &why, false);
+            tables.add(
+                link,
+                "links the root and a list: two foreign keys and little else",
+                false,
+            );
+            tables.refs(&link.relation, root_column, &root.relation);
+            tables.refs(&link.relation, list_column, &table.relation);
+            tables.indexes.push(format!(
+                "CREATE INDEX ON {} ({root_column});  -- the links of a document",
+                link.relation
+            ));
+            tables.indexes.push(format!(
+                "CREATE INDEX ON {} ({list_column}, {root_column});  -- the documents a changed {} touches",
+                link.relation, table.relation
+            ));
+            let name = unique(used, table.short());
+            let skip = [root_column.as_str(), list_column.as_str()];
+            format!(
+                "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n    fields: {}\n    sort: [{}]\n",
+                link.relation,
+                table.relation,
+                y(&name),
+                table.relation,
+                link.relation,
+                fields(table, Some((link, &skip))),
+                y(&table.key)
+            )
+        }
+    }
+}
