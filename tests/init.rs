@@ -63,6 +63,27 @@ async fn init_drafts_a_movies_declaration_that_checks_and_back_fills_with_throug
     let forced = [&args[..], &["--force"]].concat();
     assert!(drafting.output(&forced).status.success());
 
+    // Bad input, named with what to do.
+    db.execute("CREATE TABLE public.no_key (a int)").await;
+    for (root, says) in [
+        (
+            "content.no_such_table",
+            "does not exist: name an existing table",
+        ),
+        ("film_work", "name the table as SCHEMA.TABLE"),
+        (
+            "public.no_key",
+            "has no primary key: add one (ALTER TABLE public.no_key ADD PRIMARY KEY",
+        ),
+    ] {
+        let refused = drafting.output(&["init", "--root", root, "--name", "other"]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && stderr.contains(says),
+            "{root}: {stderr}"
+        );
+    }
+
     let worker = Worker::with_pipelines(
         &db,
         &format!("pipelines:\n  {name}: {{file: {}}}\n", file.display()),
