@@ -189,77 +189,101 @@ fn relation_field(
     used: &mut BTreeSet<String>,
 ) -> String {
     match relation {
-        Relation::Parent { column, table } => {
-            let why = format!("the root refs it by {column}");
-            tables.add(table, &why, false);
-            tables.refs(&root.relation, column, &table.relation);
-            tables.indexes.push(format!(
-                "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
-                root.relation, table.relation
-            ));
-            let name = unique(used, column.strip_suffix("_id").unwrap_or(table.short()));
-            format!(
-                "  # {column} refs {}: one object (or null)\n  {}: {{list: {}, one: true, fields: {}}}\n",
-                table.relation,
-                y(&name),
-                table.relation,
-                fields(table, None)
-            )
-        }
-        Relation::Child { table, column } => {
-            tables.add(table, &format!("its {column} refs the root"), false);
-            tables.refs(&table.relation, column, &root.relation);
-            tables.indexes.push(format!(
-                "CREATE INDEX ON {} ({column});  -- the rows of a document",
-                table.relation
-            ));
-            let name = unique(used, table.short());
-            format!(
-                "  # {}.{column} refs the root: a list, by key\n  {}:\n    list: {}\n    fields: {}\n    sort: [{}]\n",
-                table.relation,
-                y(&name),
-                table.relation,
-                fields(table, None),
-                y(&table.key)
-            )
-        }
+        Relation::Parent { column, table } => parent(root, column, table, tables, used),
+        Relation::Child { table, column } => child(root, table, column, tables, used),
         Relation::Through {
             link,
             root_column,
             table,
             list_column,
-        } => {
-            let why = format!("linked to the root through {}", link.relation);
-            tables.add(table, &why, false);
-            tables.add(
-                link,
-                "links the root and a list: two foreign keys and little else",
-                false,
-            );
-            tables.refs(&link.relation, root_column, &root.relation);
-            tables.refs(&link.relation, list_column, &table.relation);
-            tables.indexes.push(format!(
-                "CREATE INDEX ON {} ({root_column});  -- the links of a document",
-                link.relation
-            ));
-            tables.indexes.push(format!(
-                "CREATE INDEX ON {} ({list_column}, {root_column});  -- the documents a changed {} touches",
-                link.relation, table.relation
-            ));
-            let name = unique(used, table.short());
-            let skip = [root_column.as_str(), list_column.as_str()];
-            format!(
-                "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n    fields: {}\n    sort: [{}]\n",
-                link.relation,
-                table.relation,
-                y(&name),
-                table.relation,
-                link.relation,
-                fields(table, Some((link, &skip))),
-                y(&table.key)
-            )
-        }
+        } => through(root, link, [root_column, list_column], table, tables, used),
     }
+}
+
+/// The root's `column` refs `table`: one object (or null).
+fn parent(
+    root: &TableInfo,
+    column: &str,
+    table: &TableInfo,
+    tables: &mut Tables,
+    used: &mut BTreeSet<String>,
+) -> String {
+    tables.add(table, &format!("the root refs it by {column}"), false);
+    tables.refs(&root.relation, column, &table.relation);
+    tables.indexes.push(format!(
+        "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
+        root.relation, table.relation
+    ));
+    let name = unique(used, column.strip_suffix("_id").unwrap_or(table.short()));
+    format!(
+        "  # {column} refs {}: one object (or null)\n  {}: {{list: {}, one: true, fields: {}}}\n",
+        table.relation,
+        y(&name),
+        table.relation,
+        fields(table, None)
+    )
+}
+
+/// `table.column` refs the root: a list of its rows, by key.
+fn child(
+    root: &TableInfo,
+    table: &TableInfo,
+    column: &str,
+    tables: &mut Tables,
+    used: &mut BTreeSet<String>,
+) -> String {
+    tables.add(table, &format!("its {column} refs the root"), false);
+    tables.refs(&table.relation, column, &root.relation);
+    tables.indexes.push(format!(
+        "CREATE INDEX ON {} ({column});  -- the rows of a document",
+        table.relation
+    ));
+    let name = unique(used, table.short());
+    format!(
+        "  # {}.{column} refs the root: a list, by key\n  {}:\n    list: {}\n    fields: {}\n    sort: [{}]\n",
+        table.relation,
+        y(&name),
+        table.relation,
+        fields(table, None),
+        y(&table.key)
+    )
+}
+
+/// `link` refs the root and `table`: a list of `table`'s rows through it, by key.
+fn through(
+    root: &TableInfo,
+    link: &TableInfo,
+    [root_column, list_column]: [&String; 2],
+    table: &TableInfo,
+    tables: &mut Tables,
+    used: &mut BTreeSet<String>,
+) -> String {
+    let why = format!("linked to the root through {}", link.relation);
+    tables.add(table, &why, false);
+    let why = "links the root and a list: two foreign keys and little else";
+    tables.add(link, why, false);
+    tables.refs(&link.relation, root_column, &root.relation);
+    tables.refs(&link.relation, list_column, &table.relation);
+    tables.indexes.push(format!(
+        "CREATE INDEX ON {} ({root_column});  -- the links of a document",
+        link.relation
+    ));
+    tables.indexes.push(format!(
+        "CREATE INDEX ON {} ({list_column}, {root_column});  -- the documents a changed {} touches",
+        link.relation, table.relation
+    ));
+    let name = unique(used, table.short());
+    let skip = [root_column.as_str(), list_column.as_str()];
+    format!(
+        "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n    fields: {}\n    sort: [{}]\n",
+        link.relation,
+        table.relation,
+        y(&name),
+        table.relation,
+        link.relation,
+        fields(table, Some((link, &skip))),
+        y(&table.key)
+    )
 }
 
 #[cfg(test)]
