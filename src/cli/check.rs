@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use super::{pipelines, AppError};
 use crate::config::{redact_url, Capture, Config};
-use crate::declaration::Declared;
+use crate::declaration::{Declared, IndexConfig};
 use crate::extract::{Postgres, Table};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
-use crate::load::{limits_in, mapping, read_index_config, Elastic};
+use crate::load::{limits_in, mapping, Elastic};
 use crate::retry::RetryPolicy;
 
 pub(super) struct Report {
@@ -265,7 +265,7 @@ async fn check_index_privileges(report: &mut Report, pipeline: &Declared, elasti
 }
 
 async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic) {
-    let wanted = match read_index_config(&pipeline.index_config) {
+    let wanted = match pipeline.index_config.read() {
         Ok(wanted) => wanted,
         Err(err) => {
             let hint =
@@ -273,7 +273,16 @@ async fn check_index(report: &mut Report, pipeline: &Declared, elastic: &Elastic
             return report.fail("index config", &chain(&err), hint);
         }
     };
-    report.pass("index config", &pipeline.index_config.display().to_string());
+    report.pass("index config", &pipeline.index_config.describe());
+    if let IndexConfig::Derived(config) = &pipeline.index_config {
+        let text = serde_json::to_string_pretty(config).unwrap_or_default();
+        println!(
+            "    derived index config (save it as a file and name it in index.config to tune it):"
+        );
+        for line in text.lines() {
+            println!("    {line}");
+        }
+    }
     let name = &pipeline.alias;
     match elastic.mapping().await {
         Ok(None) => report.fail(
@@ -356,7 +365,7 @@ fn check_dead_letters(report: &mut Report, config: &Config, pipeline: &Declared)
         match limit {
             Some(limit) if limit.starts_with("index.") => hints.push(format!(
                 "{count} broke {limit}: raise it under settings in {}",
-                pipeline.index_config.display()
+                pipeline.index_config.describe()
             )),
             Some(limit) => hints.push(format!("{count} broke {limit}")),
             None => hints.push(format!("{count} refused for another reason (see the file)")),

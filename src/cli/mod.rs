@@ -4,6 +4,7 @@ mod capture;
 mod check;
 mod dead_letter;
 mod export;
+mod init;
 mod listen;
 mod logical;
 mod pipelines;
@@ -78,6 +79,22 @@ enum Command {
     },
     /// Validate config, reach both servers, compare the live mapping with the index config.
     Check,
+    /// Draft pipelines/NAME.yaml from the catalogue: the root, its columns, and the tables
+    /// one foreign key away, each choice with a comment. Never overwrites without --force.
+    Init {
+        /// The table that gives one document per row, as SCHEMA.TABLE.
+        #[arg(long)]
+        root: String,
+        /// The pipeline's name and alias (default: the table's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// How many foreign keys away tables are followed (1 for now).
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+        /// Overwrite pipelines/NAME.yaml.
+        #[arg(long)]
+        force: bool,
+    },
     /// Install exact change capture (triggers and the pg2es schema) in Postgres; idempotent.
     Setup,
     /// Remove what `setup` installed.
@@ -154,10 +171,11 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     // A declaration that cannot work is a config error too, found before anything connects
     // (`check` reports it among its other checks instead).
-    let validate = |config: Config| match matches!(cli.command, Command::Check) {
-        true => Ok(config),
-        false => pipelines::declarations(&config).map(|_| config),
-    };
+    let validate =
+        |config: Config| match matches!(cli.command, Command::Check | Command::Init { .. }) {
+            true => Ok(config),
+            false => pipelines::declarations(&config).map(|_| config),
+        };
     let config = match Config::load(&cli.config)
         .map_err(AppError::from)
         .and_then(|config| only(config, cli.pipeline.as_deref()))
@@ -175,6 +193,20 @@ pub async fn main() -> ExitCode {
         Command::Sync { once, reset_state } => sync(&config, Mode::follow(once, reset_state)).await,
         Command::Reindex { force, rollback } => reindex::run(&config, force, rollback).await,
         Command::Check => check::run(&cli.config, &config).await,
+        Command::Init {
+            root,
+            name,
+            depth,
+            force,
+        } => {
+            let init = init::Init {
+                root,
+                name,
+                depth,
+                force,
+            };
+            init::run(&config, init).await
+        }
         Command::Setup => capture::setup(&config).await,
         Command::Teardown => capture::teardown(&config).await,
         Command::Verify { repair, json } => verify::run(&config, repair, json).await,

@@ -19,7 +19,7 @@ pub(crate) fn declarations(config: &Config) -> Result<Vec<Declaration>, AppError
             declaration.model.alias = alias.clone();
         }
         if let Some(index_config) = &entry.index_config {
-            declaration.index_config = config.base_dir.join(index_config);
+            declaration.index_config = Some(config.base_dir.join(index_config));
         }
         declarations.push(declaration);
     }

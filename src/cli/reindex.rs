@@ -7,7 +7,7 @@ use super::status::QUICK_RETRY;
 use super::{compiled, connect, sync, AppError, Mode};
 use crate::config::Config;
 use crate::declaration::Declared;
-use crate::load::{read_index_config, Elastic};
+use crate::load::Elastic;
 use crate::pipeline::{wanted_hash, Request};
 
 pub(super) async fn run(
@@ -23,7 +23,7 @@ pub(super) async fn run(
     let (_, pipelines) = compiled(config, QUICK_RETRY).await?;
     let mut before = Vec::new();
     for pipeline in &pipelines {
-        let index_config = read_index_config(&pipeline.index_config)?;
+        let index_config = pipeline.index_config.read()?;
         let wanted = wanted_hash(&index_config, &pipeline.fingerprint);
         let (_, elastic) = connect(config, QUICK_RETRY, pipeline)?;
         before.push((wanted, answering(&elastic).await?, elastic));

@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use super::{compiled, connect, listen, load_state, schema_change, worker, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::Declared;
-use crate::load::{read_index_config, EsError, WriteReport};
+use crate::load::{EsError, WriteReport};
 use crate::pipeline::{Engine, Request, Servers, SyncError};
 use crate::retry::RetryPolicy;
 use crate::state;
@@ -140,7 +140,7 @@ async fn work(
 ) -> Result<WriteReport, AppError> {
     let state = load_state(config, &pipeline)?;
     // Refuse a broken index config before any document is sent.
-    let index_config = read_index_config(&pipeline.index_config)?;
+    let index_config = pipeline.index_config.read()?;
     let retry = RetryPolicy::from(&config.sync.retry);
     let (postgres, elastic) = connect(config, retry, &pipeline)?;
     info!(

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use sqlx::PgPool;
 
 use super::collations;
+use super::derived;
 use super::document::{self, Plan};
 use super::keys;
 use super::model::{Field, Join, List, Model, Query, TableDecl};
@@ -32,7 +33,7 @@ pub(crate) enum Touch {
 pub(crate) struct Declared {
     pub name: String,
     pub alias: String,
-    pub index_config: PathBuf,
+    pub index_config: IndexConfig,
     pub fingerprint: String,
     /// Root first.
     pub tables: Vec<Table>,
@@ -44,6 +45,35 @@ pub(crate) struct Declared {
     pub(super) declaration: Declaration,
     /// The type of every column the compiled queries read, as it was at compile time.
     pub(super) read: Catalog,
+}
+
+/// Where a pipeline's index config comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum IndexConfig {
+    /// `index.config`: a file written by hand.
+    File(PathBuf),
+    /// Derived from the declaration and the column types (no `index.config`).
+    Derived(serde_json::Value),
+}
+
+impl IndexConfig {
+    /// The config, read from its file or as derived.
+    pub fn read(&self) -> Result<serde_json::Value, crate::load::EsError> {
+        match self {
+            IndexConfig::File(path) => crate::load::read_index_config(path),
+            IndexConfig::Derived(config) => Ok(config.clone()),
+        }
+    }
+
+    /// The file, or where a derived config comes from.
+    pub fn describe(&self) -> String {
+        match self {
+            IndexConfig::File(path) => path.display().to_string(),
+            IndexConfig::Derived(_) => {
+                "derived from the declaration and the column types (no index.config)".into()
+            }
+        }
+    }
 }
 
 /// How documents are built: from the declared fields, or by the declaration's own SQL.
@@ -84,10 +114,16 @@ impl Declared {
                 types.column(table, column).clone()
             })),
         };
+        let index_config = match &declaration.index_config {
+            Some(path) => IndexConfig::File(path.clone()),
+            None => IndexConfig::Derived(derived::derive(model, |table, column| {
+                types.column(table, column).clone()
+            })),
+        };
         Self {
             name: declaration.name.clone(),
             alias: model.alias.clone(),
-            index_config: declaration.index_config.clone(),
+            index_config,
             fingerprint: declaration.fingerprint(),
             tables,
             recorded,

@@ -13,7 +13,10 @@ mod cell;
 mod collations;
 mod compile;
 mod composite;
+mod derived;
 mod document;
+pub(crate) mod draft;
+mod draft_text;
 mod drift;
 mod filter;
 mod keys;
@@ -27,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-pub(crate) use compile::{Declared, Touch};
+pub(crate) use compile::{Declared, IndexConfig, Touch};
 pub(crate) use model::Model;
 pub(crate) use schema::SchemaError;
 
@@ -102,7 +105,8 @@ pub(crate) struct Declaration {
     pub model: Model,
     /// The declaration's own text, whose meaning names the index it builds (see
     /// [`Declaration::fingerprint`]).
-    pub index_config: PathBuf,
+    /// The index config file, or `None` for one derived from the declaration.
+    pub index_config: Option<PathBuf>,
 }
 
 impl Declaration {
@@ -126,7 +130,7 @@ impl Declaration {
             problem,
         })?;
         let dir = path.parent().unwrap_or(Path::new(""));
-        let index_config = dir.join(&model.index_config);
+        let index_config = model.index_config.as_ref().map(|config| dir.join(config));
         Ok(Self {
             name: name.to_owned(),
             path: path.to_owned(),

@@ -177,8 +177,9 @@ pub(crate) struct Query {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Model {
     pub alias: String,
-    /// As written, relative to the declaration's directory.
-    pub index_config: String,
+    /// As written, relative to the declaration's directory; `None`: derived (see
+    /// [`super::derived`]).
+    pub index_config: Option<String>,
     pub root: usize,
     pub tables: Vec<TableDecl>,
     /// Empty when `query` builds the documents.
@@ -290,7 +291,7 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
     })?;
     let model = Model {
         alias: raw.index.alias.value.clone(),
-        index_config: raw.index.config.value.clone(),
+        index_config: raw.index.config.as_ref().map(|config| config.value.clone()),
         root,
         tables,
         fields: Vec::new(),
@@ -316,6 +317,13 @@ pub(super) fn build(raw: RawPipeline) -> Result<Model, Problem> {
             Model { fields, ..model }
         }
         (None, Some(query)) => {
+            if model.index_config.is_none() {
+                return Err(Problem::at(
+                    "index.alias",
+                    &raw.index.alias,
+                    "a `query` declaration needs `index.config`: its documents' fields are only known to its SQL".into(),
+                ));
+            }
             let query = query_of(&model, query, &index_of)?;
             Model {
                 query: Some(query),

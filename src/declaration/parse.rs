@@ -39,7 +39,9 @@ pub(super) struct RawQuery {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawIndex {
     pub alias: Spanned<String>,
-    pub config: Spanned<String>,
+    /// Absent: the config is derived from the declaration and the column types.
+    #[serde(default)]
+    pub config: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,8 +22,8 @@ fn the_movies_declaration_reads() {
     assert_eq!(model.alias, "movies");
     assert_eq!(model.root_table().relation, "content.film_work");
     assert_eq!(
-        declaration.index_config,
-        Path::new("pipelines/../index_config.json")
+        declaration.index_config.as_deref(),
+        Some(Path::new("pipelines/../index_config.json"))
     );
     let Field::List(actors) = &model.fields[8] else {
         panic!("actors is a list: {:?}", model.fields[8])

@@ -373,6 +373,11 @@ impl SearchIndex {
 impl SearchIndex {
     /// What pg2es recorded in the mapping of the index behind this name (`_meta.pg2es`).
     pub async fn pg2es_meta(&self) -> Value {
+        self.mappings().await["_meta"]["pg2es"].clone()
+    }
+
+    /// The mappings of the index behind this name.
+    pub async fn mappings(&self) -> Value {
         let body: Value = self
             .client
             .indices()
@@ -386,7 +391,7 @@ impl SearchIndex {
             .await
             .unwrap();
         let index = body.as_object().unwrap().values().next().unwrap();
-        index["mappings"]["_meta"]["pg2es"].clone()
+        index["mappings"].clone()
     }
 
     /// Writes documents behind pg2es's back in one bulk request, as an older indexer would.

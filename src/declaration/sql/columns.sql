@@ -6,3 +6,4 @@ JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = to_regclass($1)
   AND a.attnum > 0
   AND NOT a.attisdropped
+ORDER BY a.attnum

@@ -1,0 +1,63 @@
+//! `pg2es init --root SCHEMA.TABLE`: drafts `pipelines/NAME.yaml` from the catalogue.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::status::QUICK_RETRY;
+use super::{pipelines, AppError};
+use crate::config::Config;
+use crate::declaration::draft;
+
+/// What `init` was asked for.
+pub(crate) struct Init {
+    pub root: String,
+    pub name: Option<String>,
+    pub depth: u32,
+    pub force: bool,
+}
+
+pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppError> {
+    let name = init.name.clone().unwrap_or_else(|| {
+        let table = init
+            .root
+            .rsplit_once('.')
+            .map_or(init.root.as_str(), |(_, t)| t);
+        table.to_owned()
+    });
+    let path = config
+        .base_dir
+        .join("pipelines")
+        .join(format!("{name}.yaml"));
+    if path.exists() && !init.force {
+        return Err(AppError::Task(format!(
+            "{} exists: pg2es init never overwrites a file without --force (or choose another --name)",
+            path.display()
+        )));
+    }
+    let postgres = pipelines::postgres(config, QUICK_RETRY)?;
+    postgres.ping().await?;
+    let drafted = draft::read(postgres.pool(), &init.root, init.depth)
+        .await
+        .map_err(|err| AppError::Task(super::causes(&err).join(": ")))?;
+    let command = format!("pg2es init --root {}", init.root);
+    let (text, indexes) = draft::render(&drafted, &name, &command);
+    write(&path, &text)?;
+    println!("wrote {}", path.display());
+    println!("list it in config.yaml:\n  pipelines:\n    {name}: {{file: pipelines/{name}.yaml}}");
+    println!("then `pg2es check` and `pg2es run`. The indexes its cursors and fan-out need (unless one already starts with these columns):");
+    for index in indexes {
+        println!("  {index}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(path: &PathBuf, text: &str) -> Result<(), AppError> {
+    let output = |source| AppError::Output {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(output)?;
+    }
+    std::fs::write(path, text).map_err(output)
+}
