@@ -8,6 +8,7 @@ mod logical;
 mod partitions;
 mod privileges;
 mod source;
+mod version;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::PgError;
 pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 pub(crate) use partitions::{any_partitioned, Member, Trees};
+pub(crate) use version::VersionError;
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};
