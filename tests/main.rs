@@ -34,3 +34,4 @@ mod truncate_rebuild;
 mod trust;
 mod types;
 mod verify;
+mod versions;

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn thirteen_and_newer_are_supported() {
         for (number, name) in [(130_000, "13.0"), (130_023, "13.23"), (180_004, "18.4")] {
-            assert_eq!(judge("db:5432/app", version(number, name)).unwrap().number, number);
+            assert_eq!(
+                judge("db:5432/app", version(number, name)).unwrap().number,
+                number
+            );
         }
     }
 

@@ -65,12 +65,25 @@ pub(crate) struct Requirements {
     pub replication: bool,
     pub role: String,
     pub max_slot_wal_keep_size: String,
+    pub server_version_num: i32,
+    pub server_version: String,
 }
+
+/// `server_version_num` of the oldest server logical capture streams from: the replication
+/// client (pgwire-replication 0.5) asks `pgoutput` for its `messages` option, which Postgres
+/// 13 does not know ("unrecognized pgoutput option: messages").
+pub(crate) const OLDEST_FOR_LOGICAL: i32 = 140_000;
 
 impl Requirements {
     /// What is missing, each said as what to do; empty when logical capture can work.
     pub fn missing(&self) -> Vec<String> {
         let mut missing = Vec::new();
+        if self.server_version_num < OLDEST_FOR_LOGICAL {
+            missing.push(format!(
+                "PostgreSQL {} (server_version_num {}) cannot stream to pg2es: logical capture needs PostgreSQL 14 or newer (server_version_num {OLDEST_FOR_LOGICAL})",
+                self.server_version, self.server_version_num
+            ));
+        }
         if self.wal_level != "logical" {
             missing.push(format!(
                 "wal_level is {}: set wal_level = logical in postgresql.conf and restart Postgres",
@@ -124,6 +137,8 @@ impl Postgres {
             replication: row.try_get("replication").unwrap_or(false),
             role: field("role"),
             max_slot_wal_keep_size: field("max_slot_wal_keep_size"),
+            server_version_num: row.try_get("server_version_num").unwrap_or_default(),
+            server_version: field("server_version"),
         })
     }
 
@@ -435,6 +450,8 @@ mod tests {
             replication: false,
             role: "app".into(),
             max_slot_wal_keep_size: "-1".into(),
+            server_version_num: 140_000,
+            server_version: "14.0".into(),
         };
         let missing = requirements.missing();
         assert!(missing[0].contains("wal_level = logical"), "{missing:?}");
@@ -443,5 +460,23 @@ mod tests {
             "{missing:?}"
         );
         assert!(requirements.unbounded());
+    }
+
+    #[test]
+    fn postgres_13_cannot_stream_and_says_which_version_is_needed() {
+        let on = |server_version_num, server_version: &str| Requirements {
+            wal_level: "logical".into(),
+            replication: true,
+            role: "app".into(),
+            max_slot_wal_keep_size: "10GB".into(),
+            server_version_num,
+            server_version: server_version.into(),
+        };
+        assert_eq!(
+            on(130_023, "13.23").missing(),
+            ["PostgreSQL 13.23 (server_version_num 130023) cannot stream to pg2es: logical capture needs PostgreSQL 14 or newer (server_version_num 140000)"]
+        );
+        assert!(on(140_000, "14.0").missing().is_empty());
+        assert!(on(180_004, "18.4").missing().is_empty());
     }
 }
