@@ -350,9 +350,8 @@ write_env() {
         # The same version's binaries for the tests' private clusters (tests/support/pg_cluster.rs).
         lines+=("export PG2ES_TEST_PG_VERSION=$PG_VERSION")
         lines+=("export PG2ES_TEST_PG_BIN=$bin")
-        if [[ -n "$(pg_lib_of "$bin")" ]]; then
-            lines+=("export PG2ES_TEST_PG_LIB=$(pg_lib_of "$bin")")
-        fi
+        # Empty for Debian's: sourcing this file over another version's clears it.
+        lines+=("export PG2ES_TEST_PG_LIB=$(pg_lib_of "$bin")")
     fi
     engine_vars elasticsearch
     if engine_running; then

@@ -72,7 +72,9 @@ impl PgCluster {
         run(Command::new("chmod").args(["755"]).arg(dir.path()));
         let cluster = Self {
             bin: pg_bin(),
-            lib: std::env::var("PG2ES_TEST_PG_LIB").ok(),
+            lib: std::env::var("PG2ES_TEST_PG_LIB")
+                .ok()
+                .filter(|lib| !lib.is_empty()),
             port: free_port(),
             dir,
         };

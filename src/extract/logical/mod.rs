@@ -69,9 +69,10 @@ pub(crate) struct Requirements {
     pub server_version: String,
 }
 
-/// `server_version_num` of the oldest server logical capture streams from: the replication
-/// client (pgwire-replication 0.5) asks `pgoutput` for its `messages` option, which Postgres
-/// 13 does not know ("unrecognized pgoutput option: messages").
+/// `server_version_num` of the oldest server logical capture streams from: a cycle reads up to
+/// the mark it wrote with `pg_logical_emit_message`, which `pgoutput` sends (option `messages`,
+/// always asked by the replication client) from Postgres 14 on; 13 refuses the option
+/// ("unrecognized pgoutput option: messages").
 pub(crate) const OLDEST_FOR_LOGICAL: i32 = 140_000;
 
 impl Requirements {
