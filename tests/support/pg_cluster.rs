@@ -39,6 +39,8 @@ impl PgCluster {
         }
         let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
         conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        // Postgres 13 stores new passwords as md5 by default, which scram-sha-256 cannot check.
+        conf.push_str("password_encryption = 'scram-sha-256'\n");
         std::fs::write(data.join("postgresql.conf"), conf).unwrap();
         let hba = "local all all trust\n\
                    hostssl all postgres 127.0.0.1/32 trust\n\
