@@ -145,7 +145,7 @@ impl PgCluster {
 
     /// Runs one of the cluster's binaries as the postgres user (Postgres refuses root).
     fn as_postgres(&self, args: &[&str]) {
-        run(&mut self.command(args).current_dir(self.dir.path()));
+        run(self.command(args).current_dir(self.dir.path()));
     }
 
     /// `args[0]` of the cluster's binaries with `args[1..]`, as the postgres user when we are
