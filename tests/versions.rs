@@ -29,7 +29,7 @@ async fn logical_capture_on_postgres_13_is_refused_at_start_up_and_by_check() {
     }
     let name = unique_name("version_logical_13");
     let db = TestDb::with_generated(&name, 3).await;
-    let _index = SearchIndex::new(&name).await;
+    let index = SearchIndex::new(&name).await;
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__CAPTURE", "logical");
     let needed = "logical capture needs PostgreSQL 14 or newer (server_version_num 140000)";
@@ -40,6 +40,14 @@ async fn logical_capture_on_postgres_13_is_refused_at_start_up_and_by_check() {
         assert!(stderr.contains("PostgreSQL 13."), "{args:?}: {stderr}");
         assert!(stderr.contains(needed), "{args:?}: {stderr}");
     }
+    assert!(
+        !index.exists().await,
+        "nothing is written before the refusal"
+    );
+    let slots = db
+        .scalar_i64("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")
+        .await;
+    assert_eq!(slots, 0, "no slot is made");
     let check = worker.output(&["check"]);
     let stdout = String::from_utf8_lossy(&check.stdout).into_owned();
     assert!(!check.status.success(), "{stdout}");
