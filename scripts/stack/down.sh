@@ -54,13 +54,15 @@ pg_down() {
 # Every version's cluster of this stack: whichever PG2ES_PG_VERSION started it, `down.sh
 # postgres` stops it (one port, one version at a time).
 pg_down_all() {
-    local version
+    local version stopped=""
     for version in "${PG_SUPPORTED_VERSIONS[@]}"; do
         pg_select "$version"
-        [[ -d "$PG_DIR" ]] || continue
+        [[ -f "$PG_DATA/postmaster.pid" ]] || continue
         pg_down
+        stopped=1
     done
     pg_select "${PG2ES_PG_VERSION:-15}"
+    if [[ -z "$stopped" ]]; then log "postgres: not running"; fi
 }
 
 engine_down() {
