@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::support::process::{http_get, Running};
 use crate::support::{
-    assert_index_equals_postgres, differences, unique_name, wait_until, SearchIndex, TestDb, Worker,
+    assert_index_equals_postgres, differences, no_logical_capture, unique_name, wait_until,
+    SearchIndex, TestDb, Worker,
 };
 
 pub(crate) const SOME_FILM: &str =
@@ -63,6 +64,9 @@ pub(crate) async fn wait_until_current(
 
 #[tokio::test]
 async fn logical_setup_check_and_teardown_leave_no_slot() {
+    if no_logical_capture("logical_setup_check_and_teardown_leave_no_slot") {
+        return;
+    }
     let (db, _index, worker) = streamed("logical_setup").await;
     assert_eq!(slots(&db).await.len(), 1, "one slot per pipeline");
     let identity: String = sqlx::query_scalar(
@@ -116,6 +120,9 @@ async fn logical_setup_check_and_teardown_leave_no_slot() {
 
 #[tokio::test]
 async fn logical_deleted_link_row_reaches_the_index() {
+    if no_logical_capture("logical_deleted_link_row_reaches_the_index") {
+        return;
+    }
     let (db, index, worker) = streamed("logical_link_delete").await;
     let (film, person): (String, String) = sqlx::query_as(
         "SELECT film_work_id::text, person_id::text FROM content.person_film_work
@@ -148,6 +155,9 @@ async fn logical_deleted_link_row_reaches_the_index() {
 
 #[tokio::test]
 async fn logical_person_renamed_in_400_films_is_searchable() {
+    if no_logical_capture("logical_person_renamed_in_400_films_is_searchable") {
+        return;
+    }
     let (db, index, worker) = streamed("logical_rename").await;
     db.execute(
         "INSERT INTO content.person (id, full_name) VALUES ('60000000-0000-0000-0000-000000000001', 'Prolific Person');
@@ -178,6 +188,11 @@ async fn logical_person_renamed_in_400_films_is_searchable() {
 
 #[tokio::test]
 async fn logical_change_committed_while_the_worker_is_down_is_indexed_after_restart() {
+    if no_logical_capture(
+        "logical_change_committed_while_the_worker_is_down_is_indexed_after_restart",
+    ) {
+        return;
+    }
     let (db, index, worker) = streamed("logical_restart").await;
     let mut running = Running::start(&worker);
     running.wait_for_log("streaming changes", DEADLINE).await;
@@ -200,6 +215,9 @@ async fn logical_change_committed_while_the_worker_is_down_is_indexed_after_rest
 
 #[tokio::test]
 async fn logical_idle_keepalives_move_the_confirmed_position() {
+    if no_logical_capture("logical_idle_keepalives_move_the_confirmed_position") {
+        return;
+    }
     let (db, _index, mut worker) = streamed("logical_keepalive").await;
     // No cycle (and no mark it writes in the log) runs unless a followed table changes:
     // only keepalives can move the position.
@@ -242,6 +260,9 @@ async fn logical_idle_keepalives_move_the_confirmed_position() {
 
 #[tokio::test]
 async fn logical_status_gives_the_lag_once_the_back_fill_is_done() {
+    if no_logical_capture("logical_status_gives_the_lag_once_the_back_fill_is_done") {
+        return;
+    }
     let (_db, _index, mut worker) = streamed("logical_status").await;
     let status = |args: &[&str]| String::from_utf8_lossy(&worker.output(args).stdout).into_owned();
     // No worker to ask: back-filled, and the lag line says where the lag is measured.
@@ -277,6 +298,9 @@ async fn logical_status_gives_the_lag_once_the_back_fill_is_done() {
 
 #[tokio::test]
 async fn logical_truncate_rebuilds_the_index_behind_the_alias() {
+    if no_logical_capture("logical_truncate_rebuilds_the_index_behind_the_alias") {
+        return;
+    }
     let (db, index, worker) = streamed("logical_truncate").await;
     let before = index.alias_target().await;
     let mut running = Running::start(&worker);

@@ -5,10 +5,15 @@
 use crate::logical::{slots, streamed, wait_until_current, DEADLINE, SOME_FILM};
 use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
-use crate::support::{unique_name, SearchIndex, SearchMonitor, TestDb, Worker};
+use crate::support::{no_logical_capture, unique_name, SearchIndex, SearchMonitor, TestDb, Worker};
 
 #[tokio::test]
 async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index_rebuilt() {
+    if no_logical_capture(
+        "logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index_rebuilt",
+    ) {
+        return;
+    }
     let (db, index, worker) = streamed("logical_slot_lost").await;
     let before = index.alias_target().await;
     let mut running = Running::start(&worker);
@@ -34,6 +39,9 @@ async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index
 
 #[tokio::test]
 async fn logical_postgres_restarted_mid_stream_loses_nothing() {
+    if no_logical_capture("logical_postgres_restarted_mid_stream_loses_nothing") {
+        return;
+    }
     let cluster = PgCluster::start();
     let name = unique_name("logical_pg_restart");
     let db = TestDb::generated_on(&cluster.admin_url(), &name, 50).await;
@@ -71,6 +79,11 @@ async fn logical_postgres_restarted_mid_stream_loses_nothing() {
 
 #[tokio::test]
 async fn logical_replication_connection_cut_reconnects_from_the_confirmed_position() {
+    if no_logical_capture(
+        "logical_replication_connection_cut_reconnects_from_the_confirmed_position",
+    ) {
+        return;
+    }
     let (db, index, worker) = streamed("logical_cut").await;
     let mut running = Running::start(&worker);
     running.wait_for_log("streaming changes", DEADLINE).await;
@@ -99,6 +112,11 @@ async fn logical_replication_connection_cut_reconnects_from_the_confirmed_positi
 
 #[tokio::test]
 async fn logical_server_with_another_system_identifier_gets_a_new_slot_and_a_rebuild() {
+    if no_logical_capture(
+        "logical_server_with_another_system_identifier_gets_a_new_slot_and_a_rebuild",
+    ) {
+        return;
+    }
     let (db, index, worker) = streamed("logical_sysid").await;
     let before = index.alias_target().await;
     // As after a restore onto another server: the state file knows another server.

@@ -41,3 +41,4 @@ mod truncate_rebuild;
 mod trust;
 mod types;
 mod verify;
+mod versions;

@@ -3,7 +3,9 @@
 //! dropped. After each step the index must equal documents built independently in SQL
 //! (`tests/library/expected.sql`).
 
-use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
+use crate::support::{
+    assert_same_documents, no_logical_capture, unique_name, SearchIndex, TestDb, Worker, REPO,
+};
 
 struct Library {
     db: TestDb,
@@ -123,6 +125,9 @@ async fn partition_maintenance_reaches_the_index_in_triggers_mode() {
 
 #[tokio::test]
 async fn partition_maintenance_reaches_the_index_in_logical_mode() {
+    if no_logical_capture("partition_maintenance_reaches_the_index_in_logical_mode") {
+        return;
+    }
     library("partitions_logical", "logical")
         .await
         .partition_maintenance()

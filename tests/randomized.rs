@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use crate::support::{
-    assert_index_equals_postgres, assert_same_documents, index_config_path, unique_name,
-    wait_until_or, SearchIndex, TestDb, Worker, REPO,
+    assert_index_equals_postgres, assert_same_documents, index_config_path, no_logical_capture,
+    unique_name, wait_until_or, SearchIndex, TestDb, Worker, REPO,
 };
 
 const FILMS: u32 = 300;
@@ -48,6 +48,11 @@ async fn random_workloads_with_kills_leave_the_index_equal_to_postgres() {
 
 #[tokio::test]
 async fn random_workloads_with_kills_leave_the_index_equal_to_postgres_in_logical_mode() {
+    if no_logical_capture(
+        "random_workloads_with_kills_leave_the_index_equal_to_postgres_in_logical_mode",
+    ) {
+        return;
+    }
     for seed in seeds() {
         eprintln!(
             "randomized (logical): seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)"

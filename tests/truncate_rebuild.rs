@@ -9,8 +9,8 @@ use std::time::Duration;
 use crate::reindex::folding_config;
 use crate::support::process::Running;
 use crate::support::{
-    assert_index_equals_postgres, differences, unique_name, wait_until, wait_until_or, SearchIndex,
-    SearchMonitor, TestDb, Worker,
+    assert_index_equals_postgres, differences, no_logical_capture, unique_name, wait_until,
+    wait_until_or, SearchIndex, SearchMonitor, TestDb, Worker,
 };
 
 const FILMS: u64 = 3000;
@@ -31,6 +31,11 @@ async fn truncating_a_link_table_during_a_rebuild_repairs_both_indexes_in_trigge
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncating_a_link_table_during_a_rebuild_starts_the_rebuild_over_in_logical_mode() {
+    if no_logical_capture(
+        "truncating_a_link_table_during_a_rebuild_starts_the_rebuild_over_in_logical_mode",
+    ) {
+        return;
+    }
     truncate_during_a_rebuild("trunc_rebuild_logical", Capture::Logical).await;
 }
 

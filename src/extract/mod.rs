@@ -9,6 +9,7 @@ mod logical;
 mod partitions;
 mod privileges;
 mod source;
+mod version;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -21,6 +22,7 @@ pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::{schema_changed, PgError};
 pub(crate) use logical::{parse_lsn, Event, LogicalError, LogicalStream, Slot};
 pub(crate) use partitions::{any_partitioned, Member, Trees};
+pub(crate) use version::VersionError;
 
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};

@@ -1,5 +1,6 @@
-//! A Postgres cluster of one test's own (Debian's binaries, a temporary data dir, a free
-//! loopback port), so that the test can stop and start it without disturbing the others.
+//! A Postgres cluster of one test's own (the stack's version: `PG2ES_TEST_PG_BIN`, else Debian's
+//! newest; a temporary data dir, a free loopback port), so that the test can stop and start it
+//! without disturbing the others.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +8,8 @@ use std::process::Command;
 pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// `LD_LIBRARY_PATH` of the binaries (the npm package's carry their own libraries).
+    lib: Option<String>,
     pub port: u16,
 }
 
@@ -36,6 +39,8 @@ impl PgCluster {
         }
         let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
         conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        // Postgres 13 stores new passwords as md5 by default, which scram-sha-256 cannot check.
+        conf.push_str("password_encryption = 'scram-sha-256'\n");
         std::fs::write(data.join("postgresql.conf"), conf).unwrap();
         let hba = "local all all trust\n\
                    hostssl all postgres 127.0.0.1/32 trust\n\
@@ -69,6 +74,9 @@ impl PgCluster {
         run(Command::new("chmod").args(["755"]).arg(dir.path()));
         let cluster = Self {
             bin: pg_bin(),
+            lib: std::env::var("PG2ES_TEST_PG_LIB")
+                .ok()
+                .filter(|lib| !lib.is_empty()),
             port: free_port(),
             dir,
         };
@@ -137,32 +145,34 @@ impl PgCluster {
 
     /// Runs one of the cluster's binaries as the postgres user (Postgres refuses root).
     fn as_postgres(&self, args: &[&str]) {
-        let program = self.bin.join(args[0]);
+        run(self.command(args).current_dir(self.dir.path()));
+    }
+
+    /// `args[0]` of the cluster's binaries with `args[1..]`, as the postgres user when we are
+    /// root, with the binaries' libraries.
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = match is_root() {
             true => {
                 let mut command = Command::new("runuser");
-                command.args(["-u", "postgres", "--"]).arg(&program);
+                command.args(["-u", "postgres", "--", "env"]);
                 command
             }
-            false => Command::new(&program),
+            false => Command::new("env"),
         };
-        run(command.args(&args[1..]).current_dir(self.dir.path()));
+        if let Some(lib) = &self.lib {
+            command.arg(format!("LD_LIBRARY_PATH={lib}"));
+        }
+        command.arg(self.bin.join(args[0])).args(&args[1..]);
+        command
     }
 }
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let data = self.data_str();
-        let program = self.bin.join("pg_ctl");
-        let args = ["-D", &data, "stop", "-m", "immediate"];
-        let _ = match is_root() {
-            true => Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output(),
-            false => Command::new(&program).args(args).output(),
-        };
+        let _ = self
+            .command(&["pg_ctl", "-D", &data, "stop", "-m", "immediate"])
+            .output();
     }
 }
 
@@ -182,8 +192,12 @@ fn is_root() -> bool {
         .is_ok_and(|output| output.stdout.starts_with(b"0\n"))
 }
 
-/// The newest Debian PostgreSQL installed (`make up` installs one).
+/// The stack's server binaries (`PG2ES_TEST_PG_BIN`, written by `scripts/stack/up.sh`), else
+/// the newest Debian PostgreSQL installed.
 fn pg_bin() -> PathBuf {
+    if let Ok(bin) = std::env::var("PG2ES_TEST_PG_BIN") {
+        return PathBuf::from(bin);
+    }
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .expect("Debian's postgresql is installed")
         .filter_map(|entry| {

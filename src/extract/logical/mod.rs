@@ -3,6 +3,7 @@
 //! stream itself is in `stream`, the message format in `pgoutput`.
 
 mod pgoutput;
+mod requirements;
 mod stream;
 mod tls;
 
@@ -58,40 +59,6 @@ pub(crate) struct SlotState {
     pub unconfirmed_bytes: Option<i64>,
 }
 
-/// What logical capture needs and what guards the disk.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Requirements {
-    pub wal_level: String,
-    pub replication: bool,
-    pub role: String,
-    pub max_slot_wal_keep_size: String,
-}
-
-impl Requirements {
-    /// What is missing, each said as what to do; empty when logical capture can work.
-    pub fn missing(&self) -> Vec<String> {
-        let mut missing = Vec::new();
-        if self.wal_level != "logical" {
-            missing.push(format!(
-                "wal_level is {}: set wal_level = logical in postgresql.conf and restart Postgres",
-                self.wal_level
-            ));
-        }
-        if !self.replication {
-            missing.push(format!(
-                "role {} cannot replicate: ALTER ROLE {} REPLICATION",
-                self.role, self.role
-            ));
-        }
-        missing
-    }
-
-    /// A slot whose reader is gone keeps the log for ever unless this is set.
-    pub fn unbounded(&self) -> bool {
-        self.max_slot_wal_keep_size.trim() == "-1"
-    }
-}
-
 /// A followed table whose replica identity does not put the recorded columns in the old
 /// row of updates and deletes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,21 +79,6 @@ fn quoted_relation(relation: &str) -> String {
 }
 
 impl Postgres {
-    pub async fn logical_requirements(&self) -> Result<Requirements, PgError> {
-        let row = self
-            .call("read the replication settings", || {
-                sqlx::query(include_str!("sql/requirements.sql")).fetch_one(self.pool())
-            })
-            .await?;
-        let field = |name: &str| row.try_get::<String, _>(name).unwrap_or_default();
-        Ok(Requirements {
-            wal_level: field("wal_level"),
-            replication: row.try_get("replication").unwrap_or(false),
-            role: field("role"),
-            max_slot_wal_keep_size: field("max_slot_wal_keep_size"),
-        })
-    }
-
     /// The slot's state; `None` when there is no such slot.
     pub async fn slot_state(&self, slot: &Slot) -> Result<Option<SlotState>, PgError> {
         let row = self
@@ -426,22 +378,5 @@ mod tests {
             "pg2es_movies_staging_movies"
         );
         assert_eq!(Slot::of("p", &"x".repeat(100)).name.len(), 63);
-    }
-
-    #[test]
-    fn missing_requirements_say_what_to_do() {
-        let requirements = Requirements {
-            wal_level: "replica".into(),
-            replication: false,
-            role: "app".into(),
-            max_slot_wal_keep_size: "-1".into(),
-        };
-        let missing = requirements.missing();
-        assert!(missing[0].contains("wal_level = logical"), "{missing:?}");
-        assert!(
-            missing[1].contains("ALTER ROLE app REPLICATION"),
-            "{missing:?}"
-        );
-        assert!(requirements.unbounded());
     }
 }
