@@ -156,7 +156,12 @@ async fn run_seed(seed: u64, capture: &str) {
         if let Some(sql) = maintenance(round) {
             write_unless_locked(&db, sql).await;
         }
+        // The round of the 12,000-row transaction runs a whole cycle: a kill waits at most a
+        // minute for progress, and a busy 2-core machine may take longer over that backlog.
         match rng.random_range(0..3) {
+            _ if round == 1 => {
+                worker.sync_once();
+            }
             0 => {
                 worker.sync_once();
             }
@@ -193,6 +198,11 @@ async fn another_teams_schema_under_random_writes_and_kills_ends_equal_in_trigge
 
 #[tokio::test]
 async fn another_teams_schema_under_random_writes_and_kills_ends_equal_in_logical_mode() {
+    if crate::support::no_logical_capture(
+        "another_teams_schema_under_random_writes_and_kills_ends_equal_in_logical_mode",
+    ) {
+        return;
+    }
     for seed in seeds() {
         eprintln!(
             "atlas (logical): seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)"

@@ -144,6 +144,10 @@ async fn composite_key_link_rows_reach_the_index_in_triggers_mode() {
 
 #[tokio::test]
 async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
+    if crate::support::no_logical_capture("composite_key_link_rows_reach_the_index_in_logical_mode")
+    {
+        return;
+    }
     bib("composite_logical", "logical")
         .await
         .link_rows_change()

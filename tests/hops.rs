@@ -109,6 +109,11 @@ async fn a_second_hop_follows_changes_of_the_far_table_in_triggers_mode() {
 
 #[tokio::test]
 async fn a_second_hop_follows_changes_of_the_far_table_in_logical_mode() {
+    if crate::support::no_logical_capture(
+        "a_second_hop_follows_changes_of_the_far_table_in_logical_mode",
+    ) {
+        return;
+    }
     items("hops_logical", "logical")
         .await
         .second_hop_changes()

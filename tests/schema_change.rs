@@ -238,6 +238,11 @@ async fn triggers_a_dropped_column_stops_only_the_pipeline_that_reads_it() {
 
 #[tokio::test]
 async fn logical_a_dropped_column_stops_only_the_pipeline_that_reads_it() {
+    if crate::support::no_logical_capture(
+        "logical_a_dropped_column_stops_only_the_pipeline_that_reads_it",
+    ) {
+        return;
+    }
     a_dropped_column_stops_only_the_pipeline_that_reads_it("schema_logical", |worker| {
         worker.capture_logical()
     })
