@@ -2,7 +2,7 @@
 -- spaces and non-ASCII; numeric money with more than 17 digits; double precision with NaN;
 -- arrays, jsonb, an enum, a generated column, names in an ICU collation; each trip's legs in
 -- a table range-partitioned by id whose partitions come and go; guides through a link table
--- whose role and position are fields and sort keys; each trip's country a `one:` object and
+-- keyed by (trip_id, guide_id), whose role and position are fields and sort keys; each trip's country a `one:` object and
 -- each leg's port a second hop.
 CREATE SCHEMA atlas;
 CREATE TYPE atlas.trip_status AS ENUM ('draft', 'open', 'full', 'closed');
@@ -51,17 +51,16 @@ CREATE TABLE atlas.guide (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE atlas.trip_guide (
-    id serial PRIMARY KEY,
     trip_id text NOT NULL REFERENCES atlas.trip ON DELETE CASCADE,
     guide_id integer NOT NULL REFERENCES atlas.guide ON DELETE CASCADE,
     role text NOT NULL,
     position integer NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (trip_id, guide_id)
+    PRIMARY KEY (trip_id, guide_id)
 );
 CREATE INDEX ON atlas.trip_guide (guide_id);
 CREATE INDEX ON atlas.trip (updated_at, id);
-CREATE INDEX ON atlas.trip_guide (updated_at, id);
+CREATE INDEX ON atlas.trip_guide (updated_at, trip_id, guide_id);
 
 INSERT INTO atlas.country (code, name) VALUES
     ('fr', 'France'), ('de', 'Deutschland'), ('is', 'Ísland'), ('es', 'españa'), ('it', 'Italia');
