@@ -11,7 +11,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::randomized::{kill_during_a_cycle, seeds, write_unless_locked};
+use crate::randomized::{seeds, Round};
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
 
 const ROUNDS: usize = 8;
@@ -139,38 +139,18 @@ async fn run_seed(seed: u64, capture: &str) {
         );
     }
     worker.sync_once();
+    let judge = Round {
+        db: &db,
+        worker: &worker,
+        pipeline: "trips",
+        exact,
+    };
     for round in 0..ROUNDS {
-        let late = match rng.random_bool(0.4) {
-            true => {
-                let mut tx = db.pool.begin().await.unwrap();
-                sqlx::raw_sql(&random_write(&mut rng))
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                Some(tx)
-            }
-            false => None,
-        };
-        for _ in 0..rng.random_range(1..8) {
-            write_unless_locked(&db, &random_write(&mut rng)).await;
-        }
-        if let Some(sql) = maintenance(round) {
-            write_unless_locked(&db, sql).await;
-        }
         // The round of the 12,000-row transaction runs a whole cycle: a kill waits at most a
         // minute for progress, and a busy 2-core machine may take longer over that backlog.
-        match rng.random_range(0..3) {
-            _ if round == 1 => {
-                worker.sync_once();
-            }
-            0 => {
-                worker.sync_once();
-            }
-            _ => kill_during_a_cycle(&db, &worker, "trips", exact, &mut rng).await,
-        }
-        if let Some(tx) = late {
-            tx.commit().await.unwrap();
-        }
+        judge
+            .run(&mut rng, random_write, maintenance(round), round == 1)
+            .await;
     }
     worker.sync_once();
     if !exact {

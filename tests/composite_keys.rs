@@ -8,124 +8,89 @@
 
 use std::path::Path;
 
+use crate::support::fixture::{Fixture, Parts};
 use crate::support::refusal::{line_of, refused};
-use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
+use crate::support::{unique_name, TestDb, Worker, REPO};
 
 const BOOKS: &str = include_str!("composite_keys/books.yaml");
 
-struct Bib {
-    db: TestDb,
-    index: SearchIndex,
-    worker: Worker,
-    capture: &'static str,
-}
-
-async fn bib(test: &str, capture: &'static str) -> Bib {
-    let name = unique_name(test);
-    let db = TestDb::empty(&name).await;
-    db.psql_file(
-        &std::path::Path::new(REPO).join("tests/composite_keys/schema.sql"),
-        &[],
-    );
-    let index = SearchIndex::new(&name).await;
-    let mut worker = Worker::with_pipelines(
-        &db,
-        &format!(
-            "pipelines:\n  bib: {{file: {REPO}/tests/composite_keys/books.yaml, alias: {name}}}\n"
-        ),
-    );
-    // Pages smaller than a book's credits: the keyset must page inside rows of one book.
-    worker.set("PG2ES__SYNC__BATCH_SIZE", "2");
-    match capture {
-        "triggers" => worker.capture_with_triggers(),
-        "logical" => worker.capture_logical(),
-        _ => {
-            worker.set("PG2ES__SYNC__CAPTURE", capture);
-        }
+async fn bib(test: &str, capture: &'static str) -> Fixture {
+    let parts = Parts {
+        schema: "tests/composite_keys/schema.sql",
+        pipeline: "bib",
+        declaration: "tests/composite_keys/books.yaml",
+        expected: include_str!("composite_keys/expected.sql"),
+        // Pages smaller than a book's credits: the keyset must page inside rows of one book.
+        batch_size: 2,
     };
-    Bib {
-        db,
-        index,
-        worker,
-        capture,
-    }
+    Fixture::new(test, capture, parts).await
 }
 
-impl Bib {
-    /// Runs `sql`, one cycle (then, for what polling cannot see, `verify --repair`), and
-    /// compares the index with Postgres.
-    async fn step(&self, what: &str, sql: &str, polling_sees_it: bool) {
-        if !sql.is_empty() {
-            self.db.execute(sql).await;
-        }
-        let (_, _, _, log) = self.worker.sync_once();
-        assert!(
-            !log.contains("restored from a backup"),
-            "{} mode, after {what}: the composite cursor was taken for a restore: {log}",
-            self.capture
-        );
-        if self.capture == "polling" && !polling_sees_it {
-            let repair = self.worker.output(&["verify", "--repair"]);
-            assert!(
-                repair.status.success(),
-                "verify --repair: {}",
-                String::from_utf8_lossy(&repair.stderr)
-            );
-        }
-        self.index.refresh().await;
-        let expected = self
-            .db
-            .expected_by(include_str!("composite_keys/expected.sql"))
-            .await;
-        let actual = self.index.documents().await;
-        assert_eq!(
-            expected.len(),
-            actual.len(),
-            "{} mode, after {what}: document count",
-            self.capture
-        );
-        assert_same_documents(&expected, &actual);
+/// Runs `sql`, one cycle (then, for what polling cannot see, `verify --repair`), and compares
+/// the index with Postgres.
+async fn step(bib: &Fixture, what: &str, sql: &str, polling_sees_it: bool) {
+    if !sql.is_empty() {
+        bib.db.execute(sql).await;
     }
+    let (_, _, _, log) = bib.worker.sync_once();
+    assert!(
+        !log.contains("restored from a backup"),
+        "{} mode, after {what}: the composite cursor was taken for a restore: {log}",
+        bib.capture
+    );
+    if bib.capture == "polling" && !polling_sees_it {
+        let repair = bib.worker.output(&["verify", "--repair"]);
+        assert!(
+            repair.status.success(),
+            "verify --repair: {}",
+            String::from_utf8_lossy(&repair.stderr)
+        );
+    }
+    bib.compare(what).await;
+}
 
-    async fn link_rows_change(&self) {
-        self.step("the back-fill", "", true).await;
-        self.step(
-            "credits inserted, two of them for one book in one statement",
-            "INSERT INTO bib.author (id, name) VALUES (9, 'Author 9'), (10, 'Author 10');
+async fn link_rows_change(bib: &Fixture) {
+    step(bib, "the back-fill", "", true).await;
+    step(
+        bib,
+        "credits inserted, two of them for one book in one statement",
+        "INSERT INTO bib.author (id, name) VALUES (9, 'Author 9'), (10, 'Author 10');
              INSERT INTO bib.credit (book_isbn, author_id, role, position)
              VALUES ('978/7', 9, 'translator', 4), ('978/7', 10, 'editor', 5),
                     ('978%2F8', 9, 'editor', 4)",
-            true,
-        )
-        .await;
-        self.step(
-            "a credit's role updated",
-            "UPDATE bib.credit SET role = 'illustrator', updated_at = now()
+        true,
+    )
+    .await;
+    step(
+        bib,
+        "a credit's role updated",
+        "UPDATE bib.credit SET role = 'illustrator', updated_at = now()
              WHERE book_isbn = '978/4' AND position = 2",
-            true,
-        )
-        .await;
-        self.step(
-            "a credit deleted",
-            "DELETE FROM bib.credit WHERE book_isbn = '978%2F5' AND position = 3",
-            false,
-        )
-        .await;
-        self.step(
-            "a credit moved to another book",
-            "UPDATE bib.credit SET book_isbn = '978%2F2', position = 7, updated_at = now()
+        true,
+    )
+    .await;
+    step(
+        bib,
+        "a credit deleted",
+        "DELETE FROM bib.credit WHERE book_isbn = '978%2F5' AND position = 3",
+        false,
+    )
+    .await;
+    step(
+        bib,
+        "a credit moved to another book",
+        "UPDATE bib.credit SET book_isbn = '978%2F2', position = 7, updated_at = now()
              WHERE book_isbn = '978/7' AND author_id = 9",
-            false,
-        )
-        .await;
-        self.step("a restart with nothing new", "", true).await;
-    }
+        false,
+    )
+    .await;
+    step(bib, "a restart with nothing new", "", true).await;
 }
 
 #[tokio::test]
 async fn composite_key_link_rows_reach_the_index_in_polling_mode() {
     let bib = bib("composite_polling", "polling").await;
-    bib.link_rows_change().await;
+    link_rows_change(&bib).await;
     // The cursor stands on the moved credit: its parts encoded (`%` as `%25`), joined by `/`.
     let state = bib.worker.state_of("bib").expect("a state file");
     assert_eq!(
@@ -136,10 +101,7 @@ async fn composite_key_link_rows_reach_the_index_in_polling_mode() {
 
 #[tokio::test]
 async fn composite_key_link_rows_reach_the_index_in_triggers_mode() {
-    bib("composite_triggers", "triggers")
-        .await
-        .link_rows_change()
-        .await;
+    link_rows_change(&bib("composite_triggers", "triggers").await).await;
 }
 
 #[tokio::test]
@@ -148,10 +110,7 @@ async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
     {
         return;
     }
-    bib("composite_logical", "logical")
-        .await
-        .link_rows_change()
-        .await;
+    link_rows_change(&bib("composite_logical", "logical").await).await;
 }
 
 #[tokio::test]

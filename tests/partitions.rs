@@ -3,124 +3,82 @@
 //! dropped. After each step the index must equal documents built independently in SQL
 //! (`tests/library/expected.sql`).
 
-use crate::support::{
-    assert_same_documents, no_logical_capture, unique_name, SearchIndex, TestDb, Worker, REPO,
-};
+use crate::support::fixture::{Fixture, Parts};
+use crate::support::no_logical_capture;
 
-struct Library {
-    db: TestDb,
-    index: SearchIndex,
-    worker: Worker,
-    capture: &'static str,
-}
-
-async fn library(test: &str, capture: &'static str) -> Library {
-    let name = unique_name(test);
-    let db = TestDb::empty(&name).await;
-    db.psql_file(
-        &std::path::Path::new(REPO).join("tests/library/schema.sql"),
-        &[],
-    );
-    let index = SearchIndex::new(&name).await;
-    let mut worker = Worker::with_pipelines(
-        &db,
-        &format!("pipelines:\n  books: {{file: {REPO}/tests/library/books.yaml, alias: {name}}}\n"),
-    );
-    worker.set("PG2ES__SYNC__BATCH_SIZE", "9");
-    match capture {
-        "triggers" => worker.capture_with_triggers(),
-        "logical" => worker.capture_logical(),
-        _ => {
-            worker.set("PG2ES__SYNC__CAPTURE", capture);
-        }
+async fn library(test: &str, capture: &'static str) -> Fixture {
+    let parts = Parts {
+        schema: "tests/library/schema.sql",
+        pipeline: "books",
+        declaration: "tests/library/books.yaml",
+        expected: include_str!("library/expected.sql"),
+        batch_size: 9,
     };
-    Library {
-        db,
-        index,
-        worker,
-        capture,
-    }
+    Fixture::new(test, capture, parts).await
 }
 
-impl Library {
-    /// Runs `sql`, one cycle, and compares the index with Postgres.
-    async fn step(&self, what: &str, sql: &str) {
-        if !sql.is_empty() {
-            self.db.execute(sql).await;
-        }
-        self.worker.sync_once();
-        self.index.refresh().await;
-        let expected = self
-            .db
-            .expected_by(include_str!("library/expected.sql"))
-            .await;
-        let actual = self.index.documents().await;
-        assert_eq!(
-            expected.len(),
-            actual.len(),
-            "{} mode, after {what}: document count",
-            self.capture
-        );
-        assert_same_documents(&expected, &actual);
-    }
-
-    async fn partition_maintenance(&self) {
-        self.step("the back-fill", "").await;
-        self.step(
+/// The steps of partition maintenance, each compared with Postgres.
+async fn partition_maintenance(library: &Fixture) {
+    library.step("the back-fill", "").await;
+    library
+        .step(
             "a copy written straight into a partition",
             "INSERT INTO lib.copy_1 (id, book_id, branch) VALUES (1500, 3, 'straight')",
         )
         .await;
-        self.step(
+    library
+        .step(
             "a copy updated through the parent",
             "UPDATE lib.copy SET branch = 'moved', updated_at = now() WHERE id = 8",
         )
         .await;
-        if self.capture != "polling" {
-            // Polling cannot see the book a row moved away from (documented).
-            self.step(
+    if library.capture != "polling" {
+        // Polling cannot see the book a row moved away from (documented).
+        library
+            .step(
                 "a copy moved to another book, in its partition",
                 "UPDATE lib.copy_0 SET book_id = 40, updated_at = now() WHERE id = 15",
             )
             .await;
-        }
-        self.step(
+    }
+    library
+        .step(
             "a loaded table attached as a partition (its rows' updated_at far back)",
             "CREATE TABLE lib.copy_2 (LIKE lib.copy INCLUDING DEFAULTS);
-             INSERT INTO lib.copy_2 (id, book_id, branch, updated_at)
-                 SELECT g, 1 + g % 40, 'attached', '2001-01-01' FROM generate_series(2000, 2300, 3) g;
-             ALTER TABLE lib.copy ATTACH PARTITION lib.copy_2 FOR VALUES FROM (2000) TO (3000)",
+         INSERT INTO lib.copy_2 (id, book_id, branch, updated_at)
+             SELECT g, 1 + g % 40, 'attached', '2001-01-01' FROM generate_series(2000, 2300, 3) g;
+         ALTER TABLE lib.copy ATTACH PARTITION lib.copy_2 FOR VALUES FROM (2000) TO (3000)",
         )
         .await;
-        self.step(
+    library
+        .step(
             "a partition detached",
             "ALTER TABLE lib.copy DETACH PARTITION lib.copy_0",
         )
         .await;
-        self.step("one partition truncated", "TRUNCATE lib.copy_1")
-            .await;
-        self.step(
+    library
+        .step("one partition truncated", "TRUNCATE lib.copy_1")
+        .await;
+    library
+        .step(
             "a partition created and written through the parent",
             "CREATE TABLE lib.copy_3 PARTITION OF lib.copy FOR VALUES FROM (3000) TO (4000);
-             INSERT INTO lib.copy (id, book_id, branch) VALUES (3001, 5, 'new'), (3002, 6, 'new')",
+         INSERT INTO lib.copy (id, book_id, branch) VALUES (3001, 5, 'new'), (3002, 6, 'new')",
         )
         .await;
-        self.step("an attached partition dropped", "DROP TABLE lib.copy_2")
-            .await;
-        self.step(
-            "a new partition truncated",
-            "TRUNCATE lib.copy_3; INSERT INTO lib.copy (id, book_id, branch) VALUES (1001, 7, 'again')",
-        )
+    library
+        .step("an attached partition dropped", "DROP TABLE lib.copy_2")
         .await;
-    }
+    library.step(
+        "a new partition truncated",
+        "TRUNCATE lib.copy_3; INSERT INTO lib.copy (id, book_id, branch) VALUES (1001, 7, 'again')",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn partition_maintenance_reaches_the_index_in_triggers_mode() {
-    library("partitions_triggers", "triggers")
-        .await
-        .partition_maintenance()
-        .await;
+    partition_maintenance(&library("partitions_triggers", "triggers").await).await;
 }
 
 #[tokio::test]
@@ -128,18 +86,12 @@ async fn partition_maintenance_reaches_the_index_in_logical_mode() {
     if no_logical_capture("partition_maintenance_reaches_the_index_in_logical_mode") {
         return;
     }
-    library("partitions_logical", "logical")
-        .await
-        .partition_maintenance()
-        .await;
+    partition_maintenance(&library("partitions_logical", "logical").await).await;
 }
 
 #[tokio::test]
 async fn partition_maintenance_reaches_the_index_in_polling_mode() {
-    library("partitions_polling", "polling")
-        .await
-        .partition_maintenance()
-        .await;
+    partition_maintenance(&library("partitions_polling", "polling").await).await;
 }
 
 #[tokio::test]

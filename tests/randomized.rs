@@ -156,29 +156,13 @@ async fn run_seed(seed: u64, capture: &str) {
     worker.sync_once();
 
     for _ in 0..ROUNDS {
-        let late = match rng.random_bool(0.4) {
-            true => {
-                let mut tx = db.pool.begin().await.unwrap();
-                sqlx::raw_sql(&random_write(&mut rng))
-                    .execute(&mut *tx)
-                    .await
-                    .unwrap();
-                Some(tx)
-            }
-            false => None,
+        let round = Round {
+            db: &db,
+            worker: &worker,
+            pipeline: "movies",
+            exact,
         };
-        for _ in 0..rng.random_range(1..8) {
-            write_unless_locked(&db, &random_write(&mut rng)).await;
-        }
-        match rng.random_range(0..3) {
-            0 => {
-                worker.sync_once();
-            }
-            _ => kill_during_a_cycle(&db, &worker, "movies", exact, &mut rng).await,
-        }
-        if let Some(tx) = late {
-            tx.commit().await.unwrap();
-        }
+        round.run(&mut rng, random_write, None, false).await;
     }
     worker.sync_once();
     if !exact {
@@ -193,6 +177,56 @@ async fn run_seed(seed: u64, capture: &str) {
     assert_index_equals_postgres(&db, &index).await;
     assert_same_documents(&db.expected_genres().await, &genres.documents().await);
     assert_same_documents(&db.expected_persons().await, &persons.documents().await);
+}
+
+/// One round of a judge: a write held open in a transaction that commits after the cycle (a
+/// late commit), a burst of writes, `extra` SQL, then one cycle, or `pg2es run` killed (kill -9)
+/// at a random point of its work (never when `whole_cycle`).
+pub struct Round<'a> {
+    pub db: &'a TestDb,
+    pub worker: &'a Worker,
+    pub pipeline: &'a str,
+    pub exact: bool,
+}
+
+impl Round<'_> {
+    pub async fn run(
+        &self,
+        rng: &mut StdRng,
+        random_write: fn(&mut StdRng) -> String,
+        extra: Option<&str>,
+        whole_cycle: bool,
+    ) {
+        let late = match rng.random_bool(0.4) {
+            true => {
+                let mut tx = self.db.pool.begin().await.unwrap();
+                sqlx::raw_sql(&random_write(rng))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                Some(tx)
+            }
+            false => None,
+        };
+        for _ in 0..rng.random_range(1..8) {
+            write_unless_locked(self.db, &random_write(rng)).await;
+        }
+        if let Some(sql) = extra {
+            write_unless_locked(self.db, sql).await;
+        }
+        match rng.random_range(0..3) {
+            _ if whole_cycle => {
+                self.worker.sync_once();
+            }
+            0 => {
+                self.worker.sync_once();
+            }
+            _ => kill_during_a_cycle(self.db, self.worker, self.pipeline, self.exact, rng).await,
+        }
+        if let Some(tx) = late {
+            tx.commit().await.unwrap();
+        }
+    }
 }
 
 /// Runs one write; a write blocked by the open late transaction's row locks is skipped instead

@@ -25,9 +25,10 @@ const EXPECTED: &str = concat!(
     r#"{"id":1,"wear":"antique","price":9.5}]}"#,
 );
 
-#[tokio::test]
-async fn lists_sort_as_the_database_sorts_in_collation_enum_and_number_order() {
-    let name = unique_name("sorting");
+/// The one document `declaration` (a file of `tests/sorting/`) builds from the shelf schema,
+/// as the text the index keeps.
+async fn the_document(test: &str, declaration: &str) -> Option<String> {
+    let name = unique_name(test);
     let db = TestDb::empty(&name).await;
     db.psql_file(
         &std::path::Path::new(REPO).join("tests/sorting/schema.sql"),
@@ -36,11 +37,18 @@ async fn lists_sort_as_the_database_sorts_in_collation_enum_and_number_order() {
     let index = SearchIndex::new(&name).await;
     let worker = Worker::with_pipelines(
         &db,
-        &format!("pipelines:\n  shelf: {{file: {REPO}/tests/sorting/shelf.yaml, alias: {name}}}\n"),
+        &format!(
+            "pipelines:\n  shelf: {{file: {REPO}/tests/sorting/{declaration}, alias: {name}}}\n"
+        ),
     );
     worker.sync_once();
-    let actual = index.source_texts().await;
-    assert_eq!(actual.get("b1").map(String::as_str), Some(EXPECTED));
+    index.source_texts().await.remove("b1")
+}
+
+#[tokio::test]
+async fn lists_sort_as_the_database_sorts_in_collation_enum_and_number_order() {
+    let document = the_document("sorting", "shelf.yaml").await;
+    assert_eq!(document.as_deref(), Some(EXPECTED));
 }
 
 #[tokio::test]
@@ -103,20 +111,6 @@ const FILTERED: &str = concat!(
 
 #[tokio::test]
 async fn list_filters_compare_as_the_columns_type_and_link_columns_are_fields_and_sort_keys() {
-    let name = unique_name("filters");
-    let db = TestDb::empty(&name).await;
-    db.psql_file(
-        &std::path::Path::new(REPO).join("tests/sorting/schema.sql"),
-        &[],
-    );
-    let index = SearchIndex::new(&name).await;
-    let worker = Worker::with_pipelines(
-        &db,
-        &format!(
-            "pipelines:\n  filters: {{file: {REPO}/tests/sorting/filters.yaml, alias: {name}}}\n"
-        ),
-    );
-    worker.sync_once();
-    let actual = index.source_texts().await;
-    assert_eq!(actual.get("b1").map(String::as_str), Some(FILTERED));
+    let document = the_document("filters", "filters.yaml").await;
+    assert_eq!(document.as_deref(), Some(FILTERED));
 }

@@ -2,6 +2,7 @@
 //! `make up` (`target/stack.env`), one database and one index per test, the real binary.
 
 pub mod disk;
+pub mod fixture;
 pub mod monitor;
 pub mod pg_cluster;
 pub mod process;
