@@ -14,7 +14,10 @@ use rand::{Rng, SeedableRng};
 use crate::randomized::{seeds, Round};
 use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Worker, REPO};
 
-const ROUNDS: usize = 8;
+/// Maintenance in rounds 1 to 4, then random writes alone: a partition detached or truncated
+/// makes the worker compare every document (which would heal what a wrong fan-out left), so
+/// the last rounds are where a fan-out fault shows.
+const ROUNDS: usize = 10;
 
 /// One random application write, valid whatever the data (a pick past the end does nothing).
 fn random_write(rng: &mut StdRng) -> String {
@@ -86,7 +89,7 @@ fn random_write(rng: &mut StdRng) -> String {
     }
 }
 
-/// Partition maintenance and the big transaction, at fixed rounds.
+/// Partition maintenance and the big transaction, in the first rounds.
 fn maintenance(round: usize) -> Option<&'static str> {
     match round {
         1 => Some(
@@ -96,15 +99,15 @@ fn maintenance(round: usize) -> Option<&'static str> {
                         'bulk ' || g % 13, g * 0.000000000000000000001, NULL
                  FROM generate_series(1, 12000) g",
         ),
-        3 => Some(
+        2 => Some(
             "CREATE TABLE atlas.leg_3 (LIKE atlas.leg INCLUDING DEFAULTS);
              INSERT INTO atlas.leg_3 (id, trip_id, seq, place, cost, updated_at)
                  SELECT 300000 + g, (SELECT id FROM atlas.trip ORDER BY id DESC OFFSET g % 50 LIMIT 1), 0,
                         'attached', g, '2001-01-01' FROM generate_series(1, 60) g;
              ALTER TABLE atlas.leg ATTACH PARTITION atlas.leg_3 FOR VALUES FROM (300000) TO (400000)",
         ),
-        5 => Some("ALTER TABLE atlas.leg DETACH PARTITION atlas.leg_0"),
-        6 => Some("TRUNCATE atlas.leg_1"),
+        3 => Some("ALTER TABLE atlas.leg DETACH PARTITION atlas.leg_0"),
+        4 => Some("TRUNCATE atlas.leg_1"),
         _ => None,
     }
 }
