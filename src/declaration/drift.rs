@@ -58,12 +58,7 @@ mod tests {
     const GENRES: &str = include_str!("../../pipelines/genres.yaml");
 
     fn column(type_name: &str, sql_type: &str) -> ColumnType {
-        ColumnType {
-            type_name: type_name.into(),
-            type_kind: "b".into(),
-            sql_type: sql_type.into(),
-            not_null: true,
-        }
+        ColumnType::not_null(type_name, sql_type)
     }
 
     fn genre_catalog() -> Catalog {

@@ -102,6 +102,19 @@ impl ColumnType {
     }
 }
 
+#[cfg(test)]
+impl ColumnType {
+    /// A `NOT NULL` column of a base type, for tests fed literal catalogues.
+    pub(crate) fn not_null(type_name: &str, sql_type: &str) -> Self {
+        Self {
+            type_name: type_name.into(),
+            type_kind: "b".into(),
+            sql_type: sql_type.into(),
+            not_null: true,
+        }
+    }
+}
+
 /// The columns of every declared table, by relation and column name.
 pub(crate) type Catalog = BTreeMap<String, BTreeMap<String, ColumnType>>;
 
@@ -295,12 +308,7 @@ mod tests {
     const ORDERS: &str = include_str!("../../tests/shop/orders.yaml");
 
     fn column(type_name: &str, sql_type: &str) -> ColumnType {
-        ColumnType {
-            type_name: type_name.into(),
-            type_kind: "b".into(),
-            sql_type: sql_type.into(),
-            not_null: true,
-        }
+        ColumnType::not_null(type_name, sql_type)
     }
 
     /// The shop schema's catalogue, as `read_catalog` returns it.
