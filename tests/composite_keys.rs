@@ -26,33 +26,9 @@ async fn bib(test: &str, capture: &'static str) -> Fixture {
     Fixture::new(test, capture, parts).await
 }
 
-/// Runs `sql`, one cycle (then, for what polling cannot see, `verify --repair`), and compares
-/// the index with Postgres.
-async fn step(bib: &Fixture, what: &str, sql: &str, polling_sees_it: bool) {
-    if !sql.is_empty() {
-        bib.db.execute(sql).await;
-    }
-    let (_, _, _, log) = bib.worker.sync_once();
-    assert!(
-        !log.contains("restored from a backup"),
-        "{} mode, after {what}: the composite cursor was taken for a restore: {log}",
-        bib.capture
-    );
-    if bib.capture == "polling" && !polling_sees_it {
-        let repair = bib.worker.output(&["verify", "--repair"]);
-        assert!(
-            repair.status.success(),
-            "verify --repair: {}",
-            String::from_utf8_lossy(&repair.stderr)
-        );
-    }
-    bib.compare(what).await;
-}
-
 async fn link_rows_change(bib: &Fixture) {
-    step(bib, "the back-fill", "", true).await;
-    step(
-        bib,
+    bib.cycle("the back-fill", "", true).await;
+    bib.cycle(
         "credits inserted, two of them for one book in one statement",
         "INSERT INTO bib.author (id, name) VALUES (9, 'Author 9'), (10, 'Author 10');
              INSERT INTO bib.credit (book_isbn, author_id, role, position)
@@ -61,30 +37,27 @@ async fn link_rows_change(bib: &Fixture) {
         true,
     )
     .await;
-    step(
-        bib,
+    bib.cycle(
         "a credit's role updated",
         "UPDATE bib.credit SET role = 'illustrator', updated_at = now()
              WHERE book_isbn = '978/4' AND position = 2",
         true,
     )
     .await;
-    step(
-        bib,
+    bib.cycle(
         "a credit deleted",
         "DELETE FROM bib.credit WHERE book_isbn = '978%2F5' AND position = 3",
         false,
     )
     .await;
-    step(
-        bib,
+    bib.cycle(
         "a credit moved to another book",
         "UPDATE bib.credit SET book_isbn = '978%2F2', position = 7, updated_at = now()
              WHERE book_isbn = '978/7' AND author_id = 9",
         false,
     )
     .await;
-    step(bib, "a restart with nothing new", "", true).await;
+    bib.cycle("a restart with nothing new", "", true).await;
 }
 
 #[tokio::test]
@@ -114,7 +87,7 @@ async fn composite_key_link_rows_reach_the_index_in_logical_mode() {
 }
 
 #[tokio::test]
-async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_its_line() {
+async fn a_composite_key_that_is_not_unique_or_a_ref_short_of_one_stops_start_up_with_its_line() {
     let name = unique_name("composite_refused");
     let db = TestDb::empty(&name).await;
     db.psql_file(
@@ -143,7 +116,7 @@ async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_i
             "CREATE UNIQUE INDEX ON bib.credit (book_isbn, role)",
         ],
     );
-    // The document _id is one column: a composite root key is refused, for now.
+    // A composite root key: a ref to it must name as many columns.
     db.execute("ALTER TABLE bib.book ADD COLUMN edition integer NOT NULL DEFAULT 1")
         .await;
     let text = BOOKS.replace("bib.book: {key: isbn,", "bib.book: {key: [isbn, edition],");
@@ -152,12 +125,12 @@ async fn a_composite_key_that_is_not_unique_or_on_the_root_stops_start_up_with_i
     let sync = worker.output(&["sync", "--once"]);
     let message = String::from_utf8_lossy(&sync.stderr);
     assert_eq!(sync.status.code(), Some(2), "{message}");
-    let line = format!("line {}", line_of(&text, "bib.book: {key: [isbn, edition]"));
+    let line = format!("line {}", line_of(&text, "refs: {book_isbn: bib.book"));
     for expected in [
         &file.display().to_string(),
-        "tables.bib.book.key",
+        "tables.bib.credit.refs.book_isbn",
         &line,
-        "the root's key (isbn, edition) is the document _id and must be one column",
+        "bib.book has a key of 2 column(s) (isbn, edition)",
     ] {
         assert!(message.contains(expected), "no {expected:?} in {message}");
     }

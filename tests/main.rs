@@ -11,6 +11,7 @@ mod capture;
 mod capture_holes;
 mod changes;
 mod composite_keys;
+mod composite_root;
 mod connections;
 mod dead_letter;
 mod derived;

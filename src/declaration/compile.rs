@@ -189,11 +189,20 @@ impl Types<'_> {
 
     /// The SQL type of each key column of `table`.
     fn key_casts(&self, table: usize) -> Vec<String> {
-        let columns = &self.table(table).key;
+        self.casts(table, &self.table(table).key)
+    }
+
+    /// The SQL type of each of `columns` of `table` (a key, or refs that hold one).
+    fn casts(&self, table: usize, columns: &[String]) -> Vec<String> {
         columns
             .iter()
             .map(|c| self.cast(table, c).to_owned())
             .collect()
+    }
+
+    /// Whether the row `alias`'s `columns` (of `table`) hold one of the keys in `$1`.
+    fn keys_in(&self, table: usize, columns: &[String], alias: &str) -> String {
+        composite::any_of(columns, &self.casts(table, columns), alias, "$1")
     }
 }
 
@@ -236,7 +245,7 @@ fn engine_tables(types: &Types<'_>, recorded: &BTreeMap<(String, String), Touch>
 fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
     let model = types.model;
     let decl = types.table(table);
-    let keys = |alias: &str| composite::any_of(&decl.key, &types.key_casts(table), alias, "$1");
+    let keys = |alias: &str| types.keys_in(table, &decl.key, alias);
     let mut parts = Vec::new();
     if let Some(query) = &model.query {
         parts.extend(touches_of(query, table));
@@ -247,12 +256,14 @@ fn polling_fan_out(types: &Types<'_>, table: usize) -> String {
                 table: child,
                 root_ref,
             } if *child == table => parts.push(format!(
-                "SELECT c.{root_ref}::text AS id FROM {} c WHERE {}",
+                "SELECT {} AS id FROM {} c WHERE {}",
+                composite::text_of(root_ref, "c"),
                 decl.relation,
                 keys("c")
             )),
             Join::Through { link, root_ref, .. } if *link == table => parts.push(format!(
-                "SELECT l.{root_ref}::text AS id FROM {} l WHERE {}",
+                "SELECT {} AS id FROM {} l WHERE {}",
+                composite::text_of(root_ref, "l"),
                 decl.relation,
                 keys("l")
             )),
@@ -273,14 +284,11 @@ fn from_hop_table(types: &Types<'_>, list: &List, table: usize) -> Vec<String> {
     let list_table = types.table(list.join.table());
     let mut parts = Vec::new();
     for hop in list.hops.iter().filter(|hop| hop.table == table) {
-        let keys = format!(
-            "x.{} = ANY($1::text[]::{}[])",
-            hop.via,
-            types.cast(list.join.table(), &hop.via)
-        );
+        let keys = types.keys_in(list.join.table(), &hop.via, "x");
         parts.push(match &list.join {
             Join::Child { root_ref, .. } => format!(
-                "SELECT x.{root_ref}::text AS id FROM {} x WHERE {keys}",
+                "SELECT {} AS id FROM {} x WHERE {keys}",
+                composite::text_of(root_ref, "x"),
                 list_table.relation
             ),
             Join::Through {
@@ -289,17 +297,18 @@ fn from_hop_table(types: &Types<'_>, list: &List, table: usize) -> Vec<String> {
                 list_ref,
                 ..
             } => format!(
-                "SELECT l.{root_ref}::text AS id FROM {} l JOIN {} x ON x.{} = l.{list_ref} WHERE {keys}",
+                "SELECT {} AS id FROM {} l JOIN {} x ON {} WHERE {keys}",
+                composite::text_of(root_ref, "l"),
                 types.table(*link).relation,
                 list_table.relation,
-                list_table.single_key()
+                composite::equal("x", &list_table.key, "l", list_ref)
             ),
             Join::Parent { root_column, .. } => format!(
-                "SELECT r.{}::text AS id FROM {} r JOIN {} x ON x.{} = r.{root_column} WHERE {keys}",
-                model.root_table().single_key(),
+                "SELECT {} AS id FROM {} r JOIN {} x ON {} WHERE {keys}",
+                composite::text_of(&model.root_table().key, "r"),
                 model.root_table().relation,
                 list_table.relation,
-                list_table.single_key()
+                composite::equal("x", &list_table.key, "r", root_column)
             ),
         });
     }
@@ -316,18 +325,19 @@ fn from_list_table(types: &Types<'_>, join: &Join, table: usize) -> Option<Strin
             table: list_table,
             list_ref,
         } if *list_table == table => Some(format!(
-            "SELECT l.{root_ref}::text AS id FROM {} l WHERE l.{list_ref} = ANY($1::text[]::{}[])",
+            "SELECT {} AS id FROM {} l WHERE {}",
+            composite::text_of(root_ref, "l"),
             types.table(*link).relation,
-            types.cast(*link, list_ref)
+            types.keys_in(*link, list_ref, "l")
         )),
         Join::Parent {
             table: parent,
             root_column,
         } if *parent == table => Some(format!(
-            "SELECT r.{}::text AS id FROM {} r WHERE r.{root_column} = ANY($1::text[]::{}[])",
-            model.root_table().single_key(),
+            "SELECT {} AS id FROM {} r WHERE {}",
+            composite::text_of(&model.root_table().key, "r"),
             model.root_table().relation,
-            types.cast(model.root, root_column)
+            types.keys_in(model.root, root_column, "r")
         )),
         _ => None,
     }
@@ -339,15 +349,16 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
     let mut recorded = BTreeMap::new();
     let root = model.root_table();
     recorded.insert(
-        (root.relation.clone(), root.single_key().to_owned()),
+        (root.relation.clone(), composite::recorded(&root.key)),
         Touch::Root,
     );
     let mut fan_outs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     if let Some(query) = &model.query {
         for (index, table) in model.tables.iter().enumerate() {
             // A row of a table that holds root keys touches them, deleted rows included.
-            if let Some((column, _)) = table.refs.iter().find(|(_, to)| *to == model.root) {
-                recorded.insert((table.relation.clone(), column.clone()), Touch::Root);
+            if let Some(to_root) = table.refs.iter().find(|r| r.target == model.root) {
+                let column = composite::recorded(&to_root.columns);
+                recorded.insert((table.relation.clone(), column), Touch::Root);
             }
             let parts = touches_of(query, index);
             if !parts.is_empty() {
@@ -363,11 +374,11 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
         match &list.join {
             Join::Child { table, root_ref } => {
                 let relation = types.table(*table).relation.clone();
-                recorded.insert((relation, root_ref.clone()), Touch::Root);
+                recorded.insert((relation, composite::recorded(root_ref)), Touch::Root);
             }
             Join::Through { link, root_ref, .. } => {
                 let relation = types.table(*link).relation.clone();
-                recorded.insert((relation, root_ref.clone()), Touch::Root);
+                recorded.insert((relation, composite::recorded(root_ref)), Touch::Root);
             }
             Join::Parent { .. } => {}
         }
@@ -375,14 +386,14 @@ fn recorded(types: &Types<'_>) -> BTreeMap<(String, String), Touch> {
         if let Some(part) = from_list_table(types, &list.join, table) {
             let decl = types.table(table);
             fan_outs
-                .entry((decl.relation.clone(), decl.single_key().to_owned()))
+                .entry((decl.relation.clone(), composite::recorded(&decl.key)))
                 .or_default()
                 .push(part);
         }
         for hop in &list.hops {
             let decl = types.table(hop.table);
             fan_outs
-                .entry((decl.relation.clone(), decl.single_key().to_owned()))
+                .entry((decl.relation.clone(), composite::recorded(&decl.key)))
                 .or_default()
                 .extend(from_hop_table(types, list, hop.table));
         }

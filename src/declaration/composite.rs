@@ -1,19 +1,20 @@
-//! Where a composite key (`key: [book_isbn, author_id]`) may be declared: on a table no other
-//! table refers to and that is not the root — a link table, or a child table whose rows are
-//! listed. A ref holds one column, so it cannot hold a composite key; a root's key is the
-//! document `_id`, one column for now (README, "Index your own schema").
+//! Composite keys (`key: [book_isbn, author_id]`): any table's key, the root's too (its
+//! document `_id` is the parts' text, see [`crate::extract::composite`]). A ref to a table with
+//! a composite key names as many columns, in the key's order, as one entry
+//! (`refs: {"trip_region, trip_code": atlas.trip}`). The escape hatch's `touches` and its
+//! root read one key column, so a table they read has a single-column key.
 
 use super::model::Model;
 use super::Problem;
 
 pub(super) fn check(model: &Model) -> Result<(), Problem> {
     let root = model.root_table();
-    if root.key.len() > 1 {
+    if root.key.len() > 1 && model.query.is_some() {
         return Err(Problem::at_line(
             &format!("tables.{}.key", root.relation),
             root.key_line,
             format!(
-                "the root's key ({}) is the document _id and must be one column: composite keys are for link and child tables",
+                "the root's key ({}) is composite: the SQL escape hatch reads one key column; declare `document` fields instead",
                 root.key_text()
             ),
         ));
@@ -27,16 +28,22 @@ pub(super) fn check(model: &Model) -> Result<(), Problem> {
                     .into(),
             ));
         }
-        for (column, target) in &table.refs {
-            let target = &model.tables[*target];
-            if target.key.len() > 1 {
+        for reference in &table.refs {
+            let target = &model.tables[reference.target];
+            if target.key.len() != reference.columns.len() {
                 return Err(Problem::at_line(
-                    &format!("tables.{}.refs.{column}", table.relation),
-                    table.line,
+                    &format!(
+                        "tables.{}.refs.{}",
+                        table.relation,
+                        reference.columns.join(", ")
+                    ),
+                    reference.line,
                     format!(
-                        "{} has a composite key ({}): a ref holds one column, so it cannot refer to it",
+                        "{} has a key of {} column(s) ({}): a ref to it names as many columns, in the key's order, as one entry: `\"a, b\": {}`",
                         target.relation,
-                        target.key_text()
+                        target.key.len(),
+                        target.key_text(),
+                        target.relation
                     ),
                 ));
             }
@@ -64,7 +71,7 @@ pub(super) fn check(model: &Model) -> Result<(), Problem> {
 mod tests {
     use std::path::Path;
 
-    use crate::declaration::model::Model;
+    use crate::declaration::model::{Field, Join, Model};
     use crate::declaration::Declaration;
 
     fn parse_text(text: &str) -> Result<Model, String> {
@@ -109,25 +116,59 @@ document:
     }
 
     #[test]
-    fn a_composite_root_key_is_refused_with_its_line() {
+    fn a_composite_root_key_is_referred_to_by_as_many_columns() {
+        let text = BIB
+            .replace("bib.book: {key: isbn}", "bib.book: {key: [isbn, edition]}")
+            .replace(
+                "refs: {book_isbn: bib.book,",
+                "refs: {\"book_isbn, book_edition\": bib.book,",
+            );
+        let model = parse_text(&text).unwrap();
+        assert_eq!(model.root_table().key, vec!["isbn", "edition"]);
+        let Field::List(authors) = &model.fields[1] else {
+            panic!("authors is a list")
+        };
+        let Join::Through {
+            root_ref, list_ref, ..
+        } = &authors.join
+        else {
+            panic!("authors is a through list: {:?}", authors.join)
+        };
+        assert_eq!(root_ref, &["book_isbn", "book_edition"]);
+        assert_eq!(list_ref, &["author_id"]);
+    }
+
+    #[test]
+    fn a_ref_with_another_number_of_columns_than_the_key_is_refused() {
         let text = BIB.replace("bib.book: {key: isbn}", "bib.book: {key: [isbn, edition]}");
         let message = parse_text(&text).unwrap_err();
         assert!(
-            message.starts_with("pipeline file pipelines/bib.yaml, line 5: tables.bib.book.key: the root's key (isbn, edition) is the document _id and must be one column"),
+            message.starts_with("pipeline file pipelines/bib.yaml, line 9: tables.bib.credit.refs.book_isbn: bib.book has a key of 2 column(s) (isbn, edition)"),
+            "{message}"
+        );
+        let text = BIB.replace("bib.author: {key: id}", "bib.author: {key: [id, alias]}");
+        let message = parse_text(&text).unwrap_err();
+        assert!(
+            message.contains("tables.bib.credit.refs.author_id: bib.author has a key of 2"),
             "{message}"
         );
     }
 
     #[test]
-    fn a_ref_to_a_composite_key_is_refused() {
-        let text = BIB.replace("bib.author: {key: id}", "bib.author: {key: [id, alias]}");
-        let message = parse_text(&text).unwrap_err();
+    fn a_composite_root_key_with_the_sql_escape_hatch_is_refused() {
+        let text = "
+index: {alias: books, config: index_config.json}
+root: bib.book
+tables:
+  bib.book: {key: [isbn, edition]}
+query:
+  sql: SELECT 1
+";
+        let message = parse_text(text).unwrap_err();
         assert!(
-            message.contains("tables.bib.credit.refs.author_id"),
-            "{message}"
-        );
-        assert!(
-            message.contains("bib.author has a composite key"),
+            message.contains(
+                "line 5: tables.bib.book.key: the root's key (isbn, edition) is composite"
+            ),
             "{message}"
         );
     }

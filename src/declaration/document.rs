@@ -16,6 +16,7 @@ use super::cell::{self, Cell};
 use super::filter;
 use super::model::{Column, Field, Hop, Join, List, Model};
 use super::schema::{ColumnType, Kind};
+use crate::extract::composite;
 use crate::transform::{Document, Key};
 
 /// A little over a typical document's JSON, so that most bodies need one allocation.
@@ -135,12 +136,14 @@ impl Columns {
         self.exprs.len()
     }
 
-    /// The alias of `relation` joined on its `key` = `on`, joined once per query.
-    fn join(&mut self, relation: &str, key: &str, on: &str) -> String {
+    /// The alias of `relation` joined on its `key` = the list row's `via`, joined once per
+    /// query.
+    fn join(&mut self, relation: &str, key: &[String], via: &[String]) -> String {
         let alias = |index: usize| format!("h{index}");
         let wanted = |index: usize| {
             let alias = alias(index);
-            format!(" LEFT JOIN {relation} {alias} ON {alias}.{key} = {on}")
+            let on = composite::equal(&alias, key, "t", via);
+            format!(" LEFT JOIN {relation} {alias} ON {on}")
         };
         let index = (0..self.joins.len())
             .find(|index| self.joins[*index] == wanted(*index))
@@ -154,9 +157,6 @@ impl Columns {
 
 pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnType) -> Plan {
     let root = model.root_table();
-    let root_cast = column_type(model.root, root.single_key())
-        .key_type()
-        .unwrap_or("text");
     let slot = |table: usize, column: &str, kind: Kind| Slot {
         name: format!("{}.{column}", model.tables[table].relation),
         kind,
@@ -193,15 +193,15 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
         });
     }
     let root_sql = format!(
-        "SELECT {}::text{} FROM {} WHERE {} = ANY($1::text[]::{root_cast}[])",
-        root.single_key(),
+        "SELECT {}{} FROM {} r WHERE {}",
+        composite::text_of(&root.key, "r"),
         root_columns
             .exprs
             .iter()
             .map(|e| format!(", {e}"))
             .collect::<String>(),
         root.relation,
-        root.single_key(),
+        keys_in(&root.key, &casts(model.root, &root.key, &column_type), "r"),
     );
     let mut lists: Vec<(usize, Query)> = groups
         .into_iter()
@@ -297,16 +297,18 @@ fn hop_out(
     column_type: &impl Fn(usize, &str) -> ColumnType,
     slot: &impl Fn(usize, &str, Kind) -> Slot,
 ) -> HopOut {
-    if !columns.raw.contains(&hop.via) {
-        columns.raw.push(hop.via.clone());
+    for via in &hop.via {
+        if !columns.raw.contains(via) {
+            columns.raw.push(via.clone());
+        }
+        // Looked up so that the column counts as read by the compiled queries.
+        let _ = column_type(list.join.table(), via);
     }
-    // Looked up so that the column counts as read by the compiled queries.
-    let _ = column_type(list.join.table(), &hop.via);
-    let target = &hop.relation;
-    let alias = columns.join(target, &hop.key, &format!("t.{}", hop.via));
+    let alias = columns.join(&hop.relation, &hop.key, &hop.via);
+    // A key column is never NULL: the object is there when the join found its row.
     let present = columns.add(
-        format!("{alias}.{} IS NOT NULL", hop.key),
-        slot(hop.table, &hop.key, Kind::Bool),
+        format!("{alias}.{} IS NOT NULL", hop.key[0]),
+        slot(hop.table, &hop.key[0], Kind::Bool),
     );
     let fields = hop
         .fields
@@ -411,9 +413,10 @@ fn list_query(
     let joins = columns.joins.concat();
     let sql = match join {
         Join::Child { table, root_ref } => format!(
-            "SELECT t.{root_ref}::text{exprs} FROM {} t{joins} WHERE t.{root_ref} = ANY($1::text[]::{}[]){filter}",
+            "SELECT {}{exprs} FROM {} t{joins} WHERE {}{filter}",
+            composite::text_of(root_ref, "t"),
             model.tables[*table].relation,
-            column_type(*table, root_ref).key_type().unwrap_or("text"),
+            keys_in(root_ref, &casts(*table, root_ref, column_type), "t"),
         ),
         Join::Through {
             link,
@@ -423,34 +426,56 @@ fn list_query(
         } => {
             let list_table = &model.tables[*table];
             let read: Vec<String> = match columns.raw.is_empty() {
-                true => vec![format!("x.{}", list_table.single_key())],
+                true => list_table.key.iter().map(|c| format!("x.{c}")).collect(),
                 false => columns.raw.iter().map(|c| format!("x.{c}")).collect(),
             };
             // One lookup per link row: without LIMIT 1 the planner may hash the whole list
             // table for every batch (bench/NOTES.md).
             format!(
-                "SELECT l.{root_ref}::text{exprs} FROM {} l CROSS JOIN LATERAL (SELECT {} FROM {} x WHERE x.{} = l.{list_ref} LIMIT 1) t{joins} WHERE l.{root_ref} = ANY($1::text[]::{}[]){filter}",
+                "SELECT {}{exprs} FROM {} l CROSS JOIN LATERAL (SELECT {} FROM {} x WHERE {} LIMIT 1) t{joins} WHERE {}{filter}",
+                composite::text_of(root_ref, "l"),
                 model.tables[*link].relation,
                 read.join(", "),
                 list_table.relation,
-                list_table.single_key(),
-                column_type(*link, root_ref).key_type().unwrap_or("text"),
+                composite::equal("x", &list_table.key, "l", list_ref),
+                keys_in(root_ref, &casts(*link, root_ref, column_type), "l"),
             )
         }
         Join::Parent { table, root_column } => format!(
-            "SELECT r.{}::text{exprs} FROM {} r JOIN {} t ON t.{} = r.{root_column}{joins} WHERE r.{} = ANY($1::text[]::{}[]){filter}",
-            root.single_key(),
+            "SELECT {}{exprs} FROM {} r JOIN {} t ON {}{joins} WHERE {}{filter}",
+            composite::text_of(&root.key, "r"),
             root.relation,
             model.tables[*table].relation,
-            model.tables[*table].single_key(),
-            root.single_key(),
-            column_type(model.root, root.single_key()).key_type().unwrap_or("text"),
+            composite::equal("t", &model.tables[*table].key, "r", root_column),
+            keys_in(&root.key, &casts(model.root, &root.key, &column_type), "r"),
         ),
     };
     Query {
         sql,
         slots: columns.slots,
     }
+}
+
+/// The SQL type each of `columns` (a key, or refs holding one) of `table` is cast to.
+fn casts(
+    table: usize,
+    columns: &[String],
+    column_type: &impl Fn(usize, &str) -> ColumnType,
+) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            column_type(table, c)
+                .key_type()
+                .unwrap_or("text")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Whether the row `alias`'s `columns` hold one of the root keys in `$1`.
+fn keys_in(columns: &[String], casts: &[String], alias: &str) -> String {
+    composite::any_of(columns, casts, alias, "$1")
 }
 
 /// One object of a list: its field values, and the collected arrays.

@@ -20,27 +20,40 @@ pub(crate) struct TableDecl {
     pub key_type: Option<String>,
     pub changed_by: Option<String>,
     pub zone: Option<String>,
-    /// Column → the table (index into [`Model::tables`]) whose key it holds.
-    pub refs: Vec<(String, usize)>,
+    pub refs: Vec<Ref>,
     pub line: u64,
     /// Where `key` is written, for errors about the key found against the database.
     pub key_line: u64,
+}
+
+/// Columns holding another table's key: one column, or as many as a composite key has, in
+/// its order (`refs: {"trip_region, trip_code": atlas.trip}`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ref {
+    pub columns: Vec<String>,
+    /// The table (index into [`Model::tables`]) whose key they hold.
+    pub target: usize,
+    /// Where the ref is written.
+    pub line: u64,
 }
 
 /// How a list's rows are reached from a root row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Join {
     /// The list table holds the root's key in `root_ref` (one-to-many).
-    Child { table: usize, root_ref: String },
+    Child { table: usize, root_ref: Vec<String> },
     /// A link table holds the root's key and the list table's key (many-to-many).
     Through {
         link: usize,
-        root_ref: String,
+        root_ref: Vec<String>,
         table: usize,
-        list_ref: String,
+        list_ref: Vec<String>,
     },
     /// The root holds the list table's key in `root_column` (many-to-one, an object).
-    Parent { table: usize, root_column: String },
+    Parent {
+        table: usize,
+        root_column: Vec<String>,
+    },
 }
 
 impl TableDecl {
@@ -49,7 +62,7 @@ impl TableDecl {
         self.key.join(", ")
     }
 
-    /// The one key column of a table other tables refer to, or that is the root: checked by
+    /// The one key column of a table whose rows the escape hatch's `touches` read: checked by
     /// [`super::composite::check`] to be a single column.
     pub fn single_key(&self) -> &str {
         &self.key[0]
@@ -115,8 +128,8 @@ pub(crate) struct Hop {
     pub table: usize,
     /// The table's relation and key, as the list query joins it.
     pub relation: String,
-    pub key: String,
-    pub via: String,
+    pub key: Vec<String>,
+    pub via: Vec<String>,
     pub fields: Vec<Column>,
     /// How many of the list's fields are declared before it: its place in the object.
     pub position: usize,
@@ -220,7 +233,7 @@ impl Model {
                 Field::List(list) => {
                     let join = match &list.join {
                         Join::Child { table, root_ref } => {
-                            format!("child {}.{root_ref}", relation(*table))
+                            format!("child {}.{}", relation(*table), root_ref.join(", "))
                         }
                         Join::Through {
                             link,
@@ -228,14 +241,17 @@ impl Model {
                             table,
                             list_ref,
                         } => format!(
-                            "through {}.{root_ref} {}.{list_ref} {} key {}",
+                            "through {}.{} {}.{} {} key {}",
                             relation(*link),
+                            root_ref.join(", "),
                             relation(*link),
+                            list_ref.join(", "),
                             relation(*table),
                             self.tables[*table].key_text()
                         ),
                         Join::Parent { table, root_column } => format!(
-                            "parent {root_column} {} key {}",
+                            "parent {} {} key {}",
+                            root_column.join(", "),
                             relation(*table),
                             self.tables[*table].key_text()
                         ),
@@ -250,7 +266,7 @@ impl Model {
                                 hop.name,
                                 hop.position,
                                 relation(hop.table),
-                                hop.via,
+                                hop.via.join(", "),
                                 columns(&hop.fields)
                             )
                         })
@@ -440,7 +456,19 @@ fn table_decl(
                 format!("{} is not declared under tables", target.value),
             ));
         };
-        refs.push((column.clone(), target_index));
+        let columns: Vec<String> = column.split(',').map(|c| c.trim().to_owned()).collect();
+        if columns.iter().any(String::is_empty) {
+            return Err(Problem::at(
+                &format!("{key}.refs.{column}"),
+                target,
+                "name the column, or the columns of a composite key as `a, b`".into(),
+            ));
+        }
+        refs.push(Ref {
+            columns,
+            target: target_index,
+            line: target.referenced.line(),
+        });
     }
     if raw.zone.is_some() && raw.changed_by.is_none() {
         return Err(Problem::at(
@@ -739,7 +767,7 @@ fn hops(
             name: name.value.clone(),
             table: index,
             relation: model.tables[index].relation.clone(),
-            key: model.tables[index].single_key().to_owned(),
+            key: model.tables[index].key.clone(),
             via,
             fields,
             position,
@@ -789,13 +817,13 @@ fn sort_keys(
     Ok(sort)
 }
 
-/// The column of `table` that holds `target`'s key, when it declares one.
-fn ref_to(table: &TableDecl, target: usize) -> Option<String> {
+/// The columns of `table` that hold `target`'s key, when it declares them.
+fn ref_to(table: &TableDecl, target: usize) -> Option<Vec<String>> {
     table
         .refs
         .iter()
-        .find(|(_, to)| *to == target)
-        .map(|(column, _)| column.clone())
+        .find(|r| r.target == target)
+        .map(|r| r.columns.clone())
 }
 
 /// The plain columns among `fields`; with `objects`, `one:` objects are skipped ([`hops`]

@@ -229,8 +229,13 @@ fn check_model(model: &Model, catalog: &Catalog) -> Result<(), Problem> {
                 }
             }
         }
-        for (ref_column, _) in &table.refs {
-            column(ref_column, &format!("refs.{ref_column}"))?;
+        for reference in &table.refs {
+            for ref_column in &reference.columns {
+                column(
+                    ref_column,
+                    &format!("refs.{}", reference.columns.join(", ")),
+                )?;
+            }
         }
     }
     for field in &model.fields {
@@ -280,7 +285,9 @@ fn check_field(model: &Model, catalog: &Catalog, field: &Field) -> Result<(), Pr
                 }
             }
             if let Join::Parent { root_column, .. } = &list.join {
-                has(model.root, root_column, &key, list.line)?;
+                for column in root_column {
+                    has(model.root, column, &key, list.line)?;
+                }
             }
             Ok(())
         }

@@ -30,7 +30,7 @@ fn the_movies_declaration_reads() {
     };
     assert_eq!(actors.name, "actors");
     assert!(
-        matches!(&actors.join, Join::Through { root_ref, list_ref, .. } if root_ref == "film_work_id" && list_ref == "person_id")
+        matches!(&actors.join, Join::Through { root_ref, list_ref, .. } if root_ref == &["film_work_id"] && list_ref == &["person_id"])
     );
     assert_eq!(actors.filter.len(), 1);
     assert_eq!(actors.filter[0].sql("l"), "l.role = 'actor'");
@@ -224,7 +224,10 @@ fn a_one_object_inside_a_list_is_a_hop_in_its_declared_place() {
     assert_eq!(stock.fields.len(), 2);
     assert_eq!(stock.hops.len(), 1);
     let hop = &stock.hops[0];
-    assert_eq!((hop.name.as_str(), hop.via.as_str()), ("store", "store_id"));
+    assert_eq!(
+        (hop.name.as_str(), hop.via.as_slice()),
+        ("store", &["store_id".to_owned()][..])
+    );
     assert_eq!((hop.relation.as_str(), hop.position), ("hop.store", 1));
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::{PgError, Postgres, Table};
+use super::{composite, PgError, Postgres, Table};
 
 /// How many recorded changes one read covers at most: their distinct keys are held in memory
 /// (a few MB), and a backlog of writes to few rows collapses to one build per row within it.
@@ -74,6 +74,15 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// The text of a recorded column (or, of a composite key or ref, columns) in the row `row`.
+fn row_text(recorded: &str, row: &str) -> String {
+    let columns: Vec<String> = composite::recorded_columns(recorded)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    composite::text_of(&columns, row)
+}
+
 /// The trigger of one table recording `columns`.
 fn table_script(relation: &str, columns: &[String]) -> String {
     let values = |row: &dyn Fn(&str) -> String| {
@@ -93,13 +102,16 @@ fn table_script(relation: &str, columns: &[String]) -> String {
         .replace("{relation_literal}", &literal(relation))
         .replace("{relation}", relation)
         .replace("{columns}", &columns.join(", "))
-        .replace("{new_values}", &values(&|c| format!("NEW.{c}::text")))
-        .replace("{old_values}", &values(&|c| format!("OLD.{c}::text")))
+        .replace("{new_values}", &values(&|c| row_text(c, "NEW")))
+        .replace("{old_values}", &values(&|c| row_text(c, "OLD")))
         .replace(
             "{old_new_values}",
             &columns
                 .iter()
-                .map(|c| format!("({}, OLD.{c}::text, NEW.{c}::text)", literal(c)))
+                .map(|c| {
+                    let (old, new) = (row_text(c, "OLD"), row_text(c, "NEW"));
+                    format!("({}, {old}, {new})", literal(c))
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         )

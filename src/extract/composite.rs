@@ -23,6 +23,17 @@ pub(crate) fn encode(parts: &[&str]) -> String {
     }
 }
 
+/// How the change record names the columns `key` (a key, or refs holding one): the column, or
+/// the columns joined by `,` (a column name holds no `,`: declared names are identifiers).
+pub(crate) fn recorded(key: &[String]) -> String {
+    key.join(",")
+}
+
+/// The columns a change record's name ([`recorded`]) stands for.
+pub(crate) fn recorded_columns(name: &str) -> Vec<&str> {
+    name.split(',').collect()
+}
+
 /// The parts of a key's text, `count` of them; `None` when it has another number of parts.
 pub(crate) fn decode(text: &str, count: usize) -> Option<Vec<String>> {
     if count == 1 {
@@ -47,7 +58,12 @@ pub(crate) fn columns(table: &Table, alias: &str, suffix: &str) -> String {
 
 /// The key of the row `alias` as text (see [`encode`]), in SQL.
 pub(crate) fn text(table: &Table, alias: &str) -> String {
-    match table.key.as_slice() {
+    text_of(&table.key, alias)
+}
+
+/// [`text`] of the columns `key` (a key, or the refs that hold one) of the row `alias`.
+pub(crate) fn text_of(key: &[String], alias: &str) -> String {
+    match key {
         [one] => format!("{alias}.{one}::text"),
         parts => parts
             .iter()
@@ -76,6 +92,16 @@ pub(crate) fn values(table: &Table, param: &str) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     }
+}
+
+/// `a.x = b.y AND …`: the columns `left` of the row `a` equal the columns `right` of `b`,
+/// part by part (a ref and the key it holds).
+pub(crate) fn equal(a: &str, left: &[String], b: &str, right: &[String]) -> String {
+    left.iter()
+        .zip(right)
+        .map(|(l, r)| format!("{a}.{l} = {b}.{r}"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 /// Whether the row `alias` has one of the keys in the text array `param`, in SQL.

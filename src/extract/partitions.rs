@@ -101,8 +101,20 @@ impl Postgres {
     ) -> Result<Vec<Change>, PgError> {
         let mut changes = Vec::new();
         for column in &table.captured {
+            let quoted: Vec<String> = super::composite::recorded_columns(column)
+                .into_iter()
+                .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+                .collect();
             let sql = include_str!("sql/partition_values.sql")
-                .replace("{column}", &format!("\"{}\"", column.replace('"', "\"\"")))
+                .replace("{value}", &super::composite::text_of(&quoted, "p"))
+                .replace(
+                    "{present}",
+                    &quoted
+                        .iter()
+                        .map(|c| format!("p.{c} IS NOT NULL"))
+                        .collect::<Vec<_>>()
+                        .join(" AND "),
+                )
                 .replace("{partition}", partition);
             let values: Vec<String> = self
                 .call("read the rows of a moved partition", || {

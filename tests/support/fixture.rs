@@ -61,6 +61,30 @@ impl Fixture {
         self.compare(what).await;
     }
 
+    /// Runs `sql`, one cycle (then, in polling mode, `verify --repair` for what polling cannot
+    /// see: deletes and rows moved away), and compares the index with Postgres. A cursor of a
+    /// composite key is never taken for a restore.
+    pub async fn cycle(&self, what: &str, sql: &str, polling_sees_it: bool) {
+        if !sql.is_empty() {
+            self.db.execute(sql).await;
+        }
+        let (_, _, _, log) = self.worker.sync_once();
+        assert!(
+            !log.contains("restored from a backup"),
+            "{} mode, after {what}: a composite cursor was taken for a restore: {log}",
+            self.capture
+        );
+        if self.capture == "polling" && !polling_sees_it {
+            let repair = self.worker.output(&["verify", "--repair"]);
+            assert!(
+                repair.status.success(),
+                "verify --repair: {}",
+                String::from_utf8_lossy(&repair.stderr)
+            );
+        }
+        self.compare(what).await;
+    }
+
     /// The index holds exactly the documents the expected SQL builds.
     pub async fn compare(&self, what: &str) {
         self.index.refresh().await;

@@ -212,7 +212,8 @@ impl Postgres {
     pub async fn short_identities(&self, tables: &[Table]) -> Result<Vec<ShortIdentity>, PgError> {
         let trees = self.partition_trees(tables).await?;
         let mut short = Vec::new();
-        for (relation, columns) in captured_columns(tables) {
+        for (relation, recorded) in captured_columns(tables) {
+            let columns = identity_columns(&recorded);
             let holders: Vec<String> = match trees.get(&relation) {
                 Some(members) if members.iter().any(|m| m.is_partition()) => members
                     .iter()
@@ -268,9 +269,10 @@ impl Postgres {
     ) -> Result<BTreeMap<String, String>, PgError> {
         let mut set = BTreeMap::new();
         for short in self.short_identities(tables).await? {
-            let columns = captured_columns(tables)
+            let recorded = captured_columns(tables)
                 .remove(&short.followed)
                 .unwrap_or_default();
+            let columns = identity_columns(&recorded);
             let index: Option<String> = self
                 .call("find a replica identity index", || {
                     sqlx::query_scalar(include_str!("sql/identity_index.sql"))
@@ -365,6 +367,20 @@ impl Postgres {
         }
         Ok(oids)
     }
+}
+
+/// The columns a replica identity must carry for the recorded ones (a composite key or ref
+/// is recorded as one name for its columns).
+fn identity_columns(recorded: &[String]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for name in recorded {
+        for column in super::composite::recorded_columns(name) {
+            if !columns.iter().any(|c| c == column) {
+                columns.push(column.to_owned());
+            }
+        }
+    }
+    columns
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::pgoutput::{self, Message, Value};
 use super::tls::{tls_config, TlsRefused};
 use super::Slot;
 use crate::config::PostgresConfig;
-use crate::extract::{captured_columns, connect_options, Change, Table};
+use crate::extract::{captured_columns, composite, connect_options, Change, Table};
 use crate::retry::Retryable;
 use pgwire_replication::{
     Lsn, PgWireError, ReplicationClient, ReplicationConfig, ReplicationEvent,
@@ -94,7 +94,9 @@ pub(crate) enum Event {
 #[derive(Debug, Clone)]
 struct Followed {
     relation: String,
-    columns: Vec<(usize, String)>,
+    /// Each recorded column (or, of a composite key or ref, columns: [`composite::recorded`])
+    /// with its place(s) in the rows.
+    columns: Vec<(Vec<usize>, String)>,
 }
 
 pub(crate) struct LogicalStream {
@@ -295,12 +297,16 @@ impl LogicalStream {
 
 /// Where the recorded columns (`wanted`) are in the rows of `relation`'s shape, found by name.
 fn shaped(name: &str, relation: &pgoutput::Relation, wanted: &[String]) -> Followed {
-    let columns = relation
-        .columns
+    let place = |column: &str| relation.columns.iter().position(|c| c == column);
+    let columns = wanted
         .iter()
-        .enumerate()
-        .filter(|(_, column)| wanted.contains(column))
-        .map(|(index, column)| (index, column.clone()))
+        .filter_map(|recorded| {
+            let places: Option<Vec<usize>> = composite::recorded_columns(recorded)
+                .into_iter()
+                .map(place)
+                .collect();
+            places.map(|places| (places, recorded.clone()))
+        })
         .collect();
     Followed {
         relation: name.to_owned(),
@@ -312,13 +318,20 @@ fn shaped(name: &str, relation: &pgoutput::Relation, wanted: &[String]) -> Follo
 fn row_changes(followed: &Followed, old: Option<&[Value]>, new: Option<&[Value]>) -> Vec<Change> {
     let mut changes = Vec::new();
     for row in [old, new].into_iter().flatten() {
-        for (index, column) in &followed.columns {
-            if let Some(Value::Text(value)) = row.get(*index) {
+        for (places, column) in &followed.columns {
+            let parts: Option<Vec<&str>> = places
+                .iter()
+                .map(|place| match row.get(*place) {
+                    Some(Value::Text(value)) => Some(value.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(parts) = parts {
                 let change = Change {
                     seq: 0,
                     relation: followed.relation.clone(),
                     column: column.clone(),
-                    value: value.clone(),
+                    value: composite::encode(&parts),
                 };
                 if !changes.contains(&change) {
                     changes.push(change);
@@ -366,7 +379,7 @@ mod tests {
     fn an_update_moving_a_link_row_touches_both_films() {
         let followed = Followed {
             relation: "content.person_film_work".into(),
-            columns: vec![(1, "film_work_id".into())],
+            columns: vec![(vec![1], "film_work_id".into())],
         };
         let old = [Value::Null, Value::Text("a".into())];
         let new = [Value::Text("id".into()), Value::Text("b".into())];
