@@ -68,5 +68,20 @@ search "$MOVIES" "captain's daughter" "title^3" description actors_names directo
 search "$MOVIES" "бегущие собаки" "title^3" description actors_names director
 search "$GENRES" "drama comedy" "name^2" description
 search "$PERSONS" "mary" full_name
+
 echo
-echo "Elasticsearch: $ES/{$MOVIES,$GENRES,$PERSONS}  Postgres: $DB_URL  ('make down' stops the stack)"
+echo "== pg2es init: content.film_work drafted from the catalogue (no YAML written by hand), then check"
+INIT_DIR="$DEMO_DIR/init" DRAFTED=films_drafted
+rm -rf "$INIT_DIR" && mkdir -p "$INIT_DIR"
+printf 'pipelines:\n  %s: {file: pipelines/%s.yaml}\n' "$DRAFTED" "$DRAFTED" >"$INIT_DIR/config.yaml"
+bash scripts/drop-index.sh "$ES" "$DRAFTED" || true
+(
+    unset PG2ES__PIPELINES__MOVIES__ALIAS PG2ES__PIPELINES__GENRES__ALIAS PG2ES__PIPELINES__PERSONS__ALIAS
+    drafted() { "${PG2ES_BIN:-target/release/pg2es}" --config "$INIT_DIR/config.yaml" "$@"; }
+    drafted init --root content.film_work --name "$DRAFTED" --exclude content.person
+    sed -n '/^document:/,/^$/p' "$INIT_DIR/pipelines/$DRAFTED.yaml"
+    drafted sync --once --reset-state 2>&1 | tail -n 1
+    drafted check | grep -E '^(✓ index|✗|[0-9]+ check)' || true
+)
+echo
+echo "Elasticsearch: $ES/{$MOVIES,$GENRES,$PERSONS,$DRAFTED}  Postgres: $DB_URL  ('make down' stops the stack)"

@@ -20,7 +20,7 @@ use crate::support::{assert_same_documents, unique_name, SearchIndex, TestDb, Wo
 const ROUNDS: usize = 10;
 
 /// One random application write, valid whatever the data (a pick past the end does nothing).
-fn random_write(rng: &mut StdRng) -> String {
+pub fn random_write(rng: &mut StdRng) -> String {
     let (k, j) = (rng.random_range(0..130), rng.random_range(0..700));
     let trip = format!("(SELECT id FROM atlas.trip ORDER BY id OFFSET {k} LIMIT 1)");
     let other = format!("(SELECT id FROM atlas.trip ORDER BY id DESC OFFSET {k} LIMIT 1)");

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::support::{unique_name, SearchIndex, TestDb, Worker};
+use std::path::Path;
+
+use crate::support::{unique_name, SearchIndex, TestDb, Worker, REPO};
 
 /// What the test compares of a document: the title, the genre ids and the (person, role)
 /// pairs, sorted (people may share a key across roles).
@@ -123,4 +125,116 @@ async fn init_drafts_a_movies_declaration_that_checks_and_back_fills_with_throug
         json!({"query": {"nested": {"path": "person", "query": {"term": {"person.id": person}}}}});
     let found = index.search(query).await;
     assert_eq!(found["hits"]["total"]["value"].as_i64(), Some(films_of));
+}
+
+/// Runs `pg2es init` on `root` with `extra` arguments: whether it succeeded, the drafted text
+/// (empty when it failed) and what it said on stderr.
+fn draft(drafting: &Worker, root: &str, name: &str, extra: &[&str]) -> (bool, String, String) {
+    let args = [&["init", "--root", root, "--name", name, "--force"], extra].concat();
+    let out = drafting.output(&args);
+    let file = drafting
+        .config_path()
+        .with_file_name("pipelines")
+        .join(format!("{name}.yaml"));
+    let text = match out.status.success() {
+        true => std::fs::read_to_string(file).unwrap(),
+        false => String::new(),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out.status.success(), text, stderr)
+}
+
+/// An item's tags: (id, the group's label: the second hop), sorted by id.
+fn hop_projection(document: &Value) -> Value {
+    let mut tags: Vec<Value> = document["tag"]
+        .as_array()
+        .unwrap_or_else(|| panic!("tag is a list: {document}"))
+        .iter()
+        .map(|tag| json!([tag["id"], tag["group"]["label"]]))
+        .collect();
+    tags.sort_by_key(|tag| tag[0].as_i64());
+    json!({"tag": tags})
+}
+
+#[tokio::test]
+async fn init_follows_include_exclude_and_a_second_hop_on_the_hops_schema() {
+    let name = unique_name("init_hops");
+    let db = TestDb::empty(&name).await;
+    db.psql_file(&Path::new(REPO).join("tests/hops/schema.sql"), &[]);
+    let index = SearchIndex::new(&name).await;
+    let drafting = Worker::new(&db, &name);
+
+    let (ok, text, said) = draft(&drafting, "hop.item", "x", &["--exclude", "hop.tag"]);
+    assert!(ok, "{said}");
+    // hop.stock, two foreign keys and two columns of its own, reads as a link to hop.store.
+    let through = |text: &str, link: &str| text.contains(&format!("through: {link}\n"));
+    assert!(
+        through(&text, "hop.stock") && !through(&text, "hop.item_tag"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hop.tag left out by --exclude: no through list via hop.item_tag"),
+        "{text}"
+    );
+    let (ok, text, said) = draft(&drafting, "hop.item", "x", &["--include", "hop.tag"]);
+    assert!(ok, "{said}");
+    assert!(
+        !through(&text, "hop.stock") && through(&text, "hop.item_tag"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("one: true"),
+        "depth 1 drafts no second hop: {text}"
+    );
+    for (extra, says) in [
+        (
+            &["--include", "hop.nothing"][..],
+            "--include hop.nothing: no table matches it",
+        ),
+        (
+            &["--exclude", "nowhere.*"][..],
+            "--exclude nowhere.*: no table matches it",
+        ),
+        (
+            &["--depth", "3"][..],
+            "--depth 3: a declaration nests at most two hops",
+        ),
+    ] {
+        let (ok, _, said) = draft(&drafting, "hop.item", "x", extra);
+        assert!(!ok && said.contains(says), "{extra:?}: {said}");
+    }
+
+    let (ok, text, said) = draft(&drafting, "hop.item", &name, &["--depth", "2"]);
+    assert!(ok, "{said}");
+    assert!(
+        text.contains("group: {list: hop.tag_group, one: true"),
+        "{text}"
+    );
+    let file = drafting
+        .config_path()
+        .with_file_name("pipelines")
+        .join(format!("{name}.yaml"));
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!("pipelines:\n  {name}: {{file: {}}}\n", file.display()),
+    );
+    let (indexed, _, _, log) = worker.sync_once();
+    assert_eq!(indexed, 30, "{log}");
+    let check = worker.output(&["check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let expected = db.expected_by(include_str!("init/hops_expected.sql")).await;
+    let actual: BTreeMap<String, Value> = index
+        .documents()
+        .await
+        .iter()
+        .map(|(id, doc)| (id.clone(), hop_projection(doc)))
+        .collect();
+    assert_eq!(actual, expected);
+    assert!(actual
+        .values()
+        .any(|d| d["tag"].to_string().contains("colour")));
 }

@@ -16,13 +16,29 @@ fn seed() -> u64 {
     seeds()[0]
 }
 
-struct Shop {
-    db: TestDb,
-    index: SearchIndex,
-    worker: Worker,
+pub struct Shop {
+    pub db: TestDb,
+    pub index: SearchIndex,
+    pub worker: Worker,
+    /// `SELECT id, document` building every document by hand.
+    pub expected: &'static str,
 }
 
 async fn shop(test: &str, capture: &str) -> Shop {
+    let (name, db, index) = shop_schema(test).await;
+    let declaration = format!("{REPO}/tests/shop/orders.yaml");
+    let worker = shop_worker(&db, &declaration, &name, capture);
+    let expected = include_str!("shop/expected.sql");
+    Shop {
+        db,
+        index,
+        worker,
+        expected,
+    }
+}
+
+/// A database with `tests/shop/schema.sql` and an index, both named for the test.
+pub async fn shop_schema(test: &str) -> (String, TestDb, SearchIndex) {
     let name = unique_name(test);
     let db = TestDb::empty(&name).await;
     db.psql_file(
@@ -30,9 +46,14 @@ async fn shop(test: &str, capture: &str) -> Shop {
         &[],
     );
     let index = SearchIndex::new(&name).await;
+    (name, db, index)
+}
+
+/// A worker serving `declaration` as the pipeline `orders` into `alias`, in `capture` mode.
+pub fn shop_worker(db: &TestDb, declaration: &str, alias: &str, capture: &str) -> Worker {
     let mut worker = Worker::with_pipelines(
-        &db,
-        &format!("pipelines:\n  orders: {{file: {REPO}/tests/shop/orders.yaml, alias: {name}}}\n"),
+        db,
+        &format!("pipelines:\n  orders: {{file: {declaration}, alias: {alias}}}\n"),
     );
     worker.set("PG2ES__SYNC__BATCH_SIZE", "7");
     match capture {
@@ -41,19 +62,19 @@ async fn shop(test: &str, capture: &str) -> Shop {
             worker.set("PG2ES__SYNC__CAPTURE", capture);
         }
     };
-    Shop { db, index, worker }
+    worker
 }
 
 impl Shop {
-    async fn assert_equal(&self, when: &str) {
-        let expected = self.db.expected_by(include_str!("shop/expected.sql")).await;
+    pub async fn assert_equal(&self, when: &str) {
+        let expected = self.db.expected_by(self.expected).await;
         assert!(!expected.is_empty(), "{when}");
         assert_same_documents(&expected, &self.index.documents().await);
     }
 }
 
 /// A random write the polling mode can see: inserts and updates that move `changed_by`.
-fn visible_write(rng: &mut StdRng) -> String {
+pub fn visible_write(rng: &mut StdRng) -> String {
     let order = rng.random_range(1..130);
     let customer = rng.random_range(1..45);
     let product = rng.random_range(1..31); // the 30 products: a line needs one that exists
@@ -82,7 +103,7 @@ fn visible_write(rng: &mut StdRng) -> String {
 }
 
 /// Writes only exact capture sees: deletes, and a line moved to another order.
-fn exact_write(rng: &mut StdRng) -> String {
+pub fn exact_write(rng: &mut StdRng) -> String {
     let order = rng.random_range(1..130);
     let other = rng.random_range(1..130);
     match rng.random_range(0..3) {
@@ -100,7 +121,7 @@ fn exact_write(rng: &mut StdRng) -> String {
 
 /// Rounds of random writes, each followed by a cycle or by a `pg2es run` killed (SIGKILL) at a
 /// random point and then a cycle, as the movies randomized test does.
-async fn random_rounds(shop: &Shop, rng: &mut StdRng, exact: bool) {
+pub async fn random_rounds(shop: &Shop, rng: &mut StdRng, exact: bool) {
     for round in 0..ROUNDS {
         for _ in 0..rng.random_range(1..10) {
             let sql = match exact && rng.random_bool(0.4) {

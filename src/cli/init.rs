@@ -12,7 +12,7 @@ use crate::declaration::draft;
 pub(crate) struct Init {
     pub root: String,
     pub name: Option<String>,
-    pub depth: u32,
+    pub follow: draft::Follow,
     pub force: bool,
 }
 
@@ -36,10 +36,10 @@ pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppErro
     }
     let postgres = pipelines::postgres(config, QUICK_RETRY)?;
     postgres.ping().await?;
-    let drafted = draft::read(postgres.pool(), &init.root, init.depth)
+    let drafted = draft::read(postgres.pool(), &init.root, &init.follow)
         .await
         .map_err(|err| AppError::Task(super::causes(&err).join(": ")))?;
-    let command = format!("pg2es init --root {}", init.root);
+    let command = command(&init);
     let (text, indexes) = draft::render(&drafted, &name, &command);
     write(&path, &text)?;
     println!("wrote {}", path.display());
@@ -49,6 +49,23 @@ pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppErro
         println!("  {index}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The command line the draft's first comment names.
+fn command(init: &Init) -> String {
+    let mut command = format!("pg2es init --root {}", init.root);
+    if init.follow.depth != 1 {
+        command.push_str(&format!(" --depth {}", init.follow.depth));
+    }
+    for (flag, patterns) in [
+        ("include", &init.follow.include),
+        ("exclude", &init.follow.exclude),
+    ] {
+        for pattern in patterns {
+            command.push_str(&format!(" --{flag} {pattern}"));
+        }
+    }
+    command
 }
 
 fn write(path: &PathBuf, text: &str) -> Result<(), AppError> {

@@ -88,9 +88,17 @@ enum Command {
         /// The pipeline's name and alias (default: the table's name).
         #[arg(long)]
         name: Option<String>,
-        /// How many foreign keys away tables are followed (1 for now).
+        /// How many hops of foreign keys are followed: 1, or 2 for a `one:` object in each
+        /// list item for each table the listed table references.
         #[arg(long, default_value_t = 1)]
         depth: u32,
+        /// Follow only relations to these tables (SCHEMA.TABLE or SCHEMA.*; repeatable).
+        #[arg(long)]
+        include: Vec<String>,
+        /// Never follow relations to these tables, nor a through list via them (SCHEMA.TABLE or
+        /// SCHEMA.*; repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
         /// Overwrite pipelines/NAME.yaml.
         #[arg(long)]
         force: bool,
@@ -199,12 +207,19 @@ pub async fn main() -> ExitCode {
             root,
             name,
             depth,
+            include,
+            exclude,
             force,
         } => {
+            let follow = crate::declaration::draft::Follow {
+                depth,
+                include,
+                exclude,
+            };
             let init = init::Init {
                 root,
                 name,
-                depth,
+                follow,
                 force,
             };
             init::run(&config, init).await

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::draft::{Draft, Relation, TableInfo};
+use super::draft::{Draft, Hop, Relation, TableInfo};
 
 /// Column names polling prefers, in order: the first of a type a cursor can hold is chosen.
 const CURSOR_NAMES: [&str; 9] = [
@@ -124,27 +124,61 @@ impl Tables {
     }
 }
 
-/// Every column of a table as `{field: column, …}`, with the link table's extra columns.
-fn fields(table: &TableInfo, link: Option<(&TableInfo, &[&str])>) -> String {
-    let mut used = BTreeSet::new();
-    let mut pairs: Vec<String> = table
+/// Every column of a table as `{field: column, …}`.
+fn fields(table: &TableInfo) -> String {
+    let pairs: Vec<String> = table
         .columns
         .iter()
-        .map(|(c, _)| {
-            used.insert(c.clone());
-            format!("{}: {}", y(c), y(c))
-        })
+        .map(|(c, _)| format!("{}: {}", y(c), y(c)))
         .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// A list's `fields:` block: every column of `list`, the link table's own columns, and with
+/// `--depth 2` a `one:` object for each table it refs.
+fn list_fields(
+    list: &TableInfo,
+    link: Option<(&TableInfo, &[&str])>,
+    hops: &[Hop],
+    tables: &mut Tables,
+) -> String {
+    let mut used = BTreeSet::new();
+    let mut out = String::from("    fields:\n");
+    for (column, _) in &list.columns {
+        used.insert(column.clone());
+        out.push_str(&format!("      {}: {}\n", y(column), y(column)));
+    }
     if let Some((link, skip)) = link {
         for (column, _) in &link.columns {
             if column == &link.key || skip.contains(&column.as_str()) {
                 continue;
             }
             let name = unique(&mut used, &format!("link_{column}"));
-            pairs.push(format!("{}: {{link: {}}}", y(&name), y(column)));
+            out.push_str(&format!("      {}: {{link: {}}}\n", y(&name), y(column)));
         }
     }
-    format!("{{{}}}", pairs.join(", "))
+    for hop in hops {
+        let (column, table) = (&hop.column, &hop.table);
+        let why = format!("{}'s {column} refs it: a second hop", list.relation);
+        tables.add(table, &why, false);
+        tables.refs(&list.relation, column, &table.relation);
+        tables.indexes.push(format!(
+            "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
+            list.relation, table.relation
+        ));
+        let name = unique(
+            &mut used,
+            column.strip_suffix("_id").unwrap_or(table.short()),
+        );
+        out.push_str(&format!(
+            "      # {column} refs {}: one object (or null) in each item\n      {}: {{list: {}, one: true, fields: {}}}\n",
+            table.relation,
+            y(&name),
+            table.relation,
+            fields(table)
+        ));
+    }
+    out
 }
 
 /// The declaration's text and the `CREATE INDEX` statements its queries need.
@@ -190,13 +224,21 @@ fn relation_field(
 ) -> String {
     match relation {
         Relation::Parent { column, table } => parent(root, column, table, tables, used),
-        Relation::Child { table, column } => child(root, table, column, tables, used),
+        Relation::Child {
+            table,
+            column,
+            hops,
+        } => child(root, (table, hops), column, tables, used),
         Relation::Through {
             link,
             root_column,
             table,
             list_column,
-        } => through(root, link, [root_column, list_column], table, tables, used),
+            hops,
+        } => {
+            let columns = [root_column, list_column];
+            through(root, link, columns, (table, hops), tables, used)
+        }
     }
 }
 
@@ -220,14 +262,14 @@ fn parent(
         table.relation,
         y(&name),
         table.relation,
-        fields(table, None)
+        fields(table)
     )
 }
 
 /// `table.column` refs the root: a list of its rows, by key.
 fn child(
     root: &TableInfo,
-    table: &TableInfo,
+    (table, hops): (&TableInfo, &[Hop]),
     column: &str,
     tables: &mut Tables,
     used: &mut BTreeSet<String>,
@@ -240,11 +282,11 @@ fn child(
     ));
     let name = unique(used, table.short());
     format!(
-        "  # {}.{column} refs the root: a list, by key\n  {}:\n    list: {}\n    fields: {}\n    sort: [{}]\n",
+        "  # {}.{column} refs the root: a list, by key\n  {}:\n    list: {}\n{}    sort: [{}]\n",
         table.relation,
         y(&name),
         table.relation,
-        fields(table, None),
+        list_fields(table, None, hops, tables),
         y(&table.key)
     )
 }
@@ -254,7 +296,7 @@ fn through(
     root: &TableInfo,
     link: &TableInfo,
     [root_column, list_column]: [&String; 2],
-    table: &TableInfo,
+    (table, hops): (&TableInfo, &[Hop]),
     tables: &mut Tables,
     used: &mut BTreeSet<String>,
 ) -> String {
@@ -275,13 +317,13 @@ fn through(
     let name = unique(used, table.short());
     let skip = [root_column.as_str(), list_column.as_str()];
     format!(
-        "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n    fields: {}\n    sort: [{}]\n",
+        "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n{}    sort: [{}]\n",
         link.relation,
         table.relation,
         y(&name),
         table.relation,
         link.relation,
-        fields(table, Some((link, &skip))),
+        list_fields(table, Some((link, &skip)), hops, tables),
         y(&table.key)
     )
 }
@@ -343,6 +385,7 @@ mod tests {
                     root_column: "order_id".into(),
                     table: product,
                     list_column: "product_id".into(),
+                    hops: vec![],
                 },
             ],
             skipped: vec!["shop.orders.parent_id → shop.orders.id: refers to its own table".into()],

@@ -16,6 +16,7 @@ mod composite;
 mod derived;
 mod document;
 pub(crate) mod draft;
+mod draft_catalogue;
 mod draft_text;
 mod drift;
 mod filter;
