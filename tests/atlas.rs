@@ -1,11 +1,13 @@
 //! The judge on another team's kind of schema (`tests/atlas/`): text keys with `/ ? % #`,
 //! spaces and non-ASCII, numeric money past 17 digits, NaN and Infinity, arrays, jsonb, an
 //! enum, a generated column, ICU collations, a range-partitioned child table, the columns of a
-//! link table with a composite key as fields and sort keys, a second hop. Random writes, late
+//! link table with a composite key as fields and sort keys, a second hop, and a second pipeline
+//! rooted at that link table (a composite root key, its notes through a composite ref, its key
+//! changed under the worker). Random writes, late
 //! commits, kill -9 of the worker, a transaction of 12,000 rows and partition maintenance
 //! (create, attach a loaded table, detach, truncate one partition), in each capture mode;
-//! afterwards the index must equal documents built independently in SQL
-//! (`tests/atlas/expected.sql`). Replay a failure with the seed it prints:
+//! afterwards each index must equal documents built independently in SQL
+//! (`tests/atlas/expected.sql`, `expected_crew.sql`). Replay a failure with the seed it prints:
 //! `PG2ES_TEST_SEED=<seed> PG2ES_TEST_SEEDS=1 cargo test --test main atlas`.
 
 use rand::rngs::StdRng;
@@ -27,7 +29,10 @@ pub fn random_write(rng: &mut StdRng) -> String {
     let leg = format!("(SELECT id FROM atlas.leg ORDER BY id OFFSET {j} LIMIT 1)");
     let guide = 1 + j % 40;
     let key = ["new/", "n?e w ", "n%e#", "né ", "z"][k % 5];
-    match rng.random_range(0..12) {
+    let link = format!(
+        "(trip_id, guide_id) = (SELECT trip_id, guide_id FROM atlas.trip_guide ORDER BY trip_id, guide_id OFFSET {j} LIMIT 1)"
+    );
+    match rng.random_range(0..16) {
         0 => format!(
             "INSERT INTO atlas.trip (id, title, price, rating, tags, details, status, nights, country_code)
                  VALUES ('{key}{j}-{k}', 'New {j}', 98765432109876543210.{k:02}, 'NaN', ARRAY['x', NULL],
@@ -74,17 +79,35 @@ pub fn random_write(rng: &mut StdRng) -> String {
             k % 4
         ),
         9 => format!(
-            "UPDATE atlas.trip_guide SET role = '{}', position = {}, updated_at = now()
-                 WHERE (trip_id, guide_id) = (SELECT trip_id, guide_id FROM atlas.trip_guide ORDER BY trip_id, guide_id OFFSET {j} LIMIT 1)",
+            "UPDATE atlas.trip_guide SET role = '{}', position = {}, updated_at = now() WHERE {link}",
             ["lead", "retired", "cook"][k % 3],
             j % 5
         ),
-        10 => format!(
-            "DELETE FROM atlas.trip_guide WHERE (trip_id, guide_id) = (SELECT trip_id, guide_id FROM atlas.trip_guide ORDER BY trip_id, guide_id OFFSET {j} LIMIT 1)"
-        ),
-        _ => format!(
+        10 => format!("DELETE FROM atlas.trip_guide WHERE {link}"),
+        11 => format!(
             "UPDATE atlas.guide SET name = '{} {j}', updated_at = now() WHERE id = {guide}",
             ["Ångström", "abel", "Zweig", "de Vries"][k % 4]
+        ),
+        12 => format!(
+            "INSERT INTO atlas.note (trip_id, guide_id, seq, body)
+                 SELECT trip_id, guide_id, {k}, '{}' FROM atlas.trip_guide WHERE {link}
+                 ON CONFLICT DO NOTHING",
+            ["Ärger", "zeit", "Écrit", "de jure"][j % 4]
+        ),
+        13 => format!(
+            "UPDATE atlas.note SET body = '{}', updated_at = now()
+                 WHERE (trip_id, guide_id, seq) = (SELECT trip_id, guide_id, seq FROM atlas.note ORDER BY 1, 2, 3 OFFSET {j} LIMIT 1)",
+            ["Zeit", "éclat", "ärger", "Ab"][k % 4]
+        ),
+        14 => format!(
+            "DELETE FROM atlas.note
+                 WHERE (trip_id, guide_id, seq) = (SELECT trip_id, guide_id, seq FROM atlas.note ORDER BY 1, 2, 3 OFFSET {j} LIMIT 1)"
+        ),
+        // The crew root's key changes: its notes follow (ON UPDATE CASCADE).
+        _ => format!(
+            "UPDATE atlas.trip_guide SET guide_id = {guide}, updated_at = now() WHERE {link}
+                 AND NOT EXISTS (SELECT 1 FROM atlas.trip_guide x
+                                 WHERE x.trip_id = trip_guide.trip_id AND x.guide_id = {guide})"
         ),
     }
 }
@@ -120,10 +143,18 @@ async fn run_seed(seed: u64, capture: &str) {
         &std::path::Path::new(REPO).join("tests/atlas/schema.sql"),
         &[],
     );
-    let index = SearchIndex::new(&name).await;
+    let (index, crew) = (
+        SearchIndex::new(&name).await,
+        SearchIndex::new(&format!("{name}_crew")).await,
+    );
     let mut worker = Worker::with_pipelines(
         &db,
-        &format!("pipelines:\n  trips: {{file: {REPO}/tests/atlas/trips.yaml, alias: {name}}}\n"),
+        &format!(
+            "pipelines:
+  trips: {{file: {REPO}/tests/atlas/trips.yaml, alias: {name}}}
+  crew: {{file: {REPO}/tests/atlas/crew.yaml, alias: {name}_crew}}
+"
+        ),
     );
     let exact = capture != "polling";
     // Not below 40: logical mode builds a trip's document once per batch of streamed changes
@@ -158,6 +189,10 @@ async fn run_seed(seed: u64, capture: &str) {
     judge.finish();
     let expected = db.expected_by(include_str!("atlas/expected.sql")).await;
     assert_same_documents(&expected, &index.documents().await);
+    let expected = db
+        .expected_by(include_str!("atlas/expected_crew.sql"))
+        .await;
+    assert_same_documents(&expected, &crew.documents().await);
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 -- arrays, jsonb, an enum, a generated column, names in an ICU collation; each trip's legs in
 -- a table range-partitioned by id whose partitions come and go; guides through a link table
 -- keyed by (trip_id, guide_id), whose role and position are fields and sort keys; each trip's country a `one:` object and
--- each leg's port a second hop.
+-- each leg's port a second hop. A second pipeline is rooted at that link table (a composite
+-- root key), with its notes as a list through a composite ref.
 CREATE SCHEMA atlas;
 CREATE TYPE atlas.trip_status AS ENUM ('draft', 'open', 'full', 'closed');
 
@@ -58,6 +59,18 @@ CREATE TABLE atlas.trip_guide (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (trip_id, guide_id)
 );
+-- Notes on a guide's part in a trip, keyed under the link row's composite key: the root of
+-- the second pipeline (crew.yaml) is trip_guide, a composite root.
+CREATE TABLE atlas.note (
+    trip_id text NOT NULL,
+    guide_id integer NOT NULL,
+    seq integer NOT NULL,
+    body text COLLATE "en-US-x-icu" NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (trip_id, guide_id, seq),
+    FOREIGN KEY (trip_id, guide_id) REFERENCES atlas.trip_guide ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX ON atlas.note (updated_at, trip_id, guide_id, seq);
 CREATE INDEX ON atlas.trip_guide (guide_id);
 CREATE INDEX ON atlas.trip (updated_at, id);
 CREATE INDEX ON atlas.trip_guide (updated_at, trip_id, guide_id);
@@ -89,3 +102,7 @@ FROM generate_series(1, 600) g;
 INSERT INTO atlas.trip_guide (trip_id, guide_id, role, position)
 SELECT t.id, 1 + (t.n * 7 + k) % 40, (ARRAY['lead', 'cook', 'Driver'])[1 + k % 3], 3 - k
 FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM atlas.trip) t, generate_series(0, 2) k;
+INSERT INTO atlas.note (trip_id, guide_id, seq, body)
+SELECT tg.trip_id, tg.guide_id, k, (ARRAY['Zeit', 'ärger', 'de facto', 'Écrit', 'écrit'])[1 + (tg.guide_id + k) % 5]
+FROM atlas.trip_guide tg, generate_series(1, 2) k
+WHERE tg.guide_id % 3 <> 0;
