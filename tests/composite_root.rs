@@ -2,7 +2,8 @@
 //! is the parts' text (README, "Composite keys"), and every relation to it, or to another
 //! composite key, is a ref of as many columns: the line's depot (a `one:` object), its calls
 //! (a child list) with each call's station (a second hop keyed by `(city, name)`), its drivers
-//! through shifts. Keys hold `/`, `%`, spaces and non-ASCII. In every capture mode, each change
+//! through shifts; lists inside lists: each call's notices (keyed under the call's three
+//! columns) and each driver's licences. Keys hold `/`, `%`, spaces and non-ASCII. In every capture mode, each change
 //! reaches the index, compared with documents built independently in SQL, `_id` included.
 
 use crate::support::fixture::{Fixture, Parts};
@@ -47,6 +48,39 @@ async fn every_relation_changes(lines: &Fixture) {
              VALUES ('RATP', 'éx9', 5, '2026-11-30')
              ON CONFLICT DO NOTHING",
             true,
+        )
+        .await;
+    lines
+        .cycle(
+            "notices and licences inserted and changed",
+            "INSERT INTO route.notice (line_operator, line_code, call_seq, num, body)
+                 VALUES ('RATP', 'N 7', 2, 7, 'détour'), ('BVG/S', '%2Fx7', 4, 1, 'new call''s');
+             UPDATE route.notice SET body = 'changed', updated_at = now()
+                 WHERE (line_operator, line_code, call_seq, num) =
+                       (SELECT line_operator, line_code, call_seq, num FROM route.notice ORDER BY 1, 2, 3, 4 LIMIT 1);
+             INSERT INTO route.licence (driver_id, class, until) VALUES (3, 'B', '2027-02-03')
+                 ON CONFLICT DO NOTHING;
+             UPDATE route.licence SET until = '2031-12-31', updated_at = now() WHERE driver_id = 1 AND class = 'D'",
+            true,
+        )
+        .await;
+    lines
+        .cycle(
+            "a notice moved to another call",
+            "UPDATE route.notice SET call_seq = 3, num = 9, updated_at = now()
+                 WHERE (line_operator, line_code, call_seq, num) =
+                       (SELECT line_operator, line_code, call_seq, num FROM route.notice
+                        WHERE call_seq <> 3 ORDER BY 1 DESC, 2, 3, 4 LIMIT 1)",
+            false,
+        )
+        .await;
+    lines
+        .cycle(
+            "a notice and a licence deleted",
+            "DELETE FROM route.notice WHERE (line_operator, line_code, call_seq, num) =
+                 (SELECT line_operator, line_code, call_seq, num FROM route.notice ORDER BY 4, 3, 2, 1 LIMIT 1);
+             DELETE FROM route.licence WHERE driver_id = 2 AND class = 'B'",
+            false,
         )
         .await;
     lines

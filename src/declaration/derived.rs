@@ -58,6 +58,19 @@ fn list_mapping(list: &List, column_type: &impl Fn(usize, &str) -> ColumnType) -
         let object = json!({"type": "object", "properties": fields});
         properties.insert(hop.name.clone(), object);
     }
+    // A list inside each of the list's objects: nested too.
+    for inner in &list.nested {
+        let fields: Map<String, Value> = inner
+            .fields
+            .iter()
+            .map(|column| {
+                let ty = column_type(inner.table, &column.column);
+                (column.name.clone(), mapping(&ty))
+            })
+            .collect();
+        let nested = json!({"type": "nested", "properties": fields});
+        properties.insert(inner.name.clone(), nested);
+    }
     match list.one {
         true => json!({"type": "object", "properties": properties}),
         false => json!({"type": "nested", "properties": properties}),

@@ -118,6 +118,25 @@ pub(crate) struct List {
     pub sort: Vec<SortKey>,
     /// `one:` objects inside each of the list's objects (a second hop from the root).
     pub hops: Vec<Hop>,
+    /// Lists inside each of the list's objects.
+    pub nested: Vec<Nested>,
+}
+
+/// A list inside a list's objects: the rows of `table` whose `via` columns hold the key of the
+/// outer list's row (a child of the list table), in the declared order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Nested {
+    pub name: String,
+    pub table: usize,
+    pub via: Vec<String>,
+    pub fields: Vec<Column>,
+    /// Most significant first.
+    pub sort: Vec<SortKey>,
+    /// How many of the outer list's fields are declared before it: its place in the object.
+    pub position: usize,
+    /// Its place among the outer list's `one:` objects and lists, as declared.
+    pub order: usize,
+    pub line: u64,
 }
 
 /// A `one:` object inside a list's objects: the row of `table` whose key the list table's
@@ -133,6 +152,8 @@ pub(crate) struct Hop {
     pub fields: Vec<Column>,
     /// How many of the list's fields are declared before it: its place in the object.
     pub position: usize,
+    /// Its place among the list's `one:` objects and lists, as declared.
+    pub order: usize,
     pub line: u64,
 }
 
@@ -271,10 +292,28 @@ impl Model {
                             )
                         })
                         .collect();
+                    let nested: String = list
+                        .nested
+                        .iter()
+                        .map(|inner| {
+                            let sort: Vec<String> =
+                                inner.sort.iter().map(SortKey::describe).collect();
+                            format!(
+                                " nested {}@{}#{} {}.{} {} sort=[{}]",
+                                inner.name,
+                                inner.position,
+                                inner.order,
+                                relation(inner.table),
+                                inner.via.join(", "),
+                                columns(&inner.fields),
+                                sort.join(", ")
+                            )
+                        })
+                        .collect();
                     // `by=database`: lists are ordered as `ORDER BY` orders them (not by bytes,
                     // as before): an index built before is rebuilt once.
                     format!(
-                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database{hops}",
+                        "list {} {join} one={} where={:?} fields={} collect={} sort=[{}] by=database{hops}{nested}",
                         list.name,
                         list.one,
                         list.filter,
@@ -411,6 +450,7 @@ fn every_table_is_read(model: &Model, raw: &RawPipeline) -> Result<(), Problem> 
                     list.join.table() == index
                         || matches!(list.join, Join::Through { link, .. } if link == index)
                         || list.hops.iter().any(|hop| hop.table == index)
+                        || list.nested.iter().any(|inner| inner.table == index)
                 }
                 _ => false,
             })
@@ -683,7 +723,7 @@ fn list_field(
         ));
     }
     let fields = columns(detail.fields.as_ref(), &format!("{key}.fields"), true)?;
-    let hops = hops(model, detail.fields.as_ref(), key, list_table, index_of)?;
+    let (hops, nested) = objects(model, detail.fields.as_ref(), key, list_table, index_of)?;
     if fields.is_empty() {
         return Err(Problem::at(key, table, "a list needs `fields`".into()));
     }
@@ -720,18 +760,20 @@ fn list_field(
         collect,
         sort,
         hops,
+        nested,
     })
 }
 
-/// The `one:` objects among a list's fields: tables the list table refs.
-fn hops(
+/// The `one:` objects (tables the list table refs) and the lists (tables that ref the list
+/// table) among a list's fields.
+fn objects(
     model: &Model,
     fields: Option<&Fields>,
     key: &str,
     list_table: usize,
     index_of: &impl Fn(&str) -> Option<usize>,
-) -> Result<Vec<Hop>, Problem> {
-    let mut hops = Vec::new();
+) -> Result<(Vec<Hop>, Vec<Nested>), Problem> {
+    let (mut hops, mut nested) = (Vec::new(), Vec::new());
     let mut position = 0;
     for (name, spec) in fields.map(|f| f.0.as_slice()).unwrap_or_default() {
         let RawField::Detailed(detail) = &spec.value else {
@@ -744,13 +786,25 @@ fn hops(
         };
         let at = format!("{key}.fields.{}", name.value);
         let problem = |message: String| Problem::at(&at, spec, message);
-        if !detail.one {
-            return Err(problem(
-                "a list inside a list's objects is not supported: a `one: true` object is (the list table refs it), or use the SQL escape hatch".into(),
-            ));
-        }
         let index = index_of(&table.value)
             .ok_or_else(|| problem(format!("{} is not declared under tables", table.value)))?;
+        let order = hops.len() + nested.len();
+        let line = name.referenced.line();
+        if !detail.one {
+            nested.push(Nested {
+                name: name.value.clone(),
+                table: index,
+                via: nested_via(model, list_table, index, &problem)?,
+                fields: nested_fields(detail, &at, &problem)?,
+                sort: Vec::new(),
+                position,
+                order,
+                line,
+            });
+            let inner = nested.last_mut().expect("pushed above");
+            inner.sort = sort_keys(&detail.sort, &inner.fields, &format!("{at}.sort"))?;
+            continue;
+        }
         let via = ref_to(&model.tables[list_table], index).ok_or_else(|| {
             problem(format!(
                 "{} has no refs to {}: a `one:` object inside a list is the row the list table refs",
@@ -771,10 +825,46 @@ fn hops(
             via,
             fields,
             position,
-            line: name.referenced.line(),
+            order,
+            line,
         });
     }
-    Ok(hops)
+    Ok((hops, nested))
+}
+
+/// The columns of a nested list's table that hold the outer list table's key.
+fn nested_via(
+    model: &Model,
+    list_table: usize,
+    table: usize,
+    problem: &impl Fn(String) -> Problem,
+) -> Result<Vec<String>, Problem> {
+    ref_to(&model.tables[table], list_table).ok_or_else(|| {
+        problem(format!(
+            "{} has no refs to {}: a list inside a list's objects holds the rows that ref the list table's row",
+            model.tables[table].relation, model.tables[list_table].relation
+        ))
+    })
+}
+
+/// A nested list's fields: plain columns of its table, sorted by `sort`; nothing deeper.
+fn nested_fields(
+    detail: &RawDetail,
+    at: &str,
+    problem: &impl Fn(String) -> Problem,
+) -> Result<Vec<Column>, Problem> {
+    if detail.through.is_some() || detail.collect.is_some() || !detail.filter.is_empty() {
+        return Err(problem(
+            "a list inside a list's objects takes `fields` and `sort` (no `through`, `collect` or `where`): use the SQL escape hatch for more".into(),
+        ));
+    }
+    let fields = columns(detail.fields.as_ref(), &format!("{at}.fields"), false)?;
+    if fields.is_empty() || fields.iter().any(|c| c.link || c.distinct) {
+        return Err(problem(
+            "a list inside a list's objects needs `fields`, plain columns of its table".into(),
+        ));
+    }
+    Ok(fields)
 }
 
 fn sort_keys(
@@ -846,7 +936,7 @@ fn columns(fields: Option<&Fields>, key: &str, objects: bool) -> Result<Vec<Colu
                     distinct: false,
                 },
                 RawField::Detailed(detail) if detail.list.is_some() && objects => continue,
-            RawField::Detailed(detail) if detail.names.is_none() => {
+            RawField::Detailed(detail) if detail.names.is_none() && detail.list.is_none() => {
                     let (column, link) = match (&detail.column, &detail.link) {
                     (Some(column), None) => (column.clone(), false),
                     (None, Some(column)) => (column.clone(), true),
@@ -870,7 +960,7 @@ fn columns(fields: Option<&Fields>, key: &str, objects: bool) -> Result<Vec<Colu
                 RawField::Detailed(_) => return Err(Problem::at(
                     &format!("{key}.{}", name.value),
                     spec,
-                    "inside a list, a field is a column or a `one: true` object of a table the list table refs (lists of lists: use the SQL escape hatch)"
+                    "inside a list, a field is a column, a `one: true` object of a table the list table refs, or a list of a table that refs it; nothing deeper (use the SQL escape hatch)"
                         .into(),
                 )),
             };

@@ -284,6 +284,12 @@ fn check_field(model: &Model, catalog: &Catalog, field: &Field) -> Result<(), Pr
                     has(hop.table, &column.column, &key, column.line)?;
                 }
             }
+            for inner in &list.nested {
+                for column in &inner.fields {
+                    let key = format!("{key}.fields.{}.fields.{}", inner.name, column.name);
+                    has(inner.table, &column.column, &key, column.line)?;
+                }
+            }
             if let Join::Parent { root_column, .. } = &list.join {
                 for column in root_column {
                     has(model.root, column, &key, list.line)?;

@@ -252,3 +252,48 @@ fn a_list_inside_a_list_or_a_hop_the_list_table_does_not_ref_is_refused() {
         "{message}"
     );
 }
+
+const LINES: &str = include_str!("../../tests/composite_root/lines.yaml");
+
+#[test]
+fn a_list_inside_a_list_is_the_rows_that_ref_the_list_table_in_its_declared_place() {
+    let declaration = Declaration::parse("lines", Path::new("lines.yaml"), LINES).unwrap();
+    let Field::List(calls) = &declaration.model.fields[5] else {
+        panic!("calls is a list")
+    };
+    assert_eq!(calls.nested.len(), 1);
+    let notices = &calls.nested[0];
+    assert_eq!(notices.name, "notices");
+    assert_eq!(notices.via, ["line_operator", "line_code", "call_seq"]);
+    assert_eq!((notices.position, notices.order), (1, 0));
+    assert_eq!((calls.hops[0].position, calls.hops[0].order), (2, 1));
+    assert!(notices.sort[0].descending);
+}
+
+#[test]
+fn a_list_inside_a_list_that_does_not_ref_it_or_goes_deeper_is_refused() {
+    let refused = |text: String, expected: &str| {
+        let message = Declaration::parse("lines", Path::new("lines.yaml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains(expected), "{message}");
+    };
+    refused(
+        LINES.replace("list: route.notice", "list: route.licence"),
+        "document.calls.fields.notices: route.licence has no refs to route.call",
+    );
+    refused(
+        LINES.replace(
+            "fields: {num: num, body: body}",
+            "fields: {num: num, deeper: {list: route.licence, fields: {class: class}}}",
+        ),
+        "nothing deeper",
+    );
+    refused(
+        LINES.replace(
+            "        sort: [{num: desc}]",
+            "        sort: [{num: desc}]\n        where: {body: x}",
+        ),
+        "takes `fields` and `sort` (no `through`, `collect` or `where`)",
+    );
+}

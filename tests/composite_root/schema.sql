@@ -55,6 +55,28 @@ CREATE TABLE route.shift (
     PRIMARY KEY (line_operator, line_code, driver_id),
     FOREIGN KEY (line_operator, line_code) REFERENCES route.line ON UPDATE CASCADE
 );
+-- Lists inside lists: each call's notices (keyed under the call's three columns) and each
+-- driver's licences.
+CREATE TABLE route.notice (
+    line_operator text NOT NULL,
+    line_code text NOT NULL,
+    call_seq integer NOT NULL,
+    num integer NOT NULL,
+    body text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (line_operator, line_code, call_seq, num),
+    FOREIGN KEY (line_operator, line_code, call_seq) REFERENCES route.call
+        ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE TABLE route.licence (
+    driver_id integer NOT NULL REFERENCES route.driver ON DELETE CASCADE,
+    class text NOT NULL,
+    until date,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (driver_id, class)
+);
+CREATE INDEX ON route.notice (updated_at, line_operator, line_code, call_seq, num);
+CREATE INDEX ON route.licence (updated_at, driver_id, class);
 CREATE INDEX ON route.line (updated_at, operator, code);
 CREATE INDEX ON route.call (updated_at, line_operator, line_code, seq);
 CREATE INDEX ON route.shift (updated_at, line_operator, line_code, driver_id);
@@ -81,3 +103,11 @@ INSERT INTO route.driver (id, name) SELECT g, 'Driver ' || g FROM generate_serie
 INSERT INTO route.shift (line_operator, line_code, driver_id, since)
 SELECT l.operator, l.code, 1 + (length(l.name) + k) % 6, date '2026-01-01' + k
 FROM route.line l CROSS JOIN generate_series(1, 2) k;
+INSERT INTO route.notice (line_operator, line_code, call_seq, num, body)
+SELECT c.line_operator, c.line_code, c.seq, k, 'notice ' || k || ' at ' || c.seq
+FROM route.call c CROSS JOIN generate_series(1, 2) k
+WHERE (c.seq + length(c.line_code)) % 2 = 0;
+INSERT INTO route.licence (driver_id, class, until)
+SELECT d.id, cls, CASE WHEN d.id % 2 = 0 THEN date '2030-01-01' END
+FROM route.driver d CROSS JOIN unnest(ARRAY['B', 'D']) cls
+WHERE d.id % 3 <> 0 OR cls = 'D';

@@ -22,10 +22,26 @@ pub(super) struct Entry<'r> {
     pub(super) collected: Vec<Vec<(i64, Cell<'r>)>>,
     /// Each `one:` object's fields, `None` when the row refs nothing.
     pub(super) hops: Vec<Option<Vec<Cell<'r>>>>,
+    /// The row's own key as text, when lists inside its object hold rows that ref it.
+    pub(super) key: &'r str,
 }
+
+/// A list's sorted entries per key: of the root row, or of the outer row of a nested list.
+pub(super) type ByKey<'r> = HashMap<&'r str, Vec<Entry<'r>>>;
 
 /// A decoded row: its root key and the cells after it.
 pub(super) type Decoded<'r> = (&'r str, Vec<Cell<'r>>);
+
+fn decode_each<'r>(
+    results: &'r [Vec<PgRow>],
+    queries: &[Query],
+) -> Result<Vec<Vec<Decoded<'r>>>, sqlx::Error> {
+    results
+        .iter()
+        .zip(queries)
+        .map(|(rows, query)| decode_all(rows, query))
+        .collect()
+}
 
 fn decode_all<'r>(rows: &'r [PgRow], query: &Query) -> Result<Vec<Decoded<'r>>, sqlx::Error> {
     let mut decoded = Vec::with_capacity(rows.len());
@@ -50,13 +66,17 @@ impl Plan {
                 .iter()
                 .map(|query| sqlx::query(&query.sql).bind(&keys).fetch_all(pool)),
         );
-        let (root, lists) = tokio::try_join!(root, lists)?;
+        let nested = try_join_all(
+            self.nested
+                .iter()
+                .map(|query| sqlx::query(&query.sql).bind(&keys).fetch_all(pool)),
+        );
+        let (root, lists, nested) = tokio::try_join!(root, lists, nested)?;
         let root = decode_all(&root, &self.root)?;
-        let mut list_rows = Vec::with_capacity(lists.len());
-        for (rows, query) in lists.iter().zip(&self.lists) {
-            list_rows.push(decode_all(rows, query)?);
-        }
+        let list_rows = decode_each(&lists, &self.lists)?;
+        let nested_rows = decode_each(&nested, &self.nested)?;
         let entries = self.entries(&list_rows);
+        let nested = self.nested_entries(&nested_rows);
         let mut built = Vec::with_capacity(root.len());
         for (key, cells) in &root {
             let view = View {
@@ -64,6 +84,7 @@ impl Plan {
                 root: cells,
                 key,
                 entries: &entries,
+                nested: &nested,
             };
             let mut body = Vec::with_capacity(BODY_CAPACITY);
             serde_json::to_writer(&mut body, &view)
@@ -76,8 +97,24 @@ impl Plan {
         Ok(built)
     }
 
+    /// For every list inside a list's objects (by its query), its sorted entries per key of
+    /// the outer row.
+    fn nested_entries<'r>(&self, rows: &[Vec<Decoded<'r>>]) -> Vec<ByKey<'r>> {
+        let mut entries: Vec<ByKey<'r>> = (0..rows.len()).map(|_| HashMap::new()).collect();
+        for shape in &self.shape {
+            let Shape::List { layout, .. } = shape else {
+                continue;
+            };
+            for inner in &layout.nested {
+                let query = inner.query;
+                entries[query] = list_entries(&rows[query], None, &inner.layout, inner.rank);
+            }
+        }
+        entries
+    }
+
     /// For every list field (by field index), its sorted entries per root key.
-    fn entries<'r>(&self, lists: &[Vec<Decoded<'r>>]) -> Vec<HashMap<&'r str, Vec<Entry<'r>>>> {
+    fn entries<'r>(&self, lists: &[Vec<Decoded<'r>>]) -> Vec<ByKey<'r>> {
         self.shape
             .iter()
             .map(|shape| match shape {
@@ -99,9 +136,9 @@ pub(super) fn list_entries<'r>(
     filter: Option<usize>,
     layout: &Layout,
     rank: Option<usize>,
-) -> HashMap<&'r str, Vec<Entry<'r>>> {
+) -> ByKey<'r> {
     let collect = &layout.collect;
-    let mut by_root: HashMap<&'r str, Vec<Entry<'r>>> = HashMap::new();
+    let mut by_root: ByKey<'r> = HashMap::new();
     let mut groups: HashMap<(&'r str, String), usize> = HashMap::new();
     for (key, cells) in rows {
         let wanted = filter.is_none_or(|pos| matches!(cells[pos], Cell::Bool(true)));
@@ -123,6 +160,10 @@ pub(super) fn list_entries<'r>(
             fields: values,
             collected: vec![Vec::new(); collect.len()],
             hops,
+            key: match layout.key.map(|pos| cells[pos]) {
+                Some(Cell::Text(key)) => key,
+                _ => "",
+            },
         };
         if collect.is_empty() {
             entries.push(entry);
@@ -130,7 +171,7 @@ pub(super) fn list_entries<'r>(
         }
         let group_key = (
             *key,
-            serde_json::to_string(&(&entry.fields, &entry.hops)).unwrap_or_default(),
+            serde_json::to_string(&(entry.key, &entry.fields, &entry.hops)).unwrap_or_default(),
         );
         let index = *groups.entry(group_key).or_insert_with(|| {
             entries.push(entry);

@@ -1,13 +1,12 @@
 //! One document written as JSON in the declared field order, strings borrowed from the rows.
 
-use std::collections::HashMap;
-
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::entries::Entry;
-use super::{Layout, Out, Plan, Shape};
+use super::entries::{ByKey, Entry};
+use super::nested::NestedOut;
+use super::{HopOut, Layout, Out, Plan, Shape};
 use crate::declaration::cell::Cell;
 
 /// One document, serialized in the declared field order.
@@ -15,7 +14,9 @@ pub(super) struct View<'a, 'r> {
     pub(super) plan: &'a Plan,
     pub(super) key: &'r str,
     pub(super) root: &'a [Cell<'r>],
-    pub(super) entries: &'a [HashMap<&'r str, Vec<Entry<'r>>>],
+    pub(super) entries: &'a [ByKey<'r>],
+    /// The entries of each list inside a list's objects, by its query.
+    pub(super) nested: &'a [ByKey<'r>],
 }
 
 const NO_ENTRIES: &[Entry<'static>] = &[];
@@ -43,7 +44,12 @@ impl Serialize for View<'_, '_> {
                     ..
                 } => {
                     let entry = self.entries(index).first();
-                    let object = entry.map(|entry| Object { entry, layout });
+                    let nested = self.nested;
+                    let object = entry.map(|entry| Object {
+                        entry,
+                        layout,
+                        nested,
+                    });
                     map.serialize_entry(name, &object)?
                 }
                 Shape::List { name, layout, .. } => map.serialize_entry(
@@ -51,6 +57,7 @@ impl Serialize for View<'_, '_> {
                     &Objects {
                         entries: self.entries(index),
                         layout,
+                        nested: self.nested,
                     },
                 )?,
                 Shape::Names { name, list, field } => {
@@ -88,22 +95,74 @@ impl Serialize for Value_<'_, '_> {
 struct Object<'a, 'r> {
     entry: &'a Entry<'r>,
     layout: &'a Layout,
+    nested: &'a [ByKey<'r>],
+}
+
+/// A `one:` object or a list inside a list's object.
+enum Inner<'a, 'r> {
+    Hop(&'a HopOut, Option<&'a [Cell<'r>]>),
+    List(&'a NestedOut),
+}
+
+impl<'a, 'r> Object<'a, 'r> {
+    /// The object's `one:` objects and lists with the number of fields declared before each,
+    /// in declared order.
+    fn inner(&self) -> Vec<(usize, Inner<'a, 'r>)> {
+        let layout = self.layout;
+        let mut inner: Vec<(usize, usize, Inner<'a, 'r>)> = layout
+            .hops
+            .iter()
+            .zip(&self.entry.hops)
+            .map(|(hop, cells)| (hop.position, hop.order, Inner::Hop(hop, cells.as_deref())))
+            .chain(
+                layout
+                    .nested
+                    .iter()
+                    .map(|list| (list.position, list.order, Inner::List(list))),
+            )
+            .collect();
+        inner.sort_by_key(|(position, order, _)| (*position, *order));
+        inner
+            .into_iter()
+            .map(|(position, _, inner)| (position, inner))
+            .collect()
+    }
+
+    fn write<M: SerializeMap>(&self, map: &mut M, inner: &Inner<'_, 'r>) -> Result<(), M::Error> {
+        match inner {
+            Inner::Hop(hop, cells) => {
+                map.serialize_entry(&hop.name, &HopObject(&hop.fields, *cells))
+            }
+            Inner::List(list) => {
+                let entries = self.nested[list.query]
+                    .get(self.entry.key)
+                    .map_or(NO_ENTRIES, Vec::as_slice);
+                let objects = Objects {
+                    entries,
+                    layout: &list.layout,
+                    nested: self.nested,
+                };
+                map.serialize_entry(&list.name, &objects)
+            }
+        }
+    }
 }
 
 impl Serialize for Object<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let layout = self.layout;
         let size = layout.fields.len() + layout.collect.len() + layout.hops.len();
-        let mut map = serializer.serialize_map(Some(size))?;
-        let mut hops = layout.hops.iter().zip(&self.entry.hops).peekable();
+        let mut map = serializer.serialize_map(Some(size + layout.nested.len()))?;
+        let inner = self.inner();
+        let mut inner = inner.iter().peekable();
         for (index, (out, cell)) in layout.fields.iter().zip(&self.entry.fields).enumerate() {
-            while let Some((hop, cells)) = hops.next_if(|(hop, _)| hop.position <= index) {
-                map.serialize_entry(&hop.name, &HopObject(&hop.fields, cells.as_deref()))?;
+            while let Some((_, next)) = inner.next_if(|(position, _)| *position <= index) {
+                self.write(&mut map, next)?;
             }
             map.serialize_entry(&out.name, &Value_(cell, &out.null))?;
         }
-        for (hop, cells) in hops {
-            map.serialize_entry(&hop.name, &HopObject(&hop.fields, cells.as_deref()))?;
+        for (_, next) in inner {
+            self.write(&mut map, next)?;
         }
         for (out, values) in layout.collect.iter().zip(&self.entry.collected) {
             map.serialize_entry(&out.name, &Collected(values))?;
@@ -137,9 +196,10 @@ impl Serialize for Collected<'_, '_> {
     }
 }
 
-struct Objects<'a, 'r> {
-    entries: &'a [Entry<'r>],
-    layout: &'a Layout,
+pub(super) struct Objects<'a, 'r> {
+    pub(super) entries: &'a [Entry<'r>],
+    pub(super) layout: &'a Layout,
+    pub(super) nested: &'a [ByKey<'r>],
 }
 
 impl Serialize for Objects<'_, '_> {
@@ -149,6 +209,7 @@ impl Serialize for Objects<'_, '_> {
             seq.serialize_element(&Object {
                 entry,
                 layout: self.layout,
+                nested: self.nested,
             })?;
         }
         seq.end()

@@ -14,10 +14,12 @@ use crate::extract::composite;
 
 mod entries;
 mod json;
+mod nested;
 mod queries;
 #[cfg(test)]
 mod tests;
 
+use nested::{with_nested, NestedOut};
 use queries::{casts, filter_alias, group_filter, keys_in, list_query};
 
 /// A little over a typical document's JSON, so that most bodies need one allocation.
@@ -50,12 +52,15 @@ struct Out {
     distinct: bool,
 }
 
-/// What each object of a list holds: its fields, collected arrays and `one:` objects.
-#[derive(Debug)]
+/// What each object of a list holds: its fields, collected arrays, `one:` objects and lists.
+#[derive(Debug, Default)]
 struct Layout {
     fields: Vec<Out>,
     collect: Vec<Out>,
     hops: Vec<HopOut>,
+    nested: Vec<NestedOut>,
+    /// The position of the row's own key as text, which its nested lists' rows hold.
+    key: Option<usize>,
 }
 
 /// A `one:` object inside a list's objects, from a LEFT JOIN of the list query.
@@ -64,6 +69,8 @@ struct HopOut {
     name: String,
     /// How many fields come before it in the object.
     position: usize,
+    /// Its place among the object's `one:` objects and lists.
+    order: usize,
     /// The position of `true` when the joined row exists.
     present: usize,
     fields: Vec<Out>,
@@ -94,6 +101,8 @@ enum Shape {
 pub(crate) struct Plan {
     root: Query,
     lists: Vec<Query>,
+    /// One query per list inside a list's objects ([`NestedOut::query`]).
+    nested: Vec<Query>,
     shape: Vec<Shape>,
 }
 
@@ -165,6 +174,7 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
     let mut root_columns = Columns::default();
     let mut groups: BTreeMap<Join, (usize, Columns)> = BTreeMap::new();
     let mut shape = Vec::new();
+    let mut nested = Vec::new();
     for field in &model.fields {
         shape.push(match field {
             Field::Column(column) => {
@@ -189,7 +199,16 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
                 let (query, columns) = groups
                     .entry(list.join.clone())
                     .or_insert_with(|| (next, Columns::default()));
-                list_shape(list, *query, columns, &column_type, &slot)
+                let shape = list_shape(list, *query, columns, &column_type, &slot);
+                with_nested(
+                    shape,
+                    model,
+                    list,
+                    columns,
+                    &column_type,
+                    &slot,
+                    &mut nested,
+                )
             }
         });
     }
@@ -221,6 +240,7 @@ pub(crate) fn plan(model: &Model, column_type: impl Fn(usize, &str) -> ColumnTyp
             slots: root_columns.slots,
         },
         lists: lists.into_iter().map(|(_, query)| query).collect(),
+        nested,
         shape,
     }
 }
@@ -285,6 +305,7 @@ fn list_shape(
             fields,
             collect,
             hops,
+            ..Layout::default()
         },
         rank,
     }
@@ -329,6 +350,7 @@ fn hop_out(
     HopOut {
         name: hop.name.clone(),
         position: hop.position,
+        order: hop.order,
         present,
         fields,
     }

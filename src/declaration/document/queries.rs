@@ -1,7 +1,7 @@
 //! The SQL of each list query: from the root keys in `$1` to the list's rows, through its join.
 
 use super::{filter, ColumnType, Columns, Query};
-use crate::declaration::model::{Field, Join, Model};
+use crate::declaration::model::{Field, Join, Model, Nested};
 use crate::extract::composite;
 
 /// The alias of the table a list's `where` reads in its query: the link table, or the list's.
@@ -106,4 +106,55 @@ pub(super) fn casts(
 /// Whether the row `alias`'s `columns` hold one of the root keys in `$1`.
 pub(super) fn keys_in(columns: &[String], casts: &[String], alias: &str) -> String {
     composite::any_of(columns, casts, alias, "$1")
+}
+
+/// The rows of a list inside a list's objects, for the root keys in `$1`: those whose `via`
+/// columns hold the key of an outer row of one of these roots; the first column is that key.
+pub(super) fn nested_query(
+    model: &Model,
+    join: &Join,
+    inner: &Nested,
+    exprs: &[String],
+    column_type: &impl Fn(usize, &str) -> ColumnType,
+) -> String {
+    let root = model.root_table();
+    let of = |alias: &str, columns: &[String]| {
+        columns
+            .iter()
+            .map(|c| format!("{alias}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let outer_keys = match join {
+        Join::Child { table, root_ref } => format!(
+            "SELECT {} FROM {} o WHERE {}",
+            of("o", &model.tables[*table].key),
+            model.tables[*table].relation,
+            keys_in(root_ref, &casts(*table, root_ref, column_type), "o"),
+        ),
+        Join::Through {
+            link,
+            root_ref,
+            list_ref,
+            ..
+        } => format!(
+            "SELECT {} FROM {} l WHERE {}",
+            of("l", list_ref),
+            model.tables[*link].relation,
+            keys_in(root_ref, &casts(*link, root_ref, column_type), "l"),
+        ),
+        Join::Parent { root_column, .. } => format!(
+            "SELECT {} FROM {} r WHERE {}",
+            of("r", root_column),
+            root.relation,
+            keys_in(&root.key, &casts(model.root, &root.key, column_type), "r"),
+        ),
+    };
+    let exprs: String = exprs.iter().map(|e| format!(", {e}")).collect();
+    format!(
+        "SELECT {}{exprs} FROM {} t WHERE ({}) IN ({outer_keys})",
+        composite::text_of(&inner.via, "t"),
+        model.tables[inner.table].relation,
+        of("t", &inner.via),
+    )
 }
