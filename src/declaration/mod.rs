@@ -17,6 +17,7 @@ mod derived;
 mod document;
 pub(crate) mod draft;
 mod draft_catalogue;
+mod draft_follow;
 mod draft_text;
 mod drift;
 mod filter;
