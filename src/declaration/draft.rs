@@ -2,14 +2,15 @@
 //! relations a declaration can follow (transform). [`super::draft_catalogue`] reads the rows,
 //! [`plan`] chooses from them alone, [`super::draft_text`] writes the choice as YAML.
 
-use sqlx::PgPool;
-
 use std::collections::BTreeSet;
+
+use sqlx::PgPool;
 
 use super::draft_catalogue::{self, Catalogue, ForeignKey};
 #[cfg(test)]
 use super::draft_follow::matches;
 pub(crate) use super::draft_follow::Follow;
+use super::draft_hops::second_hops;
 pub(crate) use super::draft_text::render;
 use super::schema::ColumnType;
 
@@ -180,7 +181,7 @@ pub(crate) fn plan(
 }
 
 /// A foreign key as the draft's comments name it: `a.b_id → b.id`, `a.(x, y) → b.(x, y)`.
-fn what(fk: &ForeignKey) -> String {
+pub(super) fn what(fk: &ForeignKey) -> String {
     let columns = |columns: &[String]| match columns {
         [one] => one.clone(),
         several => format!("({})", several.join(", ")),
@@ -315,69 +316,8 @@ fn is_link(link: &TableInfo, fks: &[&ForeignKey]) -> bool {
     own <= LINK_EXTRA_COLUMNS
 }
 
-/// `--depth 2`: each table a listed table refs (not the root, not the link) as a `one:`
-/// object in the list's items; a parent's own parents cannot be declared, and say so.
-fn second_hops(
-    catalogue: &Catalogue,
-    root: &TableInfo,
-    relation: &mut Relation,
-    follow: &Follow,
-    skipped: &mut Vec<String>,
-) {
-    let (list, link, hops) = match relation {
-        Relation::Child { table, hops, .. } => (&*table, None, hops),
-        Relation::Through {
-            table, link, hops, ..
-        } => (&*table, Some(link.relation.as_str()), hops),
-        Relation::Parent { table, .. } => {
-            for fk in catalogue
-                .foreign_keys
-                .iter()
-                .filter(|f| f.from == table.relation)
-            {
-                let why = "a `one:` object inside a `one:` object cannot be declared, not followed";
-                skipped.push(format!("{}: {why}", what(fk)));
-            }
-            return;
-        }
-    };
-    for fk in catalogue
-        .foreign_keys
-        .iter()
-        .filter(|f| f.from == list.relation)
-    {
-        if fk.to == root.relation || Some(fk.to.as_str()) == link {
-            continue;
-        }
-        match second_hop(catalogue, list, fk, follow) {
-            Ok(hop) => hops.push(hop),
-            Err(why) => skipped.push(format!("{}: {why}", what(fk))),
-        }
-    }
-}
-
-/// `list`'s foreign key `fk` as a `one:` object in each item, or why it is not followed.
-fn second_hop(
-    catalogue: &Catalogue,
-    list: &TableInfo,
-    fk: &ForeignKey,
-    follow: &Follow,
-) -> Result<Hop, String> {
-    if fk.to == list.relation {
-        return Err("refers to its own table, not followed".into());
-    }
-    if let Some(why) = follow.refuses(&fk.to) {
-        return Err(format!("{} {why}", fk.to));
-    }
-    let table = table(catalogue, &fk.to).map_err(|err| err.to_string())?;
-    match fk.holding(&table.key) {
-        Some(columns) => Ok(Hop { columns, table }),
-        None => Err(format!("not {}'s key, not followed", fk.to)),
-    }
-}
-
 /// A table's key and columns from the catalogue, or why it cannot be declared.
-fn table(catalogue: &Catalogue, relation: &str) -> Result<TableInfo, DraftError> {
+pub(super) fn table(catalogue: &Catalogue, relation: &str) -> Result<TableInfo, DraftError> {
     let rows = catalogue.tables.get(relation).cloned().unwrap_or_default();
     let relation = relation.to_owned();
     if !rows.found {

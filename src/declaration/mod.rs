@@ -18,6 +18,7 @@ mod document;
 pub(crate) mod draft;
 mod draft_catalogue;
 mod draft_follow;
+mod draft_hops;
 mod draft_text;
 mod drift;
 mod filter;
