@@ -22,6 +22,7 @@ mod golden;
 mod hops;
 mod horizon;
 mod init;
+mod init_composite;
 mod init_schemas;
 mod keys;
 mod logical;

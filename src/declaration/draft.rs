@@ -2,9 +2,15 @@
 //! relations a declaration can follow (transform). [`super::draft_catalogue`] reads the rows,
 //! [`plan`] chooses from them alone, [`super::draft_text`] writes the choice as YAML.
 
+use std::collections::BTreeSet;
+
 use sqlx::PgPool;
 
 use super::draft_catalogue::{self, Catalogue, ForeignKey};
+#[cfg(test)]
+use super::draft_follow::matches;
+pub(crate) use super::draft_follow::Follow;
+use super::draft_hops::second_hops;
 pub(crate) use super::draft_text::render;
 use super::schema::ColumnType;
 
@@ -21,8 +27,6 @@ pub enum DraftError {
     Missing(String),
     #[error("table {0} has no primary key: add one (ALTER TABLE {0} ADD PRIMARY KEY (column)), since a document's id is its key")]
     NoKey(String),
-    #[error("table {relation} has a composite primary key ({columns}): declare a single NOT NULL column with a unique index as its key instead")]
-    Composite { relation: String, columns: String },
     #[error("the key {relation}.{column} is of type {sql_type}: keys can be uuid, smallint, integer, bigint or text")]
     KeyType {
         relation: String,
@@ -41,62 +45,27 @@ pub enum DraftError {
     },
 }
 
-/// What `init` was asked to follow: how many hops, and which tables (`SCHEMA.TABLE` or
-/// `SCHEMA.*`; an empty `include` follows every table).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub(crate) struct Follow {
-    pub depth: u32,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
-}
-
-impl Follow {
-    /// Why a relation to `relation` is not followed, if it is not.
-    fn refuses(&self, relation: &str) -> Option<&'static str> {
-        let matches = |pattern: &String| matches(pattern, relation);
-        if self.exclude.iter().any(matches) {
-            return Some("left out by --exclude");
-        }
-        if !self.include.is_empty() && !self.include.iter().any(matches) {
-            return Some("not among --include");
-        }
-        None
-    }
-
-    /// The depth and each pattern checked against the database's tables.
-    fn check(&self, catalogue: &Catalogue) -> Result<(), DraftError> {
-        if !(1..=MAX_DEPTH).contains(&self.depth) {
-            return Err(DraftError::Depth(self.depth));
-        }
-        let flags = [("include", &self.include), ("exclude", &self.exclude)];
-        for (flag, patterns) in flags {
-            for pattern in patterns {
-                if !catalogue.names.iter().any(|name| matches(pattern, name)) {
-                    let pattern = pattern.clone();
-                    return Err(DraftError::NoMatch { flag, pattern });
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `schema.table` names one table, `schema.*` every table of a schema.
-fn matches(pattern: &str, relation: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        Some(schema) => relation
-            .strip_prefix(schema)
-            .is_some_and(|rest| rest.starts_with('.')),
-        None => pattern == relation,
-    }
-}
+/// Column names polling prefers, in order: the first of a type a cursor can hold is chosen.
+const CURSOR_NAMES: [&str; 9] = [
+    "updated_at",
+    "modified_at",
+    "modified",
+    "updated",
+    "last_modified",
+    "changed_at",
+    "version",
+    "row_version",
+    "created_at",
+];
 
 /// A table as a declaration needs it: its key and its columns in the table's order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TableInfo {
     pub relation: String,
-    pub key: String,
-    pub key_type: &'static str,
+    /// The primary key's columns in key order: one, or several for a composite key.
+    pub key: Vec<String>,
+    /// A one-column key's type; `None` for a composite key (each part has its own).
+    pub key_type: Option<&'static str>,
     pub columns: Vec<(String, ColumnType)>,
 }
 
@@ -107,32 +76,49 @@ impl TableInfo {
             .rsplit_once('.')
             .map_or(self.relation.as_str(), |(_, t)| t)
     }
+
+    /// The column polling follows and its type: the first of [`CURSOR_NAMES`] that is a
+    /// timestamp or an integer.
+    pub fn cursor_column(&self) -> Option<(&'static str, &str)> {
+        CURSOR_NAMES.iter().find_map(|name| {
+            let (_, ty) = self.columns.iter().find(|(column, _)| column == name)?;
+            matches!(
+                ty.type_name.as_str(),
+                "timestamptz" | "timestamp" | "int2" | "int4" | "int8"
+            )
+            .then_some((*name, ty.type_name.as_str()))
+        })
+    }
 }
 
-/// A second hop: a listed table's `column` holds `table`'s key, a `one:` object in each item.
+/// A second hop: a listed table's `columns` hold `table`'s key, a `one:` object in each item.
+/// Every `columns` below holds a key in the key's order, as a ref names them.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Hop {
-    pub column: String,
+    pub columns: Vec<String>,
     pub table: TableInfo,
 }
 
 /// How a table one foreign key away reaches the root.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Relation {
-    /// The root's `column` holds `table`'s key: an object.
-    Parent { column: String, table: TableInfo },
-    /// `table.column` holds the root's key: a list.
+    /// The root's `columns` hold `table`'s key: an object.
+    Parent {
+        columns: Vec<String>,
+        table: TableInfo,
+    },
+    /// `table.columns` hold the root's key: a list.
     Child {
         table: TableInfo,
-        column: String,
+        columns: Vec<String>,
         hops: Vec<Hop>,
     },
     /// A link table with two foreign keys and little else: a list of the other side.
     Through {
         link: TableInfo,
-        root_column: String,
+        root_columns: Vec<String>,
         table: TableInfo,
-        list_column: String,
+        list_columns: Vec<String>,
         hops: Vec<Hop>,
     },
 }
@@ -145,8 +131,8 @@ pub(crate) struct Draft {
     pub skipped: Vec<String>,
 }
 
-/// Columns besides the key and the two foreign keys a link table may have (a role, a
-/// timestamp): more, and it is a table of its own, listed as a child.
+/// Columns besides its key, its two foreign keys and the column polling follows a link table
+/// may have (a role, a position): more, and it is a table of its own, listed as a child.
 const LINK_EXTRA_COLUMNS: usize = 2;
 
 /// Reads the catalogue around `root` and plans the draft.
@@ -194,10 +180,18 @@ pub(crate) fn plan(
     Ok(draft)
 }
 
-fn what(fk: &ForeignKey) -> String {
+/// A foreign key as the draft's comments name it: `a.b_id → b.id`, `a.(x, y) → b.(x, y)`.
+pub(super) fn what(fk: &ForeignKey) -> String {
+    let columns = |columns: &[String]| match columns {
+        [one] => one.clone(),
+        several => format!("({})", several.join(", ")),
+    };
     format!(
         "{}.{} → {}.{}",
-        fk.from, fk.from_column, fk.to, fk.to_column
+        fk.from,
+        columns(&fk.from_columns),
+        fk.to,
+        columns(&fk.to_columns)
     )
 }
 
@@ -215,43 +209,37 @@ fn relation(
     if fk.from == root.relation {
         return parent(catalogue, fk, follow).map_err(|why| format!("{what}: {why}"));
     }
-    if fk.to_column != root.key {
+    let Some(root_columns) = fk.holding(&root.key) else {
         return Err(format!("{what}: not the root's key, not followed"));
-    }
-    child(catalogue, root, fk, follow).map_err(|why| format!("{what}: {why}"))
+    };
+    child(catalogue, root, (fk, root_columns), follow).map_err(|why| format!("{what}: {why}"))
 }
 
-/// The root's `fk.from_column` holds `fk.to`'s key: an object.
+/// The root's `fk.from_columns` hold `fk.to`'s key: an object.
 fn parent(catalogue: &Catalogue, fk: &ForeignKey, follow: &Follow) -> Result<Relation, String> {
     if let Some(why) = follow.refuses(&fk.to) {
         return Err(format!("{} {why}", fk.to));
     }
     let table = table(catalogue, &fk.to).map_err(|err| err.to_string())?;
-    if fk.to_column != table.key {
+    let Some(columns) = fk.holding(&table.key) else {
         return Err(format!("not {}'s key, not followed", fk.to));
-    }
-    Ok(Relation::Parent {
-        column: fk.from_column.clone(),
-        table,
-    })
+    };
+    Ok(Relation::Parent { columns, table })
 }
 
-/// `fk.from` holds the root's key: a through list when it is a link table, else a list.
+/// `fk.from` holds the root's key in `root_columns`: a through list when it is a link table,
+/// else a list.
 fn child(
     catalogue: &Catalogue,
     root: &TableInfo,
-    fk: &ForeignKey,
+    (fk, root_columns): (&ForeignKey, Vec<String>),
     follow: &Follow,
 ) -> Result<Relation, String> {
-    if follow
-        .exclude
-        .iter()
-        .any(|pattern| matches(pattern, &fk.from))
-    {
+    if follow.excludes(&fk.from) {
         return Err(format!("{} left out by --exclude", fk.from));
     }
     let table = table(catalogue, &fk.from).map_err(|err| err.to_string())?;
-    if let Some(through) = through(catalogue, root, fk, &table, follow)? {
+    if let Some(through) = through(catalogue, root, &root_columns, &table, follow)? {
         return Ok(through);
     }
     if let Some(why) = follow.refuses(&fk.from) {
@@ -259,7 +247,7 @@ fn child(
     }
     Ok(Relation::Child {
         table,
-        column: fk.from_column.clone(),
+        columns: root_columns,
         hops: Vec::new(),
     })
 }
@@ -269,7 +257,7 @@ fn child(
 fn through(
     catalogue: &Catalogue,
     root: &TableInfo,
-    fk: &ForeignKey,
+    root_columns: &[String],
     link: &TableInfo,
     follow: &Follow,
 ) -> Result<Option<Relation>, String> {
@@ -278,18 +266,19 @@ fn through(
         .iter()
         .filter(|f| f.from == link.relation)
         .collect();
-    let others: Vec<&&ForeignKey> = link_fks.iter().filter(|f| f.to != root.relation).collect();
-    let extra = link.columns.len().saturating_sub(1 + link_fks.len());
-    let ([other], 2, true) = (
-        others.as_slice(),
-        link_fks.len(),
-        extra <= LINK_EXTRA_COLUMNS,
-    ) else {
+    let others: Vec<&ForeignKey> = link_fks
+        .iter()
+        .copied()
+        .filter(|f| f.to != root.relation)
+        .collect();
+    let ([other], 2) = (others.as_slice(), link_fks.len()) else {
         return Ok(None);
     };
-    let list = match table(catalogue, &other.to) {
-        Ok(list) if list.key == other.to_column => list,
-        _ => return Ok(None),
+    let (Ok(list), true) = (table(catalogue, &other.to), is_link(link, &link_fks)) else {
+        return Ok(None);
+    };
+    let Some(list_columns) = other.holding(&list.key) else {
+        return Ok(None);
     };
     if let Some(why) = follow.refuses(&list.relation) {
         return Err(format!(
@@ -298,101 +287,73 @@ fn through(
         ));
     }
     Ok(Some(Relation::Through {
-        root_column: fk.from_column.clone(),
-        list_column: other.from_column.clone(),
+        root_columns: root_columns.to_vec(),
+        list_columns,
         link: link.clone(),
         table: list,
         hops: Vec::new(),
     }))
 }
 
-/// `--depth 2`: each table a listed table refs (not the root, not the link) as a `one:`
-/// object in the list's items; a parent's own parents cannot be declared, and say so.
-fn second_hops(
-    catalogue: &Catalogue,
-    root: &TableInfo,
-    relation: &mut Relation,
-    follow: &Follow,
-    skipped: &mut Vec<String>,
-) {
-    let (list, link, hops) = match relation {
-        Relation::Child { table, hops, .. } => (&*table, None, hops),
-        Relation::Through {
-            table, link, hops, ..
-        } => (&*table, Some(link.relation.as_str()), hops),
-        Relation::Parent { table, .. } => {
-            for fk in catalogue
-                .foreign_keys
-                .iter()
-                .filter(|f| f.from == table.relation)
-            {
-                let why = "a `one:` object inside a `one:` object cannot be declared, not followed";
-                skipped.push(format!("{}: {why}", what(fk)));
-            }
-            return;
-        }
-    };
-    for fk in catalogue
-        .foreign_keys
+/// Whether a table with two foreign keys `fks` is a link and no table of its own: a composite
+/// key made of the foreign keys' columns (a key part of its own, a position, makes rows of
+/// their own), and at most [`LINK_EXTRA_COLUMNS`] other columns besides the one polling follows.
+fn is_link(link: &TableInfo, fks: &[&ForeignKey]) -> bool {
+    let held: BTreeSet<&str> = fks
         .iter()
-        .filter(|f| f.from == list.relation)
-    {
-        if fk.to == root.relation || Some(fk.to.as_str()) == link {
-            continue;
-        }
-        let what = what(fk);
-        if fk.to == list.relation {
-            skipped.push(format!("{what}: refers to its own table, not followed"));
-        } else if let Some(why) = follow.refuses(&fk.to) {
-            skipped.push(format!("{what}: {} {why}", fk.to));
-        } else {
-            match table(catalogue, &fk.to) {
-                Ok(table) if table.key == fk.to_column => hops.push(Hop {
-                    column: fk.from_column.clone(),
-                    table,
-                }),
-                Ok(_) => skipped.push(format!("{what}: not {}'s key, not followed", fk.to)),
-                Err(err) => skipped.push(format!("{what}: {err}")),
-            }
-        }
+        .flat_map(|fk| fk.from_columns.iter().map(String::as_str))
+        .collect();
+    let held_or_key = |column: &str| held.contains(column) || link.key.iter().any(|k| k == column);
+    if link.key.len() > 1 && !link.key.iter().all(|k| held.contains(k.as_str())) {
+        return false;
     }
+    let cursor = link.cursor_column().map(|(name, _)| name);
+    let own = link
+        .columns
+        .iter()
+        .filter(|(column, _)| !held_or_key(column) && Some(column.as_str()) != cursor)
+        .count();
+    own <= LINK_EXTRA_COLUMNS
 }
 
 /// A table's key and columns from the catalogue, or why it cannot be declared.
-fn table(catalogue: &Catalogue, relation: &str) -> Result<TableInfo, DraftError> {
+pub(super) fn table(catalogue: &Catalogue, relation: &str) -> Result<TableInfo, DraftError> {
     let rows = catalogue.tables.get(relation).cloned().unwrap_or_default();
     let relation = relation.to_owned();
-    let key = rows.key;
-    match key.as_slice() {
-        _ if !rows.found => Err(DraftError::Missing(relation)),
-        [] => Err(DraftError::NoKey(relation)),
+    if !rows.found {
+        return Err(DraftError::Missing(relation));
+    }
+    let key_type = match rows.key.as_slice() {
+        [] => return Err(DraftError::NoKey(relation)),
         [key] => {
-            let ty = rows
-                .columns
-                .iter()
-                .find(|(name, _)| name == key)
-                .map(|(_, ty)| ty);
-            match (ty, ty.and_then(ColumnType::key_type)) {
-                (_, Some(key_type)) => Ok(TableInfo {
-                    key: key.clone(),
-                    key_type,
-                    columns: rows.columns,
-                    relation,
-                }),
-                (ty, None) => Err(DraftError::KeyType {
-                    column: key.clone(),
-                    sql_type: ty.map(|t| t.sql_type.clone()).unwrap_or_default(),
-                    relation,
-                }),
+            let ty = rows.columns.iter().find(|(name, _)| name == key);
+            let ty = ty.map(|(_, ty)| ty);
+            match ty.and_then(ColumnType::key_type) {
+                Some(key_type) => Some(key_type),
+                None => {
+                    return Err(DraftError::KeyType {
+                        column: key.clone(),
+                        sql_type: ty.map(|t| t.sql_type.clone()).unwrap_or_default(),
+                        relation,
+                    })
+                }
             }
         }
-        columns => Err(DraftError::Composite {
-            relation,
-            columns: columns.join(", "),
-        }),
-    }
+        // A composite key: each part is read as text, whatever its type.
+        _ => None,
+    };
+    Ok(TableInfo {
+        relation,
+        key: rows.key,
+        key_type,
+        columns: rows.columns,
+    })
 }
 
 #[cfg(test)]
 #[path = "draft_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "draft_composite_tests.rs"]
+mod composite_tests;

@@ -16,13 +16,30 @@ pub(crate) struct TableRows {
     pub columns: Vec<(String, ColumnType)>,
 }
 
-/// A single-column foreign key: `from.from_column` holds `to.to_column`.
+/// A foreign key of one column or several: `from.from_columns` hold `to.to_columns`, pairwise
+/// in the constraint's order (not necessarily the order of `to`'s key).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ForeignKey {
     pub from: String,
-    pub from_column: String,
+    pub from_columns: Vec<String>,
     pub to: String,
-    pub to_column: String,
+    pub to_columns: Vec<String>,
+}
+
+impl ForeignKey {
+    /// The columns of `from` that hold `key` (a table's key), in the key's order, as a ref
+    /// names them; `None` when the foreign key references other columns than exactly the key.
+    pub fn holding(&self, key: &[String]) -> Option<Vec<String>> {
+        if self.to_columns.len() != key.len() {
+            return None;
+        }
+        let mut columns = Vec::with_capacity(key.len());
+        for part in key {
+            let at = self.to_columns.iter().position(|c| c == part)?;
+            columns.push(self.from_columns[at].clone());
+        }
+        Some(columns)
+    }
 }
 
 /// The root, the tables one foreign key away, and the tables those reference (a through list's
@@ -142,7 +159,7 @@ async fn add_foreign_keys(
     catalogue: &mut Catalogue,
     relation: &str,
 ) -> Result<Vec<ForeignKey>, DraftError> {
-    let rows: Vec<(String, String, String, String)> =
+    let rows: Vec<(String, Vec<String>, String, Vec<String>)> =
         sqlx::query_as(include_str!("sql/draft_foreign_keys.sql"))
             .bind(relation)
             .fetch_all(pool)
@@ -150,11 +167,11 @@ async fn add_foreign_keys(
             .map_err(failed(relation))?;
     let found: Vec<ForeignKey> = rows
         .into_iter()
-        .map(|(from, from_column, to, to_column)| ForeignKey {
+        .map(|(from, from_columns, to, to_columns)| ForeignKey {
             from,
-            from_column,
+            from_columns,
             to,
-            to_column,
+            to_columns,
         })
         .collect();
     catalogue.foreign_keys.extend(found.iter().cloned());

@@ -5,19 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::draft::{Draft, Hop, Relation, TableInfo};
 
-/// Column names polling prefers, in order: the first of a type a cursor can hold is chosen.
-const CURSOR_NAMES: [&str; 9] = [
-    "updated_at",
-    "modified_at",
-    "modified",
-    "updated",
-    "last_modified",
-    "changed_at",
-    "version",
-    "row_version",
-    "created_at",
-];
-
 /// The column polling follows, with its line of `tables:` and why.
 struct Cursor {
     entry: String,
@@ -26,15 +13,7 @@ struct Cursor {
 }
 
 fn cursor(table: &TableInfo) -> Cursor {
-    let found = CURSOR_NAMES.iter().find_map(|name| {
-        let (_, ty) = table.columns.iter().find(|(column, _)| column == name)?;
-        matches!(
-            ty.type_name.as_str(),
-            "timestamptz" | "timestamp" | "int2" | "int4" | "int8"
-        )
-        .then_some((*name, ty.type_name.as_str()))
-    });
-    match found {
+    match table.cursor_column() {
         Some((name, "timestamp")) => Cursor {
             entry: format!(", changed_by: {name}, zone: UTC"),
             column: Some(name.into()),
@@ -67,6 +46,30 @@ fn y(name: &str) -> String {
     }
 }
 
+/// Columns as an index lists them: `a, b`.
+fn listed(columns: &[String]) -> String {
+    columns.join(", ")
+}
+
+/// A key as `key:` declares it: `id`, or `[a, b]` for a composite key.
+fn key_entry(key: &[String]) -> String {
+    match key {
+        [one] => y(one),
+        several => {
+            let parts: Vec<String> = several.iter().map(|c| y(c)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+/// A name for the field of a ref: its one column without `_id`, else the table's name.
+fn field_name<'a>(columns: &'a [String], table: &'a TableInfo) -> &'a str {
+    match columns {
+        [one] => one.strip_suffix("_id").unwrap_or(table.short()),
+        _ => table.short(),
+    }
+}
+
 fn unique(used: &mut BTreeSet<String>, wanted: &str) -> String {
     let mut name = wanted.to_owned();
     while used.contains(&name) {
@@ -88,23 +91,29 @@ impl Tables {
         if let Some(column) = &cursor.column {
             self.indexes.push(format!(
                 "CREATE INDEX ON {} ({column}, {});  -- polling's cursor",
-                table.relation, table.key
+                table.relation,
+                listed(&table.key)
             ));
         }
-        let key_type = match key_type {
-            true => format!(", key_type: {}", table.key_type),
-            false => String::new(),
+        let key_type = match (key_type, table.key_type) {
+            (true, Some(key_type)) => format!(", key_type: {key_type}"),
+            _ => String::new(),
         };
-        let entry = format!("key: {}{key_type}{}", y(&table.key), cursor.entry);
-        let why = format!("{why}; key {} (its primary key); {}", table.key, cursor.why);
+        let entry = format!("key: {}{key_type}{}", key_entry(&table.key), cursor.entry);
+        let key = match table.key.as_slice() {
+            [one] => one.clone(),
+            several => format!("({})", listed(several)),
+        };
+        let why = format!("{why}; key {key} (its primary key); {}", cursor.why);
         self.lines
             .entry(table.relation.clone())
             .or_insert((why, entry, BTreeMap::new()));
     }
 
-    fn refs(&mut self, relation: &str, column: &str, to: &str) {
+    /// `relation`'s `columns` hold `to`'s key: one ref, `"a, b"` for several columns.
+    fn refs(&mut self, relation: &str, columns: &[String], to: &str) {
         if let Some((_, _, refs)) = self.lines.get_mut(relation) {
-            refs.insert(column.to_owned(), to.to_owned());
+            refs.insert(listed(columns), to.to_owned());
         }
     }
 
@@ -138,7 +147,7 @@ fn fields(table: &TableInfo) -> String {
 /// `--depth 2` a `one:` object for each table it refs.
 fn list_fields(
     list: &TableInfo,
-    link: Option<(&TableInfo, &[&str])>,
+    link: Option<(&TableInfo, &[String])>,
     hops: &[Hop],
     tables: &mut Tables,
 ) -> String {
@@ -150,7 +159,7 @@ fn list_fields(
     }
     if let Some((link, skip)) = link {
         for (column, _) in &link.columns {
-            if column == &link.key || skip.contains(&column.as_str()) {
+            if link.key.contains(column) || skip.contains(column) {
                 continue;
             }
             let name = unique(&mut used, &format!("link_{column}"));
@@ -158,18 +167,15 @@ fn list_fields(
         }
     }
     for hop in hops {
-        let (column, table) = (&hop.column, &hop.table);
+        let (column, table) = (listed(&hop.columns), &hop.table);
         let why = format!("{}'s {column} refs it: a second hop", list.relation);
         tables.add(table, &why, false);
-        tables.refs(&list.relation, column, &table.relation);
+        tables.refs(&list.relation, &hop.columns, &table.relation);
         tables.indexes.push(format!(
             "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
             list.relation, table.relation
         ));
-        let name = unique(
-            &mut used,
-            column.strip_suffix("_id").unwrap_or(table.short()),
-        );
+        let name = unique(&mut used, field_name(&hop.columns, table));
         out.push_str(&format!(
             "      # {column} refs {}: one object (or null) in each item\n      {}: {{list: {}, one: true, fields: {}}}\n",
             table.relation,
@@ -223,40 +229,41 @@ fn relation_field(
     used: &mut BTreeSet<String>,
 ) -> String {
     match relation {
-        Relation::Parent { column, table } => parent(root, column, table, tables, used),
+        Relation::Parent { columns, table } => parent(root, columns, table, tables, used),
         Relation::Child {
             table,
-            column,
+            columns,
             hops,
-        } => child(root, (table, hops), column, tables, used),
+        } => child(root, (table, hops), columns, tables, used),
         Relation::Through {
             link,
-            root_column,
+            root_columns,
             table,
-            list_column,
+            list_columns,
             hops,
         } => {
-            let columns = [root_column, list_column];
+            let columns = [root_columns, list_columns];
             through(root, link, columns, (table, hops), tables, used)
         }
     }
 }
 
-/// The root's `column` refs `table`: one object (or null).
+/// The root's `columns` ref `table`: one object (or null).
 fn parent(
     root: &TableInfo,
-    column: &str,
+    columns: &[String],
     table: &TableInfo,
     tables: &mut Tables,
     used: &mut BTreeSet<String>,
 ) -> String {
+    let column = listed(columns);
     tables.add(table, &format!("the root refs it by {column}"), false);
-    tables.refs(&root.relation, column, &table.relation);
+    tables.refs(&root.relation, columns, &table.relation);
     tables.indexes.push(format!(
         "CREATE INDEX ON {} ({column});  -- the documents a changed {} touches",
         root.relation, table.relation
     ));
-    let name = unique(used, column.strip_suffix("_id").unwrap_or(table.short()));
+    let name = unique(used, field_name(columns, table));
     format!(
         "  # {column} refs {}: one object (or null)\n  {}: {{list: {}, one: true, fields: {}}}\n",
         table.relation,
@@ -266,16 +273,17 @@ fn parent(
     )
 }
 
-/// `table.column` refs the root: a list of its rows, by key.
+/// `table.columns` ref the root: a list of its rows, by key.
 fn child(
     root: &TableInfo,
     (table, hops): (&TableInfo, &[Hop]),
-    column: &str,
+    columns: &[String],
     tables: &mut Tables,
     used: &mut BTreeSet<String>,
 ) -> String {
+    let column = listed(columns);
     tables.add(table, &format!("its {column} refs the root"), false);
-    tables.refs(&table.relation, column, &root.relation);
+    tables.refs(&table.relation, columns, &root.relation);
     tables.indexes.push(format!(
         "CREATE INDEX ON {} ({column});  -- the rows of a document",
         table.relation
@@ -287,15 +295,21 @@ fn child(
         y(&name),
         table.relation,
         list_fields(table, None, hops, tables),
-        y(&table.key)
+        sort(&table.key)
     )
+}
+
+/// A list's `sort:` entries: its key's columns.
+fn sort(key: &[String]) -> String {
+    let parts: Vec<String> = key.iter().map(|c| y(c)).collect();
+    parts.join(", ")
 }
 
 /// `link` refs the root and `table`: a list of `table`'s rows through it, by key.
 fn through(
     root: &TableInfo,
     link: &TableInfo,
-    [root_column, list_column]: [&String; 2],
+    [root_columns, list_columns]: [&Vec<String>; 2],
     (table, hops): (&TableInfo, &[Hop]),
     tables: &mut Tables,
     used: &mut BTreeSet<String>,
@@ -304,8 +318,9 @@ fn through(
     tables.add(table, &why, false);
     let why = "links the root and a list: two foreign keys and little else";
     tables.add(link, why, false);
-    tables.refs(&link.relation, root_column, &root.relation);
-    tables.refs(&link.relation, list_column, &table.relation);
+    tables.refs(&link.relation, root_columns, &root.relation);
+    tables.refs(&link.relation, list_columns, &table.relation);
+    let (root_column, list_column) = (listed(root_columns), listed(list_columns));
     tables.indexes.push(format!(
         "CREATE INDEX ON {} ({root_column});  -- the links of a document",
         link.relation
@@ -315,7 +330,7 @@ fn through(
         link.relation, table.relation
     ));
     let name = unique(used, table.short());
-    let skip = [root_column.as_str(), list_column.as_str()];
+    let skip = [&root_columns[..], &list_columns[..]].concat();
     format!(
         "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n{}    sort: [{}]\n",
         link.relation,
@@ -324,114 +339,10 @@ fn through(
         table.relation,
         link.relation,
         list_fields(table, Some((link, &skip)), hops, tables),
-        y(&table.key)
+        sort(&table.key)
     )
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use super::*;
-    use crate::declaration::schema::ColumnType;
-    use crate::declaration::Declaration;
-
-    fn table(relation: &str, columns: &[(&str, &str)]) -> TableInfo {
-        let column = |(name, type_name): &(&str, &str)| {
-            let ty = ColumnType {
-                type_name: (*type_name).into(),
-                type_kind: "b".into(),
-                sql_type: (*type_name).into(),
-                not_null: false,
-            };
-            ((*name).to_owned(), ty)
-        };
-        TableInfo {
-            relation: relation.into(),
-            key: "id".into(),
-            key_type: "bigint",
-            columns: columns.iter().map(column).collect(),
-        }
-    }
-
-    fn shop() -> Draft {
-        let orders = table(
-            "shop.orders",
-            &[("id", "int8"), ("customer_id", "int8"), ("status", "text")],
-        );
-        let customer = table(
-            "shop.customer",
-            &[("id", "int8"), ("name", "text"), ("modified", "timestamp")],
-        );
-        let line = table(
-            "shop.order_line",
-            &[
-                ("id", "int8"),
-                ("order_id", "int8"),
-                ("product_id", "int8"),
-                ("quantity", "int4"),
-            ],
-        );
-        let product = table("shop.product", &[("id", "int8"), ("version", "int8")]);
-        Draft {
-            root: orders,
-            relations: vec![
-                Relation::Parent {
-                    column: "customer_id".into(),
-                    table: customer,
-                },
-                Relation::Through {
-                    link: line,
-                    root_column: "order_id".into(),
-                    table: product,
-                    list_column: "product_id".into(),
-                    hops: vec![],
-                },
-            ],
-            skipped: vec!["shop.orders.parent_id → shop.orders.id: refers to its own table".into()],
-        }
-    }
-
-    #[test]
-    fn a_draft_is_a_declaration_with_a_comment_for_each_choice() {
-        let (text, indexes) = render(&shop(), "orders", "pg2es init --root shop.orders");
-        let declaration = Declaration::parse("orders", Path::new("orders.yaml"), &text)
-            .unwrap_or_else(|err| panic!("{err}\n{text}"));
-        assert_eq!(declaration.index_config, None);
-        let model = &declaration.model;
-        assert_eq!(model.fields.len(), 5, "{text}");
-        assert!(
-            text.contains(
-                "shop.orders: {key: id, key_type: bigint, refs: {customer_id: shop.customer}}"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("no updated_at-like column: polling needs one"),
-            "{text}"
-        );
-        assert!(
-            text.contains("shop.customer: {key: id, changed_by: modified, zone: UTC}"),
-            "{text}"
-        );
-        assert!(text.contains("customer: {list: shop.customer, one: true, fields: {id: id, name: name, modified: modified}}"), "{text}");
-        assert!(text.contains("through: shop.order_line"), "{text}");
-        assert!(text.contains("link_quantity: {link: quantity}"), "{text}");
-        assert!(text.contains("#   shop.orders.parent_id"), "{text}");
-        assert!(indexes.contains(
-            &"CREATE INDEX ON shop.product (version, id);  -- polling's cursor".to_owned()
-        ));
-        assert!(indexes
-            .iter()
-            .any(|i| i.starts_with("CREATE INDEX ON shop.orders (customer_id);")));
-    }
-
-    #[test]
-    fn names_that_are_not_words_are_quoted() {
-        assert_eq!(y("updated_at"), "updated_at");
-        assert_eq!(y("Order Date"), "\"Order Date\"");
-        assert_eq!(y("on"), "\"on\"");
-        let mut used = BTreeSet::from(["genre".to_owned()]);
-        assert_eq!(unique(&mut used, "genre"), "genre_list");
-    }
-}
+#[path = "draft_text_tests.rs"]
+mod tests;

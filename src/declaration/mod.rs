@@ -17,6 +17,8 @@ mod derived;
 mod document;
 pub(crate) mod draft;
 mod draft_catalogue;
+mod draft_follow;
+mod draft_hops;
 mod draft_text;
 mod drift;
 mod fan_out;
