@@ -144,13 +144,15 @@ fn fields(table: &TableInfo) -> String {
 }
 
 /// A list's `fields:` block: every column of `list`, the link table's own columns, and with
-/// `--depth 2` a `one:` object for each table it refs.
+/// `--depth 2` a `one:` object for each table it refs; and the fields that tell apart two
+/// links to one row (the link's own key columns), which its sort ends with.
 fn list_fields(
     list: &TableInfo,
     link: Option<(&TableInfo, &[String])>,
     hops: &[Hop],
     tables: &mut Tables,
-) -> String {
+) -> (String, Vec<String>) {
+    let mut tie_breaks = Vec::new();
     let mut used = BTreeSet::new();
     let mut out = String::from("    fields:\n");
     for (column, _) in &list.columns {
@@ -159,11 +161,14 @@ fn list_fields(
     }
     if let Some((link, skip)) = link {
         for (column, _) in &link.columns {
-            if link.key.contains(column) || skip.contains(column) {
+            if skip.contains(column) {
                 continue;
             }
             let name = unique(&mut used, &format!("link_{column}"));
             out.push_str(&format!("      {}: {{link: {}}}\n", y(&name), y(column)));
+            if link.key.contains(column) {
+                tie_breaks.push(name);
+            }
         }
     }
     for hop in hops {
@@ -184,7 +189,7 @@ fn list_fields(
             fields(table)
         ));
     }
-    out
+    (out, tie_breaks)
 }
 
 /// The declaration's text and the `CREATE INDEX` statements its queries need.
@@ -294,7 +299,7 @@ fn child(
         table.relation,
         y(&name),
         table.relation,
-        list_fields(table, None, hops, tables),
+        list_fields(table, None, hops, tables).0,
         sort(&table.key)
     )
 }
@@ -331,6 +336,8 @@ fn through(
     ));
     let name = unique(used, table.short());
     let skip = [&root_columns[..], &list_columns[..]].concat();
+    let (fields, tie_breaks) = list_fields(table, Some((link, &skip)), hops, tables);
+    let order: Vec<String> = table.key.iter().chain(&tie_breaks).cloned().collect();
     format!(
         "  # {} links the root to {}: a through list, by key, with the link's own columns\n  {}:\n    list: {}\n    through: {}\n{}    sort: [{}]\n",
         link.relation,
@@ -338,8 +345,8 @@ fn through(
         y(&name),
         table.relation,
         link.relation,
-        list_fields(table, Some((link, &skip)), hops, tables),
-        sort(&table.key)
+        fields,
+        sort(&order)
     )
 }
 

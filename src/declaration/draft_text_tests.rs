@@ -87,6 +87,9 @@ fn a_draft_is_a_declaration_with_a_comment_for_each_choice() {
     assert!(text.contains("customer: {list: shop.customer, one: true, fields: {id: id, name: name, modified: modified}}"), "{text}");
     assert!(text.contains("through: shop.order_line"), "{text}");
     assert!(text.contains("link_quantity: {link: quantity}"), "{text}");
+    // Two links to one product are told apart by the link's own key, which the sort ends with.
+    assert!(text.contains("link_id: {link: id}"), "{text}");
+    assert!(text.contains("sort: [id, link_id]"), "{text}");
     assert!(text.contains("#   shop.orders.parent_id"), "{text}");
     assert!(indexes
         .contains(&"CREATE INDEX ON shop.product (version, id);  -- polling's cursor".to_owned()));

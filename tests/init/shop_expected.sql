@@ -15,7 +15,7 @@ SELECT o.id::text AS id,
                         FROM shop.customer c WHERE c.id = o.customer_id),
            'product', coalesce((SELECT json_agg(json_build_object(
                                            'id', p.id, 'title', p.title, 'price', p.price::float8,
-                                           'version', p.version, 'link_quantity', l.quantity,
+                                           'version', p.version, 'link_id', l.id, 'link_quantity', l.quantity,
                                            'link_updated_at', to_char(l.updated_at AT TIME ZONE 'UTC',
                                                                       'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
                                        ORDER BY p.id, l.id)
