@@ -3,8 +3,11 @@
 //! dropped. After each step the index must equal documents built independently in SQL
 //! (`tests/library/expected.sql`).
 
+use std::time::Duration;
+
 use crate::support::fixture::{Fixture, Parts};
 use crate::support::no_logical_capture;
+use crate::support::process::Running;
 
 async fn library(test: &str, capture: &'static str) -> Fixture {
     let parts = Parts {
@@ -113,4 +116,44 @@ async fn check_names_a_partition_that_capture_cannot_see() {
     let check = library.worker.output(&["check"]);
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert!(!stdout.contains("lib.copy_9"), "{stdout}");
+}
+
+/// A partition created while another transaction writes into it: the worker's capture
+/// triggers wait for that transaction's locks. They used to wait silently, holding up every
+/// later query of the table in the lock queue; now each attempt gives up after a short lock
+/// timeout and is logged as a transient failure, tried again until the transaction ends.
+#[tokio::test]
+async fn a_new_partition_locked_by_an_open_transaction_gets_capture_once_it_ends() {
+    let library = library("partitions_locked", "triggers").await;
+    library.step("the back-fill", "").await;
+    library
+        .db
+        .execute("CREATE TABLE lib.copy_3 PARTITION OF lib.copy FOR VALUES FROM (3000) TO (4000)")
+        .await;
+    let mut held = library.db.pool.begin().await.unwrap();
+    sqlx::raw_sql("INSERT INTO lib.copy (id, book_id, branch) VALUES (3001, 5, 'held')")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let running = Running::start(&library.worker);
+    running
+        .wait_for_log(
+            "operation=\"install change capture on a new partition\"",
+            Duration::from_secs(60),
+        )
+        .await;
+    held.commit().await.unwrap();
+    running
+        .wait_for_log(
+            "capture triggers put on a new partition",
+            Duration::from_secs(60),
+        )
+        .await;
+    drop(running);
+    library
+        .step("the held transaction's row, after its commit", "")
+        .await;
+    let check = library.worker.output(&["check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(!stdout.contains("lib.copy_3"), "{stdout}");
 }

@@ -183,12 +183,9 @@ impl Postgres {
 
     /// Puts the statement triggers on a partition of `relation` that appeared after `setup`.
     pub async fn capture_partition(&self, relation: &str, partition: &str) -> Result<(), PgError> {
-        let script = format!("BEGIN;\n{}COMMIT;\n", partition_script(relation, partition));
-        sqlx::raw_sql(&script)
-            .execute(self.pool())
+        let script = partition_script(relation, partition);
+        self.ddl("install change capture on a new partition", &script)
             .await
-            .map_err(PgError::new("install change capture on a new partition"))?;
-        Ok(())
     }
 
     /// Removes the triggers and the `pg2es` schema, in one transaction.

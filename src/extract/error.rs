@@ -19,7 +19,21 @@ impl PgError {
             source,
         }
     }
+
+    /// Whether the call gave up waiting for a lock other transactions hold (55P03, after the
+    /// `lock_timeout` pg2es sets on its own DDL): it may succeed once they end.
+    pub fn is_lock_timeout(&self) -> bool {
+        matches!(&self.source, sqlx::Error::Database(db) if db.code().as_deref() == Some(LOCK_NOT_AVAILABLE))
+    }
 }
+
+/// SQLSTATE lock_not_available.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// How long pg2es's own DDL on a followed table (capture triggers, a replica identity) waits
+/// for the locks of other transactions before it gives up, to try again with backoff: DDL
+/// waiting in the lock queue would hold up every later query of that table.
+pub(crate) const DDL_LOCK_TIMEOUT: &str = "2s";
 
 impl Retryable for PgError {
     /// Connection-level faults and server shutdowns are transient; SQL errors are not.
@@ -34,11 +48,17 @@ impl Retryable for PgError {
             sqlx::Error::Database(db) => db.code().is_some_and(|code| {
                 // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot
                 // connect now; 40001/40P01: serialization failure, deadlock; 53300: too many
-                // connections.
+                // connections; 55P03: a lock other transactions hold (DDL_LOCK_TIMEOUT).
                 code.starts_with("08")
                     || matches!(
                         &*code,
-                        "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53300"
+                        "57P01"
+                            | "57P02"
+                            | "57P03"
+                            | "40001"
+                            | "40P01"
+                            | "53300"
+                            | LOCK_NOT_AVAILABLE
                     )
             }),
             _ => false,

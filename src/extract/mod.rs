@@ -260,6 +260,23 @@ impl Postgres {
         self.retry
     }
 
+    /// pg2es's own DDL on a followed table, in one transaction that waits at most
+    /// [`error::DDL_LOCK_TIMEOUT`] for other transactions' locks, then is tried again with
+    /// backoff (each attempt logged): DDL queued behind a long transaction would hold up every
+    /// later query of the table.
+    pub(crate) async fn ddl(&self, what: &'static str, sql: &str) -> Result<(), PgError> {
+        let timeout = format!("SET LOCAL lock_timeout = '{}'", error::DDL_LOCK_TIMEOUT);
+        let script = format!("{timeout};\n{sql}");
+        self.call(what, || async {
+            use sqlx::Executor;
+            let mut tx = self.pool.begin().await?;
+            // A `&str` without arguments is sent as a simple query: several statements.
+            (&mut *tx).execute(script.as_str()).await?;
+            tx.commit().await
+        })
+        .await
+    }
+
     /// Every Postgres request goes through here: sent again for as long as its error says
     /// another attempt may work; a failure names `what` was asked.
     pub(crate) async fn call<T, Fut>(

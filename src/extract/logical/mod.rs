@@ -291,10 +291,7 @@ impl Postgres {
                 false => short.relation.clone(),
             };
             let sql = format!("ALTER TABLE {table} REPLICA IDENTITY {identity}");
-            sqlx::raw_sql(&sql)
-                .execute(self.pool())
-                .await
-                .map_err(PgError::new("set the replica identity"))?;
+            self.ddl("set the replica identity", &sql).await?;
             set.insert(short.relation, identity);
         }
         Ok(set)

@@ -207,6 +207,12 @@ impl<P: Pipeline> Engine<P> {
             Capture::Triggers => {
                 for (relation, member) in new {
                     if let Err(err) = self.pg.capture_partition(relation, &member.name).await {
+                        if err.is_lock_timeout() {
+                            // Each attempt was logged; the partition stays new for the next
+                            // start: the watch keeps the old trees until its moves are written.
+                            error!(partition = member.name, relation, "a new partition of a followed table: its capture triggers waited for other transactions' locks on it past sync.retry.max_attempts; end those transactions");
+                            return Err(err.into());
+                        }
                         error!(partition = member.name, relation, error = %err, "a new partition of a followed table has no capture triggers and pg2es cannot put them there: run `pg2es setup`");
                         return Err(SyncError::CaptureMissing(vec![format!(
                             "{} (partition of {relation})",
@@ -231,6 +237,11 @@ impl<P: Pipeline> Engine<P> {
                             );
                         }
                         Ok(())
+                    }
+                    Err(err) if err.is_lock_timeout() => {
+                        let names: Vec<String> = new.iter().map(|(_, m)| m.name.clone()).collect();
+                        error!(partitions = names.join(", "), "new partitions of a followed table: their replica identity waited for other transactions' locks past sync.retry.max_attempts; end those transactions");
+                        Err(err.into())
                     }
                     Err(err) => {
                         let names: Vec<String> = new.iter().map(|(_, m)| m.name.clone()).collect();
