@@ -213,6 +213,10 @@ pub(crate) struct State {
     /// `<system identifier>/<timeline>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot_server: Option<String>,
+    /// Logical mode: the replication slot the positions were read from (absent in earlier
+    /// state files: their slot had the name `Slot::legacy` says, or the one it has now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
     /// The partition trees of the followed tables at the last cycle: a partition that came,
     /// went or was emptied since moved rows without a row change (absent in earlier state
     /// files: the next cycle compares every document once when a followed table is
@@ -238,6 +242,7 @@ impl State {
             live_index: None,
             foreign_writes: None,
             slot_server: None,
+            slot: None,
             partitions: None,
             last_sync_at: None,
         }

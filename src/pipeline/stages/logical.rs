@@ -83,6 +83,22 @@ impl Batch {
     }
 }
 
+/// Why the slot's position does not follow the index's: the state names another slot, or
+/// (a state file of an earlier release) the index was filled from the slot's earlier name.
+fn renamed_slot(known: Option<&str>, slot: &Slot, backfill_done: bool) -> Option<String> {
+    match (known, &slot.legacy) {
+        (Some(known), _) if known != slot.name => Some(format!(
+            "the replication slot is now {} (the positions were read from {known})",
+            slot.name
+        )),
+        (None, Some(legacy)) if backfill_done => Some(format!(
+            "the replication slot is now {} (earlier releases read from {legacy}, a name another pipeline could share: drop it once no earlier worker reads it)",
+            slot.name
+        )),
+        _ => None,
+    }
+}
+
 /// Seconds since a commit time of the stream (microseconds since 2000-01-01).
 fn age(committed_at: i64) -> f64 {
     const POSTGRES_EPOCH: i64 = 946_684_800;
@@ -136,6 +152,7 @@ impl<P: Pipeline> Engine<P> {
             Some(reason) => Some(reason),
             None => self.renew_slot_if_lost().await?,
         };
+        let lost = lost.or(self.slot_renamed()?);
         if let Some(reason) = lost {
             if self.state.backfill.done {
                 self.reader().lost = Some(reason);
@@ -164,6 +181,21 @@ impl<P: Pipeline> Engine<P> {
         self.pg.drop_slot(&slot).await?;
         self.pg.create_slot(&slot).await?;
         Ok(Some(reason))
+    }
+
+    /// A slot of another name than the one the positions were read from (a release that
+    /// named it otherwise): its position says nothing about what the index holds.
+    fn slot_renamed(&mut self) -> Result<Option<String>, SyncError> {
+        let slot = self.reader().slot.clone();
+        let known = self.state.slot.replace(slot.name.clone());
+        let reason = renamed_slot(known.as_deref(), &slot, self.state.backfill.done);
+        if known.as_deref() != Some(slot.name.as_str()) {
+            self.save()?;
+        }
+        if let Some(reason) = &reason {
+            error!(slot = slot.name, reason, "changes may have been missed: the index is rebuilt behind the alias");
+        }
+        Ok(reason)
     }
 
     /// Makes a new slot when the slot is gone or invalidated; says why it had to.
@@ -413,5 +445,23 @@ impl<P: Pipeline> Engine<P> {
         if let Some(stream) = self.logical.as_mut().and_then(|r| r.stream.take()) {
             stream.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_named_otherwise_than_the_positions_rebuilds() {
+        let kept = Slot::of("movies", "movies");
+        let renamed = Slot::of("order_lines", "orders-v2");
+        assert_eq!(renamed_slot(None, &kept, true), None);
+        assert_eq!(renamed_slot(Some(&kept.name), &kept, true), None);
+        assert_eq!(renamed_slot(None, &renamed, false), None);
+        assert_eq!(renamed_slot(Some(&renamed.name), &renamed, true), None);
+        let upgraded = renamed_slot(None, &renamed, true).expect("an earlier release's slot");
+        assert!(upgraded.contains("pg2es_order_lines_orders_v2"), "{upgraded}");
+        assert!(renamed_slot(Some("pg2es_other"), &kept, false).is_some());
     }
 }
