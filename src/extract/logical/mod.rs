@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::{captured_columns, PgError, Postgres, Table};
 
-pub(crate) use stream::{parse_lsn, Event, LogicalError, LogicalStream};
+pub(crate) use stream::{mark_position, parse_lsn, Event, LogicalError, LogicalStream};
 
 /// How often a streamed commit's visibility is asked while it is not visible yet.
 const VISIBLE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
@@ -43,7 +43,9 @@ impl Slot {
     pub fn of(pipeline: &str, alias: &str) -> Self {
         let legacy = legacy_name(pipeline, alias);
         let plain = !pipeline.contains('_')
-            && pipeline.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && pipeline
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             && alias
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -55,7 +57,10 @@ impl Slot {
             };
         }
         let hash = fnv1a(format!("{pipeline}\0{alias}").as_bytes());
-        let mut name = format!("pg2es__{hash:016x}_{}", sanitized(&format!("{pipeline}_{alias}")));
+        let mut name = format!(
+            "pg2es__{hash:016x}_{}",
+            sanitized(&format!("{pipeline}_{alias}"))
+        );
         name.truncate(MAX_NAME_BYTES);
         Self {
             name,
@@ -456,7 +461,10 @@ mod tests {
 
     #[test]
     fn a_slot_name_that_was_unambiguous_is_kept() {
-        assert_eq!(Slot::of("movies", "movies_v2").name, "pg2es_movies_movies_v2");
+        assert_eq!(
+            Slot::of("movies", "movies_v2").name,
+            "pg2es_movies_movies_v2"
+        );
         assert_eq!(Slot::of("movies", "movies_v2").legacy, None);
         let renamed = Slot::of("a_b", "c");
         assert_eq!(renamed.legacy.as_deref(), Some("pg2es_a_b_c"));

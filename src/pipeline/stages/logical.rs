@@ -16,9 +16,10 @@ use pgwire_replication::Lsn;
 use tracing::{error, info, warn};
 
 use crate::config::PostgresConfig;
-use crate::extract::{parse_lsn, Change, Event, LogicalStream, Slot};
+use crate::extract::LogicalError;
+use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
 use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
-use crate::retry::retry;
+use crate::retry::{retry, RetryPolicy, Retryable as _};
 use crate::state::RebuildReason;
 
 /// The slot's reader, kept across cycles.
@@ -32,6 +33,8 @@ pub(crate) struct Reader {
     lost: Option<String>,
     /// A truncation's position, confirmed once the rebuild it asked for is under way.
     after_rebuild: Option<Lsn>,
+    /// The delays before reading again after transient stream failures since the last event.
+    reconnects: Option<backon::ExponentialBackoff>,
 }
 
 impl Reader {
@@ -43,6 +46,7 @@ impl Reader {
             carry: VecDeque::new(),
             lost: None,
             after_rebuild: None,
+            reconnects: None,
         }
     }
 }
@@ -97,6 +101,20 @@ fn renamed_slot(known: Option<&str>, slot: &Slot, backfill_done: bool) -> Option
         )),
         _ => None,
     }
+}
+
+/// How long to wait before reading the stream again after `err`; `None` when its class says
+/// another attempt meets the same (a message that cannot be decoded, a refused role) or the
+/// policy gives up: the pipeline stops with it.
+fn reconnect_delay(
+    err: &LogicalError,
+    delays: &mut Option<backon::ExponentialBackoff>,
+    policy: &RetryPolicy,
+) -> Option<Duration> {
+    if !err.is_retryable() {
+        return None;
+    }
+    delays.get_or_insert_with(|| policy.delays()).next()
 }
 
 /// Seconds since a commit time of the stream (microseconds since 2000-01-01).
@@ -193,7 +211,10 @@ impl<P: Pipeline> Engine<P> {
             self.save()?;
         }
         if let Some(reason) = &reason {
-            error!(slot = slot.name, reason, "changes may have been missed: the index is rebuilt behind the alias");
+            error!(
+                slot = slot.name,
+                reason, "changes may have been missed: the index is rebuilt behind the alias"
+            );
         }
         Ok(reason)
     }
@@ -236,7 +257,7 @@ impl<P: Pipeline> Engine<P> {
             true => {
                 let slot = self.reader().slot.clone();
                 let mark = self.pg.fence(&slot).await?;
-                Some(parse_lsn(&mark).unwrap_or(Lsn::from_u64(u64::MAX)))
+                Some(mark_position(&slot, &mark)?)
             }
             false => None,
         };
@@ -322,15 +343,23 @@ impl<P: Pipeline> Engine<P> {
         if let Some(event) = self.reader().carry.pop_front() {
             return Ok(event);
         }
+        let policy = self.pg.retry_policy();
         loop {
             let stream = self.stream().await?;
-            match stream.next().await {
-                Ok(event) => return Ok(event),
-                Err(err) => {
-                    warn!(error = %err, "replication stream lost: connecting again from the confirmed position");
-                    self.reader().stream = None;
+            let err = match stream.next().await {
+                Ok(event) => {
+                    self.reader().reconnects = None;
+                    return Ok(event);
                 }
-            }
+                Err(err) => err,
+            };
+            self.reader().stream = None;
+            let Some(delay) = reconnect_delay(&err, &mut self.reader().reconnects, &policy) else {
+                return Err(err.into());
+            };
+            let delay_ms = delay.as_millis() as u64;
+            warn!(error = %err, delay_ms, "replication stream lost: connecting again from the confirmed position");
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -453,6 +482,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stream_error_waits_as_its_class_says() {
+        let policy = RetryPolicy {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 3,
+        };
+        let mut delays = None;
+        let permanent = LogicalError::Url("no host".into());
+        assert_eq!(reconnect_delay(&permanent, &mut delays, &policy), None);
+        let transient = LogicalError::Ended { slot: "s".into() };
+        let first = reconnect_delay(&transient, &mut delays, &policy).expect("a first delay");
+        let second = reconnect_delay(&transient, &mut delays, &policy).expect("a second delay");
+        assert!(first >= Duration::from_millis(100), "{first:?}");
+        assert!(second >= Duration::from_millis(200), "{second:?}");
+        assert_eq!(reconnect_delay(&transient, &mut delays, &policy), None);
+    }
+
+    #[test]
     fn a_slot_named_otherwise_than_the_positions_rebuilds() {
         let kept = Slot::of("movies", "movies");
         let renamed = Slot::of("order_lines", "orders-v2");
@@ -461,7 +508,10 @@ mod tests {
         assert_eq!(renamed_slot(None, &renamed, false), None);
         assert_eq!(renamed_slot(Some(&renamed.name), &renamed, true), None);
         let upgraded = renamed_slot(None, &renamed, true).expect("an earlier release's slot");
-        assert!(upgraded.contains("pg2es_order_lines_orders_v2"), "{upgraded}");
+        assert!(
+            upgraded.contains("pg2es_order_lines_orders_v2"),
+            "{upgraded}"
+        );
         assert!(renamed_slot(Some("pg2es_other"), &kept, false).is_some());
     }
 }
