@@ -369,27 +369,14 @@ impl Postgres {
     /// the stream): the stream may deliver a commit a moment before it is visible.
     pub async fn wait_visible(&self, xids: &[u32]) -> Result<(), PgError> {
         let xids: Vec<i64> = xids.iter().map(|xid| i64::from(*xid)).collect();
-        let started = std::time::Instant::now();
-        loop {
-            let invisible: i64 = self
-                .call("wait for streamed commits to be visible", || {
-                    sqlx::query_scalar(include_str!("sql/invisible.sql"))
-                        .bind(&xids)
-                        .fetch_one(self.pool())
-                })
-                .await?;
-            if invisible == 0 {
-                return Ok(());
-            }
-            if started.elapsed() > VISIBLE_PATIENCE {
-                tracing::warn!(
-                    invisible,
-                    "streamed transactions still not visible: building the documents anyway"
-                );
-                return Ok(());
-            }
-            tokio::time::sleep(VISIBLE_POLL).await;
-        }
+        until_none_invisible(VISIBLE_PATIENCE, || {
+            self.call("wait for streamed commits to be visible", || {
+                sqlx::query_scalar(include_str!("sql/invisible.sql"))
+                    .bind(&xids)
+                    .fetch_one(self.pool())
+            })
+        })
+        .await
     }
 
     /// `<system identifier>/<timeline>` of the server.
@@ -417,9 +404,57 @@ impl Postgres {
     }
 }
 
+/// Asks `invisible` until it says 0. Documents built before then could miss a transaction
+/// whose position is confirmed with them, so there is no giving up: past each `patience` an
+/// error line says how many are still invisible and for how long.
+async fn until_none_invisible<F, Fut>(
+    patience: std::time::Duration,
+    mut invisible: F,
+) -> Result<(), PgError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<i64, PgError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut next_warning = started + patience;
+    loop {
+        let count = invisible().await?;
+        if count == 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= next_warning {
+            let waited_s = started.elapsed().as_secs();
+            tracing::error!(
+                invisible = count,
+                waited_s,
+                "streamed transactions still not visible to new snapshots: waiting for them before building their documents (a stuck commit? see pg_stat_activity)"
+            );
+            next_warning += patience;
+        }
+        tokio::time::sleep(VISIBLE_POLL).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn documents_wait_for_a_streamed_transaction_past_any_patience() {
+        let patience = std::time::Duration::from_secs(30);
+        let started = tokio::time::Instant::now();
+        let visible_after = std::time::Duration::from_secs(95);
+        let mut asked_when_visible = false;
+        until_none_invisible(patience, || {
+            let visible = started.elapsed() >= visible_after;
+            asked_when_visible |= visible;
+            async move { Ok(i64::from(!visible)) }
+        })
+        .await
+        .unwrap();
+        assert!(asked_when_visible, "gave up after {:?}", started.elapsed());
+        assert!(started.elapsed() >= visible_after);
+    }
 
     #[test]
     fn a_slot_name_is_what_postgres_accepts() {
