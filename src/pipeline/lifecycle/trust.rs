@@ -122,7 +122,7 @@ impl<P: Pipeline> Engine<P> {
             repaired_at: None,
             written_again: 0,
         });
-        self.save()?;
+        self.save().await?;
         let pipeline = std::sync::Arc::clone(&self.pipeline);
         let report = verify(
             &*pipeline,
@@ -146,7 +146,7 @@ impl<P: Pipeline> Engine<P> {
         }
         // The look before the repair stays the baseline: the repair's own writes are counted
         // as pg2es's, and a write by someone else during it shows at the next look.
-        self.save()
+        self.save().await
     }
 
     /// Reads the index's operations and the repair ledger under the repair lock, so not

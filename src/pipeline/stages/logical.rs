@@ -170,7 +170,7 @@ impl<P: Pipeline> Engine<P> {
             Some(reason) => Some(reason),
             None => self.renew_slot_if_lost().await?,
         };
-        let lost = lost.or(self.slot_renamed()?);
+        let lost = lost.or(self.slot_renamed().await?);
         if let Some(reason) = lost {
             if self.state.backfill.done {
                 self.reader().lost = Some(reason);
@@ -185,7 +185,7 @@ impl<P: Pipeline> Engine<P> {
     async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
         let server = self.pg.server_identity().await?;
         let Some(known) = self.state.slot_server.replace(server.clone()) else {
-            self.save()?;
+            self.save().await?;
             return Ok(None);
         };
         if known == server {
@@ -203,12 +203,12 @@ impl<P: Pipeline> Engine<P> {
 
     /// A slot of another name than the one the positions were read from (a release that
     /// named it otherwise): its position says nothing about what the index holds.
-    fn slot_renamed(&mut self) -> Result<Option<String>, SyncError> {
+    async fn slot_renamed(&mut self) -> Result<Option<String>, SyncError> {
         let slot = self.reader().slot.clone();
         let known = self.state.slot.replace(slot.name.clone());
         let reason = renamed_slot(known.as_deref(), &slot, self.state.backfill.done);
         if known.as_deref() != Some(slot.name.as_str()) {
-            self.save()?;
+            self.save().await?;
         }
         if let Some(reason) = &reason {
             error!(
@@ -321,7 +321,7 @@ impl<P: Pipeline> Engine<P> {
         if !changes.is_empty() {
             self.pg.wait_visible(&xids).await?;
             let units = self.recorded_units(&changes).await?;
-            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
+            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| false)
                 .await?;
         }
         if let Some(position) = batch.position {
