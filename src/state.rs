@@ -396,7 +396,9 @@ pub(crate) mod tests {
             });
             let _ = done.send(());
         });
-        finished.recv_timeout(std::time::Duration::from_secs(20)).is_ok()
+        finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_ok()
     }
 
     #[test]

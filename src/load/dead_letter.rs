@@ -273,7 +273,10 @@ mod tests {
         let off = crate::state::tests::runs_off_the_runtime(&path, async move {
             let _ = letters.write("movies", &refused).await;
         });
-        assert!(off, "the dead-letter file's write held the runtime's only thread");
+        assert!(
+            off,
+            "the dead-letter file's write held the runtime's only thread"
+        );
     }
 
     #[tokio::test]

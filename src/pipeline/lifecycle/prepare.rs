@@ -55,7 +55,9 @@ impl<P: Pipeline> Engine<P> {
             Step::Start { index, reason } => self.start(config, &wanted, &index, reason).await,
             Step::Resume => self.resume(),
             Step::Swapped => self.swapped().await,
-            Step::RollBack { index, config_hash } => self.roll_back(&wanted, index, config_hash).await,
+            Step::RollBack { index, config_hash } => {
+                self.roll_back(&wanted, index, config_hash).await
+            }
             Step::Cancel => {
                 warn!("rollback: the rebuild in progress is given up; the alias stays where it is");
                 self.state.pinned_config = Some(wanted);
@@ -174,7 +176,8 @@ impl<P: Pipeline> Engine<P> {
             "rebuilding into a new index"
         );
         self.state.pinned_config = None;
-        self.begin_rebuild(index.to_owned(), wanted.to_owned(), reason).await
+        self.begin_rebuild(index.to_owned(), wanted.to_owned(), reason)
+            .await
     }
 
     fn resume(&mut self) -> Result<(), SyncError> {
@@ -205,7 +208,8 @@ impl<P: Pipeline> Engine<P> {
             index, "rolling back: bringing the earlier index up to date"
         );
         self.state.pinned_config = Some(wanted.to_owned());
-        self.begin_rebuild(index, config_hash, RebuildReason::Rollback).await
+        self.begin_rebuild(index, config_hash, RebuildReason::Rollback)
+            .await
     }
 
     async fn begin_rebuild(
