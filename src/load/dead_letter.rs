@@ -180,17 +180,23 @@ impl DeadLetters {
     /// The ids of the documents `index` refused to index, as the file records them (lines
     /// that do not parse are skipped: the question is only which ids one index refused).
     pub fn ids_refused_by(path: &Path, index: &str) -> std::io::Result<Vec<String>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        use std::io::BufRead as _;
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
-        Ok(text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Refusal>(line).ok())
-            .filter(|refusal| refusal.index == index && refusal.action == "index")
-            .map(|refusal| refusal.id)
-            .collect())
+        // A line at a time: the file holds every document refused so far, with its body.
+        let mut ids = Vec::new();
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(refusal) = serde_json::from_str::<Refusal>(&line?) else {
+                continue;
+            };
+            if refusal.index == index && refusal.action == "index" {
+                ids.push(refusal.id);
+            }
+        }
+        Ok(ids)
     }
 }
 
