@@ -12,6 +12,7 @@ mod stages {
     pub(super) mod logical;
     pub(super) mod partitions;
     pub(super) mod progress;
+    pub(super) mod slot;
     pub(super) mod spawned;
     pub(super) mod truncated;
     pub(super) mod units;
