@@ -64,6 +64,15 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The delays between attempts, for a caller that loops itself (ends when the policy
+    /// gives up).
+    pub(crate) fn delays(&self) -> backon::ExponentialBackoff {
+        use backon::BackoffBuilder as _;
+        self.backoff().build()
+    }
+}
+
 /// True when an error's chain holds an I/O error of kind `InvalidData`: what the TLS layer
 /// (rustls) reports for a certificate it does not trust, a name that does not match, a broken
 /// handshake. Another attempt would meet the same certificate: not transient, unlike a reset

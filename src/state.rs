@@ -213,6 +213,10 @@ pub(crate) struct State {
     /// `<system identifier>/<timeline>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot_server: Option<String>,
+    /// Logical mode: the replication slot the positions were read from (absent in earlier
+    /// state files: their slot had the name `Slot::legacy` says, or the one it has now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
     /// The partition trees of the followed tables at the last cycle: a partition that came,
     /// went or was emptied since moved rows without a row change (absent in earlier state
     /// files: the next cycle compares every document once when a followed table is
@@ -238,6 +242,7 @@ impl State {
             live_index: None,
             foreign_writes: None,
             slot_server: None,
+            slot: None,
             partitions: None,
             last_sync_at: None,
         }
@@ -292,6 +297,20 @@ pub(crate) fn load(path: &Path, pipeline: &str, index: &str) -> Result<Option<St
 /// Replaces the state file atomically: a crash leaves either the old or the new file.
 pub(crate) fn save(path: &Path, state: &State) -> Result<(), StateError> {
     replace(path, state, true)
+}
+
+/// [`save`] on tokio's blocking threads: the write and its two fsyncs can take as long as the
+/// disk is busy, which the runtime's threads (the worker lock, `/metrics`, the other
+/// pipelines) must not wait for.
+pub(crate) async fn store(path: &Path, state: &State) -> Result<(), StateError> {
+    let (path, state) = (path.to_owned(), state.clone());
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || save(&path, &state))
+        .await
+        .map_err(|err| StateError::Write {
+            path: target,
+            source: std::io::Error::other(err),
+        })?
 }
 
 /// Writes `value` as YAML into a temporary file, fsyncs it and renames it over `path`, so that
@@ -350,8 +369,48 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Runs `write` (which writes into the FIFO `fifo`) on a runtime of one thread, with a
+    /// task queued behind it that reads the FIFO: a write on the runtime's thread blocks in
+    /// `open` for a reader that never gets the thread.
+    pub(crate) fn runs_off_the_runtime<F>(fifo: &Path, write: F) -> bool
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let made = std::process::Command::new("mkfifo").arg(fifo).status();
+        assert!(made.unwrap().success(), "mkfifo {}", fifo.display());
+        let fifo = fifo.to_owned();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let writing = tokio::spawn(write);
+                let reading = tokio::spawn(async move { tokio::fs::read(fifo).await });
+                let _ = writing.await;
+                let _ = reading.await;
+            });
+            let _ = done.send(());
+        });
+        finished
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_ok()
+    }
+
+    #[test]
+    fn the_state_file_is_written_off_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        let state = State::new("movies", "movies");
+        let off = runs_off_the_runtime(&temp_path(&path), async move {
+            let _ = store(&path, &state).await;
+        });
+        assert!(off, "the state file's write held the runtime's only thread");
+    }
 
     fn sample() -> State {
         let mut state = State::new("movies", "movies");

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::support::process::Running;
 use crate::support::{
     assert_index_equals_postgres, unique_name, wait_until, SearchIndex, TestDb, Worker,
 };
@@ -30,6 +31,47 @@ fn pending_changes(worker: &Worker) -> i64 {
     status["pending_changes"]
         .as_i64()
         .unwrap_or_else(|| panic!("{status}"))
+}
+
+/// `consumers forget` on the consumer of a running worker is refused with how to stop the
+/// worker (forgotten under it, the worker failed at every read of recorded changes while the
+/// changes it had not read could be pruned); once the worker is gone it is forgotten.
+#[tokio::test]
+async fn forgetting_the_consumer_of_a_running_worker_is_refused_until_it_stops() {
+    let (_db, _index, worker) = captured("capture_forget_running").await;
+    let listed = worker.output(&["consumers", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let consumer = listed
+        .split_whitespace()
+        .next()
+        .unwrap_or_else(|| panic!("no consumer listed: {listed}"))
+        .to_owned();
+    let mut running = Running::start(&worker);
+    running
+        .wait_for_log("acquired the worker lock", Duration::from_secs(60))
+        .await;
+
+    let output = worker.output(&["consumers", "forget", &consumer]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "forgotten under its worker: {stderr}"
+    );
+    assert!(stderr.contains("stop that worker first"), "{stderr}");
+    let listed = worker.output(&["consumers", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&consumer));
+
+    running.kill();
+    let forgotten = || async {
+        let output = worker.output(&["consumers", "forget", &consumer]);
+        output.status.success()
+    };
+    wait_until(
+        "the consumer forgotten once its worker is gone",
+        Duration::from_secs(60),
+        forgotten,
+    )
+    .await;
 }
 
 const SOME_FILM: &str = "(SELECT id FROM content.film_work ORDER BY id LIMIT 1 OFFSET 7)";

@@ -37,6 +37,42 @@ async fn logical_slot_dropped_under_a_running_worker_is_made_again_and_the_index
     running.kill();
 }
 
+/// A stream error that another attempt meets again (the publication dropped under the
+/// worker: Postgres refuses to decode with it) stops the pipeline with Postgres's words,
+/// instead of reconnecting at once for ever.
+#[tokio::test]
+async fn logical_publication_dropped_under_a_running_worker_stops_it_with_the_reason() {
+    if no_logical_capture(
+        "logical_publication_dropped_under_a_running_worker_stops_it_with_the_reason",
+    ) {
+        return;
+    }
+    let (db, _index, worker) = streamed("logical_pub_dropped").await;
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    let publication: String = sqlx::query_scalar("SELECT pubname::text FROM pg_publication")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    db.execute(&format!("DROP PUBLICATION \"{publication}\""))
+        .await;
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = 'After The Publication', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+    let code = running.wait_for_exit(DEADLINE).await;
+    let log = running.log();
+    assert_ne!(code, Some(0), "{log}");
+    assert!(
+        log.contains(&publication),
+        "the reason names the publication: {log}"
+    );
+    assert!(
+        running.logged("replication stream lost") <= 1,
+        "reconnected again and again: {log}"
+    );
+}
+
 #[tokio::test]
 async fn logical_postgres_restarted_mid_stream_loses_nothing() {
     if no_logical_capture("logical_postgres_restarted_mid_stream_loses_nothing") {

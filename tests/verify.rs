@@ -70,6 +70,33 @@ async fn verify_reports_and_repair_fixes_every_kind_of_difference() {
     assert_index_equals_postgres(&db, &index).await;
 }
 
+/// A sweep of the index's ids that fails (Postgres refuses an id the root's key type seemed
+/// to accept: `urn:uuid:…` parses as a uuid in Rust, not in Postgres) still clears its
+/// scroll, which would otherwise hold a search context on the server.
+#[tokio::test]
+async fn verify_failing_mid_scroll_still_clears_its_scroll() {
+    let name = unique_name("verify_scroll");
+    let db = TestDb::with_dataset(&name).await;
+    let index = SearchIndex::new(&name).await;
+    let worker = Worker::new(&db, &name);
+    worker.sync_once();
+    let documents = index.documents().await;
+    let odd = "urn:uuid:99999999-9999-4999-8999-999999999999";
+    index.put(odd, documents.values().next().unwrap()).await;
+    index.refresh().await;
+    assert_eq!(index.open_contexts().await, 0);
+
+    let output = worker.output_within(&["verify"], DEADLINE).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "verify passed: {stderr}");
+    assert!(stderr.contains("uuid"), "not the refused id: {stderr}");
+    assert_eq!(
+        index.open_contexts().await,
+        0,
+        "a scroll left open: {stderr}"
+    );
+}
+
 /// What polling cannot see, written under a running worker: rows deleted, and titles set
 /// without moving `updated_at`. Only `verify --repair` writes these into the index.
 const UNSEEN: &[&str] = &[

@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use super::{compiled, AppError};
 use crate::config::Config;
-use crate::extract::Table;
+use crate::extract::{Postgres, Table};
 use crate::retry::RetryPolicy;
 
 #[derive(Debug, Subcommand)]
@@ -70,15 +70,35 @@ pub(super) async fn consumers(
             }
             Ok(ExitCode::SUCCESS)
         }
-        ConsumersAction::Forget { name } => match postgres.forget_consumer(&name).await? {
-            true => {
-                println!("consumer {name} unregistered");
-                Ok(ExitCode::SUCCESS)
-            }
-            false => {
-                eprintln!("no consumer {name}");
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        ConsumersAction::Forget { name } => forget(&postgres, &name).await,
     }
+}
+
+/// Unregisters a consumer, unless a running worker reads it: forgotten under it, that worker
+/// would fail at every read of recorded changes while the changes it has not read are pruned.
+async fn forget(postgres: &Postgres, name: &str) -> Result<ExitCode, AppError> {
+    if let Some(holder) = reader_of(postgres, name).await? {
+        eprintln!("consumer {name} is read by a running worker ({holder}): stop that worker first (SIGTERM or SIGINT to its process, e.g. `systemctl stop` or `docker stop`; it saves its position and exits), then forget it if it is gone for good");
+        return Ok(ExitCode::FAILURE);
+    }
+    match postgres.forget_consumer(name).await? {
+        true => {
+            println!("consumer {name} unregistered");
+            Ok(ExitCode::SUCCESS)
+        }
+        false => {
+            eprintln!("no consumer {name}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The worker holding the lock of the pipeline and alias a consumer is named after
+/// (`<pipeline>@<alias>`; a pipeline name has no `@`).
+async fn reader_of(postgres: &Postgres, consumer: &str) -> Result<Option<String>, AppError> {
+    let Some((pipeline, alias)) = consumer.split_once('@') else {
+        return Ok(None);
+    };
+    let key = crate::lock::key(pipeline, alias);
+    Ok(crate::lock::active_worker(postgres.pool(), key).await?)
 }

@@ -46,11 +46,27 @@ pub(super) async fn setup(
             true => println!("✓ replication slot {} created (pgoutput)", slot.name),
             false => println!("✓ replication slot {} already there", slot.name),
         }
+        warn_of_legacy_slot(postgres, &slot).await?;
     }
     if requirements.unbounded() {
         println!("⚠ max_slot_wal_keep_size is unlimited: {KEEP_SIZE_HINT}");
     }
     println!("logical capture installed: set sync.capture: logical (PG2ES__SYNC__CAPTURE=logical); `pg2es teardown` removes the slots");
+    Ok(())
+}
+
+/// A slot of the name an earlier release gave keeps log on the server until dropped.
+async fn warn_of_legacy_slot(postgres: &Postgres, slot: &Slot) -> Result<(), AppError> {
+    let Some(legacy) = &slot.legacy else {
+        return Ok(());
+    };
+    let old = Slot {
+        name: legacy.clone(),
+        legacy: None,
+    };
+    if postgres.slot_state(&old).await?.is_some() {
+        println!("⚠ replication slot {legacy} (the name of earlier releases) is still there and keeps log on the server: pg2es now reads {}; once no earlier worker runs, drop it with SELECT pg_drop_replication_slot('{legacy}'); DROP PUBLICATION \"{legacy}\";", slot.name);
+    }
     Ok(())
 }
 

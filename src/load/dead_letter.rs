@@ -57,8 +57,13 @@ impl DeadLetters {
     }
 
     /// Appends one NDJSON line per refused action and syncs the file before returning, so the
-    /// cursor can move past them.
-    pub fn write(&self, index: &str, refused: &[(Action, u16, String)]) -> Result<(), EsError> {
+    /// cursor can move past them; the file is written on tokio's blocking threads (a busy disk
+    /// must not hold the runtime's).
+    pub async fn write(
+        &self,
+        index: &str,
+        refused: &[(Action, u16, String)],
+    ) -> Result<(), EsError> {
         if refused.is_empty() {
             return Ok(());
         }
@@ -86,14 +91,19 @@ impl DeadLetters {
                 .map_err(|err| io_error(std::io::Error::other(err)))?;
             out.push(b'\n');
         }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(io_error)?;
-        file.write_all(&out).map_err(io_error)?;
-        file.sync_data().map_err(io_error)
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || append(&path, &out))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|appended| appended)
+            .map_err(io_error)
     }
+}
+
+fn append(path: &Path, lines: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(lines)?;
+    file.sync_data()
 }
 
 /// The limit a refusal reason says the document broke: the index setting it names
@@ -170,17 +180,23 @@ impl DeadLetters {
     /// The ids of the documents `index` refused to index, as the file records them (lines
     /// that do not parse are skipped: the question is only which ids one index refused).
     pub fn ids_refused_by(path: &Path, index: &str) -> std::io::Result<Vec<String>> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        use std::io::BufRead as _;
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => return Err(err),
         };
-        Ok(text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Refusal>(line).ok())
-            .filter(|refusal| refusal.index == index && refusal.action == "index")
-            .map(|refusal| refusal.id)
-            .collect())
+        // A line at a time: the file holds every document refused so far, with its body.
+        let mut ids = Vec::new();
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(refusal) = serde_json::from_str::<Refusal>(&line?) else {
+                continue;
+            };
+            if refusal.index == index && refusal.action == "index" {
+                ids.push(refusal.id);
+            }
+        }
+        Ok(ids)
     }
 }
 
@@ -255,7 +271,22 @@ mod tests {
     use crate::transform::Document;
 
     #[test]
-    fn writes_one_line_per_refused_action_with_reason_and_document() {
+    fn refused_documents_are_written_off_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.ndjson");
+        let letters = DeadLetters::new(&path);
+        let refused = vec![(Action::Delete(Uuid_(5)), 400, "bad".to_owned())];
+        let off = crate::state::tests::runs_off_the_runtime(&path, async move {
+            let _ = letters.write("movies", &refused).await;
+        });
+        assert!(
+            off,
+            "the dead-letter file's write held the runtime's only thread"
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_one_line_per_refused_action_with_reason_and_document() {
         let dir = tempfile::tempdir().unwrap();
         let letters = DeadLetters::new(&dir.path().join("dead.ndjson"));
         let doc = Document {
@@ -271,8 +302,9 @@ mod tests {
                     "mapper_parsing_exception: bad".into(),
                 )],
             )
+            .await
             .unwrap();
-        letters.write("movies", &[]).unwrap();
+        letters.write("movies", &[]).await.unwrap();
         assert_eq!(
             DeadLetters::count(&dir.path().join("dead.ndjson")).unwrap(),
             1
@@ -293,8 +325,8 @@ mod tests {
         assert_eq!(lines[0]["document"]["title"], "x");
     }
 
-    #[test]
-    fn taken_letters_give_each_id_once_and_leave_room_for_new_ones() {
+    #[tokio::test]
+    async fn taken_letters_give_each_id_once_and_leave_room_for_new_ones() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
@@ -302,6 +334,7 @@ mod tests {
         let refused = |id| (Action::Delete(Uuid_(id)), 409, "conflict".to_owned());
         letters
             .write("movies", &[refused(2), refused(1), refused(2)])
+            .await
             .unwrap();
         let taken = letters.take().unwrap().unwrap();
         assert!(!path.exists(), "new refusals start a fresh file");

@@ -238,7 +238,7 @@ impl Elastic {
                 }
             }
         }
-        self.dead_letters.write(&self.index, &refused)?;
+        self.dead_letters.write(&self.index, &refused).await?;
         for (action, status, reason) in &refused {
             tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
         }

@@ -11,6 +11,13 @@ use serde_json::value::RawValue;
 use super::{checked, json, Elastic, EsError};
 
 const SCROLL_KEEP_ALIVE: &str = "5m";
+/// Ids asked in one `_mget`: a request stays small however many ids a caller has.
+const MGET_IDS: usize = 1000;
+
+/// The `_mget` requests that ask for `ids`.
+fn mget_requests(ids: &[String]) -> std::slice::Chunks<'_, String> {
+    ids.chunks(MGET_IDS)
+}
 
 #[derive(Deserialize)]
 struct MgetResponse {
@@ -53,8 +60,27 @@ pub(crate) struct IdScroll {
 }
 
 impl Elastic {
-    /// The `_source` of each id that exists, as the index keeps it (numbers with every digit).
+    /// The `_source` of each id that exists, as the index keeps it (numbers with every digit),
+    /// asked `MGET_IDS` at a time.
     pub async fn sources(&self, ids: &[String]) -> Result<HashMap<String, Box<RawValue>>, EsError> {
+        let mut sources = HashMap::new();
+        for request in mget_requests(ids) {
+            sources.extend(self.mget(request).await?);
+        }
+        Ok(sources)
+    }
+
+    /// Whether the index holds any of `ids` (asked `MGET_IDS` at a time, up to the first held).
+    pub async fn holds_any(&self, ids: &[String]) -> Result<bool, EsError> {
+        for request in mget_requests(ids) {
+            if !self.mget(request).await?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn mget(&self, ids: &[String]) -> Result<HashMap<String, Box<RawValue>>, EsError> {
         let body: MgetResponse = self
             .call_json("read documents", || async {
                 self.client
@@ -135,5 +161,18 @@ impl Elastic {
                 .send()
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_ids_are_asked_a_thousand_at_a_time() {
+        let ids: Vec<String> = (0..2500).map(|n| n.to_string()).collect();
+        let sizes: Vec<usize> = mget_requests(&ids).map(<[String]>::len).collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        assert_eq!(mget_requests(&[]).count(), 0);
     }
 }

@@ -12,6 +12,7 @@ mod stages {
     pub(super) mod logical;
     pub(super) mod partitions;
     pub(super) mod progress;
+    pub(super) mod slot;
     pub(super) mod spawned;
     pub(super) mod truncated;
     pub(super) mod units;
@@ -289,7 +290,7 @@ impl<P: Pipeline> Engine<P> {
         self.follow_changes().await?;
         self.rebuild().await?;
         self.state.last_sync_at = Some(Utc::now());
-        self.save()?;
+        self.save().await?;
         crate::metrics::get().cycle_finished(self.pipeline.name());
         Ok(())
     }
@@ -308,7 +309,8 @@ impl<P: Pipeline> Engine<P> {
     async fn write_units<M: Send + 'static>(
         &mut self,
         units: impl Stream<Item = Result<Unit<M>, SyncError>>,
-        mut acknowledged: impl FnMut(&mut Self, M) -> Result<(), SyncError>,
+        // What a unit's mark changes in the state; `true`: saved before the next unit.
+        mut acknowledged: impl FnMut(&mut Self, M) -> bool,
     ) -> Result<(), SyncError> {
         let built = stages::units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
         let mut built = std::pin::pin!(built);
@@ -316,7 +318,9 @@ impl<P: Pipeline> Engine<P> {
             let unit = unit?;
             self.write_actions(unit.actions).await?;
             if let Some(mark) = unit.mark {
-                acknowledged(self, mark)?;
+                if acknowledged(self, mark) {
+                    self.save().await?;
+                }
             }
         }
         Ok(())
@@ -332,8 +336,8 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    fn save(&mut self) -> Result<(), SyncError> {
-        state::save(&self.state_path, &self.state)?;
+    async fn save(&mut self) -> Result<(), SyncError> {
+        state::store(&self.state_path, &self.state).await?;
         Ok(())
     }
 }

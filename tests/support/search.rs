@@ -230,6 +230,27 @@ impl SearchIndex {
             .collect()
     }
 
+    /// Search contexts the server keeps open on the index (a scroll not cleared holds one).
+    pub async fn open_contexts(&self) -> u64 {
+        let path = format!("/{}/_stats/search", self.name);
+        let response = self
+            .client
+            .send(
+                elasticsearch::http::Method::Get,
+                &path,
+                elasticsearch::http::headers::HeaderMap::new(),
+                Option::<&()>::None,
+                Option::<&()>::None,
+                None,
+            )
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["_all"]["total"]["search"]["open_contexts"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("search stats: {body}"))
+    }
+
     /// `POST /<name>/<endpoint>` (`_search`, `_count`, `_analyze`): the answer, or why it failed.
     pub async fn try_request(&self, endpoint: &str, body: Value) -> Result<Value, String> {
         let path = format!("/{}/{endpoint}", self.name);

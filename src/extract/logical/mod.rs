@@ -4,6 +4,7 @@
 
 mod pgoutput;
 mod requirements;
+mod slot;
 mod stream;
 mod tls;
 
@@ -13,7 +14,8 @@ use sqlx::Row;
 
 use super::{captured_columns, PgError, Postgres, Table};
 
-pub(crate) use stream::{parse_lsn, Event, LogicalError, LogicalStream};
+pub(crate) use slot::Slot;
+pub(crate) use stream::{mark_position, parse_lsn, Event, LogicalError, LogicalStream};
 
 /// How often a streamed commit's visibility is asked while it is not visible yet.
 const VISIBLE_POLL: std::time::Duration = std::time::Duration::from_millis(2);
@@ -22,27 +24,6 @@ const RELEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10)
 const RELEASE_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// A committed transaction is visible within moments; past this something else is wrong.
 const VISIBLE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The slot and the publication of one pipeline and alias (both named alike).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Slot {
-    pub name: String,
-}
-
-impl Slot {
-    /// `pg2es_<pipeline>_<alias>`, lowercase, every other character `_`, at most 63 bytes.
-    pub fn of(pipeline: &str, alias: &str) -> Self {
-        let mut name: String = format!("pg2es_{pipeline}_{alias}")
-            .chars()
-            .map(|c| match c.is_ascii_alphanumeric() {
-                true => c.to_ascii_lowercase(),
-                false => '_',
-            })
-            .collect();
-        name.truncate(63);
-        Self { name }
-    }
-}
 
 /// A slot as `pg_replication_slots` shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -318,27 +299,14 @@ impl Postgres {
     /// the stream): the stream may deliver a commit a moment before it is visible.
     pub async fn wait_visible(&self, xids: &[u32]) -> Result<(), PgError> {
         let xids: Vec<i64> = xids.iter().map(|xid| i64::from(*xid)).collect();
-        let started = std::time::Instant::now();
-        loop {
-            let invisible: i64 = self
-                .call("wait for streamed commits to be visible", || {
-                    sqlx::query_scalar(include_str!("sql/invisible.sql"))
-                        .bind(&xids)
-                        .fetch_one(self.pool())
-                })
-                .await?;
-            if invisible == 0 {
-                return Ok(());
-            }
-            if started.elapsed() > VISIBLE_PATIENCE {
-                tracing::warn!(
-                    invisible,
-                    "streamed transactions still not visible: building the documents anyway"
-                );
-                return Ok(());
-            }
-            tokio::time::sleep(VISIBLE_POLL).await;
-        }
+        until_none_invisible(VISIBLE_PATIENCE, || {
+            self.call("wait for streamed commits to be visible", || {
+                sqlx::query_scalar(include_str!("sql/invisible.sql"))
+                    .bind(&xids)
+                    .fetch_one(self.pool())
+            })
+        })
+        .await
     }
 
     /// `<system identifier>/<timeline>` of the server.
@@ -380,16 +348,55 @@ fn identity_columns(recorded: &[String]) -> Vec<String> {
     columns
 }
 
+/// Asks `invisible` until it says 0. Documents built before then could miss a transaction
+/// whose position is confirmed with them, so there is no giving up: past each `patience` an
+/// error line says how many are still invisible and for how long.
+async fn until_none_invisible<F, Fut>(
+    patience: std::time::Duration,
+    mut invisible: F,
+) -> Result<(), PgError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<i64, PgError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut next_warning = started + patience;
+    loop {
+        let count = invisible().await?;
+        if count == 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= next_warning {
+            let waited_s = started.elapsed().as_secs();
+            tracing::error!(
+                invisible = count,
+                waited_s,
+                "streamed transactions still not visible to new snapshots: waiting for them before building their documents (a stuck commit? see pg_stat_activity)"
+            );
+            next_warning += patience;
+        }
+        tokio::time::sleep(VISIBLE_POLL).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_slot_name_is_what_postgres_accepts() {
-        assert_eq!(
-            Slot::of("movies", "staging-Movies").name,
-            "pg2es_movies_staging_movies"
-        );
-        assert_eq!(Slot::of("p", &"x".repeat(100)).name.len(), 63);
+    #[tokio::test(start_paused = true)]
+    async fn documents_wait_for_a_streamed_transaction_past_any_patience() {
+        let patience = std::time::Duration::from_secs(30);
+        let started = tokio::time::Instant::now();
+        let visible_after = std::time::Duration::from_secs(95);
+        let mut asked_when_visible = false;
+        until_none_invisible(patience, || {
+            let visible = started.elapsed() >= visible_after;
+            asked_when_visible |= visible;
+            async move { Ok(i64::from(!visible)) }
+        })
+        .await
+        .unwrap();
+        assert!(asked_when_visible, "gave up after {:?}", started.elapsed());
+        assert!(started.elapsed() >= visible_after);
     }
 }

@@ -41,6 +41,9 @@ pub(crate) enum LogicalError {
     Tls(#[from] TlsRefused),
     #[error("invalid postgres.url for the replication connection: {0}")]
     Url(String),
+    /// What Postgres gave as a position is no LSN: asking again gives the same.
+    #[error("the mark written for slot {slot} is at {text:?}, which is no log position")]
+    Position { slot: String, text: String },
 }
 
 impl Retryable for LogicalError {
@@ -371,9 +374,30 @@ pub(crate) fn parse_lsn(text: &str) -> Option<Lsn> {
     Lsn::parse(text).ok()
 }
 
+/// The position of a mark written into the log (`pg_logical_emit_message`): the cycle reads
+/// up to it, so one that does not parse is an error, never a position no stream reaches.
+pub(crate) fn mark_position(slot: &Slot, text: &str) -> Result<Lsn, LogicalError> {
+    parse_lsn(text).ok_or_else(|| LogicalError::Position {
+        slot: slot.name.clone(),
+        text: text.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mark_position_that_does_not_parse_is_a_permanent_error() {
+        let slot = Slot::of("movies", "movies");
+        assert_eq!(
+            mark_position(&slot, "0/16B3748").unwrap(),
+            Lsn::parse("0/16B3748").unwrap()
+        );
+        let err = mark_position(&slot, "16B3748").unwrap_err();
+        assert!(matches!(err, LogicalError::Position { .. }), "{err}");
+        assert!(!err.is_retryable());
+    }
 
     #[test]
     fn an_update_moving_a_link_row_touches_both_films() {

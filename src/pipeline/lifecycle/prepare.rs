@@ -43,10 +43,10 @@ impl<P: Pipeline> Engine<P> {
             warn!(index, "giving up the rebuild in progress: its index config is no longer the configured one, or what it was built from is not trusted");
             self.es.delete_index(index).await?;
             self.state.rebuild = None;
-            self.save()?;
+            self.save().await?;
         }
         let done = match decision.step {
-            Step::UpToDate => self.up_to_date(),
+            Step::UpToDate => self.up_to_date().await,
             Step::Pinned => {
                 warn!(config_hash = %wanted, "the index config differs from the live index's, but was rolled back from or refused documents: not rebuilt until it changes (or `pg2es reindex --force`)");
                 Ok(())
@@ -55,16 +55,18 @@ impl<P: Pipeline> Engine<P> {
             Step::Start { index, reason } => self.start(config, &wanted, &index, reason).await,
             Step::Resume => self.resume(),
             Step::Swapped => self.swapped().await,
-            Step::RollBack { index, config_hash } => self.roll_back(&wanted, index, config_hash),
+            Step::RollBack { index, config_hash } => {
+                self.roll_back(&wanted, index, config_hash).await
+            }
             Step::Cancel => {
                 warn!("rollback: the rebuild in progress is given up; the alias stays where it is");
                 self.state.pinned_config = Some(wanted);
-                self.save()
+                self.save().await
             }
         };
         done?;
         // Where the alias is now, and which database: kept whatever the step.
-        self.save()
+        self.save().await
     }
 
     /// Records which database this is and where the alias is; a changed database drops the
@@ -120,16 +122,16 @@ impl<P: Pipeline> Engine<P> {
             .filter(|r| r.config_hash == before)
         {
             rebuild.config_hash = wanted.to_owned();
-            self.save()?;
+            self.save().await?;
         }
         Ok(())
     }
 
-    fn up_to_date(&mut self) -> Result<(), SyncError> {
+    async fn up_to_date(&mut self) -> Result<(), SyncError> {
         if self.state.pinned_config.is_some() || self.state.rebuild.is_some() {
             self.state.pinned_config = None;
             self.state.rebuild = None;
-            self.save()?;
+            self.save().await?;
         }
         Ok(())
     }
@@ -155,7 +157,7 @@ impl<P: Pipeline> Engine<P> {
         self.state.rebuild = None;
         self.rebuild_es = None;
         self.state.pinned_config = None;
-        self.save()
+        self.save().await
     }
 
     async fn start(
@@ -175,6 +177,7 @@ impl<P: Pipeline> Engine<P> {
         );
         self.state.pinned_config = None;
         self.begin_rebuild(index.to_owned(), wanted.to_owned(), reason)
+            .await
     }
 
     fn resume(&mut self) -> Result<(), SyncError> {
@@ -194,7 +197,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// The earlier index is filled like a new one (only what differs is written) and the
     /// configured hash pinned, so the worker does not rebuild it again.
-    fn roll_back(
+    async fn roll_back(
         &mut self,
         wanted: &str,
         index: String,
@@ -206,9 +209,10 @@ impl<P: Pipeline> Engine<P> {
         );
         self.state.pinned_config = Some(wanted.to_owned());
         self.begin_rebuild(index, config_hash, RebuildReason::Rollback)
+            .await
     }
 
-    fn begin_rebuild(
+    async fn begin_rebuild(
         &mut self,
         index: String,
         config_hash: String,
@@ -228,7 +232,7 @@ impl<P: Pipeline> Engine<P> {
             extras_done: false,
             dead_lettered: 0,
         });
-        self.save()
+        self.save().await
     }
 
     fn meta(&self, config_hash: &str) -> IndexMeta {

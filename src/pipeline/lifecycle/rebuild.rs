@@ -46,7 +46,7 @@ impl<P: Pipeline> Engine<P> {
                 .backfill_pages(Target::Rebuild, new, Some(until))
                 .await?
             {
-                self.end_rebuild_backfill()?;
+                self.end_rebuild_backfill().await?;
             }
             return Ok(true);
         }
@@ -57,12 +57,12 @@ impl<P: Pipeline> Engine<P> {
         Ok(false)
     }
 
-    fn end_rebuild_backfill(&mut self) -> Result<(), SyncError> {
+    async fn end_rebuild_backfill(&mut self) -> Result<(), SyncError> {
         let backfill = self.backfill_mut(Target::Rebuild);
         backfill.done = true;
         backfill.finished_at = Some(Utc::now());
         let indexed = backfill.indexed;
-        self.save()?;
+        self.save().await?;
         info!(indexed, "rebuild back-fill finished");
         Ok(())
     }
@@ -90,7 +90,7 @@ impl<P: Pipeline> Engine<P> {
                 if let Some(rebuild) = self.state.rebuild.as_mut() {
                     rebuild.extras_done = true;
                 }
-                self.save()?;
+                self.save().await?;
                 info!("documents deleted since the earlier index was live are gone from it");
                 return Ok(());
             }
@@ -137,7 +137,7 @@ impl<P: Pipeline> Engine<P> {
         }
         self.rebuild_es = None;
         self.extras = None;
-        self.save()?;
+        self.save().await?;
         self.drop_earlier().await
     }
 
@@ -155,7 +155,7 @@ impl<P: Pipeline> Engine<P> {
         }
         self.state.rebuild = None;
         self.rebuild_es = None;
-        self.save()
+        self.save().await
     }
 
     /// Drops earlier indexes beyond the newest `keep_previous`.

@@ -122,7 +122,7 @@ impl<P: Pipeline> Engine<P> {
             repaired_at: None,
             written_again: 0,
         });
-        self.save()?;
+        self.save().await?;
         let pipeline = std::sync::Arc::clone(&self.pipeline);
         let report = verify(
             &*pipeline,
@@ -146,7 +146,7 @@ impl<P: Pipeline> Engine<P> {
         }
         // The look before the repair stays the baseline: the repair's own writes are counted
         // as pg2es's, and a write by someone else during it shows at the next look.
-        self.save()
+        self.save().await
     }
 
     /// Reads the index's operations and the repair ledger under the repair lock, so not
@@ -195,7 +195,12 @@ impl<P: Pipeline> Engine<P> {
             return Ok(true);
         }
         let path = self.es.dead_letters().path().to_owned();
-        let refused: BTreeSet<String> = match DeadLetters::ids_refused_by(&path, &rebuild.index) {
+        let (file, index) = (path.clone(), rebuild.index.clone());
+        let read = tokio::task::spawn_blocking(move || DeadLetters::ids_refused_by(&file, &index))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|read| read);
+        let refused: BTreeSet<String> = match read {
             Ok(ids) => ids.into_iter().collect(),
             Err(err) => {
                 warn!(path = %path.display(), error = %err, "cannot read which documents the rebuilt index refused");
@@ -203,8 +208,7 @@ impl<P: Pipeline> Engine<P> {
             }
         };
         let ids: Vec<String> = refused.into_iter().collect();
-        let held = self.es.sources(&ids).await?;
-        if !held.is_empty() || ids.is_empty() {
+        if ids.is_empty() || self.es.holds_any(&ids).await? {
             return Ok(false);
         }
         warn!(index = rebuild.index, refused = ids.len(), "the rebuilt index refused documents that the live index does not hold either (see the dead-letter file): the alias moves to the rebuilt one");

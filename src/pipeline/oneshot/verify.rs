@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use futures_util::StreamExt;
 
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, WriteReport};
 use crate::pipeline::stages::backfill::{root_pages, Stop};
 use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::state::RepairRecord;
@@ -163,27 +163,27 @@ impl<P: Pipeline> Verifier<'_, P> {
         Ok(())
     }
 
-    /// Every indexed document: its root row must still exist.
+    /// Every indexed document: its root row must still exist. The scroll is closed however
+    /// the sweep ends (a failure of Postgres or of a repair too).
     async fn find_extra_documents(&self, report: &mut VerifyReport) -> Result<(), SyncError> {
-        let Verifier {
-            pipeline,
-            pg,
-            es,
-            batch_size,
-            ..
-        } = *self;
-        es.refresh().await?;
-        let mut scroll = es.scroll_ids(batch_size);
+        self.es.refresh().await?;
+        let mut scroll = self.es.scroll_ids(self.batch_size);
+        let swept = self.sweep(&mut scroll, report).await;
+        self.es.close_scroll(scroll).await;
+        swept
+    }
+
+    async fn sweep(
+        &self,
+        scroll: &mut IdScroll,
+        report: &mut VerifyReport,
+    ) -> Result<(), SyncError> {
         loop {
-            let ids = match es.next_ids(&mut scroll).await {
-                Ok(ids) if ids.is_empty() => break,
-                Ok(ids) => ids,
-                Err(err) => {
-                    es.close_scroll(scroll).await;
-                    return Err(err.into());
-                }
-            };
-            let rowless = without_rows(pg, pipeline.root(), &ids).await?;
+            let ids = self.es.next_ids(scroll).await?;
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let rowless = without_rows(self.pg, self.pipeline.root(), &ids).await?;
             for id in rowless
                 .gone
                 .iter()
@@ -193,16 +193,8 @@ impl<P: Pipeline> Verifier<'_, P> {
                 report.extra.add(id);
             }
             let deletes = rowless.gone.into_iter().map(Action::Delete).collect();
-            match self.repair(deletes).await {
-                Ok(written) => report.written += written,
-                Err(err) => {
-                    es.close_scroll(scroll).await;
-                    return Err(err);
-                }
-            }
+            report.written += self.repair(deletes).await?;
         }
-        es.close_scroll(scroll).await;
-        Ok(())
     }
 }
 

@@ -66,7 +66,7 @@ impl<P: Pipeline> Engine<P> {
         self.restore_index(Target::Live, &live).await?;
         self.state.backfill.done = true;
         self.state.backfill.finished_at = Some(Utc::now());
-        self.save()?;
+        self.save().await?;
         info!(indexed = self.state.backfill.indexed, "back-fill finished");
         Ok(())
     }
@@ -118,13 +118,13 @@ impl<P: Pipeline> Engine<P> {
             let (last, report) = batch?;
             self.acknowledged(target, last, report);
             if last_save.elapsed() >= SAVE_EVERY {
-                self.save()?;
+                self.save().await?;
                 last_save = Instant::now();
             }
             progress.advance(report.indexed + report.dead_lettered);
         }
         progress.finish();
-        self.save()?;
+        self.save().await?;
         Ok(reached_end.load(Ordering::SeqCst))
     }
 
@@ -157,7 +157,7 @@ impl<P: Pipeline> Engine<P> {
             self.state.cursors.insert(table.relation.clone(), cursor);
         }
         self.state.backfill.started_at = Some(Utc::now());
-        self.save()?;
+        self.save().await?;
         info!(pipeline = self.pipeline.name(), "back-fill starting");
         Ok(())
     }
@@ -181,7 +181,7 @@ impl<P: Pipeline> Engine<P> {
                 current = Default::default();
             }
             self.backfill_mut(target).restore_settings = Some(current);
-            self.save()?;
+            self.save().await?;
         }
         es.put_settings(&tuned).await?;
         Ok(())
@@ -199,7 +199,7 @@ impl<P: Pipeline> Engine<P> {
         es.put_settings(&saved).await?;
         es.refresh().await?;
         self.backfill_mut(target).restore_settings = None;
-        self.save()?;
+        self.save().await?;
         info!(
             index = es.index_name(),
             "index settings restored after the back-fill"

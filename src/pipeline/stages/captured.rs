@@ -21,7 +21,7 @@ impl<P: Pipeline> Engine<P> {
         loop {
             let page = self.pg.recorded_changes(&self.consumer).await?;
             let units = self.recorded_units(&page.changes).await?;
-            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
+            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| false)
                 .await?;
             let truncated = self.truncated_tables(&page.changes);
             if !truncated.is_empty() {

@@ -40,7 +40,7 @@ impl<P: Pipeline> Engine<P> {
         let units = change_units(self.pg.clone(), table, after, horizon, self.batch_size);
         self.write_units(units, |engine, cursor| {
             engine.state.cursors.insert(relation.clone(), cursor);
-            engine.save()
+            true
         })
         .await
     }

@@ -13,25 +13,28 @@ use std::time::Duration;
 
 use futures_util::stream;
 use pgwire_replication::Lsn;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use crate::config::PostgresConfig;
-use crate::extract::{parse_lsn, Change, Event, LogicalStream, Slot};
+use crate::extract::LogicalError;
+use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
 use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
-use crate::retry::retry;
+use crate::retry::{retry, RetryPolicy, Retryable as _};
 use crate::state::RebuildReason;
 
 /// The slot's reader, kept across cycles.
 pub(crate) struct Reader {
     pub slot: Slot,
     postgres: PostgresConfig,
-    stream: Option<LogicalStream>,
+    pub(super) stream: Option<LogicalStream>,
     /// Events read while waiting between cycles, handled first by the next cycle.
     carry: VecDeque<Event>,
     /// Why the next cycle must rebuild the index (the slot was lost at start-up).
-    lost: Option<String>,
+    pub(super) lost: Option<String>,
     /// A truncation's position, confirmed once the rebuild it asked for is under way.
     after_rebuild: Option<Lsn>,
+    /// The delays before reading again after transient stream failures since the last event.
+    reconnects: Option<backon::ExponentialBackoff>,
 }
 
 impl Reader {
@@ -43,6 +46,7 @@ impl Reader {
             carry: VecDeque::new(),
             lost: None,
             after_rebuild: None,
+            reconnects: None,
         }
     }
 }
@@ -83,6 +87,20 @@ impl Batch {
     }
 }
 
+/// How long to wait before reading the stream again after `err`; `None` when its class says
+/// another attempt meets the same (a message that cannot be decoded, a refused role) or the
+/// policy gives up: the pipeline stops with it.
+fn reconnect_delay(
+    err: &LogicalError,
+    delays: &mut Option<backon::ExponentialBackoff>,
+    policy: &RetryPolicy,
+) -> Option<Duration> {
+    if !err.is_retryable() {
+        return None;
+    }
+    delays.get_or_insert_with(|| policy.delays()).next()
+}
+
 /// Seconds since a commit time of the stream (microseconds since 2000-01-01).
 fn age(committed_at: i64) -> f64 {
     const POSTGRES_EPOCH: i64 = 946_684_800;
@@ -91,99 +109,10 @@ fn age(committed_at: i64) -> f64 {
 }
 
 impl<P: Pipeline> Engine<P> {
-    fn reader(&mut self) -> &mut Reader {
+    pub(super) fn reader(&mut self) -> &mut Reader {
         self.logical
             .as_mut()
             .expect("a logical reader in logical mode")
-    }
-
-    /// At start: the server can stream, `setup` was run, and the slot is usable. A slot that
-    /// is gone or invalidated is made again; the first cycle then rebuilds the index.
-    pub(in crate::pipeline) async fn check_slot(&mut self) -> Result<(), SyncError> {
-        let missing = self.pg.logical_requirements().await?.missing();
-        if !missing.is_empty() {
-            return Err(SyncError::LogicalUnavailable(missing));
-        }
-        let slot = self.reader().slot.clone();
-        if !self.pg.publication_exists(&slot).await? {
-            return Err(SyncError::CaptureMissing(vec![format!(
-                "publication {}",
-                slot.name
-            )]));
-        }
-        let trees = self.pg.partition_trees(self.pipeline.tables()).await?;
-        if crate::extract::any_partitioned(&trees) && !self.pg.publishes_via_root(&slot).await? {
-            return Err(SyncError::LogicalUnavailable(vec![format!(
-                "publication {} does not send the changes of partitions through their root, so they would be missed: run `pg2es setup`",
-                slot.name
-            )]));
-        }
-        let mut short = self.pg.short_identities(self.pipeline.tables()).await?;
-        if short.iter().any(|s| s.relation != s.followed) {
-            // Partitions that appeared while no worker ran: given an identity as a running
-            // worker gives them (an error here leaves them short, and said below).
-            let _ = self.pg.widen_identities(self.pipeline.tables()).await;
-            short = self.pg.short_identities(self.pipeline.tables()).await?;
-        }
-        if let Some(short) = short.first() {
-            return Err(SyncError::LogicalUnavailable(vec![format!(
-                "the replica identity of {} does not carry {}: run `pg2es setup`",
-                short.relation,
-                short.missing.join(", ")
-            )]));
-        }
-        let lost = match self.server_changed().await? {
-            Some(reason) => Some(reason),
-            None => self.renew_slot_if_lost().await?,
-        };
-        if let Some(reason) = lost {
-            if self.state.backfill.done {
-                self.reader().lost = Some(reason);
-            }
-        }
-        Ok(())
-    }
-
-    /// A server with another system identifier or timeline than the slot was read on (a
-    /// restore, a failover): the slot's position means nothing there. A new slot is made; the
-    /// state file learns the server with the rebuild that follows.
-    async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
-        let server = self.pg.server_identity().await?;
-        let Some(known) = self.state.slot_server.replace(server.clone()) else {
-            self.save()?;
-            return Ok(None);
-        };
-        if known == server {
-            return Ok(None);
-        }
-        let slot = self.reader().slot.clone();
-        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
-        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
-        // Our own reader lets go of the slot first; its walsender ends a moment later.
-        self.reader().stream = None;
-        self.pg.drop_slot(&slot).await?;
-        self.pg.create_slot(&slot).await?;
-        Ok(Some(reason))
-    }
-
-    /// Makes a new slot when the slot is gone or invalidated; says why it had to.
-    async fn renew_slot_if_lost(&mut self) -> Result<Option<String>, SyncError> {
-        let slot = self.reader().slot.clone();
-        let reason = match self.pg.slot_state(&slot).await? {
-            None => format!("replication slot {} is gone", slot.name),
-            Some(state) if state.wal_status.as_deref() == Some("lost") => {
-                self.pg.drop_slot(&slot).await?;
-                format!(
-                    "replication slot {} was invalidated by Postgres (max_slot_wal_keep_size)",
-                    slot.name
-                )
-            }
-            Some(_) => return Ok(None),
-        };
-        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
-        self.pg.create_slot(&slot).await?;
-        self.reader().stream = None;
-        Ok(Some(reason))
     }
 
     /// One cycle: reads the stream up to a mark written now, writing the documents the
@@ -204,7 +133,7 @@ impl<P: Pipeline> Engine<P> {
             true => {
                 let slot = self.reader().slot.clone();
                 let mark = self.pg.fence(&slot).await?;
-                Some(parse_lsn(&mark).unwrap_or(Lsn::from_u64(u64::MAX)))
+                Some(mark_position(&slot, &mark)?)
             }
             false => None,
         };
@@ -268,7 +197,7 @@ impl<P: Pipeline> Engine<P> {
         if !changes.is_empty() {
             self.pg.wait_visible(&xids).await?;
             let units = self.recorded_units(&changes).await?;
-            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
+            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| false)
                 .await?;
         }
         if let Some(position) = batch.position {
@@ -290,15 +219,23 @@ impl<P: Pipeline> Engine<P> {
         if let Some(event) = self.reader().carry.pop_front() {
             return Ok(event);
         }
+        let policy = self.pg.retry_policy();
         loop {
             let stream = self.stream().await?;
-            match stream.next().await {
-                Ok(event) => return Ok(event),
-                Err(err) => {
-                    warn!(error = %err, "replication stream lost: connecting again from the confirmed position");
-                    self.reader().stream = None;
+            let err = match stream.next().await {
+                Ok(event) => {
+                    self.reader().reconnects = None;
+                    return Ok(event);
                 }
-            }
+                Err(err) => err,
+            };
+            self.reader().stream = None;
+            let Some(delay) = reconnect_delay(&err, &mut self.reader().reconnects, &policy) else {
+                return Err(err.into());
+            };
+            let delay_ms = delay.as_millis() as u64;
+            warn!(error = %err, delay_ms, "replication stream lost: connecting again from the confirmed position");
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -370,15 +307,6 @@ impl<P: Pipeline> Engine<P> {
         }
     }
 
-    /// The slot's retained log, for `/metrics`.
-    async fn record_slot(&mut self) -> Result<(), SyncError> {
-        let slot = self.reader().slot.clone();
-        if let Some(state) = self.pg.slot_state(&slot).await? {
-            crate::metrics::get().slot(self.pipeline.name(), state.retained_bytes.unwrap_or(0));
-        }
-        Ok(())
-    }
-
     /// Between cycles: waits up to `interval` for a change of a followed table, confirming
     /// the positions keepalives bring meanwhile (nothing followed changed before them).
     pub(crate) async fn wait_for_changes(&mut self, interval: Duration) {
@@ -413,5 +341,28 @@ impl<P: Pipeline> Engine<P> {
         if let Some(stream) = self.logical.as_mut().and_then(|r| r.stream.take()) {
             stream.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_error_waits_as_its_class_says() {
+        let policy = RetryPolicy {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 3,
+        };
+        let mut delays = None;
+        let permanent = LogicalError::Url("no host".into());
+        assert_eq!(reconnect_delay(&permanent, &mut delays, &policy), None);
+        let transient = LogicalError::Ended { slot: "s".into() };
+        let first = reconnect_delay(&transient, &mut delays, &policy).expect("a first delay");
+        let second = reconnect_delay(&transient, &mut delays, &policy).expect("a second delay");
+        assert!(first >= Duration::from_millis(100), "{first:?}");
+        assert!(second >= Duration::from_millis(200), "{second:?}");
+        assert_eq!(reconnect_delay(&transient, &mut delays, &policy), None);
     }
 }

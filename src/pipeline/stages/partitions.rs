@@ -105,7 +105,7 @@ impl<P: Pipeline> Engine<P> {
                     "first cycle that watches the partitions of the followed tables",
                 )
                 .await?;
-                return self.save();
+                return self.save().await;
             }
             return Ok(());
         };
@@ -134,7 +134,7 @@ impl<P: Pipeline> Engine<P> {
             self.repair_everything(&unseen.join(", ")).await?;
         }
         self.state.partitions = Some(now);
-        self.save()
+        self.save().await
     }
 
     /// Builds again the documents that the rows of joined partitions, and of left ones that
@@ -168,7 +168,7 @@ impl<P: Pipeline> Engine<P> {
         }
         if !changes.is_empty() {
             let units = self.recorded_units(&changes).await?;
-            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| Ok(()))
+            self.write_units(stream::iter(units.into_iter().map(Ok)), |_, ()| false)
                 .await?;
         }
         Ok(gone)

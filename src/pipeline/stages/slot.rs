@@ -1,0 +1,164 @@
+//! Logical mode's slot: usable at start (`setup` was run, the same server, the same name as
+//! the positions were read from), and made again when Postgres dropped or invalidated it;
+//! each time it is, the index is rebuilt behind the alias.
+
+use tracing::error;
+
+use crate::extract::Slot;
+use crate::pipeline::{Engine, Pipeline, SyncError};
+
+/// Why the slot's position does not follow the index's: the state names another slot, or
+/// (a state file of an earlier release) the index was filled from the slot's earlier name.
+fn renamed_slot(known: Option<&str>, slot: &Slot, backfill_done: bool) -> Option<String> {
+    match (known, &slot.legacy) {
+        (Some(known), _) if known != slot.name => Some(format!(
+            "the replication slot is now {} (the positions were read from {known})",
+            slot.name
+        )),
+        (None, Some(legacy)) if backfill_done => Some(format!(
+            "the replication slot is now {} (earlier releases read from {legacy}, a name another pipeline could share: drop it once no earlier worker reads it)",
+            slot.name
+        )),
+        _ => None,
+    }
+}
+
+impl<P: Pipeline> Engine<P> {
+    /// At start: the server can stream, `setup` was run, and the slot is usable. A slot that
+    /// is gone or invalidated is made again; the first cycle then rebuilds the index.
+    pub(in crate::pipeline) async fn check_slot(&mut self) -> Result<(), SyncError> {
+        let missing = self.pg.logical_requirements().await?.missing();
+        if !missing.is_empty() {
+            return Err(SyncError::LogicalUnavailable(missing));
+        }
+        let slot = self.reader().slot.clone();
+        if !self.pg.publication_exists(&slot).await? {
+            return Err(SyncError::CaptureMissing(vec![format!(
+                "publication {}",
+                slot.name
+            )]));
+        }
+        let trees = self.pg.partition_trees(self.pipeline.tables()).await?;
+        if crate::extract::any_partitioned(&trees) && !self.pg.publishes_via_root(&slot).await? {
+            return Err(SyncError::LogicalUnavailable(vec![format!(
+                "publication {} does not send the changes of partitions through their root, so they would be missed: run `pg2es setup`",
+                slot.name
+            )]));
+        }
+        let mut short = self.pg.short_identities(self.pipeline.tables()).await?;
+        if short.iter().any(|s| s.relation != s.followed) {
+            // Partitions that appeared while no worker ran: given an identity as a running
+            // worker gives them (an error here leaves them short, and said below).
+            let _ = self.pg.widen_identities(self.pipeline.tables()).await;
+            short = self.pg.short_identities(self.pipeline.tables()).await?;
+        }
+        if let Some(short) = short.first() {
+            return Err(SyncError::LogicalUnavailable(vec![format!(
+                "the replica identity of {} does not carry {}: run `pg2es setup`",
+                short.relation,
+                short.missing.join(", ")
+            )]));
+        }
+        let lost = match self.server_changed().await? {
+            Some(reason) => Some(reason),
+            None => self.renew_slot_if_lost().await?,
+        };
+        let lost = lost.or(self.slot_renamed().await?);
+        if let Some(reason) = lost {
+            if self.state.backfill.done {
+                self.reader().lost = Some(reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// A server with another system identifier or timeline than the slot was read on (a
+    /// restore, a failover): the slot's position means nothing there. A new slot is made; the
+    /// state file learns the server with the rebuild that follows.
+    pub(super) async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
+        let server = self.pg.server_identity().await?;
+        let Some(known) = self.state.slot_server.replace(server.clone()) else {
+            self.save().await?;
+            return Ok(None);
+        };
+        if known == server {
+            return Ok(None);
+        }
+        let slot = self.reader().slot.clone();
+        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        // Our own reader lets go of the slot first; its walsender ends a moment later.
+        self.reader().stream = None;
+        self.pg.drop_slot(&slot).await?;
+        self.pg.create_slot(&slot).await?;
+        Ok(Some(reason))
+    }
+
+    /// A slot of another name than the one the positions were read from (a release that
+    /// named it otherwise): its position says nothing about what the index holds.
+    async fn slot_renamed(&mut self) -> Result<Option<String>, SyncError> {
+        let slot = self.reader().slot.clone();
+        let known = self.state.slot.replace(slot.name.clone());
+        let reason = renamed_slot(known.as_deref(), &slot, self.state.backfill.done);
+        if known.as_deref() != Some(slot.name.as_str()) {
+            self.save().await?;
+        }
+        if let Some(reason) = &reason {
+            error!(
+                slot = slot.name,
+                reason, "changes may have been missed: the index is rebuilt behind the alias"
+            );
+        }
+        Ok(reason)
+    }
+
+    /// Makes a new slot when the slot is gone or invalidated; says why it had to.
+    pub(super) async fn renew_slot_if_lost(&mut self) -> Result<Option<String>, SyncError> {
+        let slot = self.reader().slot.clone();
+        let reason = match self.pg.slot_state(&slot).await? {
+            None => format!("replication slot {} is gone", slot.name),
+            Some(state) if state.wal_status.as_deref() == Some("lost") => {
+                self.pg.drop_slot(&slot).await?;
+                format!(
+                    "replication slot {} was invalidated by Postgres (max_slot_wal_keep_size)",
+                    slot.name
+                )
+            }
+            Some(_) => return Ok(None),
+        };
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        self.pg.create_slot(&slot).await?;
+        self.reader().stream = None;
+        Ok(Some(reason))
+    }
+
+    /// The slot's retained log, for `/metrics`.
+    pub(super) async fn record_slot(&mut self) -> Result<(), SyncError> {
+        let slot = self.reader().slot.clone();
+        if let Some(state) = self.pg.slot_state(&slot).await? {
+            crate::metrics::get().slot(self.pipeline.name(), state.retained_bytes.unwrap_or(0));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_named_otherwise_than_the_positions_rebuilds() {
+        let kept = Slot::of("movies", "movies");
+        let renamed = Slot::of("order_lines", "orders-v2");
+        assert_eq!(renamed_slot(None, &kept, true), None);
+        assert_eq!(renamed_slot(Some(&kept.name), &kept, true), None);
+        assert_eq!(renamed_slot(None, &renamed, false), None);
+        assert_eq!(renamed_slot(Some(&renamed.name), &renamed, true), None);
+        let upgraded = renamed_slot(None, &renamed, true).expect("an earlier release's slot");
+        assert!(
+            upgraded.contains("pg2es_order_lines_orders_v2"),
+            "{upgraded}"
+        );
+        assert!(renamed_slot(Some("pg2es_other"), &kept, false).is_some());
+    }
+}
