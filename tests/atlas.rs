@@ -1,6 +1,7 @@
 //! The judge on another team's kind of schema (`tests/atlas/`): text keys with `/ ? % #`,
 //! spaces and non-ASCII, numeric money past 17 digits, NaN and Infinity, arrays, jsonb, an
-//! enum, a generated column, ICU collations, a range-partitioned child table, the columns of a
+//! enum, a generated column, a database whose default collation is ICU's (Postgres 15 on) and
+//! ICU collations on columns, a range-partitioned child table, the columns of a
 //! link table with a composite key as fields and sort keys, a second hop, and a second pipeline
 //! rooted at that link table (a composite root key, its notes through a composite ref, its key
 //! changed under the worker). Random writes, late
@@ -138,7 +139,7 @@ fn maintenance(round: usize) -> Option<&'static str> {
 async fn run_seed(seed: u64, capture: &str) {
     let mut rng = StdRng::seed_from_u64(seed);
     let name = unique_name(&format!("atlas_{capture}_{seed}"));
-    let db = TestDb::empty(&name).await;
+    let db = TestDb::empty_icu(&name).await;
     db.psql_file(
         &std::path::Path::new(REPO).join("tests/atlas/schema.sql"),
         &[],

@@ -121,6 +121,21 @@ impl TestDb {
     }
 
     async fn empty_on(admin_url: &str, name: &str) -> Self {
+        Self::created_on(admin_url, name, "").await
+    }
+
+    /// An empty database whose default collation is ICU's `en-US` (`LOCALE_PROVIDER icu`, from
+    /// Postgres 15; before, the server's default, and ICU collations on columns only).
+    pub async fn empty_icu(name: &str) -> Self {
+        let version = std::env::var("PG2ES_TEST_PG_VERSION").unwrap_or_default();
+        let icu = match version.parse::<u32>() {
+            Ok(major) if major >= 15 => " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+            _ => "",
+        };
+        Self::created_on(&admin_url(), name, icu).await
+    }
+
+    async fn created_on(admin_url: &str, name: &str, options: &str) -> Self {
         let admin = PgPoolOptions::new()
             .max_connections(1)
             .connect(admin_url)
@@ -130,7 +145,7 @@ impl TestDb {
             .execute(&admin)
             .await
             .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE template0{options}"))
             .execute(&admin)
             .await
             .unwrap();
