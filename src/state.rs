@@ -217,6 +217,10 @@ pub(crate) struct State {
     /// state files: their slot had the name `Slot::legacy` says, or the one it has now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot: Option<String>,
+    /// Logical mode: the oid of the publication the positions were decoded with. One dropped
+    /// and made again since has another, and nothing was decoded while it was gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<i64>,
     /// The partition trees of the followed tables at the last cycle: a partition that came,
     /// went or was emptied since moved rows without a row change (absent in earlier state
     /// files: the next cycle compares every document once when a followed table is
@@ -243,6 +247,7 @@ impl State {
             foreign_writes: None,
             slot_server: None,
             slot: None,
+            publication: None,
             partitions: None,
             last_sync_at: None,
         }

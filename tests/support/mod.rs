@@ -145,10 +145,12 @@ impl TestDb {
             .execute(&admin)
             .await
             .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE template0{options}"))
-            .execute(&admin)
-            .await
-            .unwrap();
+        sqlx::query(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0{options}"
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
         let url = with_database(admin_url, name);
         let pool = PgPoolOptions::new()

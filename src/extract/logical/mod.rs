@@ -160,6 +160,16 @@ impl Postgres {
         .await
     }
 
+    /// The publication's oid, `None` when it does not exist.
+    pub async fn publication_oid(&self, slot: &Slot) -> Result<Option<i64>, PgError> {
+        self.call("read the publication", || {
+            sqlx::query_scalar(include_str!("sql/publication_oid.sql"))
+                .bind(&slot.name)
+                .fetch_optional(self.pool())
+        })
+        .await
+    }
+
     /// Whether the publication sends the changes of partitions as changes of their root
     /// (without, they carry the partitions' own names and the stream passes them over).
     pub async fn publishes_via_root(&self, slot: &Slot) -> Result<bool, PgError> {

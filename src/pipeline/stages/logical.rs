@@ -121,6 +121,7 @@ impl<P: Pipeline> Engine<P> {
         if let Some(reason) = self.reader().lost.take() {
             return Err(SyncError::slot_lost(reason));
         }
+        self.check_publication().await?;
         if let Some(position) = self.reader().after_rebuild.take() {
             self.confirm(position).await?;
         }

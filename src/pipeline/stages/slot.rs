@@ -64,6 +64,7 @@ impl<P: Pipeline> Engine<P> {
             None => self.renew_slot_if_lost().await?,
         };
         let lost = lost.or(self.slot_renamed().await?);
+        let lost = lost.or(self.publication_remade().await?);
         if let Some(reason) = lost {
             if self.state.backfill.done {
                 self.reader().lost = Some(reason);
@@ -110,6 +111,57 @@ impl<P: Pipeline> Engine<P> {
             );
         }
         Ok(reason)
+    }
+
+    /// A publication made again since the positions were read (dropped, then `pg2es setup`):
+    /// the changes made while it was gone were never decoded (Postgres 18 skips them, earlier
+    /// releases stop the stream at them), so a new slot is made and the index rebuilt.
+    async fn publication_remade(&mut self) -> Result<Option<String>, SyncError> {
+        let slot = self.reader().slot.clone();
+        let Some(oid) = self.pg.publication_oid(&slot).await? else {
+            return Ok(None);
+        };
+        let known = self.state.publication.replace(oid);
+        if known == Some(oid) {
+            return Ok(None);
+        }
+        self.save().await?;
+        let Some(known) = known else {
+            return Ok(None);
+        };
+        let reason = format!(
+            "publication {} was dropped and made again (oid {known} → {oid}): changes made while it was gone were not streamed",
+            slot.name
+        );
+        error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
+        self.reader().stream = None;
+        self.pg.drop_slot(&slot).await?;
+        self.pg.create_slot(&slot).await?;
+        Ok(Some(reason))
+    }
+
+    /// The publication is still the one the positions are decoded with: once it is dropped,
+    /// Postgres 18 streams on without the changes of its tables (earlier releases stop with
+    /// an error), so each cycle looks first.
+    pub(super) async fn check_publication(&mut self) -> Result<(), SyncError> {
+        let slot = self.reader().slot.clone();
+        match (
+            self.pg.publication_oid(&slot).await?,
+            self.state.publication,
+        ) {
+            (Some(oid), Some(known)) if oid == known => return Ok(()),
+            (Some(oid), None) => {
+                // A state file from before the publication was noted: noted now.
+                self.state.publication = Some(oid);
+                return Ok(());
+            }
+            _ => {}
+        }
+        error!(publication = slot.name, "the publication was dropped under the running worker: its tables' changes are not streamed; run `pg2es setup`, then the index is rebuilt behind the alias");
+        Err(SyncError::CaptureMissing(vec![format!(
+            "publication {} (dropped under the running worker)",
+            slot.name
+        )]))
     }
 
     /// Makes a new slot when the slot is gone or invalidated; says why it had to.
