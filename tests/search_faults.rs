@@ -15,6 +15,11 @@ const OUTAGE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
+    if crate::support::search_faults_ran_already(
+        "search_server_stopped_for_30_s_and_restarted_during_a_back_fill",
+    ) {
+        return;
+    }
     let name = unique_name("fault_es_restart");
     let mut node = SearchNode::start(&name, "discovery.type: single-node");
     let db = TestDb::with_generated(&name, 2000).await;
@@ -45,6 +50,11 @@ async fn search_server_stopped_for_30_s_and_restarted_during_a_back_fill() {
 
 #[tokio::test]
 async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_an_item() {
+    if crate::support::search_faults_ran_already(
+        "overloaded_search_server_answering_429_is_backed_off_without_dropping_an_item",
+    ) {
+        return;
+    }
     let name = unique_name("fault_429");
     // One write thread and a queue of one: concurrent bulks are refused with 429.
     let node = SearchNode::start(
@@ -77,6 +87,11 @@ async fn overloaded_search_server_answering_429_is_backed_off_without_dropping_a
 
 #[tokio::test]
 async fn a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_over() {
+    if crate::support::search_faults_ran_already(
+        "a_node_of_a_three_node_cluster_killed_mid_back_fill_and_pg2es_fails_over",
+    ) {
+        return;
+    }
     let name = unique_name("fault_node_loss");
     let mut nodes = SearchNode::start_cluster(&name, 3);
     let db = TestDb::with_generated(&name, 3000).await;

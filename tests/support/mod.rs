@@ -82,6 +82,19 @@ pub fn no_logical_capture(test: &str) -> bool {
     skip
 }
 
+/// The search-server fault tests (tests/search_faults.rs: nodes of their own stopped, killed,
+/// overloaded) run once in `make test`, on its first pass (Elasticsearch 7.10.2), and on every
+/// pass of `make test-all`: the second pass of `make test` sets
+/// `PG2ES_TEST_SEARCH_FAULTS=once` to keep `make test` within its time. Such a test returns at
+/// once there, saying so.
+pub fn search_faults_ran_already(test: &str) -> bool {
+    let skip = std::env::var("PG2ES_TEST_SEARCH_FAULTS").is_ok_and(|v| v == "once");
+    if skip {
+        eprintln!("{test}: skipped: the search-server fault tests ran on make test's first pass");
+    }
+    skip
+}
+
 /// A unique, valid name for this test's database and index.
 pub fn unique_name(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
