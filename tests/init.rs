@@ -238,3 +238,65 @@ async fn init_follows_include_exclude_and_a_second_hop_on_the_hops_schema() {
         .values()
         .any(|d| d["tag"].to_string().contains("colour")));
 }
+
+/// `--index-config` writes the derived index config beside the draft and names it there, so
+/// that analyzers can be tuned; the index is then made from that file (an analyzer added to it
+/// shows in the index's mapping).
+#[tokio::test]
+async fn init_writes_the_derived_index_config_beside_the_draft_for_tuning() {
+    let name = unique_name("init_config");
+    let db = TestDb::with_generated(&name, 20).await;
+    let index = SearchIndex::new(&name).await;
+    let drafting = Worker::new(&db, &name);
+    let (ok, text, stderr) = draft(&drafting, "content.genre", &name, &["--index-config"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        text.contains(&format!("\n  config: {name}_index.json\n")),
+        "{text}"
+    );
+    let pipelines = drafting.config_path().with_file_name("pipelines");
+    let config_file = pipelines.join(format!("{name}_index.json"));
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_file).unwrap()).unwrap();
+    assert_eq!(config["mappings"]["dynamic"], "strict", "{config}");
+    assert_eq!(
+        config["mappings"]["properties"]["name"]["type"], "text",
+        "{config}"
+    );
+    // Tuned by hand: the name searched with the `simple` analyzer.
+    config["mappings"]["properties"]["name"]["analyzer"] = json!("simple");
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let worker = Worker::with_pipelines(
+        &db,
+        &format!(
+            "pipelines:\n  {name}: {{file: {}}}\n",
+            pipelines.join(format!("{name}.yaml")).display()
+        ),
+    );
+    let (indexed, _, _, log) = worker.sync_once();
+    let genres = db.scalar_i64("SELECT count(*) FROM content.genre").await;
+    assert_eq!(indexed, genres as u64, "{log}");
+    let mappings = index.mappings().await;
+    assert_eq!(
+        mappings["properties"]["name"]["analyzer"], "simple",
+        "{mappings}"
+    );
+    let check = worker.output(&["check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // Never overwritten without --force, the config file neither.
+    std::fs::remove_file(pipelines.join(format!("{name}.yaml"))).unwrap();
+    let again = drafting.output(&[
+        "init",
+        "--root",
+        "content.genre",
+        "--name",
+        &name,
+        "--index-config",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains(&format!("{name}_index.json exists")));
+}

@@ -14,6 +14,8 @@ pub(crate) struct Init {
     pub name: Option<String>,
     pub follow: draft::Follow,
     pub force: bool,
+    /// Write the derived index config beside the draft and name it there.
+    pub index_config: bool,
 }
 
 pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppError> {
@@ -28,11 +30,15 @@ pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppErro
         .base_dir
         .join("pipelines")
         .join(format!("{name}.yaml"));
-    if path.exists() && !init.force {
-        return Err(AppError::Task(format!(
-            "{} exists: pg2es init never overwrites a file without --force (or choose another --name)",
-            path.display()
-        )));
+    let config_path = path.with_file_name(format!("{name}_index.json"));
+    let written = [Some(&path), init.index_config.then_some(&config_path)];
+    if let Some(exists) = written.into_iter().flatten().find(|p| p.exists()) {
+        if !init.force {
+            return Err(AppError::Task(format!(
+                "{} exists: pg2es init never overwrites a file without --force (or choose another --name)",
+                exists.display()
+            )));
+        }
     }
     let postgres = pipelines::postgres(config, QUICK_RETRY)?;
     postgres.ping().await?;
@@ -40,7 +46,13 @@ pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppErro
         .await
         .map_err(|err| AppError::Task(super::causes(&err).join(": ")))?;
     let command = command(&init);
-    let (text, indexes) = draft::render(&drafted, &name, &command);
+    let (mut text, indexes) = draft::render(&drafted, &name, &command);
+    if init.index_config {
+        let derived = derived_config(postgres.pool(), &name, &path, &text).await?;
+        write(&config_path, &derived)?;
+        println!("wrote {}", config_path.display());
+        text = draft::name_index_config(&text, &format!("{name}_index.json"));
+    }
     write(&path, &text)?;
     println!("wrote {}", path.display());
     println!("list it in config.yaml:\n  pipelines:\n    {name}: {{file: pipelines/{name}.yaml}}");
@@ -51,9 +63,32 @@ pub(crate) async fn run(config: &Config, init: Init) -> Result<ExitCode, AppErro
     Ok(ExitCode::SUCCESS)
 }
 
+/// The index config pg2es derives for the drafted declaration, as pretty JSON.
+async fn derived_config(
+    pool: &sqlx::PgPool,
+    name: &str,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<String, AppError> {
+    let failed = |what: String| AppError::Task(format!("the draft's derived index config: {what}"));
+    let declaration = crate::declaration::Declaration::parse(name, path, text)
+        .map_err(|err| failed(err.to_string()))?;
+    let declared = crate::declaration::Declared::connect(&declaration, pool)
+        .await
+        .map_err(|err| failed(super::causes(&err).join(": ")))?;
+    let config = declared
+        .index_config
+        .read()
+        .map_err(|err| failed(err.to_string()))?;
+    Ok(serde_json::to_string_pretty(&config).expect("JSON values serialize") + "\n")
+}
+
 /// The command line the draft's first comment names.
 fn command(init: &Init) -> String {
     let mut command = format!("pg2es init --root {}", init.root);
+    if init.index_config {
+        command.push_str(" --index-config");
+    }
     if init.follow.depth != 1 {
         command.push_str(&format!(" --depth {}", init.follow.depth));
     }

@@ -99,9 +99,13 @@ enum Command {
         /// SCHEMA.*; repeatable).
         #[arg(long)]
         exclude: Vec<String>,
-        /// Overwrite pipelines/NAME.yaml.
+        /// Overwrite pipelines/NAME.yaml (and NAME_index.json).
         #[arg(long)]
         force: bool,
+        /// Also write the derived index config to pipelines/NAME_index.json and name it in the
+        /// draft, to tune analyzers and mappings there.
+        #[arg(long)]
+        index_config: bool,
     },
     /// Install exact change capture (triggers and the pg2es schema) in Postgres; idempotent.
     Setup,
@@ -210,6 +214,7 @@ pub async fn main() -> ExitCode {
             include,
             exclude,
             force,
+            index_config,
         } => {
             let follow = crate::declaration::draft::Follow {
                 depth,
@@ -221,6 +226,7 @@ pub async fn main() -> ExitCode {
                 name,
                 follow,
                 force,
+                index_config,
             };
             init::run(&config, init).await
         }

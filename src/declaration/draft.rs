@@ -11,7 +11,7 @@ use super::draft_catalogue::{self, Catalogue, ForeignKey};
 use super::draft_follow::matches;
 pub(crate) use super::draft_follow::Follow;
 use super::draft_hops::second_hops;
-pub(crate) use super::draft_text::render;
+pub(crate) use super::draft_text::{name_index_config, render};
 use super::schema::ColumnType;
 
 /// The deepest `--depth`: a `one:` object inside a list's objects is as far as a declaration

@@ -192,11 +192,23 @@ fn list_fields(
     (out, tie_breaks)
 }
 
+/// What the draft says of its index config when none is named.
+const DERIVED: &str = "  # no `config:`: the index config is derived from the fields and the column types\n  # (`pg2es check` prints it; `pg2es init --index-config` writes it out to tune analyzers)\n";
+
+/// The draft `text` naming `file` (beside it) as its index config instead of deriving one.
+pub(crate) fn name_index_config(text: &str, file: &str) -> String {
+    text.replacen(
+        DERIVED,
+        &format!("  # written by --index-config from the derived one: tune analyzers and mappings there\n  config: {file}\n"),
+        1,
+    )
+}
+
 /// The declaration's text and the `CREATE INDEX` statements its queries need.
 pub(crate) fn render(draft: &Draft, name: &str, command: &str) -> (String, Vec<String>) {
     let root = &draft.root;
     let mut out = format!(
-        "# Drafted by `{command}`: edit rather than write. Each choice says why.\nindex:\n  alias: {}\n  # no `config:`: the index config is derived from the fields and the column types\n  # (`pg2es check` prints it; save it as a file and name it here to tune analyzers)\n\nroot: {}\n\n",
+        "# Drafted by `{command}`: edit rather than write. Each choice says why.\nindex:\n  alias: {}\n{DERIVED}\nroot: {}\n\n",
         y(name),
         root.relation
     );
