@@ -1,4 +1,4 @@
-//! `pg2es init --root content.film_work` on the movies schema: the drafted declaration passes
+//! `pg2es init --root content.film_work` on the real movies dataset: the drafted declaration passes
 //! `check` and back-fills as it is, genres and people as `through` lists.
 
 use std::collections::BTreeMap;
@@ -35,7 +35,8 @@ fn projection(document: &Value) -> Value {
 #[tokio::test]
 async fn init_drafts_a_movies_declaration_that_checks_and_back_fills_with_through_lists() {
     let name = unique_name("init_movies");
-    let db = TestDb::with_generated(&name, 40).await;
+    // The real third-party dataset (../shared/data/movies), as the issue asks.
+    let db = TestDb::with_dataset(&name).await;
     let index = SearchIndex::new(&name).await;
     let drafting = Worker::new(&db, &name);
     let args = ["init", "--root", "content.film_work", "--name", &name];
