@@ -25,6 +25,7 @@
 pub mod cli;
 pub mod config;
 pub(crate) mod declaration;
+pub(crate) mod errors;
 pub(crate) mod extract;
 pub(crate) mod load;
 pub(crate) mod lock;

@@ -121,7 +121,7 @@ where
             let delay_ms = delay.as_millis() as u64;
             // The whole chain: "ping failed" alone reads the same for a wrong port, a wrong
             // password and a server still starting.
-            let error = crate::cli::causes(err).join(": ");
+            let error = crate::errors::causes(err).join(": ");
             crate::metrics::get().health.retrying(what, error.clone());
             warn!(
                 operation = what,

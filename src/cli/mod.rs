@@ -25,6 +25,7 @@ use tracing::warn;
 
 use crate::config::{Config, ConfigError};
 use crate::declaration::{DeclarationError, Declared, SchemaError};
+pub(crate) use crate::errors::causes;
 use crate::extract::{PgError, Postgres, VersionError};
 use crate::load::{Elastic, EsError};
 use crate::pipeline::SyncError;
@@ -250,20 +251,6 @@ pub async fn main() -> ExitCode {
 /// Prints an error with its chain of causes.
 fn report(err: &AppError) {
     eprintln!("error: {}", causes(err).join("\n  caused by: "));
-}
-
-/// The messages of an error and its sources, leaving out a cause its parent already quoted.
-pub(crate) fn causes(err: &dyn std::error::Error) -> Vec<String> {
-    let mut messages = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !messages.last().is_some_and(|parent| parent.contains(&text)) {
-            messages.push(text);
-        }
-        source = cause.source();
-    }
-    messages
 }
 
 /// `--pipeline NAME`: the config with that pipeline only.

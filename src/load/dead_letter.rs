@@ -356,7 +356,7 @@ mod tests {
         )
         .unwrap();
         let taken = DeadLetters::new(&path).take().unwrap().unwrap();
-        let message = crate::cli::causes(&taken.ids().unwrap_err()).join(": ");
+        let message = crate::errors::causes(&taken.ids().unwrap_err()).join(": ");
         assert!(message.contains("line 2"), "{message}");
     }
 

@@ -192,7 +192,7 @@ impl Elastic {
                 let metrics = crate::metrics::get();
                 metrics
                     .health
-                    .write_failed(crate::cli::causes(err).join(": "));
+                    .write_failed(crate::errors::causes(err).join(": "));
                 metrics.lag_now(&self.pipeline);
             }
             attempt
