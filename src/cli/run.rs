@@ -9,8 +9,8 @@ use tracing::{error, info, warn};
 use super::{compiled, connect, listen, load_state, schema_change, worker, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::Declared;
-use crate::load::{EsError, WriteReport};
-use crate::pipeline::{Engine, Request, Servers, SyncError};
+use crate::load::WriteReport;
+use crate::pipeline::{Engine, Remedy, Request, Servers};
 use crate::retry::RetryPolicy;
 use crate::state;
 
@@ -170,41 +170,32 @@ async fn work(
         _ => None,
     };
     loop {
-        match engine.sync().await {
-            Ok(()) => {}
-            // Deleted under the worker, or the alias removed: writes never create an index of
-            // the alias's name (they require the alias), so nothing went to a stray index.
-            // Rebuilt behind the alias, search complete again without a restart.
-            Err(
-                untrusted @ (SyncError::Elasticsearch(EsError::IndexGone { .. })
-                | SyncError::AliasMoved { .. }),
-            ) => {
-                error!(pipeline = pipeline.name, error = %untrusted, "the index behind the alias is gone or not the one pg2es left it on: rebuilding it; search answers incompletely until then");
-                crate::metrics::get().health.incomplete(format!(
-                    "{}: rebuilding the index behind alias {}",
-                    pipeline.name, pipeline.alias
-                ));
-                engine.prepare(&index_config, Request::Follow).await?;
-                continue;
+        if let Err(err) = engine.sync().await {
+            match err.remedy() {
+                Remedy::Remake => {
+                    error!(pipeline = pipeline.name, error = %err, "the index behind the alias is gone or not the one pg2es left it on: rebuilding it; search answers incompletely until then");
+                    crate::metrics::get().health.incomplete(format!(
+                        "{}: rebuilding the index behind alias {}",
+                        pipeline.name, pipeline.alias
+                    ));
+                    engine.prepare(&index_config, Request::Follow).await?;
+                }
+                Remedy::Rebuild { reason, cause } => {
+                    error!(
+                        pipeline = pipeline.name,
+                        reason, "rebuilding the index behind the alias"
+                    );
+                    engine
+                        .prepare(&index_config, Request::Restart(cause))
+                        .await?;
+                }
+                Remedy::Stop => {
+                    // Its stream let go of, so that the slot is free when the pipeline resumes.
+                    engine.close_stream().await;
+                    return Err(err.into());
+                }
             }
-            // A truncated table or a lost replication slot (logical mode): changes were
-            // missed, so the index is rebuilt behind the alias, search answering meanwhile;
-            // a rebuild in progress starts over (its pages may hold rows that are gone).
-            Err(SyncError::RebuildNeeded { reason, cause }) => {
-                error!(
-                    pipeline = pipeline.name,
-                    reason, "rebuilding the index behind the alias"
-                );
-                engine
-                    .prepare(&index_config, Request::Restart(cause))
-                    .await?;
-                continue;
-            }
-            Err(err) => {
-                // Its stream let go of, so that the slot is free when the pipeline resumes.
-                engine.close_stream().await;
-                return Err(err.into());
-            }
+            continue;
         }
         if mode.once {
             engine.close_stream().await;

@@ -154,7 +154,39 @@ pub(crate) enum SyncError {
     NothingToRollBack { alias: String },
 }
 
+/// What the engine does about a failed cycle, decided by the error itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Remedy {
+    /// The index behind the alias is gone or was moved by hand: its documents are not
+    /// trusted; it is made again behind the alias (writes require the alias, so nothing went
+    /// to a stray index), search answering incompletely until then.
+    Remake,
+    /// Changes were missed (a truncated table, a lost slot): rebuilt behind the alias, search
+    /// answering meanwhile; a rebuild in progress starts over.
+    Rebuild {
+        reason: String,
+        cause: crate::state::RebuildReason,
+    },
+    /// Nothing the engine can mend: the pipeline stops with the error, whose message says
+    /// what the operator can do (transient failures were retried below, call by call).
+    Stop,
+}
+
 impl SyncError {
+    /// What to do about this error (see [`Remedy`]).
+    pub(crate) fn remedy(&self) -> Remedy {
+        match self {
+            SyncError::Elasticsearch(EsError::IndexGone { .. }) | SyncError::AliasMoved { .. } => {
+                Remedy::Remake
+            }
+            SyncError::RebuildNeeded { reason, cause } => Remedy::Rebuild {
+                reason: reason.clone(),
+                cause: *cause,
+            },
+            _ => Remedy::Stop,
+        }
+    }
+
     /// The slot's stream does not cover every change any more (`reason` says why).
     fn slot_lost(reason: String) -> Self {
         SyncError::RebuildNeeded {
@@ -361,4 +393,42 @@ fn log_progress(stage: &'static str, totals: WriteReport) {
         dead_lettered = totals.dead_lettered,
         "progress"
     );
+}
+
+#[cfg(test)]
+mod remedy_tests {
+    use super::*;
+    use crate::state::RebuildReason;
+
+    #[test]
+    fn each_error_says_what_the_engine_does_about_it() {
+        let gone = SyncError::Elasticsearch(EsError::IndexGone {
+            alias: "movies".into(),
+            reason: "deleted".into(),
+        });
+        assert_eq!(gone.remedy(), Remedy::Remake);
+        let moved = SyncError::AliasMoved {
+            alias: "movies".into(),
+            reason: "by hand".into(),
+        };
+        assert_eq!(moved.remedy(), Remedy::Remake);
+        let truncated = SyncError::RebuildNeeded {
+            reason: "content.genre truncated".into(),
+            cause: RebuildReason::Truncated,
+        };
+        assert_eq!(
+            truncated.remedy(),
+            Remedy::Rebuild {
+                reason: "content.genre truncated".into(),
+                cause: RebuildReason::Truncated
+            }
+        );
+        let missing = SyncError::CaptureMissing(vec!["content.genre".into()]);
+        assert_eq!(missing.remedy(), Remedy::Stop);
+        let several = SyncError::SeveralIndexes {
+            alias: "movies".into(),
+            indexes: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(several.remedy(), Remedy::Stop);
+    }
 }
