@@ -98,7 +98,7 @@ async fn sync_pipeline(
         }
         tokio::select! {
             totals = work_on(config, &mode, &pipeline) => return totals,
-            signal = shutdown_signal() => {
+            signal = worker::shutdown_signal() => {
                 info!(signal, pipeline = pipeline.name, "stopping: the state file holds the last acknowledged position");
                 return Ok(WriteReport::default());
             }
@@ -205,20 +205,5 @@ async fn work(
             Capture::Logical => engine.wait_for_changes(config.sync.poll_interval).await,
             _ => listen::wait(wake.as_mut(), config.sync.poll_interval).await,
         }
-    }
-}
-
-pub(super) async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return "none";
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
     }
 }

@@ -107,9 +107,25 @@ pub(super) async fn take_lock(
         lock = lock::acquire(&options, key, &pipeline.name, patience, &policy) => {
             Ok(Some(lock.map_err(WorkerError::from)?))
         }
-        signal = super::run::shutdown_signal() => {
+        signal = shutdown_signal() => {
             info!(signal, "stopping while standing by");
             Ok(None)
         }
+    }
+}
+
+/// SIGTERM or SIGINT, whichever comes first (never, where signals cannot be listened to).
+pub(super) async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return "none";
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }

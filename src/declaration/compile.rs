@@ -11,23 +11,15 @@ use sqlx::PgPool;
 use super::collations;
 use super::derived;
 use super::document::{self, Plan};
+pub(crate) use super::fan_out::Touch;
 use super::fan_out::{polling_fan_out, recorded};
 use super::keys;
-use super::model::{Model, TableDecl};
 use super::reads;
-use super::schema::{self, Catalog, ColumnType, Kind, SchemaError};
+use super::schema::{self, Catalog, Kind, SchemaError};
+use super::types::Types;
 use super::Declaration;
-use crate::extract::{composite, ChangedBy, Table};
+use crate::extract::{ChangedBy, Table};
 use crate::transform::{Document, Key};
-
-/// How a recorded change of one column reaches root documents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Touch {
-    /// The value is a root key.
-    Root,
-    /// `($1 text[] values, $2 text last root key or NULL, $3 limit) -> id`, ordered.
-    FanOut(String),
-}
 
 /// A pipeline the engine can run, built from a declaration and the database's catalog.
 #[derive(Debug)]
@@ -157,54 +149,6 @@ async fn query_documents(
             body: document.into_bytes().into(),
         })
         .collect())
-}
-
-/// Column types by table index.
-pub(super) struct Types<'a> {
-    pub(super) model: &'a Model,
-    catalog: &'a Catalog,
-    /// Every column looked up: what the compiled queries read.
-    read: RefCell<Catalog>,
-}
-
-impl Types<'_> {
-    fn column(&self, table: usize, column: &str) -> &ColumnType {
-        let relation = &self.model.tables[table].relation;
-        let found = &self.catalog[relation][column];
-        self.read
-            .borrow_mut()
-            .entry(relation.clone())
-            .or_default()
-            .insert(column.to_owned(), found.clone());
-        found
-    }
-
-    pub(super) fn table(&self, table: usize) -> &TableDecl {
-        &self.model.tables[table]
-    }
-
-    /// The SQL type a key value of this column is cast to (checked: keys and refs are keys).
-    pub(super) fn cast(&self, table: usize, column: &str) -> &'static str {
-        self.column(table, column).key_type().unwrap_or("text")
-    }
-
-    /// The SQL type of each key column of `table`.
-    pub(super) fn key_casts(&self, table: usize) -> Vec<String> {
-        self.casts(table, &self.table(table).key)
-    }
-
-    /// The SQL type of each of `columns` of `table` (a key, or refs that hold one).
-    fn casts(&self, table: usize, columns: &[String]) -> Vec<String> {
-        columns
-            .iter()
-            .map(|c| self.cast(table, c).to_owned())
-            .collect()
-    }
-
-    /// Whether the row `alias`'s `columns` (of `table`) hold one of the keys in `$1`.
-    pub(super) fn keys_in(&self, table: usize, columns: &[String], alias: &str) -> String {
-        composite::any_of(columns, &self.casts(table, columns), alias, "$1")
-    }
 }
 
 /// The tables the engine follows, root first, each with its fan-out for polling and the

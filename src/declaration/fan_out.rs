@@ -4,9 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use super::compile::{Touch, Types};
 use super::model::{Field, Join, List, Model, Query};
+use super::types::Types;
 use crate::extract::composite;
+
+/// How a recorded change of one column reaches root documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Touch {
+    /// The value is a root key.
+    Root,
+    /// `($1 text[] values, $2 text last root key or NULL, $3 limit) -> id`, ordered.
+    FanOut(String),
+}
 
 /// Keys of `table` → the root keys they touch, paged.
 pub(super) fn polling_fan_out(types: &Types<'_>, table: usize) -> String {

@@ -28,6 +28,7 @@ mod model;
 mod parse;
 mod reads;
 mod schema;
+mod types;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -129,10 +130,12 @@ impl Declaration {
                 source: Box::new(source),
             }
         })?;
-        let model = model::build(raw).map_err(|problem| DeclarationError::Invalid {
-            path: path.to_owned(),
-            problem,
-        })?;
+        let model = model::build(raw)
+            .and_then(|model| composite::check(&model).map(|()| model))
+            .map_err(|problem| DeclarationError::Invalid {
+                path: path.to_owned(),
+                problem,
+            })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let index_config = model.index_config.as_ref().map(|config| dir.join(config));
         Ok(Self {

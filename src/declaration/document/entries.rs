@@ -7,27 +7,11 @@ use futures_util::future::try_join_all;
 use sqlx::postgres::PgRow;
 use sqlx::PgPool;
 
+use super::entry::{ByKey, Entry};
 use super::json::View;
 use super::{Layout, Plan, Query, Shape, BODY_CAPACITY};
 use crate::declaration::cell::{self, Cell};
 use crate::transform::{Document, Key};
-
-/// One object of a list: its field values, and the collected arrays.
-#[derive(Debug)]
-pub(super) struct Entry<'r> {
-    /// Its place in the list's declared order (0 when the list has none).
-    pub(super) rank: i64,
-    pub(super) fields: Vec<Cell<'r>>,
-    /// Each collected value with its rank in the database's order of that column.
-    pub(super) collected: Vec<Vec<(i64, Cell<'r>)>>,
-    /// Each `one:` object's fields, `None` when the row refs nothing.
-    pub(super) hops: Vec<Option<Vec<Cell<'r>>>>,
-    /// The row's own key as text, when lists inside its object hold rows that ref it.
-    pub(super) key: &'r str,
-}
-
-/// A list's sorted entries per key: of the root row, or of the outer row of a nested list.
-pub(super) type ByKey<'r> = HashMap<&'r str, Vec<Entry<'r>>>;
 
 /// A decoded row: its root key and the cells after it.
 pub(super) type Decoded<'r> = (&'r str, Vec<Cell<'r>>);

@@ -4,7 +4,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::entries::{ByKey, Entry};
+use super::entry::{ByKey, Entry};
 use super::nested::NestedOut;
 use super::{HopOut, Layout, Out, Plan, Shape};
 use crate::declaration::cell::Cell;

@@ -13,6 +13,7 @@ use super::schema::{ColumnType, Kind};
 use crate::extract::composite;
 
 mod entries;
+mod entry;
 mod json;
 mod nested;
 mod queries;
