@@ -73,39 +73,18 @@ fn from_nested_table(types: &Types<'_>, list: &List, table: usize) -> Vec<String
 /// How the key of a list's row (`o`) reaches the root: the root key's text, the `FROM` that
 /// holds both, and the columns of `o` that hold the list row's key.
 fn outer_path(types: &Types<'_>, join: &Join) -> (String, String, Vec<String>) {
-    let model = types.model;
-    match join {
-        Join::Child { table, root_ref } => (
-            composite::text_of(root_ref, "o"),
-            format!("{} o", types.table(*table).relation),
-            types.table(*table).key.clone(),
-        ),
-        Join::Through {
-            link,
-            root_ref,
-            list_ref,
-            ..
-        } => (
-            composite::text_of(root_ref, "o"),
-            format!("{} o", types.table(*link).relation),
-            list_ref.clone(),
-        ),
-        Join::Parent { root_column, .. } => (
-            composite::text_of(&model.root_table().key, "o"),
-            format!("{} o", model.root_table().relation),
-            root_column.clone(),
-        ),
-    }
+    let path = join.outer_path(types.model);
+    (
+        composite::text_of(path.root_key, "o"),
+        format!("{} o", types.table(path.holder).relation),
+        path.row_key.to_vec(),
+    )
 }
 
 /// The root keys reached from keys of a list's rows (what a nested list's rows hold).
 fn from_outer_keys(types: &Types<'_>, join: &Join) -> String {
     let (root_of, from, on) = outer_path(types, join);
-    let holder = match join {
-        Join::Child { table, .. } => *table,
-        Join::Through { link, .. } => *link,
-        Join::Parent { .. } => types.model.root,
-    };
+    let holder = join.outer_path(types.model).holder;
     format!(
         "SELECT {root_of} AS id FROM {from} WHERE {}",
         types.keys_in(holder, &on, "o")

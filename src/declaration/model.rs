@@ -78,6 +78,34 @@ impl Join {
         }
     }
 
+    /// Where a list's rows meet the root: the table that holds both a root key and a list
+    /// row's key (the list table, the link table, or the root itself), with its columns of
+    /// each. A nested list's rows hold list rows' keys; this leads them to the root.
+    pub fn outer_path<'m>(&'m self, model: &'m Model) -> OuterPath<'m> {
+        match self {
+            Join::Child { table, root_ref } => OuterPath {
+                holder: *table,
+                root_key: root_ref,
+                row_key: &model.tables[*table].key,
+            },
+            Join::Through {
+                link,
+                root_ref,
+                list_ref,
+                ..
+            } => OuterPath {
+                holder: *link,
+                root_key: root_ref,
+                row_key: list_ref,
+            },
+            Join::Parent { root_column, .. } => OuterPath {
+                holder: model.root,
+                root_key: &model.root_table().key,
+                row_key: root_column,
+            },
+        }
+    }
+
     /// The table whose columns `where` filters on.
     pub fn filtered(&self) -> usize {
         match self {
@@ -85,6 +113,16 @@ impl Join {
             other => other.table(),
         }
     }
+}
+
+/// See [`Join::outer_path`].
+pub(crate) struct OuterPath<'m> {
+    /// Index into [`Model::tables`].
+    pub holder: usize,
+    /// Its columns holding the root's key.
+    pub root_key: &'m [String],
+    /// Its columns holding the list row's key.
+    pub row_key: &'m [String],
 }
 
 /// A column of the document (or of a list's object).

@@ -48,9 +48,12 @@ pub(crate) fn decode(text: &str, count: usize) -> Option<Vec<String>> {
 
 /// `t.a, t.b`: the key columns of the row `alias`, in key order (`ORDER BY`, row values).
 pub(crate) fn columns(table: &Table, alias: &str, suffix: &str) -> String {
-    table
-        .key
-        .iter()
+    columns_of(&table.key, alias, suffix)
+}
+
+/// [`columns`] of the columns `key` (a key, or the refs that hold one).
+pub(crate) fn columns_of(key: &[String], alias: &str, suffix: &str) -> String {
+    key.iter()
         .map(|column| format!("{alias}.{column}{suffix}"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -78,7 +81,12 @@ pub(crate) fn text_of(key: &[String], alias: &str) -> String {
 /// The key values in the text `param` (see [`decode`]), each cast to its column's type, in SQL:
 /// as many expressions as [`columns`], for row comparisons.
 pub(crate) fn values(table: &Table, param: &str) -> String {
-    match (table.key.as_slice(), table.key_types.as_slice()) {
+    values_of(&table.key, &table.key_types, param)
+}
+
+/// [`values`] for key columns and their types not in a [`Table`].
+fn values_of(key: &[String], key_types: &[String], param: &str) -> String {
+    match (key, key_types) {
         ([_], [key_type]) => format!("{param}::text::{key_type}"),
         (_, types) => types
             .iter()
@@ -109,22 +117,14 @@ pub(crate) fn any(table: &Table, alias: &str, param: &str) -> String {
     any_of(&table.key, &table.key_types, alias, param)
 }
 
-/// [`any`] for key columns and their types not (yet) in a [`Table`].
+/// [`any`] for key columns and their types not in a [`Table`].
 pub(crate) fn any_of(key: &[String], key_types: &[String], alias: &str, param: &str) -> String {
-    let probe = Table {
-        relation: String::new(),
-        key: key.to_vec(),
-        key_types: key_types.to_vec(),
-        changed_by: None,
-        fan_out: None,
-        captured: Vec::new(),
-    };
     match (key, key_types) {
         ([column], [key_type]) => format!("{alias}.{column} = ANY({param}::text[]::{key_type}[])"),
         _ => format!(
             "({}) IN (SELECT {} FROM unnest({param}::text[]) AS k(id))",
-            columns(&probe, alias, ""),
-            values(&probe, "k.id")
+            columns_of(key, alias, ""),
+            values_of(key, key_types, "k.id")
         ),
     }
 }

@@ -117,44 +117,27 @@ pub(super) fn nested_query(
     exprs: &[String],
     column_type: &impl Fn(usize, &str) -> ColumnType,
 ) -> String {
-    let root = model.root_table();
-    let of = |alias: &str, columns: &[String]| {
-        columns
-            .iter()
-            .map(|c| format!("{alias}.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let path = join.outer_path(model);
+    let alias = match join {
+        Join::Child { .. } => "o",
+        Join::Through { .. } => "l",
+        Join::Parent { .. } => "r",
     };
-    let outer_keys = match join {
-        Join::Child { table, root_ref } => format!(
-            "SELECT {} FROM {} o WHERE {}",
-            of("o", &model.tables[*table].key),
-            model.tables[*table].relation,
-            keys_in(root_ref, &casts(*table, root_ref, column_type), "o"),
+    let outer_keys = format!(
+        "SELECT {} FROM {} {alias} WHERE {}",
+        composite::columns_of(path.row_key, alias, ""),
+        model.tables[path.holder].relation,
+        keys_in(
+            path.root_key,
+            &casts(path.holder, path.root_key, column_type),
+            alias
         ),
-        Join::Through {
-            link,
-            root_ref,
-            list_ref,
-            ..
-        } => format!(
-            "SELECT {} FROM {} l WHERE {}",
-            of("l", list_ref),
-            model.tables[*link].relation,
-            keys_in(root_ref, &casts(*link, root_ref, column_type), "l"),
-        ),
-        Join::Parent { root_column, .. } => format!(
-            "SELECT {} FROM {} r WHERE {}",
-            of("r", root_column),
-            root.relation,
-            keys_in(&root.key, &casts(model.root, &root.key, column_type), "r"),
-        ),
-    };
+    );
     let exprs: String = exprs.iter().map(|e| format!(", {e}")).collect();
     format!(
         "SELECT {}{exprs} FROM {} t WHERE ({}) IN ({outer_keys})",
         composite::text_of(&inner.via, "t"),
         model.tables[inner.table].relation,
-        of("t", &inner.via),
+        composite::columns_of(&inner.via, "t", ""),
     )
 }
