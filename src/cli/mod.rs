@@ -5,7 +5,6 @@ mod check;
 mod dead_letter;
 mod export;
 mod init;
-mod listen;
 mod logical;
 mod pipelines;
 mod polling;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tracing::{error, info, warn};
 
-use super::{compiled, connect, listen, load_state, schema_change, worker, AppError};
-use crate::config::{redact_url, Capture, Config};
+use super::{compiled, connect, load_state, schema_change, worker, AppError};
+use crate::config::{redact_url, Config};
 use crate::declaration::Declared;
 use crate::load::WriteReport;
 use crate::pipeline::{Engine, Remedy, Request, Servers};
@@ -157,7 +157,6 @@ async fn work(
     postgres.ping().await?;
     crate::pipeline::check_schema(&*pipeline, &postgres).await?;
     elastic.ping().await?;
-    let pool = postgres.pool().clone();
     let servers = Servers {
         pg: postgres,
         es: elastic,
@@ -165,10 +164,6 @@ async fn work(
     let mut engine = Engine::new(Arc::clone(&pipeline), servers, state, config);
     engine.check_capture().await?;
     engine.prepare(&index_config, mode.request).await?;
-    let mut wake = match (mode.once, config.sync.capture) {
-        (false, Capture::Triggers) => Some(listen::Wake::listen(&pool, &retry).await?),
-        _ => None,
-    };
     loop {
         if let Err(err) = engine.sync().await {
             match err.remedy() {
@@ -191,19 +186,16 @@ async fn work(
                 }
                 Remedy::Stop => {
                     // Its stream let go of, so that the slot is free when the pipeline resumes.
-                    engine.close_stream().await;
+                    engine.close_capture().await;
                     return Err(err.into());
                 }
             }
             continue;
         }
         if mode.once {
-            engine.close_stream().await;
+            engine.close_capture().await;
             return Ok(engine.totals());
         }
-        match config.sync.capture {
-            Capture::Logical => engine.wait_for_changes(config.sync.poll_interval).await,
-            _ => listen::wait(wake.as_mut(), config.sync.poll_interval).await,
-        }
+        engine.wait_for_changes(config.sync.poll_interval).await;
     }
 }

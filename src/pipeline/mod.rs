@@ -4,19 +4,15 @@
 /// The data path: back-fill pages and change units built into documents and written in order.
 mod stages {
     pub(super) mod backfill;
-    pub(super) mod captured;
-    pub(super) mod changes;
-    pub(super) mod guard;
     pub(super) mod in_order;
-    pub(super) mod lag;
-    pub(super) mod logical;
     pub(super) mod partitions;
     pub(super) mod progress;
-    pub(super) mod slot;
     pub(super) mod spawned;
     pub(super) mod truncated;
     pub(super) mod units;
 }
+/// Change capture, one folder per mode behind one interface (`capture::Follower`).
+mod capture;
 /// The index behind the alias: what it needs at start (`plan`, `prepare`) and rebuilds.
 mod lifecycle {
     pub(super) mod plan;
@@ -32,6 +28,7 @@ mod oneshot {
     pub(super) mod verify;
 }
 
+pub(crate) use capture::{grant_for, guarded, lag};
 pub(crate) use lifecycle::plan::Request;
 pub(crate) use lifecycle::prepare::wanted_hash;
 pub(crate) use lifecycle::trust::alias_trouble;
@@ -39,8 +36,6 @@ pub(crate) use oneshot::export::export;
 pub(crate) use oneshot::replay::replay_dead_letters;
 pub(crate) use oneshot::schema::check_schema;
 pub(crate) use oneshot::verify::{verify, VerifyMode, VerifyReport};
-pub(crate) use stages::guard::{grant_for, guarded};
-pub(crate) use stages::lag::lag;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -51,7 +46,7 @@ use futures_util::{Stream, StreamExt};
 use sqlx::PgPool;
 use tracing::info;
 
-use crate::config::{Capture, Config, PollingGuard};
+use crate::config::Config;
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, WriteReport};
@@ -211,13 +206,8 @@ pub(crate) struct Engine<P> {
     batch_size: u32,
     bulk_concurrency: usize,
     tune_backfill: bool,
-    capture: Capture,
-    polling_guard: PollingGuard,
-    held_back_after: std::time::Duration,
-    /// The session last named for holding polling back (named once, not every cycle).
-    named_holder: Option<i32>,
-    /// This pipeline's name among the consumers of recorded changes: `<pipeline>@<alias>`.
-    consumer: String,
+    /// The capture mode, with what it keeps between cycles.
+    follower: capture::Follower,
     keep_previous: u32,
     totals: WriteReport,
     /// Operations the live index had applied, and those pg2es had sent it, at the last look
@@ -225,8 +215,6 @@ pub(crate) struct Engine<P> {
     watch: Option<lifecycle::trust::Look>,
     /// What `verify --repair` beside this worker had the index apply (`state/repairs.rs`).
     repair_ledger: PathBuf,
-    /// The replication slot's reader in logical mode.
-    logical: Option<stages::logical::Reader>,
 }
 
 /// What the engine is given to work with.
@@ -238,17 +226,14 @@ pub(crate) struct Servers {
 impl<P: Pipeline> Engine<P> {
     pub fn new(pipeline: Arc<P>, servers: Servers, state: State, config: &Config) -> Self {
         let sync = &config.sync;
-        let consumer = format!("{}@{}", pipeline.name(), servers.es.index_name());
-        let (pipeline_name, alias) = (
-            pipeline.name().to_owned(),
-            servers.es.index_name().to_owned(),
-        );
-        let pipeline_name = pipeline_name.as_str();
-        crate::metrics::get().pipeline_started(pipeline.name());
-        let state_path = config.state_path(pipeline.name());
+        let pipeline_name = pipeline.name();
+        crate::metrics::get().pipeline_started(pipeline_name);
+        let state_path = config.state_path(pipeline_name);
+        let follower = capture::Follower::new(pipeline_name, servers.es.index_name(), config);
+        let repair_ledger = config.repair_ledger_path(pipeline_name);
         Self {
             pipeline,
-            consumer,
+            follower,
             pg: servers.pg,
             es: servers.es,
             rebuild_es: None,
@@ -258,45 +243,11 @@ impl<P: Pipeline> Engine<P> {
             batch_size: sync.batch_size,
             bulk_concurrency: sync.bulk_concurrency as usize,
             tune_backfill: sync.tune_backfill,
-            capture: sync.capture,
-            polling_guard: sync.polling_guard,
-            held_back_after: sync.held_back_after,
-            named_holder: None,
             keep_previous: config.index.keep_previous,
             totals: WriteReport::default(),
             watch: None,
-            repair_ledger: config.repair_ledger_path(pipeline_name),
-            logical: (sync.capture == Capture::Logical).then(|| {
-                let slot = crate::extract::Slot::of(pipeline_name, &alias);
-                stages::logical::Reader::new(slot, &config.postgres)
-            }),
+            repair_ledger,
         }
-    }
-
-    /// Refuses to start in exact mode when the triggers are not there (or do not fire), and in
-    /// polling mode when the late-commit guard cannot see every session.
-    pub async fn check_capture(&mut self) -> Result<(), SyncError> {
-        if self.capture == Capture::Polling {
-            self.check_polling_guard().await?;
-        }
-        if self.capture == Capture::Triggers {
-            let mut missing = self.pg.capture_missing(self.pipeline.tables()).await?;
-            if !missing.is_empty() {
-                missing = self.capture_partitions_missing(missing).await?;
-            }
-            if !missing.is_empty() {
-                return Err(SyncError::CaptureMissing(missing));
-            }
-            let unfired = self.pg.capture_unfired(self.pipeline.tables()).await?;
-            if !unfired.is_empty() {
-                return Err(SyncError::CaptureUnfired(unfired));
-            }
-            self.pg.register_consumer(&self.consumer).await?;
-        }
-        if self.capture == Capture::Logical {
-            self.check_slot().await?;
-        }
-        Ok(())
     }
 
     /// Everything written since this engine started.
@@ -325,14 +276,6 @@ impl<P: Pipeline> Engine<P> {
         self.save().await?;
         crate::metrics::get().cycle_finished(self.pipeline.name());
         Ok(())
-    }
-
-    async fn follow_changes(&mut self) -> Result<(), SyncError> {
-        match self.capture {
-            Capture::Polling => self.catch_up().await,
-            Capture::Triggers => self.consume_recorded().await,
-            Capture::Logical => self.consume_logical().await,
-        }
     }
 
     /// Builds `units` ahead and writes them one after another, calling `acknowledged` with each

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::stream;
-use tracing::{error, info, warn};
+use tracing::info;
 
 use crate::config::Capture;
 use crate::extract::{any_partitioned, Member, Trees};
@@ -115,7 +115,7 @@ impl<P: Pipeline> Engine<P> {
         }
         // Until what the moves ask for is written, the old trees stay the ones to compare with.
         self.state.partitions = Some(before.clone());
-        let moves = compare(&before, &now, self.capture);
+        let moves = compare(&before, &now, self.follower.mode());
         self.capture_new_partitions(&moves.new_partitions).await?;
         let gone = self.read_moved_rows(&moves).await?;
         let mut unseen: Vec<String> = moves
@@ -194,66 +194,6 @@ impl<P: Pipeline> Engine<P> {
         }
         self.capture_new_partitions(&new).await?;
         Ok(self.pg.capture_missing(self.pipeline.tables()).await?)
-    }
-
-    /// Gives partitions that joined what this capture mode needs of each partition. One
-    /// that cannot get it stops the pipeline, naming it: its changes would be missed.
-    async fn capture_new_partitions(&mut self, new: &[(String, Member)]) -> Result<(), SyncError> {
-        if new.is_empty() {
-            return Ok(());
-        }
-        match self.capture {
-            Capture::Polling => Ok(()),
-            Capture::Triggers => {
-                for (relation, member) in new {
-                    if let Err(err) = self.pg.capture_partition(relation, &member.name).await {
-                        if err.is_lock_timeout() {
-                            // Each attempt was logged; the partition stays new for the next
-                            // start: the watch keeps the old trees until its moves are written.
-                            error!(partition = member.name, relation, "a new partition of a followed table: its capture triggers waited for other transactions' locks on it past sync.retry.max_attempts; end those transactions");
-                            return Err(err.into());
-                        }
-                        error!(partition = member.name, relation, error = %err, "a new partition of a followed table has no capture triggers and pg2es cannot put them there: run `pg2es setup`");
-                        return Err(SyncError::CaptureMissing(vec![format!(
-                            "{} (partition of {relation})",
-                            member.name
-                        )]));
-                    }
-                    info!(
-                        partition = member.name,
-                        relation, "capture triggers put on a new partition"
-                    );
-                }
-                Ok(())
-            }
-            Capture::Logical => {
-                let tables = self.pipeline.tables().to_vec();
-                match self.pg.widen_identities(&tables).await {
-                    Ok(set) => {
-                        for (partition, identity) in set {
-                            warn!(
-                                partition,
-                                identity, "replica identity set on a new partition"
-                            );
-                        }
-                        Ok(())
-                    }
-                    Err(err) if err.is_lock_timeout() => {
-                        let names: Vec<String> = new.iter().map(|(_, m)| m.name.clone()).collect();
-                        error!(partitions = names.join(", "), "new partitions of a followed table: their replica identity waited for other transactions' locks past sync.retry.max_attempts; end those transactions");
-                        Err(err.into())
-                    }
-                    Err(err) => {
-                        let names: Vec<String> = new.iter().map(|(_, m)| m.name.clone()).collect();
-                        error!(partitions = names.join(", "), error = %err, "cannot give new partitions a replica identity that carries the recorded columns: run `pg2es setup`");
-                        Err(SyncError::LogicalUnavailable(vec![format!(
-                            "the replica identity of the new partitions {} does not carry the recorded columns: run `pg2es setup`",
-                            names.join(", ")
-                        )]))
-                    }
-                }
-            }
-        }
     }
 }
 

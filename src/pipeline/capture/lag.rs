@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::Follower;
 use crate::config::Capture;
 use crate::extract::{start_cursor, PgError, Postgres, Table};
 use crate::pipeline::{Engine, Pipeline, SyncError};
@@ -41,18 +42,15 @@ impl<P: Pipeline> Engine<P> {
     /// back-fill progress says more).
     pub(in crate::pipeline) async fn measure_lag(&self) -> Result<(), SyncError> {
         // Logical mode measures it as it streams.
-        if !self.state.backfill.done || self.capture == Capture::Logical {
-            return Ok(());
-        }
+        let consumer = match &self.follower {
+            _ if !self.state.backfill.done => return Ok(()),
+            Follower::Logical(_) => return Ok(()),
+            Follower::Triggers(triggers) => triggers.consumer.as_str(),
+            Follower::Polling(_) => "",
+        };
         let tables = self.pipeline.tables();
-        let seconds = lag(
-            &self.pg,
-            tables,
-            &self.state.cursors,
-            self.capture,
-            &self.consumer,
-        )
-        .await?;
+        let capture = self.follower.mode();
+        let seconds = lag(&self.pg, tables, &self.state.cursors, capture, consumer).await?;
         crate::metrics::get().lag(self.pipeline.name(), seconds);
         Ok(())
     }

@@ -2,9 +2,9 @@
 //! the positions were read from), and made again when Postgres dropped or invalidated it;
 //! each time it is, the index is rebuilt behind the alias.
 
-use tracing::error;
+use tracing::{error, warn};
 
-use crate::extract::Slot;
+use crate::extract::{Member, Slot};
 use crate::pipeline::{Engine, Pipeline, SyncError};
 
 /// Why the slot's position does not follow the index's: the state names another slot, or
@@ -191,6 +191,41 @@ impl<P: Pipeline> Engine<P> {
             crate::metrics::get().slot(self.pipeline.name(), state.retained_bytes.unwrap_or(0));
         }
         Ok(())
+    }
+
+    /// A replica identity that carries the recorded columns on partitions that joined a
+    /// followed table.
+    pub(in crate::pipeline) async fn identify_new_partitions(
+        &mut self,
+        new: &[(String, Member)],
+    ) -> Result<(), SyncError> {
+        let tables = self.pipeline.tables().to_vec();
+        let names = || -> String {
+            let names: Vec<&str> = new.iter().map(|(_, m)| m.name.as_str()).collect();
+            names.join(", ")
+        };
+        match self.pg.widen_identities(&tables).await {
+            Ok(set) => {
+                for (partition, identity) in set {
+                    warn!(
+                        partition,
+                        identity, "replica identity set on a new partition"
+                    );
+                }
+                Ok(())
+            }
+            Err(err) if err.is_lock_timeout() => {
+                error!(partitions = names(), "new partitions of a followed table: their replica identity waited for other transactions' locks past sync.retry.max_attempts; end those transactions");
+                Err(err.into())
+            }
+            Err(err) => {
+                error!(partitions = names(), error = %err, "cannot give new partitions a replica identity that carries the recorded columns: run `pg2es setup`");
+                Err(SyncError::LogicalUnavailable(vec![format!(
+                    "the replica identity of the new partitions {} does not carry the recorded columns: run `pg2es setup`",
+                    names()
+                )]))
+            }
+        }
     }
 }
 

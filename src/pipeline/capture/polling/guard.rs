@@ -7,8 +7,10 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
+use super::Polling;
 use crate::config::PollingGuard;
 use crate::extract::{ChangeKind, Table};
+use crate::pipeline::capture::Follower;
 use crate::pipeline::{Engine, Pipeline, SyncError};
 
 /// Whether any of `tables` is polled by a timestamp, the only kind the guard protects.
@@ -35,9 +37,16 @@ pub(crate) fn grant_for(role: &str) -> String {
 }
 
 impl<P: Pipeline> Engine<P> {
+    fn polling(&mut self) -> &mut Polling {
+        match &mut self.follower {
+            Follower::Polling(polling) => polling,
+            _ => unreachable!("the late-commit guard in polling mode only"),
+        }
+    }
+
     /// Start-up in polling mode: a guard that cannot see every session is refused.
-    pub(in crate::pipeline) async fn check_polling_guard(&self) -> Result<(), SyncError> {
-        if self.polling_guard == PollingGuard::Off || !guarded(self.pipeline.tables()) {
+    pub(in crate::pipeline) async fn check_polling_guard(&mut self) -> Result<(), SyncError> {
+        if self.polling().guard == PollingGuard::Off || !guarded(self.pipeline.tables()) {
             return Ok(());
         }
         let (sees_all, role) = self.pg.sees_all_sessions().await?;
@@ -56,14 +65,15 @@ impl<P: Pipeline> Engine<P> {
     ) -> Result<DateTime<Utc>, SyncError> {
         let horizon = self.pg.horizon().await?;
         let pipeline = self.pipeline.name().to_owned();
-        if self.polling_guard == PollingGuard::Off {
+        let polling = self.polling();
+        if polling.guard == PollingGuard::Off {
             crate::metrics::get().horizon_age(&pipeline, 0.0);
             return Ok(horizon.now);
         }
         let age = horizon.age();
         crate::metrics::get().horizon_age(&pipeline, age.as_secs_f64());
-        match horizon.held_back(self.held_back_after) {
-            Some(open) if self.named_holder != Some(open.pid) => {
+        match horizon.held_back(polling.held_back_after) {
+            Some(open) if polling.named_holder != Some(open.pid) => {
                 warn!(
                     pipeline,
                     pid = open.pid,
@@ -73,11 +83,11 @@ impl<P: Pipeline> Engine<P> {
                     open_seconds = age.as_secs(),
                     "polling held back by an open transaction: nothing committed after it began is read until it ends (end that session, set idle_in_transaction_session_timeout, or use sync.capture: triggers)"
                 );
-                self.named_holder = Some(open.pid);
+                polling.named_holder = Some(open.pid);
             }
             Some(_) => {}
             None => {
-                if let Some(pid) = self.named_holder.take() {
+                if let Some(pid) = polling.named_holder.take() {
                     info!(
                         pipeline,
                         pid, "polling no longer held back by that transaction"

@@ -8,6 +8,8 @@
 //! behind the alias (the caller does, on `SyncError::RebuildNeeded`); a rebuild in progress
 //! then starts over, since what it wrote before may hold rows that are gone.
 
+mod slot;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use futures_util::stream;
 use pgwire_replication::Lsn;
 use tracing::{info, warn};
 
+use super::Follower;
 use crate::config::PostgresConfig;
 use crate::extract::LogicalError;
 use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
@@ -38,6 +41,13 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// Sends the last confirmation and closes the stream.
+    pub async fn close(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            stream.close().await;
+        }
+    }
+
     pub fn new(slot: Slot, postgres: &PostgresConfig) -> Self {
         Self {
             slot,
@@ -110,9 +120,10 @@ fn age(committed_at: i64) -> f64 {
 
 impl<P: Pipeline> Engine<P> {
     pub(super) fn reader(&mut self) -> &mut Reader {
-        self.logical
-            .as_mut()
-            .expect("a logical reader in logical mode")
+        match &mut self.follower {
+            Follower::Logical(reader) => reader,
+            _ => unreachable!("a slot's reader in logical mode only"),
+        }
     }
 
     /// One cycle: reads the stream up to a mark written now, writing the documents the
@@ -310,7 +321,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// Between cycles: waits up to `interval` for a change of a followed table, confirming
     /// the positions keepalives bring meanwhile (nothing followed changed before them).
-    pub(crate) async fn wait_for_changes(&mut self, interval: Duration) {
+    pub(super) async fn wait_for_streamed(&mut self, interval: Duration) {
         let deadline = tokio::time::Instant::now() + interval;
         loop {
             let idle = self.reader().carry.is_empty();
@@ -334,13 +345,6 @@ impl<P: Pipeline> Engine<P> {
                     return;
                 }
             }
-        }
-    }
-
-    /// Sends the last confirmation and closes the stream (`sync --once`).
-    pub(crate) async fn close_stream(&mut self) {
-        if let Some(stream) = self.logical.as_mut().and_then(|r| r.stream.take()) {
-            stream.close().await;
         }
     }
 }

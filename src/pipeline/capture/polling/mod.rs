@@ -3,15 +3,38 @@
 //! The cursor never passes the start of a transaction still open, so a late commit is read
 //! once it commits (see `horizon.sql`).
 
+pub(crate) mod guard;
+
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use futures_util::{stream, Stream, TryStreamExt};
 use tracing::debug;
 
+use crate::config::{PollingGuard, SyncConfig};
 use crate::extract::{start_cursor, Postgres, Table};
-use crate::pipeline::stages::units::Unit;
+use crate::pipeline::stages::units::{fan_out_units, Unit};
 use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
 use crate::state::Cursor;
 use crate::transform::Key;
+
+/// What polling keeps between cycles: the late-commit guard's settings, and the session it
+/// last named for holding polling back (named once, not every cycle).
+pub(crate) struct Polling {
+    guard: PollingGuard,
+    held_back_after: Duration,
+    named_holder: Option<i32>,
+}
+
+impl Polling {
+    pub fn new(sync: &SyncConfig) -> Self {
+        Self {
+            guard: sync.polling_guard,
+            held_back_after: sync.held_back_after,
+            named_holder: None,
+        }
+    }
+}
 
 impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn catch_up(&mut self) -> Result<(), SyncError> {
@@ -81,39 +104,4 @@ fn change_units(
         }
     })
     .try_flatten()
-}
-
-/// The root documents that changed child rows touch, a page per unit; the last unit carries
-/// `mark` (an empty unit when no document is touched).
-pub(in crate::pipeline) async fn fan_out_units<M>(
-    pg: &Postgres,
-    sql: &str,
-    changed: &[Key],
-    batch_size: u32,
-    mark: M,
-) -> Result<Vec<Unit<M>>, SyncError> {
-    let mut units = Vec::new();
-    let mut after = None;
-    loop {
-        let roots = pg.fan_out(sql, changed, after.as_ref(), batch_size).await?;
-        let full = roots.len() == batch_size as usize;
-        after = roots.last().cloned();
-        if !roots.is_empty() {
-            units.push(Unit {
-                ids: roots,
-                mark: None,
-            });
-        }
-        if !full {
-            break;
-        }
-    }
-    match units.last_mut() {
-        Some(last) => last.mark = Some(mark),
-        None => units.push(Unit {
-            ids: Vec::new(),
-            mark: Some(mark),
-        }),
-    }
-    Ok(units)
 }
