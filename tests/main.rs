@@ -42,6 +42,7 @@ mod standby;
 mod state_faults;
 mod truncate_rebuild;
 mod trust;
+mod turns;
 mod types;
 mod verify;
 mod versions;

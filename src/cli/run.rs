@@ -162,6 +162,9 @@ async fn work(
         es: elastic,
     };
     let mut engine = Engine::new(Arc::clone(&pipeline), servers, state, config);
+    if !mode.once {
+        engine.until_stopped();
+    }
     engine.check_capture().await?;
     engine.prepare(&index_config, mode.request).await?;
     loop {

@@ -208,6 +208,8 @@ pub(crate) struct Engine<P> {
     tune_backfill: bool,
     /// The capture mode, with what it keeps between cycles.
     follower: capture::Follower,
+    /// How long a pass over the changes runs while more keep coming (`None`: to the end).
+    turn: Option<std::time::Duration>,
     keep_previous: u32,
     totals: WriteReport,
     /// Operations the live index had applied, and those pg2es had sent it, at the last look
@@ -234,6 +236,7 @@ impl<P: Pipeline> Engine<P> {
         Self {
             pipeline,
             follower,
+            turn: None,
             pg: servers.pg,
             es: servers.es,
             rebuild_es: None,
@@ -248,6 +251,13 @@ impl<P: Pipeline> Engine<P> {
             watch: None,
             repair_ledger,
         }
+    }
+
+    /// Runs until stopped: a pass over the changes gives the rest of the engine its turn
+    /// after [`capture::TURN`] (without this, a pass reads every change committed before it
+    /// started, as `sync --once` must).
+    pub fn until_stopped(&mut self) {
+        self.turn = Some(capture::TURN);
     }
 
     /// Everything written since this engine started.

@@ -31,6 +31,14 @@ use crate::config::{Capture, Config};
 use crate::extract::{Member, Slot};
 use crate::pipeline::{Engine, Pipeline, SyncError};
 
+/// How long one pass over the changes runs, once the worker runs until stopped, before it
+/// ends at the next transaction boundary (logical) or page (triggers) while changes keep
+/// coming: the rest of the engine gets its turn (the rebuild's slices and its alias swap, the
+/// alias and partition checks, the state file) also when the changes come faster than they are
+/// indexed, and the next cycle reads on at once. Polling reads up to a horizon fixed at the
+/// start of its pass; `sync --once` reads every change committed before it started.
+pub(crate) const TURN: Duration = Duration::from_secs(2);
+
 /// The capture mode a pipeline runs, with what it keeps between cycles.
 pub(crate) enum Follower {
     Polling(polling::Polling),

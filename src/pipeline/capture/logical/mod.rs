@@ -13,6 +13,8 @@ mod slot;
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures_util::stream;
 use pgwire_replication::Lsn;
 use tracing::{info, warn};
@@ -149,6 +151,7 @@ impl<P: Pipeline> Engine<P> {
             }
             false => None,
         };
+        let until = self.turn.map(|turn| Instant::now() + turn);
         let mut batch = Batch::default();
         let mut truncated: Option<(Vec<String>, Option<Lsn>)> = None;
         let mut at_boundary = false;
@@ -183,7 +186,9 @@ impl<P: Pipeline> Engine<P> {
                     }
                     batch.position = Some(position);
                     at_boundary = true;
-                    if fence.is_some_and(|fence| position >= fence) {
+                    if fence.is_some_and(|fence| position >= fence)
+                        || until.is_some_and(|until| Instant::now() >= until)
+                    {
                         break;
                     }
                 }

@@ -12,6 +12,8 @@ use futures_util::stream;
 use sqlx::PgPool;
 use tracing::{debug, error, info, warn};
 
+use tokio::time::Instant;
+
 use super::Follower;
 use crate::declaration::Touch;
 use crate::extract::{Change, Member};
@@ -25,6 +27,8 @@ pub(crate) struct Triggers {
     pub consumer: String,
     /// Listening for the triggers' notifications, from the first wait on.
     wake: Option<wake::Wake>,
+    /// The last pass ended before the recorded changes did: the next one starts at once.
+    behind: bool,
 }
 
 impl Triggers {
@@ -32,6 +36,7 @@ impl Triggers {
         Self {
             consumer: format!("{pipeline}@{alias}"),
             wake: None,
+            behind: false,
         }
     }
 
@@ -39,6 +44,9 @@ impl Triggers {
     /// call only starts listening and returns at once, so that a change notified before the
     /// listener was there is read by the cycle that follows.
     pub async fn wait(&mut self, pool: &PgPool, interval: Duration) {
+        if self.behind {
+            return;
+        }
         if let Some(wake) = self.wake.as_mut() {
             return wake.wait(interval).await;
         }
@@ -53,9 +61,9 @@ impl Triggers {
 }
 
 impl<P: Pipeline> Engine<P> {
-    fn consumer(&self) -> String {
-        match &self.follower {
-            Follower::Triggers(triggers) => triggers.consumer.clone(),
+    fn triggers(&mut self) -> &mut Triggers {
+        match &mut self.follower {
+            Follower::Triggers(triggers) => triggers,
             _ => unreachable!("a change consumer in triggers mode only"),
         }
     }
@@ -74,7 +82,8 @@ impl<P: Pipeline> Engine<P> {
         if !unfired.is_empty() {
             return Err(SyncError::CaptureUnfired(unfired));
         }
-        self.pg.register_consumer(&self.consumer()).await?;
+        let consumer = self.triggers().consumer.clone();
+        self.pg.register_consumer(&consumer).await?;
         Ok(())
     }
 
@@ -107,7 +116,8 @@ impl<P: Pipeline> Engine<P> {
 
     pub(in crate::pipeline) async fn consume_recorded(&mut self) -> Result<(), SyncError> {
         let before = self.totals;
-        let consumer = self.consumer();
+        let consumer = self.triggers().consumer.clone();
+        let until = self.turn.map(|turn| Instant::now() + turn);
         loop {
             let page = self.pg.recorded_changes(&consumer).await?;
             let units = self.recorded_units(&page.changes).await?;
@@ -118,7 +128,9 @@ impl<P: Pipeline> Engine<P> {
                 self.repair_after_truncate(&truncated).await?;
             }
             self.pg.acknowledge_changes(&consumer, &page.next).await?;
-            if !page.more {
+            // Changes that keep coming end the pass after its turn; the next reads on at once.
+            self.triggers().behind = page.more;
+            if !page.more || until.is_some_and(|until| Instant::now() >= until) {
                 break;
             }
         }
