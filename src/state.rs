@@ -15,8 +15,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(debug_assertions)]
 mod failpoint;
 mod repairs;
+mod store;
 
 pub(crate) use repairs::{RepairLedger, RepairRecord};
+#[cfg(test)]
+pub(crate) use store::MemoryStore;
+pub(crate) use store::{StateFile, StateStore};
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =

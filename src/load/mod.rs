@@ -7,10 +7,13 @@ mod dead_letter;
 mod error;
 mod index_config;
 pub(crate) mod mapping;
+#[cfg(test)]
+pub(crate) mod memory;
 pub(crate) mod privileges;
 mod probes;
 mod read;
 mod settings;
+mod sink;
 mod writes;
 
 use std::path::Path;
@@ -29,6 +32,7 @@ pub(crate) use error::EsError;
 pub(crate) use index_config::{config_hash, index_body, index_name, read_index_config, IndexMeta};
 pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
+pub(crate) use sink::Sink;
 
 use self::bulk::Outcome;
 use crate::config::ElasticsearchConfig;

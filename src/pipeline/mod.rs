@@ -5,8 +5,11 @@
 mod stages {
     pub(super) mod backfill;
     pub(super) mod in_order;
+    #[cfg(test)]
+    pub(super) mod memory;
     pub(super) mod partitions;
     pub(super) mod progress;
+    pub(super) mod source;
     pub(super) mod spawned;
     pub(super) mod truncated;
     pub(super) mod units;
@@ -50,7 +53,7 @@ use crate::config::Config;
 use crate::declaration::{Declared, Touch};
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, WriteReport};
-use crate::state::{self, State, StateError};
+use crate::state::{self, State, StateError, StateStore};
 use crate::transform::{actions_for, Action, Document, Key};
 
 use self::stages::units::Unit;
@@ -201,7 +204,8 @@ pub(crate) struct Engine<P> {
     rebuild_es: Option<Elastic>,
     /// A rollback's pass over the earlier index's ids, looking for rows gone meanwhile.
     extras: Option<IdScroll>,
-    state_path: PathBuf,
+    /// Where the state is kept (the state file).
+    store: Box<dyn StateStore>,
     state: State,
     batch_size: u32,
     bulk_concurrency: usize,
@@ -230,7 +234,9 @@ impl<P: Pipeline> Engine<P> {
         let sync = &config.sync;
         let pipeline_name = pipeline.name();
         crate::metrics::get().pipeline_started(pipeline_name);
-        let state_path = config.state_path(pipeline_name);
+        let store = Box::new(state::StateFile {
+            path: config.state_path(pipeline_name),
+        });
         let follower = capture::Follower::new(pipeline_name, servers.es.index_name(), config);
         let repair_ledger = config.repair_ledger_path(pipeline_name);
         Self {
@@ -241,7 +247,7 @@ impl<P: Pipeline> Engine<P> {
             es: servers.es,
             rebuild_es: None,
             extras: None,
-            state_path,
+            store,
             state,
             batch_size: sync.batch_size,
             bulk_concurrency: sync.bulk_concurrency as usize,
@@ -297,7 +303,7 @@ impl<P: Pipeline> Engine<P> {
         // What a unit's mark changes in the state; `true`: saved before the next unit.
         mut acknowledged: impl FnMut(&mut Self, M) -> bool,
     ) -> Result<(), SyncError> {
-        let built = stages::units::built(Arc::clone(&self.pipeline), self.pg.clone(), units);
+        let built = stages::units::built(self.rows(), units);
         let mut built = std::pin::pin!(built);
         while let Some(unit) = built.next().await {
             let unit = unit?;
@@ -321,8 +327,16 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
+    /// The pipeline's rows in Postgres, as the data path reads them.
+    fn rows(&self) -> stages::source::Rows<P> {
+        stages::source::Rows {
+            pipeline: Arc::clone(&self.pipeline),
+            pg: self.pg.clone(),
+        }
+    }
+
     async fn save(&mut self) -> Result<(), SyncError> {
-        state::store(&self.state_path, &self.state).await?;
+        self.store.store(&self.state).await?;
         Ok(())
     }
 }

@@ -49,7 +49,7 @@ impl<P: Pipeline> Engine<P> {
     ) -> Result<bool, SyncError> {
         if let Some(recorded) = &self.state.source {
             if recorded != source {
-                error!(state_file = %self.state_path.display(), written_for = %recorded, now = %source, "the state file belongs to another database: its cursors mean nothing here and the index holds that database's rows; rebuilding behind the alias");
+                error!(state_file = %self.store.describe(), written_for = %recorded, now = %source, "the state file belongs to another database: its cursors mean nothing here and the index holds that database's rows; rebuilding behind the alias");
                 return Ok(true);
             }
         }

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use crate::extract::Postgres;
 use crate::load::Elastic;
 use crate::pipeline::stages::backfill::{built_batches, Stop};
+use crate::pipeline::stages::source::Rows;
 use crate::pipeline::{Pipeline, SyncError};
 use crate::transform::Action;
 
@@ -40,7 +41,11 @@ pub(crate) async fn export<P: Pipeline>(
     batch_size: u32,
     dir: Option<&Path>,
 ) -> Result<ExportReport, SyncError> {
-    let batches = built_batches(pipeline, pg.clone(), None, batch_size, Stop::at_the_end());
+    let rows = Rows {
+        pipeline,
+        pg: pg.clone(),
+    };
+    let batches = built_batches(rows, None, batch_size, Stop::at_the_end());
     let mut batches = std::pin::pin!(batches);
     let mut report = ExportReport::default();
     while let Some(batch) = batches.next().await {

@@ -9,8 +9,9 @@ use serde_json::value::RawValue;
 use futures_util::StreamExt;
 
 use crate::extract::{PgError, Postgres, Table};
-use crate::load::{Elastic, EsError, IdScroll, WriteReport};
+use crate::load::{Elastic, EsError, IdScroll, Sink, WriteReport};
 use crate::pipeline::stages::backfill::{root_pages, Stop};
+use crate::pipeline::stages::source::Roots;
 use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::state::RepairRecord;
 use crate::transform::{same_json, Action, Key};
@@ -128,13 +129,11 @@ impl<P: Pipeline> Verifier<'_, P> {
             batch_size,
             ..
         } = *self;
-        let pages = root_pages(
-            pg.clone(),
-            pipeline.root().clone(),
-            None,
-            batch_size,
-            Stop::at_the_end(),
-        );
+        let roots = Roots {
+            root: pipeline.root().clone(),
+            pg: pg.clone(),
+        };
+        let pages = root_pages(roots, None, batch_size, Stop::at_the_end());
         let mut pages = std::pin::pin!(pages);
         while let Some(ids) = pages.next().await {
             let ids = ids?;
@@ -224,8 +223,8 @@ pub(in crate::pipeline) async fn without_rows(
 }
 
 /// The actions whose document the index does not hold exactly as built, and every delete.
-pub(in crate::pipeline) async fn stale_only(
-    es: &Elastic,
+pub(in crate::pipeline) async fn stale_only<K: Sink>(
+    es: &K,
     actions: Vec<Action>,
 ) -> Result<Vec<Action>, EsError> {
     let ids: Vec<String> = actions

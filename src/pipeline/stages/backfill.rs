@@ -10,11 +10,11 @@ use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 
-use crate::extract::{PgError, Postgres, Table};
-use crate::load::{backfill_settings, Elastic, WriteReport};
+use crate::load::{backfill_settings, Elastic, Sink, WriteReport};
 use crate::pipeline::oneshot::verify;
 use crate::pipeline::stages::in_order::in_order;
 use crate::pipeline::stages::progress::Progress;
+use crate::pipeline::stages::source::{RootKeys, Source};
 use crate::pipeline::stages::spawned::Spawned;
 use crate::pipeline::stages::units::{self, Built, Unit};
 use crate::pipeline::{Engine, Pipeline, SyncError};
@@ -100,13 +100,7 @@ impl<P: Pipeline> Engine<P> {
         };
         let reached_end = Arc::clone(&stop.reached_end);
         let after = self.backfill_mut(target).after.clone();
-        let batches = built_batches(
-            Arc::clone(&self.pipeline),
-            self.pg.clone(),
-            after,
-            self.batch_size,
-            stop,
-        );
+        let batches = built_batches(self.rows(), after, self.batch_size, stop);
         let only_stale = self.only_stale(target);
         let written = written_batches(batches, es.clone(), self.bulk_concurrency, only_stale);
         let mut written = std::pin::pin!(written);
@@ -144,9 +138,7 @@ impl<P: Pipeline> Engine<P> {
         if target == Target::Rebuild {
             self.count_rebuild_refusals(report);
         }
-        let backfill = self.backfill_mut(target);
-        backfill.after = Some(last);
-        backfill.indexed += report.indexed;
+        advance(self.backfill_mut(target), last, report);
     }
 
     /// Changes are followed from the newest row of each table at the start of the back-fill:
@@ -208,18 +200,23 @@ impl<P: Pipeline> Engine<P> {
     }
 }
 
+/// A page ending at `last` was acknowledged, and every page before it: the position moves
+/// past it.
+fn advance(backfill: &mut Backfill, last: Key, report: WriteReport) {
+    backfill.after = Some(last);
+    backfill.indexed += report.indexed;
+}
+
 /// Pages of root ids in key order, each page read after the previous one, none started
 /// after `stop.until`.
-pub(in crate::pipeline) fn root_pages(
-    pg: Postgres,
-    root: Table,
+pub(in crate::pipeline) fn root_pages<S: RootKeys>(
+    source: S,
     after: Option<Key>,
     batch_size: u32,
     stop: Stop,
-) -> impl Stream<Item = Result<Vec<Key>, PgError>> {
+) -> impl Stream<Item = Result<Vec<Key>, SyncError>> {
     futures_util::stream::try_unfold(Some(after), move |next| {
-        let pg = pg.clone();
-        let root = root.clone();
+        let source = source.clone();
         let reached_end = Arc::clone(&stop.reached_end);
         let until = stop.until;
         async move {
@@ -230,7 +227,7 @@ pub(in crate::pipeline) fn root_pages(
             if until.is_some_and(|until| Instant::now() >= until) {
                 return Ok(None);
             }
-            let ids = pg.root_ids(&root, after.as_ref(), batch_size).await?;
+            let ids = source.root_keys(after.as_ref(), batch_size).await?;
             let Some(last) = ids.last().cloned() else {
                 reached_end.store(true, Ordering::SeqCst);
                 return Ok(None);
@@ -242,28 +239,26 @@ pub(in crate::pipeline) fn root_pages(
 }
 
 /// Pages turned into documents by the shared build stage, in order; each carries its last id.
-pub(in crate::pipeline) fn built_batches<P: Pipeline>(
-    pipeline: Arc<P>,
-    pg: Postgres,
+pub(in crate::pipeline) fn built_batches<S: Source>(
+    source: S,
     after: Option<Key>,
     batch_size: u32,
     stop: Stop,
 ) -> impl Stream<Item = Result<Built<Key>, SyncError>> {
-    let root = pipeline.root().clone();
-    let pages = root_pages(pg.clone(), root, after, batch_size, stop).map(|page| {
+    let pages = root_pages(source.clone(), after, batch_size, stop).map(|page| {
         let ids = page?;
         let last = ids.last().cloned();
         Ok(Unit { ids, mark: last })
     });
-    units::built(pipeline, pg, pages)
+    units::built(source, pages)
 }
 
 /// Batches written with `concurrency` bulk requests in flight: a new one starts as soon as any
 /// finishes, and the answers are handed on in the order of the batches. With `only_stale`,
 /// documents the index holds as built are not sent again.
-fn written_batches(
+fn written_batches<K: Sink>(
     batches: impl Stream<Item = Result<Built<Key>, SyncError>>,
-    es: Elastic,
+    es: K,
     concurrency: usize,
     only_stale: bool,
 ) -> impl Stream<Item = Result<(Key, WriteReport), SyncError>> {
@@ -284,4 +279,114 @@ fn written_batches(
         .buffer_unordered(concurrency)
         .map(|joined| joined.and_then(|written| written));
     in_order(completed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::memory::MemoryIndex;
+    use crate::pipeline::stages::memory::MemoryRows;
+    use crate::state::{MemoryStore, State, StateStore};
+
+    const PAGE: u32 = 10;
+
+    /// The back-fill's data path from the stored position on, with `concurrency` bulk requests
+    /// in flight, storing each position handed on as the engine does; what it wrote in all.
+    async fn fill(
+        rows: &MemoryRows,
+        index: &MemoryIndex,
+        store: &MemoryStore,
+        concurrency: usize,
+    ) -> Result<WriteReport, SyncError> {
+        let stored = store.stored().last().cloned();
+        let mut state = stored.unwrap_or_else(|| State::new("test", "test"));
+        let after = state.backfill.after.clone();
+        let batches = built_batches(rows.clone(), after, PAGE, Stop::at_the_end());
+        let written = written_batches(batches, index.clone(), concurrency, false);
+        let mut written = std::pin::pin!(written);
+        let mut total = WriteReport::default();
+        while let Some(page) = written.next().await {
+            let (last, report) = page?;
+            advance(&mut state.backfill, last, report);
+            total += report;
+            store.store(&state).await?;
+        }
+        Ok(total)
+    }
+
+    /// Every key up to the stored position is in the index.
+    fn nothing_stored_past_the_index(rows: &MemoryRows, index: &MemoryIndex, store: &MemoryStore) {
+        let documents = index.documents();
+        for state in store.stored() {
+            let after = state.backfill.after.expect("a stored position").to_string();
+            for key in rows.documents().keys().filter(|key| **key <= after) {
+                assert!(
+                    documents.contains_key(key),
+                    "position {after} stored while {key} was not acknowledged"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_backfill_writes_every_row_and_stores_each_page_end_in_order() {
+        let rows = MemoryRows::numbered(95);
+        let (index, store) = (MemoryIndex::default(), MemoryStore::default());
+        let total = fill(&rows, &index, &store, 3).await.expect("the back-fill");
+        assert_eq!(total.indexed, 95);
+        assert_eq!(index.documents(), rows.documents());
+        let positions: Vec<String> = store
+            .stored()
+            .iter()
+            .map(|state| state.backfill.after.clone().unwrap().to_string())
+            .collect();
+        let ends: Vec<String> = (1..=10)
+            .map(|page| format!("k{:04}", (page * 10).min(95)))
+            .collect();
+        assert_eq!(positions, ends);
+    }
+
+    #[tokio::test]
+    async fn a_backfill_stopped_by_a_failed_request_resumes_from_its_stored_position() {
+        let rows = MemoryRows::numbered(95);
+        let (index, store) = (MemoryIndex::default(), MemoryStore::default());
+        index.fail_request(4);
+        let stopped = fill(&rows, &index, &store, 3).await;
+        assert!(stopped.is_err(), "the failed request stops the back-fill");
+        nothing_stored_past_the_index(&rows, &index, &store);
+        let stored = store
+            .stored()
+            .last()
+            .cloned()
+            .expect("pages before it stored");
+        assert_eq!(stored.backfill.after.unwrap().as_str(), "k0030");
+        // A row changed after its page was written, before the restart: resuming from the
+        // stored position sends the pages after it again, with the rows as they are now.
+        rows.set("k0050", r#"{"n":"changed"}"#);
+        rows.remove("k0060");
+        fill(&rows, &index, &store, 3)
+            .await
+            .expect("the resumed back-fill");
+        assert_eq!(index.documents(), rows.documents());
+        nothing_stored_past_the_index(&rows, &index, &store);
+    }
+
+    #[tokio::test]
+    async fn a_refused_document_is_counted_and_the_rest_are_written() {
+        let rows = MemoryRows::numbered(25);
+        let (index, store) = (MemoryIndex::default(), MemoryStore::default());
+        index.refuse("k0007");
+        let total = fill(&rows, &index, &store, 2).await.expect("the back-fill");
+        assert_eq!((total.indexed, total.dead_lettered), (24, 1));
+        assert_eq!(index.refused(), ["k0007"]);
+        let mut expected = rows.documents();
+        expected.remove("k0007");
+        assert_eq!(index.documents(), expected);
+        let last = store.stored().last().cloned().unwrap();
+        assert_eq!(
+            last.backfill.after.unwrap().as_str(),
+            "k0025",
+            "the position passes it"
+        );
+    }
 }

@@ -3,13 +3,12 @@
 //! back-fill position, a cursor, changes to forget) is acted on once it and everything before
 //! it were acknowledged.
 
-use std::sync::Arc;
-
 use futures_util::{Stream, StreamExt};
 
 use crate::extract::Postgres;
+use crate::pipeline::stages::source::Source;
 use crate::pipeline::stages::spawned::Spawned;
-use crate::pipeline::{build_actions, Pipeline, SyncError};
+use crate::pipeline::SyncError;
 use crate::transform::{Action, Key};
 
 /// Units read and built ahead of the bulk requests.
@@ -28,19 +27,18 @@ pub(in crate::pipeline) struct Built<M> {
 }
 
 /// Builds each unit's documents in its own task, `READ_AHEAD` at a time, in order.
-pub(in crate::pipeline) fn built<P: Pipeline, M: Send + 'static>(
-    pipeline: Arc<P>,
-    pg: Postgres,
+pub(in crate::pipeline) fn built<S: Source, M: Send + 'static>(
+    source: S,
     units: impl Stream<Item = Result<Unit<M>, SyncError>>,
 ) -> impl Stream<Item = Result<Built<M>, SyncError>> {
     units
         .map(move |unit| {
-            let (pipeline, pg) = (Arc::clone(&pipeline), pg.clone());
+            let source = source.clone();
             Spawned::new(async move {
                 let unit = unit?;
                 let actions = match unit.ids.is_empty() {
                     true => Vec::new(),
-                    false => build_actions(&*pipeline, &pg, &unit.ids).await?,
+                    false => source.actions(&unit.ids).await?,
                 };
                 Ok(Built {
                     actions,
