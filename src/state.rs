@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 mod failpoint;
 mod repairs;
 mod store;
+mod trees;
 
 pub(crate) use repairs::{RepairLedger, RepairRecord};
 #[cfg(test)]
 pub(crate) use store::MemoryStore;
 pub(crate) use store::{StateFile, StateStore};
+pub(crate) use trees::{any_partitioned, Member, Trees};
 
 pub(crate) const STATE_VERSION: u32 = 1;
 const RESET_HINT: &str =
@@ -230,7 +232,7 @@ pub(crate) struct State {
     /// files: the next cycle compares every document once when a followed table is
     /// partitioned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<crate::extract::Trees>,
+    pub partitions: Option<Trees>,
     /// Written last, and required: a truncated file fails to parse.
     #[serde(deserialize_with = "required")]
     pub last_sync_at: Option<DateTime<Utc>>,

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::report::{chain, finish, Report};
 use super::{pipelines, AppError};
 use crate::config::{redact_url, Capture, Config};
 use crate::declaration::{Declared, IndexConfig};
@@ -12,33 +13,6 @@ use crate::extract::{Postgres, Table, VersionError};
 use crate::load::privileges::{Privileges, INDEX_PRIVILEGES};
 use crate::load::{limits_in, mapping, Elastic};
 use crate::retry::RetryPolicy;
-
-pub(super) struct Report {
-    failed: usize,
-}
-
-impl Report {
-    pub(super) fn pass(&mut self, what: &str, detail: &str) {
-        match detail.is_empty() {
-            true => println!("✓ {what}"),
-            false => println!("✓ {what}: {detail}"),
-        }
-    }
-
-    /// Works, but deserves attention: does not fail the check.
-    pub(super) fn warn(&mut self, what: &str, detail: &str, hint: &str) {
-        println!("⚠ {what}: {detail}");
-        println!("    hint: {hint}");
-    }
-
-    pub(super) fn fail(&mut self, what: &str, detail: &str, hint: &str) {
-        self.failed += 1;
-        println!("✗ {what}: {detail}");
-        if !hint.is_empty() {
-            println!("    hint: {hint}");
-        }
-    }
-}
 
 /// `check` is a diagnostic: one attempt at everything, with short timeouts, so that it answers
 /// within seconds and says what is wrong instead of retrying like the worker.
@@ -51,7 +25,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(config_path: &Path, config: &Config) -> Result<ExitCode, AppError> {
-    let mut report = Report { failed: 0 };
+    let mut report = Report::default();
     report.pass("config", &config_path.display().to_string());
     let mut config = config.clone();
     config.postgres.connect_timeout = config.postgres.connect_timeout.min(CONNECT_TIMEOUT);
@@ -387,18 +361,4 @@ fn check_dead_letters(report: &mut Report, config: &Config, pipeline: &Declared)
         &format!("{total} documents refused, in {}", path.display()),
         &format!("{}; then `pg2es dead-letter replay`", hints.join("; ")),
     );
-}
-
-fn finish(report: Report) -> ExitCode {
-    match report.failed {
-        0 => ExitCode::SUCCESS,
-        failed => {
-            println!("{failed} check(s) failed");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-pub(super) fn chain(err: &dyn std::error::Error) -> String {
-    super::causes(err).join(": ")
 }

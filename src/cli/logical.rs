@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::check::Report;
+use super::report::Report;
 use super::AppError;
 use crate::config::{Capture, Config};
 use crate::declaration::Declared;

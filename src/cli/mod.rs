@@ -9,6 +9,7 @@ mod logical;
 mod pipelines;
 mod polling;
 mod reindex;
+mod report;
 mod run;
 mod schema_change;
 mod status;

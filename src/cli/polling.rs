@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::check::{chain, Report};
+use super::report::{chain, Report};
 use crate::config::{Config, PollingGuard};
 use crate::extract::{Postgres, Table};
 use crate::pipeline::{grant_for, guarded};

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::PgPool;
 
-use super::draft::DraftError;
+use super::draft_model::{DraftError, TableInfo};
 use super::schema::ColumnType;
 
 /// A table's rows in the catalogue: whether it exists, its primary key's columns, its columns.
@@ -176,4 +176,53 @@ async fn add_foreign_keys(
         .collect();
     catalogue.foreign_keys.extend(found.iter().cloned());
     Ok(found)
+}
+
+/// A foreign key as the draft's comments name it: `a.b_id → b.id`, `a.(x, y) → b.(x, y)`.
+pub(super) fn what(fk: &ForeignKey) -> String {
+    let columns = |columns: &[String]| match columns {
+        [one] => one.clone(),
+        several => format!("({})", several.join(", ")),
+    };
+    format!(
+        "{}.{} → {}.{}",
+        fk.from,
+        columns(&fk.from_columns),
+        fk.to,
+        columns(&fk.to_columns)
+    )
+}
+
+/// A table's key and columns from the catalogue, or why it cannot be declared.
+pub(super) fn table(catalogue: &Catalogue, relation: &str) -> Result<TableInfo, DraftError> {
+    let rows = catalogue.tables.get(relation).cloned().unwrap_or_default();
+    let relation = relation.to_owned();
+    if !rows.found {
+        return Err(DraftError::Missing(relation));
+    }
+    let key_type = match rows.key.as_slice() {
+        [] => return Err(DraftError::NoKey(relation)),
+        [key] => {
+            let ty = rows.columns.iter().find(|(name, _)| name == key);
+            let ty = ty.map(|(_, ty)| ty);
+            match ty.and_then(ColumnType::key_type) {
+                Some(key_type) => Some(key_type),
+                None => {
+                    return Err(DraftError::KeyType {
+                        column: key.clone(),
+                        sql_type: ty.map(|t| t.sql_type.clone()).unwrap_or_default(),
+                        relation,
+                    })
+                }
+            }
+        }
+        // A composite key: each part is read as text, whatever its type.
+        _ => None,
+    };
+    Ok(TableInfo {
+        relation,
+        key: rows.key,
+        key_type,
+        columns: rows.columns,
+    })
 }

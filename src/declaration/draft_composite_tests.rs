@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::declaration::draft_catalogue::TableRows;
+use crate::declaration::schema::ColumnType;
 use crate::declaration::model::Field;
 use crate::declaration::Declaration;
 

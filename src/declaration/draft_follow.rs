@@ -1,8 +1,8 @@
 //! What `pg2es init` was asked to follow: `--depth`, `--include` and `--exclude`, checked
 //! against the catalogue's tables.
 
-use super::draft::{DraftError, MAX_DEPTH};
 use super::draft_catalogue::Catalogue;
+use super::draft_model::{DraftError, MAX_DEPTH};
 
 /// What `init` was asked to follow: how many hops, and which tables (`SCHEMA.TABLE` or
 /// `SCHEMA.*`; an empty `include` follows every table).

@@ -1,8 +1,9 @@
 //! `pg2es init --depth 2`: the second hop of a draft, a `one:` object in each item of a list
 //! for each table the listed table refs (transform, from the catalogue's rows alone).
 
-use super::draft::{table, what, Follow, Hop, Relation, TableInfo};
-use super::draft_catalogue::{Catalogue, ForeignKey};
+use super::draft_catalogue::{table, what, Catalogue, ForeignKey};
+use super::draft_follow::Follow;
+use super::draft_model::{Hop, Relation, TableInfo};
 
 /// `--depth 2`: each table a listed table refs (not the root, not the link) as a `one:`
 /// object in the list's items; a parent's own parents cannot be declared, and say so.

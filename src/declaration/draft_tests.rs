@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::declaration::draft_catalogue::TableRows;
+use crate::declaration::schema::ColumnType;
 
 fn rows(columns: &[(&str, &str)]) -> TableRows {
     TableRows {

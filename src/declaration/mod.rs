@@ -19,6 +19,7 @@ pub(crate) mod draft;
 mod draft_catalogue;
 mod draft_follow;
 mod draft_hops;
+mod draft_model;
 mod draft_text;
 mod drift;
 mod fan_out;

@@ -4,44 +4,12 @@
 //! reads the partition trees of the followed tables, so that the engine can compare them
 //! between cycles (`pipeline/stages/partitions.rs`), and the rows of one partition.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{Change, PgError, Postgres, Table};
-
-/// One relation of a followed table's partition tree, as the state file remembers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Member {
-    /// `schema.name`, quoted where needed.
-    pub name: String,
-    pub oid: u32,
-    /// The file its rows are in (0 for a partitioned table).
-    pub filenode: u32,
-    /// 0 for the followed table itself, 1 for its partitions, 2 for theirs.
-    pub level: u32,
-    /// Whether it holds rows itself (not partitioned further).
-    pub leaf: bool,
-}
-
-impl Member {
-    /// A partition of the followed table (not the table itself).
-    pub fn is_partition(&self) -> bool {
-        self.level > 0
-    }
-}
-
-/// The partition tree of every followed relation, by relation; a plain table is a tree of one.
-pub(crate) type Trees = BTreeMap<String, Vec<Member>>;
-
-/// Whether any followed table is partitioned.
-pub(crate) fn any_partitioned(trees: &Trees) -> bool {
-    trees
-        .values()
-        .any(|members| members.iter().any(Member::is_partition))
-}
+pub(crate) use crate::state::{any_partitioned, Member, Trees};
 
 impl Postgres {
     /// The partition trees of `tables` (each relation once).

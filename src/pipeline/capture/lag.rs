@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use super::Follower;
 use crate::config::Capture;
 use crate::extract::{start_cursor, PgError, Postgres, Table};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::Engine;
 use crate::state::Cursor;
 
 /// Seconds the oldest unacknowledged change has waited, 0 when there is none.

@@ -29,7 +29,9 @@ use std::time::Duration;
 
 use crate::config::{Capture, Config};
 use crate::extract::{Member, Slot};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::Engine;
 
 /// How long one pass over the changes runs, once the worker runs until stopped, before it
 /// ends at the next transaction boundary (logical) or page (triggers) while changes keep

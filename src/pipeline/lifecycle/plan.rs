@@ -4,7 +4,7 @@
 //! decision out: no I/O here.
 
 use crate::load::{index_name, IndexInfo, Live};
-use crate::pipeline::SyncError;
+use crate::pipeline::error::SyncError;
 use crate::state::{RebuildReason, State};
 
 /// What the command asks for.

@@ -6,8 +6,10 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::load::{config_hash, index_body, IndexMeta, Live};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::lifecycle::plan::{self, Facts, Request, Step};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::Engine;
 use crate::state::{Backfill, Rebuild, RebuildReason, Source};
 
 /// The hash that names an index: its index config and what the declaration puts in its

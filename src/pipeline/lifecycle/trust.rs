@@ -9,8 +9,10 @@ use tracing::{debug, error, info, warn};
 
 use crate::load::{DeadLetters, Elastic, EsError, Live};
 use crate::lock::{repair_key, try_hold_for_look};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::oneshot::verify::{verify, VerifyMode};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::Engine;
 use crate::state::{ForeignWrites, Rebuild, RebuildReason, RepairLedger, Source, State};
 
 /// The operations the live index had applied, and who sent them, at one look (see

@@ -4,16 +4,18 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 
 use crate::extract::Postgres;
 use crate::load::Elastic;
-use crate::pipeline::stages::backfill::{built_batches, Stop};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::stages::backfill::built_batches;
+use crate::pipeline::stages::pages::Stop;
 use crate::pipeline::stages::source::Rows;
-use crate::pipeline::{Pipeline, SyncError};
 use crate::transform::Action;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +24,6 @@ pub(crate) struct ExportReport {
     pub deletes: u64,
     pub bulks: u64,
     pub bytes: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write bulk body {path}")]
-pub(crate) struct ExportError {
-    path: PathBuf,
-    #[source]
-    source: std::io::Error,
 }
 
 /// Every document, as the bulk bodies `es` would send, written under `dir` (`None`: counted,
@@ -75,10 +69,8 @@ pub(crate) async fn export<P: Pipeline>(
 fn write_body(path: &Path, text: &[u8]) -> Result<(), SyncError> {
     fs::File::create(path)
         .and_then(|mut file| file.write_all(text))
-        .map_err(|source| {
-            SyncError::Export(ExportError {
-                path: path.to_owned(),
-                source,
-            })
+        .map_err(|source| SyncError::Export {
+            path: path.to_owned(),
+            source,
         })
 }

@@ -4,7 +4,8 @@
 
 use crate::extract::Postgres;
 use crate::load::{Elastic, WriteReport};
-use crate::pipeline::{build_actions, Pipeline, SyncError};
+use crate::pipeline::documents::{build_actions, Pipeline};
+use crate::pipeline::error::SyncError;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ReplayReport {

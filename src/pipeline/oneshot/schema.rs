@@ -3,7 +3,8 @@
 //! anything is written.
 
 use crate::extract::{PgError, Postgres};
-use crate::pipeline::{Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 
 pub(crate) async fn check_schema<P: Pipeline>(
     pipeline: &P,

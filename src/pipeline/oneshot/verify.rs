@@ -10,9 +10,10 @@ use futures_util::StreamExt;
 
 use crate::extract::{PgError, Postgres, Table};
 use crate::load::{Elastic, EsError, IdScroll, Sink, WriteReport};
-use crate::pipeline::stages::backfill::{root_pages, Stop};
+use crate::pipeline::documents::{build_actions, Pipeline};
+use crate::pipeline::error::SyncError;
+use crate::pipeline::stages::pages::{root_pages, Stop};
 use crate::pipeline::stages::source::Roots;
-use crate::pipeline::{build_actions, Pipeline, SyncError};
 use crate::state::RepairRecord;
 use crate::transform::{same_json, Action, Key};
 

@@ -2,8 +2,7 @@
 //! pages are read and built while earlier ones are being indexed, several bulk requests are in
 //! flight, and the position saved is always the end of the last page acknowledged in order.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -11,13 +10,16 @@ use futures_util::{Stream, StreamExt};
 use tracing::{info, warn};
 
 use crate::load::{backfill_settings, Elastic, Sink, WriteReport};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::oneshot::verify;
 use crate::pipeline::stages::in_order::in_order;
+use crate::pipeline::stages::pages::{root_pages, Stop};
 use crate::pipeline::stages::progress::Progress;
-use crate::pipeline::stages::source::{RootKeys, Source};
+use crate::pipeline::stages::source::Source;
 use crate::pipeline::stages::spawned::Spawned;
 use crate::pipeline::stages::units::{self, Built, Unit};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::Engine;
 use crate::state::{Backfill, RebuildReason};
 use crate::transform::Key;
 
@@ -30,22 +32,6 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 pub(in crate::pipeline) enum Target {
     Live,
     Rebuild,
-}
-
-/// Where the page source stops: at the end of the table, or at a deadline.
-pub(in crate::pipeline) struct Stop {
-    until: Option<Instant>,
-    reached_end: Arc<AtomicBool>,
-}
-
-impl Stop {
-    /// At the end of the table only.
-    pub fn at_the_end() -> Self {
-        Self {
-            until: None,
-            reached_end: Arc::new(AtomicBool::new(false)),
-        }
-    }
 }
 
 impl<P: Pipeline> Engine<P> {
@@ -94,11 +80,8 @@ impl<P: Pipeline> Engine<P> {
         es: &Elastic,
         until: Option<Instant>,
     ) -> Result<bool, SyncError> {
-        let stop = Stop {
-            until,
-            ..Stop::at_the_end()
-        };
-        let reached_end = Arc::clone(&stop.reached_end);
+        let stop = Stop::at(until);
+        let reached_end = stop.reached_end();
         let after = self.backfill_mut(target).after.clone();
         let batches = built_batches(self.rows(), after, self.batch_size, stop);
         let only_stale = self.only_stale(target);
@@ -205,37 +188,6 @@ impl<P: Pipeline> Engine<P> {
 fn advance(backfill: &mut Backfill, last: Key, report: WriteReport) {
     backfill.after = Some(last);
     backfill.indexed += report.indexed;
-}
-
-/// Pages of root ids in key order, each page read after the previous one, none started
-/// after `stop.until`.
-pub(in crate::pipeline) fn root_pages<S: RootKeys>(
-    source: S,
-    after: Option<Key>,
-    batch_size: u32,
-    stop: Stop,
-) -> impl Stream<Item = Result<Vec<Key>, SyncError>> {
-    futures_util::stream::try_unfold(Some(after), move |next| {
-        let source = source.clone();
-        let reached_end = Arc::clone(&stop.reached_end);
-        let until = stop.until;
-        async move {
-            let Some(after) = next else {
-                reached_end.store(true, Ordering::SeqCst);
-                return Ok(None);
-            };
-            if until.is_some_and(|until| Instant::now() >= until) {
-                return Ok(None);
-            }
-            let ids = source.root_keys(after.as_ref(), batch_size).await?;
-            let Some(last) = ids.last().cloned() else {
-                reached_end.store(true, Ordering::SeqCst);
-                return Ok(None);
-            };
-            let more = ids.len() == batch_size as usize;
-            Ok(Some((ids, more.then_some(Some(last)))))
-        }
-    })
 }
 
 /// Pages turned into documents by the shared build stage, in order; each carries its last id.

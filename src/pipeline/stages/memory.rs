@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
+use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::source::{RootKeys, Source};
-use crate::pipeline::SyncError;
 use crate::transform::{actions_for, Action, Document, Key};
 
 #[derive(Clone, Default)]

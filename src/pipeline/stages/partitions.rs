@@ -21,7 +21,9 @@ use tracing::info;
 
 use crate::config::Capture;
 use crate::extract::{any_partitioned, Member, Trees};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::Engine;
 
 /// What changed between two readings of the partition trees, by followed relation.
 #[derive(Debug, Default, PartialEq)]

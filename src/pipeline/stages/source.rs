@@ -6,7 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::extract::{Postgres, Table};
-use crate::pipeline::{build_actions, Pipeline, SyncError};
+use crate::pipeline::documents::{build_actions, Pipeline};
+use crate::pipeline::error::SyncError;
 use crate::transform::{Action, Key};
 
 /// Where root keys and documents come from. Contract, on which the back-fill's resume and

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tokio::task::JoinHandle;
 
-use crate::pipeline::SyncError;
+use crate::pipeline::error::SyncError;
 
 pub(in crate::pipeline) struct Spawned<T>(JoinHandle<T>);
 

@@ -10,8 +10,10 @@
 use tracing::{info, warn};
 
 use crate::extract::Change;
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::oneshot::verify::{verify, VerifyMode};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::Engine;
 
 impl<P: Pipeline> Engine<P> {
     /// The followed tables that `changes` records as truncated, each once.

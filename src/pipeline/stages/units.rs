@@ -6,9 +6,9 @@
 use futures_util::{Stream, StreamExt};
 
 use crate::extract::Postgres;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::source::Source;
 use crate::pipeline::stages::spawned::Spawned;
-use crate::pipeline::SyncError;
 use crate::transform::{Action, Key};
 
 /// Units read and built ahead of the bulk requests.

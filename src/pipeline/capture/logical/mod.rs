@@ -23,7 +23,9 @@ use super::Follower;
 use crate::config::PostgresConfig;
 use crate::extract::LogicalError;
 use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
-use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::{log_progress, Engine};
 use crate::retry::{retry, RetryPolicy, Retryable as _};
 use crate::state::RebuildReason;
 

@@ -5,7 +5,9 @@
 use tracing::{error, warn};
 
 use crate::extract::{Member, Slot};
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::Engine;
 
 /// Why the slot's position does not follow the index's: the state names another slot, or
 /// (a state file of an earlier release) the index was filled from the slot's earlier name.

@@ -11,7 +11,9 @@ use super::Polling;
 use crate::config::PollingGuard;
 use crate::extract::{ChangeKind, Table};
 use crate::pipeline::capture::Follower;
-use crate::pipeline::{Engine, Pipeline, SyncError};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
+use crate::pipeline::Engine;
 
 /// Whether any of `tables` is polled by a timestamp, the only kind the guard protects.
 pub(crate) fn guarded(tables: &[Table]) -> bool {

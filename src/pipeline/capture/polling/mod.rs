@@ -13,8 +13,10 @@ use tracing::debug;
 
 use crate::config::{PollingGuard, SyncConfig};
 use crate::extract::{start_cursor, Postgres, Table};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::units::{fan_out_units, Unit};
-use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
+use crate::pipeline::{log_progress, Engine};
 use crate::state::Cursor;
 use crate::transform::Key;
 

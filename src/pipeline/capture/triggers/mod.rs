@@ -17,8 +17,10 @@ use tokio::time::Instant;
 use super::Follower;
 use crate::declaration::Touch;
 use crate::extract::{Change, Member};
+use crate::pipeline::documents::Pipeline;
+use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::units::{fan_out_units, Unit};
-use crate::pipeline::{log_progress, Engine, Pipeline, SyncError};
+use crate::pipeline::{log_progress, Engine};
 use crate::transform::Key;
 
 /// What triggers mode keeps between cycles.
