@@ -1,6 +1,5 @@
 //! Bulk requests, judged item by item from typed JSON.
 
-use bytes::Bytes;
 use serde::Deserialize;
 
 use super::error::status_is_retryable;
@@ -93,63 +92,6 @@ pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
     }
 }
 
-/// The NDJSON lines of a bulk request against one index (`POST /<index>/_bulk`).
-pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
-    let mut lines = Vec::with_capacity(actions.len() * 2);
-    for action in actions {
-        match action {
-            Action::Index(doc) => {
-                lines.push(Bytes::from(format!(
-                    r#"{{"index":{{"_id":{}}}}}"#,
-                    json_string(doc.id.as_str())
-                )));
-                lines.push(doc.body.clone());
-            }
-            Action::Delete(id) => {
-                lines.push(Bytes::from(format!(
-                    r#"{{"delete":{{"_id":{}}}}}"#,
-                    json_string(id.as_str())
-                )));
-            }
-        }
-    }
-    lines
-}
-
-/// A key as a JSON string: text keys may hold quotes.
-fn json_string(key: &str) -> String {
-    serde_json::to_string(key).unwrap_or_default()
-}
-
-/// Splits `actions` into bulk requests whose bodies stay within `max_bytes`; an action larger
-/// than that goes alone.
-pub(crate) fn chunks(actions: Vec<Action>, max_bytes: u64) -> Vec<Vec<Action>> {
-    let mut chunks = Vec::new();
-    let mut chunk = Vec::new();
-    let mut size = 0;
-    for action in actions {
-        let action_size = body_size(&action);
-        if !chunk.is_empty() && size + action_size > max_bytes {
-            chunks.push(std::mem::take(&mut chunk));
-            size = 0;
-        }
-        size += action_size;
-        chunk.push(action);
-    }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
-    }
-    chunks
-}
-
-/// Bytes of an action in the NDJSON body, newlines included.
-fn body_size(action: &Action) -> u64 {
-    body(std::slice::from_ref(action))
-        .iter()
-        .map(|line| line.len() as u64 + 1)
-        .sum()
-}
-
 /// The single item of each entry (`{"index": {...}}`).
 pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
     response.items.into_iter().map(|entry| entry.item).collect()
@@ -166,6 +108,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Document;
+    use bytes::Bytes;
 
     fn index_action() -> Action {
         Action::Index(Document {
@@ -211,45 +154,5 @@ mod tests {
         }
         assert_eq!(outcomes[3], Outcome::Deleted);
         assert!(matches!(&outcomes[4], Outcome::Retry(_)));
-    }
-
-    fn sized(id: u128, bytes: usize) -> Action {
-        Action::Index(Document {
-            id: Uuid_(id),
-            body: Bytes::from(vec![b' '; bytes]),
-        })
-    }
-
-    #[test]
-    fn chunks_keep_order_and_stay_within_the_byte_limit() {
-        let action_bytes = body_size(&sized(0, 100));
-        // {"index":{"_id":"<36 characters>"}} is 56 bytes; each line ends with a newline.
-        assert_eq!(action_bytes, 56 + 1 + 100 + 1);
-        let actions: Vec<Action> = (0..10).map(|id| sized(id, 100)).collect();
-        let chunks = chunks(actions, action_bytes * 3 + 10);
-        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [3, 3, 3, 1]);
-        let ids: Vec<Key> = chunks.iter().flatten().map(|a| a.id().clone()).collect();
-        let expected: Vec<Key> = (0..10).map(Uuid_).collect();
-        assert_eq!(ids, expected);
-    }
-
-    #[test]
-    fn an_action_larger_than_the_limit_goes_alone() {
-        let chunks = chunks(vec![sized(1, 10), sized(2, 5000), sized(3, 10)], 1024);
-        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [1, 1, 1]);
-        assert!(super::chunks(Vec::new(), 1024).is_empty());
-    }
-
-    #[test]
-    fn body_has_an_action_line_per_action_and_a_source_per_index() {
-        let lines = body(&[index_action(), Action::Delete(Uuid_(2))]);
-        assert_eq!(lines.len(), 3);
-        let action: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
-        assert_eq!(action["index"]["_id"], Uuid_(1).as_str());
-        assert_eq!(&lines[1][..], b"{}");
-        let delete: serde_json::Value = serde_json::from_slice(&lines[2]).unwrap();
-        assert_eq!(delete["delete"]["_id"], Uuid_(2).as_str());
     }
 }

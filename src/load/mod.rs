@@ -1,6 +1,7 @@
 //! The load stage: the index, bulk writes judged per item, dead letters for refused documents.
 
 mod alias;
+mod body;
 mod bulk;
 mod client;
 mod dead_letter;
@@ -17,7 +18,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::response::Response;
+use elasticsearch::http::Method;
 use elasticsearch::indices::IndicesGetMappingParts;
 use elasticsearch::{BulkParts, CountParts, Elasticsearch};
 use serde::Deserialize;
@@ -30,6 +34,7 @@ pub(crate) use index_config::{config_hash, index_body, index_name, read_index_co
 pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 
+use self::body::{BodyWriter, Pending, Request};
 use self::bulk::Outcome;
 use crate::config::ElasticsearchConfig;
 use crate::retry::{retry, RetryPolicy};
@@ -123,10 +128,10 @@ impl Elastic {
     }
 
     /// The bodies `write` would send for `actions`, one per bulk request.
-    pub fn bulk_bodies(&self, actions: Vec<Action>) -> Vec<Vec<bytes::Bytes>> {
-        bulk::chunks(actions, self.bulk_max_bytes)
-            .iter()
-            .map(|chunk| bulk::body(chunk))
+    pub fn bulk_bodies(&self, actions: Vec<Action>) -> Vec<Bytes> {
+        body::requests(actions, self.bulk_max_bytes)
+            .into_iter()
+            .map(Request::into_body)
             .collect()
     }
 
@@ -176,17 +181,23 @@ impl Elastic {
     /// action has an outcome.
     pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
         let mut report = WriteReport::default();
-        for chunk in bulk::chunks(actions, self.bulk_max_bytes) {
-            report += self.write_bulk(chunk).await?;
+        let mut writer = BodyWriter::new(self.bulk_max_bytes);
+        for action in actions {
+            if let Some(request) = writer.push(action) {
+                report += self.write_bulk(&request).await?;
+            }
+        }
+        if let Some(request) = writer.finish() {
+            report += self.write_bulk(&request).await?;
         }
         Ok(report)
     }
 
-    async fn write_bulk(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
-        let pending = Mutex::new(actions);
+    async fn write_bulk(&self, request: &Request) -> Result<WriteReport, EsError> {
+        let pending = Mutex::new(Pending::all(request));
         let report = Mutex::new(WriteReport::default());
         let written = retry(&self.retry, "bulk request", || async {
-            let attempt = self.attempt_bulk(&pending, &report).await;
+            let attempt = self.attempt_bulk(request, &pending, &report).await;
             if let Err(err) = &attempt {
                 // A stall shows while it lasts: in the lag, and in /readyz after its bound.
                 let metrics = crate::metrics::get();
@@ -206,28 +217,32 @@ impl Elastic {
         Ok(report)
     }
 
-    /// One attempt at the actions still pending: the acknowledged ones counted in `report`,
-    /// the refused ones dead-lettered, those to send again left in `pending`.
+    /// One attempt at the actions of `request` still pending: the acknowledged ones counted in
+    /// `report`, the refused ones dead-lettered, those to send again left in `pending` (their
+    /// bytes as first encoded).
     async fn attempt_bulk(
         &self,
-        pending: &Mutex<Vec<Action>>,
+        request: &Request,
+        pending: &Mutex<Pending>,
         report: &Mutex<WriteReport>,
     ) -> Result<(), EsError> {
-        let batch = lock(pending).clone();
-        let items = self.send_bulk(&batch).await?;
+        // A refcount and a list of positions: no action is copied or encoded again.
+        let Pending { positions, body } = lock(pending).clone();
+        let items = self.send_bulk(body, positions.len()).await?;
         let mut again = Vec::new();
         let mut refused = Vec::new();
         let mut last_reason = String::new();
         let mut done = WriteReport::default();
         let applied = items.iter().filter(|item| item.seq_no.is_some()).count();
         self.count_applied(applied as u64);
-        for (action, item) in batch.into_iter().zip(items.iter()) {
-            match bulk::classify(&action, item) {
+        for (at, item) in positions.into_iter().zip(items.iter()) {
+            let action = &request.actions()[at];
+            match bulk::classify(action, item) {
                 Outcome::Indexed => done.indexed += 1,
                 Outcome::Deleted => done.deleted += 1,
                 Outcome::Retry(reason) => {
                     last_reason = reason;
-                    again.push(action);
+                    again.push(at);
                 }
                 Outcome::Reject(status, reason) => refused.push((action, status, reason)),
                 Outcome::IndexGone(reason) => {
@@ -248,7 +263,7 @@ impl Elastic {
         crate::metrics::get().items(&self.pipeline, outcome);
         *lock(report) += done;
         let count = again.len();
-        *lock(pending) = again;
+        lock(pending).keep(request, again);
         match count {
             0 => Ok(()),
             count => Err(EsError::ItemsToRetry {
@@ -258,28 +273,36 @@ impl Elastic {
         }
     }
 
-    async fn send_bulk(&self, batch: &[Action]) -> Result<Vec<bulk::BulkItem>, EsError> {
-        let body = bulk::body(batch);
-        let bytes = body.iter().map(|line| line.len() as u64 + 1).sum();
+    /// Sends one bulk body of `count` actions as it is: the client is handed the bytes (a
+    /// refcount), not lines to join, so a retry sends the very same buffer.
+    async fn send_bulk(&self, body: Bytes, count: usize) -> Result<Vec<bulk::BulkItem>, EsError> {
+        let bytes = body.len() as u64;
+        let query = [
+            ("filter_path", bulk::FILTER_PATH.join(",")),
+            ("require_alias", self.require_alias.to_string()),
+        ];
         let started = Instant::now();
         let response = self
             .client
-            .bulk(BulkParts::Index(&self.index))
-            .require_alias(self.require_alias)
-            .filter_path(&bulk::FILTER_PATH)
-            .body(body)
-            .send()
+            .send(
+                Method::Post,
+                &BulkParts::Index(&self.index).url(),
+                HeaderMap::new(),
+                Some(&query),
+                Some(body),
+                None,
+            )
             .await
             .map_err(EsError::transport("bulk request"))?;
-        crate::metrics::get().bulk_sent(batch.len(), bytes, started.elapsed());
+        crate::metrics::get().bulk_sent(count, bytes, started.elapsed());
         let parsed: bulk::BulkResponse =
             json(checked(response, "bulk request").await?, "bulk request").await?;
         let items = bulk::items(parsed);
-        if items.len() != batch.len() {
+        if items.len() != count {
             return Err(EsError::Status {
                 what: "bulk request",
                 status: 200,
-                body: format!("{} items answered for {} sent", items.len(), batch.len()),
+                body: format!("{} items answered for {} sent", items.len(), count),
                 retry_after: None,
             });
         }
