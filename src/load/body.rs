@@ -24,6 +24,7 @@ impl Request {
         &self.actions
     }
 
+    #[cfg(test)]
     pub fn body(&self) -> &Bytes {
         &self.body
     }

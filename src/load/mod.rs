@@ -16,14 +16,12 @@ mod writes;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::response::Response;
-use elasticsearch::http::Method;
 use elasticsearch::indices::IndicesGetMappingParts;
-use elasticsearch::{BulkParts, CountParts, Elasticsearch};
+use elasticsearch::{CountParts, Elasticsearch};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,8 +32,7 @@ pub(crate) use index_config::{config_hash, index_body, index_name, read_index_co
 pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 
-use self::body::{BodyWriter, Pending, Request};
-use self::bulk::Outcome;
+use self::body::Request;
 use crate::config::ElasticsearchConfig;
 use crate::retry::{retry, RetryPolicy};
 use crate::transform::Action;
@@ -174,139 +171,6 @@ impl Elastic {
             })
             .await?;
         Ok(body.map(|body| body.count))
-    }
-
-    /// Writes `actions` with bulk requests of at most `bulk_max_bytes`: 429/5xx items are sent
-    /// again with backoff, other refused items go to the dead-letter file. Returns once every
-    /// action has an outcome.
-    pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
-        let mut report = WriteReport::default();
-        let mut writer = BodyWriter::new(self.bulk_max_bytes);
-        for action in actions {
-            if let Some(request) = writer.push(action) {
-                report += self.write_bulk(&request).await?;
-            }
-        }
-        if let Some(request) = writer.finish() {
-            report += self.write_bulk(&request).await?;
-        }
-        Ok(report)
-    }
-
-    async fn write_bulk(&self, request: &Request) -> Result<WriteReport, EsError> {
-        let pending = Mutex::new(Pending::all(request));
-        let report = Mutex::new(WriteReport::default());
-        let written = retry(&self.retry, "bulk request", || async {
-            let attempt = self.attempt_bulk(request, &pending, &report).await;
-            if let Err(err) = &attempt {
-                // A stall shows while it lasts: in the lag, and in /readyz after its bound.
-                let metrics = crate::metrics::get();
-                metrics
-                    .health
-                    .write_failed(crate::errors::causes(err).join(": "));
-                metrics.lag_now(&self.pipeline);
-            }
-            attempt
-        })
-        .await;
-        if written.is_ok() {
-            crate::metrics::get().health.written();
-        }
-        written?;
-        let report = *lock(&report);
-        Ok(report)
-    }
-
-    /// One attempt at the actions of `request` still pending: the acknowledged ones counted in
-    /// `report`, the refused ones dead-lettered, those to send again left in `pending` (their
-    /// bytes as first encoded).
-    async fn attempt_bulk(
-        &self,
-        request: &Request,
-        pending: &Mutex<Pending>,
-        report: &Mutex<WriteReport>,
-    ) -> Result<(), EsError> {
-        // A refcount and a list of positions: no action is copied or encoded again.
-        let Pending { positions, body } = lock(pending).clone();
-        let items = self.send_bulk(body, positions.len()).await?;
-        let mut again = Vec::new();
-        let mut refused = Vec::new();
-        let mut last_reason = String::new();
-        let mut done = WriteReport::default();
-        let applied = items.iter().filter(|item| item.seq_no.is_some()).count();
-        self.count_applied(applied as u64);
-        for (at, item) in positions.into_iter().zip(items.iter()) {
-            let action = &request.actions()[at];
-            match bulk::classify(action, item) {
-                Outcome::Indexed => done.indexed += 1,
-                Outcome::Deleted => done.deleted += 1,
-                Outcome::Retry(reason) => {
-                    last_reason = reason;
-                    again.push(at);
-                }
-                Outcome::Reject(status, reason) => refused.push((action, status, reason)),
-                Outcome::IndexGone(reason) => {
-                    return Err(EsError::IndexGone {
-                        alias: self.index.clone(),
-                        reason,
-                    })
-                }
-            }
-        }
-        self.dead_letters.write(&self.index, &refused).await?;
-        for (action, status, reason) in &refused {
-            tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
-        }
-        done.dead_lettered = refused.len() as u64;
-        let retried = again.len() as u64;
-        let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
-        crate::metrics::get().items(&self.pipeline, outcome);
-        *lock(report) += done;
-        let count = again.len();
-        lock(pending).keep(request, again);
-        match count {
-            0 => Ok(()),
-            count => Err(EsError::ItemsToRetry {
-                count,
-                last: last_reason,
-            }),
-        }
-    }
-
-    /// Sends one bulk body of `count` actions as it is: the client is handed the bytes (a
-    /// refcount), not lines to join, so a retry sends the very same buffer.
-    async fn send_bulk(&self, body: Bytes, count: usize) -> Result<Vec<bulk::BulkItem>, EsError> {
-        let bytes = body.len() as u64;
-        let query = [
-            ("filter_path", bulk::FILTER_PATH.join(",")),
-            ("require_alias", self.require_alias.to_string()),
-        ];
-        let started = Instant::now();
-        let response = self
-            .client
-            .send(
-                Method::Post,
-                &BulkParts::Index(&self.index).url(),
-                HeaderMap::new(),
-                Some(&query),
-                Some(body),
-                None,
-            )
-            .await
-            .map_err(EsError::transport("bulk request"))?;
-        crate::metrics::get().bulk_sent(count, bytes, started.elapsed());
-        let parsed: bulk::BulkResponse =
-            json(checked(response, "bulk request").await?, "bulk request").await?;
-        let items = bulk::items(parsed);
-        if items.len() != count {
-            return Err(EsError::Status {
-                what: "bulk request",
-                status: 200,
-                body: format!("{} items answered for {} sent", items.len(), count),
-                retry_after: None,
-            });
-        }
-        Ok(items)
     }
 }
 
