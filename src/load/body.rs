@@ -33,12 +33,18 @@ impl Request {
         self.body
     }
 
-    /// The body of a request sending again the actions at `positions` (ascending): the
-    /// request's own bytes when that is all of them, else their lines copied out of it in
-    /// order. No item's body changes between attempts, so none is encoded again.
+    /// The body of a request sending again the actions at `positions` (ascending): a slice
+    /// of the request's own bytes when they follow one another (all of them included), else
+    /// their lines copied out of it in order. No item's body changes between attempts, so
+    /// none is encoded again.
     pub fn body_of(&self, positions: &[usize]) -> Bytes {
-        if positions.len() == self.actions.len() {
-            return self.body.clone();
+        let (Some(first), Some(last)) = (positions.first(), positions.last()) else {
+            return Bytes::new();
+        };
+        if last - first + 1 == positions.len() {
+            return self
+                .body
+                .slice(self.spans[*first].start..self.spans[*last].end);
         }
         let size = positions.iter().map(|at| self.spans[*at].len()).sum();
         let mut bytes = Vec::with_capacity(size);
@@ -284,8 +290,16 @@ mod tests {
             again.as_ptr(),
             "the same items: the same bytes"
         );
-        pending.keep(&request, vec![3]);
-        assert_eq!(pending.body[..], lines_of(&actions[3])[..]);
-        assert_eq!(pending.positions, [3]);
+        pending.keep(&request, vec![3, 4]);
+        assert_eq!(
+            pending.body[..],
+            [lines_of(&actions[3]), lines_of(&actions[4])].concat()[..]
+        );
+        assert_eq!(pending.positions, [3, 4]);
+        let whole = request.body().as_ptr_range();
+        assert!(
+            whole.contains(&pending.body.as_ptr()),
+            "neighbours: a slice, not a copy"
+        );
     }
 }
