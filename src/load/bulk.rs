@@ -1,9 +1,19 @@
-//! Bulk requests, judged item by item from typed JSON.
+//! Bulk requests: sent (again, for the items that may succeed later) and judged item by item
+//! from typed JSON.
+
+use std::sync::Mutex;
+use std::time::Instant;
 
 use bytes::Bytes;
+use elasticsearch::http::headers::HeaderMap;
+use elasticsearch::http::Method;
+use elasticsearch::BulkParts;
 use serde::Deserialize;
 
+use super::body::{BodyWriter, Pending, Request};
 use super::error::status_is_retryable;
+use super::{checked, json, lock, Elastic, EsError, WriteReport};
+use crate::retry::retry;
 use crate::transform::Action;
 
 /// What a bulk answer is asked to hold: per item its status, any error, and the sequence
@@ -93,66 +103,144 @@ pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
     }
 }
 
-/// The NDJSON lines of a bulk request against one index (`POST /<index>/_bulk`).
-pub(crate) fn body(actions: &[Action]) -> Vec<Bytes> {
-    let mut lines = Vec::with_capacity(actions.len() * 2);
-    for action in actions {
-        match action {
-            Action::Index(doc) => {
-                lines.push(Bytes::from(format!(
-                    r#"{{"index":{{"_id":{}}}}}"#,
-                    json_string(doc.id.as_str())
-                )));
-                lines.push(doc.body.clone());
-            }
-            Action::Delete(id) => {
-                lines.push(Bytes::from(format!(
-                    r#"{{"delete":{{"_id":{}}}}}"#,
-                    json_string(id.as_str())
-                )));
-            }
-        }
-    }
-    lines
-}
-
-/// A key as a JSON string: text keys may hold quotes.
-fn json_string(key: &str) -> String {
-    serde_json::to_string(key).unwrap_or_default()
-}
-
-/// Splits `actions` into bulk requests whose bodies stay within `max_bytes`; an action larger
-/// than that goes alone.
-pub(crate) fn chunks(actions: Vec<Action>, max_bytes: u64) -> Vec<Vec<Action>> {
-    let mut chunks = Vec::new();
-    let mut chunk = Vec::new();
-    let mut size = 0;
-    for action in actions {
-        let action_size = body_size(&action);
-        if !chunk.is_empty() && size + action_size > max_bytes {
-            chunks.push(std::mem::take(&mut chunk));
-            size = 0;
-        }
-        size += action_size;
-        chunk.push(action);
-    }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
-    }
-    chunks
-}
-
-/// Bytes of an action in the NDJSON body, newlines included.
-fn body_size(action: &Action) -> u64 {
-    body(std::slice::from_ref(action))
-        .iter()
-        .map(|line| line.len() as u64 + 1)
-        .sum()
-}
-
 /// The single item of each entry (`{"index": {...}}`).
 pub(crate) fn items(response: BulkResponse) -> Vec<BulkItem> {
     response.items.into_iter().map(|entry| entry.item).collect()
+}
+
+impl Elastic {
+    /// Writes `actions` with bulk requests of at most `bulk_max_bytes`: 429/5xx items are sent
+    /// again with backoff, other refused items go to the dead-letter file. Returns once every
+    /// action has an outcome.
+    pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
+        let mut report = WriteReport::default();
+        let mut writer = BodyWriter::new(self.bulk_max_bytes);
+        for action in actions {
+            if let Some(request) = writer.push(action) {
+                report += self.write_bulk(&request).await?;
+            }
+        }
+        if let Some(request) = writer.finish() {
+            report += self.write_bulk(&request).await?;
+        }
+        Ok(report)
+    }
+
+    async fn write_bulk(&self, request: &Request) -> Result<WriteReport, EsError> {
+        let pending = Mutex::new(Pending::all(request));
+        let report = Mutex::new(WriteReport::default());
+        let written = retry(&self.retry, "bulk request", || async {
+            let attempt = self.attempt_bulk(request, &pending, &report).await;
+            if let Err(err) = &attempt {
+                // A stall shows while it lasts: in the lag, and in /readyz after its bound.
+                let metrics = crate::metrics::get();
+                metrics
+                    .health
+                    .write_failed(crate::errors::causes(err).join(": "));
+                metrics.lag_now(&self.pipeline);
+            }
+            attempt
+        })
+        .await;
+        if written.is_ok() {
+            crate::metrics::get().health.written();
+        }
+        written?;
+        let report = *lock(&report);
+        Ok(report)
+    }
+
+    /// One attempt at the actions of `request` still pending: the acknowledged ones counted in
+    /// `report`, the refused ones dead-lettered, those to send again left in `pending` (their
+    /// bytes as first encoded).
+    async fn attempt_bulk(
+        &self,
+        request: &Request,
+        pending: &Mutex<Pending>,
+        report: &Mutex<WriteReport>,
+    ) -> Result<(), EsError> {
+        // A refcount and a list of positions: no action is copied or encoded again.
+        let Pending { positions, body } = lock(pending).clone();
+        let items = self.send_bulk(body, positions.len()).await?;
+        let mut again = Vec::new();
+        let mut refused = Vec::new();
+        let mut last_reason = String::new();
+        let mut done = WriteReport::default();
+        let applied = items.iter().filter(|item| item.seq_no.is_some()).count();
+        self.count_applied(applied as u64);
+        for (at, item) in positions.into_iter().zip(items.iter()) {
+            let action = &request.actions()[at];
+            match classify(action, item) {
+                Outcome::Indexed => done.indexed += 1,
+                Outcome::Deleted => done.deleted += 1,
+                Outcome::Retry(reason) => {
+                    last_reason = reason;
+                    again.push(at);
+                }
+                Outcome::Reject(status, reason) => refused.push((action, status, reason)),
+                Outcome::IndexGone(reason) => {
+                    return Err(EsError::IndexGone {
+                        alias: self.index.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+        self.dead_letters.write(&self.index, &refused).await?;
+        for (action, status, reason) in &refused {
+            tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
+        }
+        done.dead_lettered = refused.len() as u64;
+        let retried = again.len() as u64;
+        let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
+        crate::metrics::get().items(&self.pipeline, outcome);
+        *lock(report) += done;
+        let count = again.len();
+        lock(pending).keep(request, again);
+        match count {
+            0 => Ok(()),
+            count => Err(EsError::ItemsToRetry {
+                count,
+                last: last_reason,
+            }),
+        }
+    }
+
+    /// Sends one bulk body of `count` actions as it is: the client is handed the bytes (a
+    /// refcount), not lines to join, so a retry sends the very same buffer.
+    async fn send_bulk(&self, body: Bytes, count: usize) -> Result<Vec<BulkItem>, EsError> {
+        let bytes = body.len() as u64;
+        let query = [
+            ("filter_path", FILTER_PATH.join(",")),
+            ("require_alias", self.require_alias.to_string()),
+        ];
+        let started = Instant::now();
+        let response = self
+            .client
+            .send(
+                Method::Post,
+                &BulkParts::Index(&self.index).url(),
+                HeaderMap::new(),
+                Some(&query),
+                Some(body),
+                None,
+            )
+            .await
+            .map_err(EsError::transport("bulk request"))?;
+        crate::metrics::get().bulk_sent(count, bytes, started.elapsed());
+        let parsed: BulkResponse =
+            json(checked(response, "bulk request").await?, "bulk request").await?;
+        let items = items(parsed);
+        if items.len() != count {
+            return Err(EsError::Status {
+                what: "bulk request",
+                status: 200,
+                body: format!("{} items answered for {} sent", items.len(), count),
+                retry_after: None,
+            });
+        }
+        Ok(items)
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +254,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Document;
+    use bytes::Bytes;
 
     fn index_action() -> Action {
         Action::Index(Document {
@@ -211,45 +300,5 @@ mod tests {
         }
         assert_eq!(outcomes[3], Outcome::Deleted);
         assert!(matches!(&outcomes[4], Outcome::Retry(_)));
-    }
-
-    fn sized(id: u128, bytes: usize) -> Action {
-        Action::Index(Document {
-            id: Uuid_(id),
-            body: Bytes::from(vec![b' '; bytes]),
-        })
-    }
-
-    #[test]
-    fn chunks_keep_order_and_stay_within_the_byte_limit() {
-        let action_bytes = body_size(&sized(0, 100));
-        // {"index":{"_id":"<36 characters>"}} is 56 bytes; each line ends with a newline.
-        assert_eq!(action_bytes, 56 + 1 + 100 + 1);
-        let actions: Vec<Action> = (0..10).map(|id| sized(id, 100)).collect();
-        let chunks = chunks(actions, action_bytes * 3 + 10);
-        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [3, 3, 3, 1]);
-        let ids: Vec<Key> = chunks.iter().flatten().map(|a| a.id().clone()).collect();
-        let expected: Vec<Key> = (0..10).map(Uuid_).collect();
-        assert_eq!(ids, expected);
-    }
-
-    #[test]
-    fn an_action_larger_than_the_limit_goes_alone() {
-        let chunks = chunks(vec![sized(1, 10), sized(2, 5000), sized(3, 10)], 1024);
-        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [1, 1, 1]);
-        assert!(super::chunks(Vec::new(), 1024).is_empty());
-    }
-
-    #[test]
-    fn body_has_an_action_line_per_action_and_a_source_per_index() {
-        let lines = body(&[index_action(), Action::Delete(Uuid_(2))]);
-        assert_eq!(lines.len(), 3);
-        let action: serde_json::Value = serde_json::from_slice(&lines[0]).unwrap();
-        assert_eq!(action["index"]["_id"], Uuid_(1).as_str());
-        assert_eq!(&lines[1][..], b"{}");
-        let delete: serde_json::Value = serde_json::from_slice(&lines[2]).unwrap();
-        assert_eq!(delete["delete"]["_id"], Uuid_(2).as_str());
     }
 }

@@ -62,7 +62,7 @@ impl DeadLetters {
     pub async fn write(
         &self,
         index: &str,
-        refused: &[(Action, u16, String)],
+        refused: &[(&Action, u16, String)],
     ) -> Result<(), EsError> {
         if refused.is_empty() {
             return Ok(());
@@ -275,8 +275,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
-        let refused = vec![(Action::Delete(Uuid_(5)), 400, "bad".to_owned())];
+        let action = Action::Delete(Uuid_(5));
         let off = crate::state::tests::runs_off_the_runtime(&path, async move {
+            let refused = [(&action, 400, "bad".to_owned())];
             let _ = letters.write("movies", &refused).await;
         });
         assert!(
@@ -297,7 +298,7 @@ mod tests {
             .write(
                 "movies",
                 &[(
-                    Action::Index(doc),
+                    &Action::Index(doc),
                     400,
                     "mapper_parsing_exception: bad".into(),
                 )],
@@ -331,9 +332,10 @@ mod tests {
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
         assert!(letters.take().unwrap().is_none());
-        let refused = |id| (Action::Delete(Uuid_(id)), 409, "conflict".to_owned());
+        let (two, one) = (Action::Delete(Uuid_(2)), Action::Delete(Uuid_(1)));
+        let refused = |action| (action, 409, "conflict".to_owned());
         letters
-            .write("movies", &[refused(2), refused(1), refused(2)])
+            .write("movies", &[refused(&two), refused(&one), refused(&two)])
             .await
             .unwrap();
         let taken = letters.take().unwrap().unwrap();

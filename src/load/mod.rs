@@ -1,6 +1,7 @@
 //! The load stage: the index, bulk writes judged per item, dead letters for refused documents.
 
 mod alias;
+mod body;
 mod bulk;
 mod client;
 mod dead_letter;
@@ -18,11 +19,12 @@ mod writes;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use bytes::Bytes;
 use elasticsearch::http::response::Response;
 use elasticsearch::indices::IndicesGetMappingParts;
-use elasticsearch::{BulkParts, CountParts, Elasticsearch};
+use elasticsearch::{CountParts, Elasticsearch};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -34,7 +36,7 @@ pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 pub(crate) use sink::Sink;
 
-use self::bulk::Outcome;
+use self::body::Request;
 use crate::config::ElasticsearchConfig;
 use crate::retry::{retry, RetryPolicy};
 use crate::transform::Action;
@@ -127,10 +129,10 @@ impl Elastic {
     }
 
     /// The bodies `write` would send for `actions`, one per bulk request.
-    pub fn bulk_bodies(&self, actions: Vec<Action>) -> Vec<Vec<bytes::Bytes>> {
-        bulk::chunks(actions, self.bulk_max_bytes)
-            .iter()
-            .map(|chunk| bulk::body(chunk))
+    pub fn bulk_bodies(&self, actions: Vec<Action>) -> Vec<Bytes> {
+        body::requests(actions, self.bulk_max_bytes)
+            .into_iter()
+            .map(Request::into_body)
             .collect()
     }
 
@@ -173,121 +175,6 @@ impl Elastic {
             })
             .await?;
         Ok(body.map(|body| body.count))
-    }
-
-    /// Writes `actions` with bulk requests of at most `bulk_max_bytes`: 429/5xx items are sent
-    /// again with backoff, other refused items go to the dead-letter file. Returns once every
-    /// action has an outcome.
-    pub async fn write(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
-        let mut report = WriteReport::default();
-        for chunk in bulk::chunks(actions, self.bulk_max_bytes) {
-            report += self.write_bulk(chunk).await?;
-        }
-        Ok(report)
-    }
-
-    async fn write_bulk(&self, actions: Vec<Action>) -> Result<WriteReport, EsError> {
-        let pending = Mutex::new(actions);
-        let report = Mutex::new(WriteReport::default());
-        let written = retry(&self.retry, "bulk request", || async {
-            let attempt = self.attempt_bulk(&pending, &report).await;
-            if let Err(err) = &attempt {
-                // A stall shows while it lasts: in the lag, and in /readyz after its bound.
-                let metrics = crate::metrics::get();
-                metrics
-                    .health
-                    .write_failed(crate::errors::causes(err).join(": "));
-                metrics.lag_now(&self.pipeline);
-            }
-            attempt
-        })
-        .await;
-        if written.is_ok() {
-            crate::metrics::get().health.written();
-        }
-        written?;
-        let report = *lock(&report);
-        Ok(report)
-    }
-
-    /// One attempt at the actions still pending: the acknowledged ones counted in `report`,
-    /// the refused ones dead-lettered, those to send again left in `pending`.
-    async fn attempt_bulk(
-        &self,
-        pending: &Mutex<Vec<Action>>,
-        report: &Mutex<WriteReport>,
-    ) -> Result<(), EsError> {
-        let batch = lock(pending).clone();
-        let items = self.send_bulk(&batch).await?;
-        let mut again = Vec::new();
-        let mut refused = Vec::new();
-        let mut last_reason = String::new();
-        let mut done = WriteReport::default();
-        let applied = items.iter().filter(|item| item.seq_no.is_some()).count();
-        self.count_applied(applied as u64);
-        for (action, item) in batch.into_iter().zip(items.iter()) {
-            match bulk::classify(&action, item) {
-                Outcome::Indexed => done.indexed += 1,
-                Outcome::Deleted => done.deleted += 1,
-                Outcome::Retry(reason) => {
-                    last_reason = reason;
-                    again.push(action);
-                }
-                Outcome::Reject(status, reason) => refused.push((action, status, reason)),
-                Outcome::IndexGone(reason) => {
-                    return Err(EsError::IndexGone {
-                        alias: self.index.clone(),
-                        reason,
-                    })
-                }
-            }
-        }
-        self.dead_letters.write(&self.index, &refused).await?;
-        for (action, status, reason) in &refused {
-            tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
-        }
-        done.dead_lettered = refused.len() as u64;
-        let retried = again.len() as u64;
-        let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
-        crate::metrics::get().items(&self.pipeline, outcome);
-        *lock(report) += done;
-        let count = again.len();
-        *lock(pending) = again;
-        match count {
-            0 => Ok(()),
-            count => Err(EsError::ItemsToRetry {
-                count,
-                last: last_reason,
-            }),
-        }
-    }
-
-    async fn send_bulk(&self, batch: &[Action]) -> Result<Vec<bulk::BulkItem>, EsError> {
-        let body = bulk::body(batch);
-        let bytes = body.iter().map(|line| line.len() as u64 + 1).sum();
-        let started = Instant::now();
-        let response = self
-            .client
-            .bulk(BulkParts::Index(&self.index))
-            .require_alias(self.require_alias)
-            .filter_path(&bulk::FILTER_PATH)
-            .body(body)
-            .send()
-            .await
-            .map_err(EsError::transport("bulk request"))?;
-        crate::metrics::get().bulk_sent(batch.len(), bytes, started.elapsed());
-        let parsed: bulk::BulkResponse =
-            json(checked(response, "bulk request").await?, "bulk request").await?;
-        let items = bulk::items(parsed);
-        if items.len() != batch.len() {
-            return Err(EsError::Status {
-                what: "bulk request",
-                status: 200,
-                body: format!("{} items answered for {} sent", items.len(), batch.len()),
-                retry_after: None,
-            });
-        }
-        Ok(items)
     }
 }
 

@@ -52,14 +52,9 @@ pub(crate) async fn export<P: Pipeline>(
         }
         for body in es.bulk_bodies(batch.actions) {
             report.bulks += 1;
-            let mut text = Vec::with_capacity(body.iter().map(|line| line.len() + 1).sum());
-            for line in &body {
-                text.extend_from_slice(line);
-                text.push(b'\n');
-            }
-            report.bytes += text.len() as u64;
+            report.bytes += body.len() as u64;
             if let Some(dir) = dir {
-                write_body(&dir.join(format!("{:08}.ndjson", report.bulks)), &text)?;
+                write_body(&dir.join(format!("{:08}.ndjson", report.bulks)), &body)?;
             }
         }
     }
