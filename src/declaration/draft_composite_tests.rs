@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::declaration::draft_catalogue::TableRows;
-use crate::declaration::schema::ColumnType;
 use crate::declaration::model::Field;
+use crate::declaration::schema::ColumnType;
 use crate::declaration::Declaration;
 
 fn rows(key: &[&str], columns: &[(&str, &str)]) -> TableRows {

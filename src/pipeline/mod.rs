@@ -12,6 +12,7 @@ mod stages {
     pub(super) mod progress;
     pub(super) mod source;
     pub(super) mod spawned;
+    pub(super) mod touched;
     pub(super) mod truncated;
     pub(super) mod units;
 }
@@ -195,7 +196,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// The pipeline's rows in Postgres, as the data path reads them.
-    fn rows(&self) -> stages::source::Rows<P> {
+    pub(in crate::pipeline) fn rows(&self) -> stages::source::Rows<P> {
         stages::source::Rows {
             pipeline: Arc::clone(&self.pipeline),
             pg: self.pg.clone(),

@@ -13,7 +13,12 @@ use crate::transform::{actions_for, Action, Document, Key};
 #[derive(Clone, Default)]
 pub(in crate::pipeline) struct MemoryRows {
     rows: Arc<Mutex<BTreeMap<Key, String>>>,
+    /// Fan-outs by name (the `sql` a `Touch::FanOut` carries): changed key → root keys.
+    links: Arc<Mutex<Links>>,
 }
+
+/// (fan-out name, changed key) → the root keys it touches.
+type Links = BTreeMap<(String, String), Vec<Key>>;
 
 impl MemoryRows {
     /// `count` rows keyed `k0001`, `k0002`, … whose documents are `{"n":1}`, `{"n":2}`, …
@@ -35,6 +40,13 @@ impl MemoryRows {
 
     pub fn remove(&self, key: &str) {
         self.rows().remove(&Key::from(key));
+    }
+
+    /// The row `key` of the table whose fan-out is named `fan_out` touches these roots.
+    pub fn link(&self, fan_out: &str, key: &str, roots: &[&str]) {
+        let roots = roots.iter().map(|root| Key::from(*root)).collect();
+        let mut links = self.links.lock().expect("the memory links");
+        links.insert((fan_out.to_owned(), key.to_owned()), roots);
     }
 
     /// What an index equal to these rows holds: id → source.
@@ -74,5 +86,26 @@ impl Source for MemoryRows {
                 .collect()
         };
         Ok(actions_for(keys, documents))
+    }
+
+    async fn fan_out(
+        &self,
+        sql: &str,
+        changed: &[Key],
+        after: Option<&Key>,
+        limit: u32,
+    ) -> Result<Vec<Key>, SyncError> {
+        let links = self.links.lock().expect("the memory links");
+        let mut roots: Vec<Key> = changed
+            .iter()
+            .filter_map(|key| links.get(&(sql.to_owned(), key.to_string())))
+            .flatten()
+            .filter(|root| after.is_none_or(|after| *root > after))
+            .cloned()
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots.truncate(limit as usize);
+        Ok(roots)
     }
 }

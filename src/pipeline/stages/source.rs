@@ -15,9 +15,20 @@ use crate::transform::{Action, Key};
 /// - `root_keys(after, limit)` gives at most `limit` keys greater than `after`, ascending; fewer
 ///   than `limit` means none are left;
 /// - `actions(keys)` builds each key's document from rows read during the call, and a delete
-///   for each key without a row: one action per distinct key.
+///   for each key without a row: one action per distinct key;
+/// - `fan_out(sql, changed, after, limit)` gives the root keys that the changed keys of
+///   another table touch (`sql`: that table's fan-out, as the declaration derived it), at most
+///   `limit` greater than `after`, ascending: fewer than `limit` means none are left.
 pub(in crate::pipeline) trait Source: RootKeys {
     fn actions(&self, keys: &[Key]) -> impl Future<Output = Result<Vec<Action>, SyncError>> + Send;
+
+    fn fan_out(
+        &self,
+        sql: &str,
+        changed: &[Key],
+        after: Option<&Key>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Key>, SyncError>> + Send;
 }
 
 /// The keys half of [`Source`].
@@ -66,5 +77,15 @@ impl<P: Pipeline> RootKeys for Rows<P> {
 impl<P: Pipeline> Source for Rows<P> {
     async fn actions(&self, keys: &[Key]) -> Result<Vec<Action>, SyncError> {
         Ok(build_actions(&*self.pipeline, &self.pg, keys).await?)
+    }
+
+    async fn fan_out(
+        &self,
+        sql: &str,
+        changed: &[Key],
+        after: Option<&Key>,
+        limit: u32,
+    ) -> Result<Vec<Key>, SyncError> {
+        Ok(self.pg.fan_out(sql, changed, after, limit).await?)
     }
 }

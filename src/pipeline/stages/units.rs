@@ -5,7 +5,6 @@
 
 use futures_util::{Stream, StreamExt};
 
-use crate::extract::Postgres;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::source::Source;
 use crate::pipeline::stages::spawned::Spawned;
@@ -48,39 +47,4 @@ pub(in crate::pipeline) fn built<S: Source, M: Send + 'static>(
         })
         .buffered(READ_AHEAD)
         .map(|joined| joined.and_then(|built| built))
-}
-
-/// The root documents that changed child rows touch, a page per unit; the last unit carries
-/// `mark` (an empty unit when no document is touched).
-pub(in crate::pipeline) async fn fan_out_units<M>(
-    pg: &Postgres,
-    sql: &str,
-    changed: &[Key],
-    batch_size: u32,
-    mark: M,
-) -> Result<Vec<Unit<M>>, SyncError> {
-    let mut units = Vec::new();
-    let mut after = None;
-    loop {
-        let roots = pg.fan_out(sql, changed, after.as_ref(), batch_size).await?;
-        let full = roots.len() == batch_size as usize;
-        after = roots.last().cloned();
-        if !roots.is_empty() {
-            units.push(Unit {
-                ids: roots,
-                mark: None,
-            });
-        }
-        if !full {
-            break;
-        }
-    }
-    match units.last_mut() {
-        Some(last) => last.mark = Some(mark),
-        None => units.push(Unit {
-            ids: Vec::new(),
-            mark: Some(mark),
-        }),
-    }
-    Ok(units)
 }

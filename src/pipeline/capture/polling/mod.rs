@@ -12,10 +12,12 @@ use futures_util::{stream, Stream, TryStreamExt};
 use tracing::debug;
 
 use crate::config::{PollingGuard, SyncConfig};
-use crate::extract::{start_cursor, Postgres, Table};
+use crate::extract::{start_cursor, Table};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::stages::units::{fan_out_units, Unit};
+use crate::pipeline::stages::source::Rows;
+use crate::pipeline::stages::touched::fan_out_units;
+use crate::pipeline::stages::units::Unit;
 use crate::pipeline::{log_progress, Engine};
 use crate::state::Cursor;
 use crate::transform::Key;
@@ -62,7 +64,7 @@ impl<P: Pipeline> Engine<P> {
             .cloned()
             .unwrap_or_else(|| start_cursor(&table));
         let relation = table.relation.clone();
-        let units = change_units(self.pg.clone(), table, after, horizon, self.batch_size);
+        let units = change_units(self.rows(), table, after, horizon, self.batch_size);
         self.write_units(units, |engine, cursor| {
             engine.state.cursors.insert(relation.clone(), cursor);
             true
@@ -73,21 +75,21 @@ impl<P: Pipeline> Engine<P> {
 
 /// Pages of changed rows after `after`, each turned into units of root ids; the last unit of a
 /// page carries the page's last cursor.
-fn change_units(
-    pg: Postgres,
+fn change_units<P: Pipeline>(
+    rows: Rows<P>,
     table: Table,
     after: Cursor,
     horizon: DateTime<Utc>,
     batch_size: u32,
 ) -> impl Stream<Item = Result<Unit<Cursor>, SyncError>> {
     stream::try_unfold(Some(after), move |next| {
-        let pg = pg.clone();
+        let rows = rows.clone();
         let table = table.clone();
         async move {
             let Some(after) = next else {
                 return Ok::<_, SyncError>(None);
             };
-            let changes = pg.changes(&table, &after, horizon, batch_size).await?;
+            let changes = rows.pg.changes(&table, &after, horizon, batch_size).await?;
             let Some(last) = changes.last().cloned() else {
                 return Ok(None);
             };
@@ -98,7 +100,7 @@ fn change_units(
                     ids,
                     mark: Some(last.clone()),
                 }],
-                Some(sql) => fan_out_units(&pg, sql, &ids, batch_size, last.clone()).await?,
+                Some(sql) => fan_out_units(&rows, sql, &ids, batch_size, last.clone()).await?,
             };
             let more = changes.len() == batch_size as usize;
             let units = stream::iter(units.into_iter().map(Ok::<_, SyncError>));

@@ -5,23 +5,21 @@
 
 mod wake;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures_util::stream;
 use sqlx::PgPool;
-use tracing::{debug, error, info, warn};
+use tracing::{error, info, warn};
 
 use tokio::time::Instant;
 
 use super::Follower;
-use crate::declaration::Touch;
 use crate::extract::{Change, Member};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::stages::units::{fan_out_units, Unit};
+use crate::pipeline::stages::touched::touched_units;
+use crate::pipeline::stages::units::Unit;
 use crate::pipeline::{log_progress, Engine};
-use crate::transform::Key;
 
 /// What triggers mode keeps between cycles.
 pub(crate) struct Triggers {
@@ -142,51 +140,11 @@ impl<P: Pipeline> Engine<P> {
         Ok(())
     }
 
-    /// The root documents a window of recorded changes touches, each key once (also when it
-    /// is reached from several tables), in units of a batch: a backlog of many writes to few
-    /// rows costs one build per document.
+    /// The root documents a window of recorded changes touches (see [`touched_units`]).
     pub(in crate::pipeline) async fn recorded_units(
         &self,
         changes: &[Change],
     ) -> Result<Vec<Unit<()>>, SyncError> {
-        let mut by_column: BTreeMap<(&str, &str), Vec<Key>> = BTreeMap::new();
-        for change in changes.iter().filter(|change| !change.is_truncate()) {
-            by_column
-                .entry((change.relation.as_str(), change.column.as_str()))
-                .or_default()
-                .push(Key::from(change.value.as_str()));
-        }
-        let mut roots: Vec<Key> = Vec::new();
-        for ((relation, column), mut keys) in by_column {
-            keys.sort_unstable();
-            keys.dedup();
-            match self.pipeline.touch(relation, column) {
-                None => debug!(
-                    relation,
-                    column,
-                    rows = keys.len(),
-                    "recorded changes this pipeline does not read"
-                ),
-                Some(Touch::Root) => roots.extend(keys),
-                Some(Touch::FanOut(sql)) => {
-                    for chunk in keys.chunks(self.batch_size as usize) {
-                        let units =
-                            fan_out_units(&self.pg, sql, chunk, self.batch_size, ()).await?;
-                        roots.extend(units.into_iter().flat_map(|unit| unit.ids));
-                    }
-                }
-            }
-        }
-        roots.sort_unstable();
-        roots.dedup();
-        let root = self.pipeline.root();
-        roots.retain(|key| root.accepts(key.as_str()));
-        Ok(roots
-            .chunks(self.batch_size as usize)
-            .map(|ids| Unit {
-                ids: ids.to_vec(),
-                mark: None,
-            })
-            .collect())
+        touched_units(&*self.pipeline, &self.rows(), changes, self.batch_size).await
     }
 }
