@@ -51,12 +51,7 @@ for pass in "${passes[@]}"; do
         opensearch3) url="$PG2ES_TEST_OPENSEARCH3_URL" ;;
     esac
     echo "== integration tests: PostgreSQL $version, $engine ($url)"
-    # make test: the atlas judge in triggers and polling mode runs one seed on the first pass
-    # (which also carries the search-server fault tests), both on the second; make test-all:
-    # both on every pass.
-    judges=full
-    [[ "${1:-}" == all || "$pass" != "${passes[0]}" ]] || judges=short
-    PG2ES_TEST_JUDGES="$judges" PG2ES_TEST_SEARCH_URL="$url" cargo test --locked --test main
+    PG2ES_TEST_SEARCH_URL="$url" cargo test --locked --test main
     # make test: the search-server fault tests (nodes of their own, ~2.5 min) once, on the
     # first pass; make test-all: on every pass.
     [[ "${1:-}" == all ]] || export PG2ES_TEST_SEARCH_FAULTS=once

@@ -200,24 +200,9 @@ async fn run_seed(seed: u64, capture: &str) {
     assert_same_documents(&expected, &crew.documents().await);
 }
 
-/// The seeds of the triggers and polling runs: [`seeds`], but only the first where the pass
-/// runs the judges' short form (`PG2ES_TEST_JUDGES=short`: the first pass of `make test`,
-/// whose second pass runs them all; README, "Servers it is tested against") and no
-/// `PG2ES_TEST_SEEDS` asks for a number. Logical mode, which runs on the second pass only
-/// (PostgreSQL 13 refuses it), always runs them all.
-fn seeds_of_this_pass(test: &str) -> Vec<u64> {
-    let mut seeds = seeds();
-    let short = std::env::var("PG2ES_TEST_JUDGES").is_ok_and(|v| v == "short");
-    if short && std::env::var("PG2ES_TEST_SEEDS").is_err() {
-        eprintln!("{test}: one seed: the judges' short form (PG2ES_TEST_JUDGES=short)");
-        seeds.truncate(1);
-    }
-    seeds
-}
-
 #[tokio::test]
 async fn another_teams_schema_under_random_writes_and_kills_ends_equal_in_triggers_mode() {
-    for seed in seeds_of_this_pass("atlas (triggers)") {
+    for seed in seeds() {
         eprintln!(
             "atlas (triggers): seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)"
         );
@@ -242,7 +227,7 @@ async fn another_teams_schema_under_random_writes_and_kills_ends_equal_in_logica
 
 #[tokio::test]
 async fn another_teams_schema_under_random_writes_and_kills_ends_equal_in_polling_mode() {
-    for seed in seeds_of_this_pass("atlas (polling)") {
+    for seed in seeds() {
         eprintln!(
             "atlas (polling): seed {seed} (replay: PG2ES_TEST_SEED={seed} PG2ES_TEST_SEEDS=1)"
         );
