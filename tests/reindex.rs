@@ -165,7 +165,7 @@ async fn a_rebuild_killed_midway_leaves_the_alias_on_a_complete_index_and_resume
     let Rebuilding {
         db,
         index,
-        worker,
+        mut worker,
         first,
         monitor,
         mut child,
@@ -197,7 +197,6 @@ async fn a_rebuild_killed_midway_leaves_the_alias_on_a_complete_index_and_resume
     );
 
     // The rest in pages of 500: the saved position is the last key, not a page number.
-    let mut worker = worker;
     worker.set("PG2ES__SYNC__BATCH_SIZE", "500");
     let (indexed, _, _, log) = worker.sync_once();
 
