@@ -123,6 +123,9 @@ async fn unreachable_servers_fail_with_a_clear_error_and_no_state() {
 
     let mut worker = Worker::new(&db, &name);
     worker.set("PG2ES__SYNC__RETRY__MAX_ATTEMPTS", "2");
+    // A refused connection is retried by the pool until this passes (10 s by default), then
+    // reported with its cause: 1 s per attempt says the same.
+    worker.set("PG2ES__POSTGRES__CONNECT_TIMEOUT", "1s");
     worker.set(
         "PG2ES__POSTGRES__URL",
         "postgres://postgres@127.0.0.1:1/nothing",

@@ -107,7 +107,8 @@ async fn rebuilding(prefix: &str, films: u64) -> (String, Rebuilding) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn searches_never_fail_or_lose_documents_while_a_changed_analyzer_is_rebuilt() {
-    const FILMS: u64 = 5000;
+    // 250 pages of 10: the changes are followed while the rebuild runs, which the test checks.
+    const FILMS: u64 = 2500;
     let (name, run) = rebuilding("reindex_live", FILMS).await;
     let Rebuilding {
         db,
@@ -164,7 +165,7 @@ async fn a_rebuild_killed_midway_leaves_the_alias_on_a_complete_index_and_resume
     let Rebuilding {
         db,
         index,
-        worker,
+        mut worker,
         first,
         monitor,
         mut child,
@@ -195,6 +196,8 @@ async fn a_rebuild_killed_midway_leaves_the_alias_on_a_complete_index_and_resume
         "refreshes off, replicas as configured"
     );
 
+    // The rest in pages of 500: the saved position is the last key, not a page number.
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "500");
     let (indexed, _, _, log) = worker.sync_once();
 
     assert!(log.contains("resuming rebuild"), "{log}");

@@ -54,6 +54,9 @@ async fn killed_back_fill_resumes_from_its_cursor() {
     );
     assert_eq!(backfill["restore_settings"]["refresh_interval"], "2s");
 
+    // The rest in pages of 500: the saved position is the last key, not a page number, and
+    // pages of 10 were only there to be killed between two of them.
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "500");
     let (indexed, _, _, log) = worker.sync_once();
 
     assert!(log.contains("resuming back-fill"), "{log}");

@@ -55,6 +55,8 @@ async fn kill_9_while_the_state_file_is_written_never_leaves_it_corrupt() {
         worker.unset(FAILPOINT);
         assert_state_readable(&worker, &format!("after kill -9 at {point}, round {round}"));
     }
+    // The rest in pages of 500: the saved position is the last key, not a page number.
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "500");
     let (_, _, _, log) = worker.sync_once();
     assert!(log.contains("resuming back-fill"), "{log}");
     assert_index_equals_postgres(&db, &index).await;
@@ -95,6 +97,8 @@ async fn disk_full_while_saving_state_stops_with_a_clear_error_and_the_next_star
     assert_state_readable(&worker, "after the disk filled up");
 
     disk.free();
+    // The rest in pages of 500: the saved position is the last key, not a page number.
+    worker.set("PG2ES__SYNC__BATCH_SIZE", "500");
     let (_, _, _, log) = worker.sync_once();
     assert!(log.contains("resuming back-fill"), "{log}");
     assert_index_equals_postgres(&db, &index).await;
