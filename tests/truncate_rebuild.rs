@@ -13,9 +13,10 @@ use crate::support::{
     wait_until_or, SearchIndex, SearchMonitor, TestDb, Worker,
 };
 
-/// A hundred pages of 10 for the rebuild: the truncation lands in its middle (checked, not
-/// assumed: the test fails when the back-fill had ended).
-const FILMS: u64 = 1000;
+/// Two hundred pages of 10 for the rebuild: the truncation lands in its middle (checked, not
+/// assumed: the test fails when the back-fill had ended; with 1,000 films it once ended 20 ms
+/// after the truncation was seen).
+const FILMS: u64 = 2000;
 const DEADLINE: Duration = Duration::from_secs(180);
 const FIRST_FILM: &str = "(SELECT id FROM content.film_work ORDER BY id LIMIT 1)";
 const SOME_GENRE: &str = "(SELECT id FROM content.genre ORDER BY id LIMIT 1)";
