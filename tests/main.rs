@@ -21,6 +21,7 @@ mod faults;
 mod golden;
 mod hops;
 mod horizon;
+mod hot_standby;
 mod init;
 mod init_composite;
 mod init_schemas;

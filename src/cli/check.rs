@@ -68,6 +68,7 @@ async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgre
                 "postgres reachable",
                 &format!("{pg_url}, PostgreSQL {}", version.name),
             );
+            check_primary(report, config, postgres).await;
             true
         }
         Err(err @ VersionError::TooOld { .. }) => {
@@ -86,6 +87,20 @@ async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgre
             );
             false
         }
+    }
+}
+
+/// A hot standby cannot be followed exactly in any capture mode today: said with the reason.
+async fn check_primary(report: &mut Report, config: &Config, postgres: &Postgres) {
+    let what = "postgres is the primary";
+    match postgres.is_standby().await {
+        Ok(false) => report.pass(what, "not in recovery"),
+        Ok(true) => report.fail(
+            what,
+            "it is a hot standby (pg_is_in_recovery() is true)",
+            crate::pipeline::on_a_standby(config.sync.capture),
+        ),
+        Err(err) => report.fail(what, &chain(&err), ""),
     }
 }
 

@@ -52,6 +52,14 @@ impl Postgres {
             .await?;
         judge(&self.server, found)
     }
+
+    /// Whether the server is a hot standby (in recovery), not a primary.
+    pub async fn is_standby(&self) -> Result<bool, PgError> {
+        self.call("read whether the server is a standby", || {
+            sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(self.pool())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

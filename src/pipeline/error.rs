@@ -30,6 +30,8 @@ pub(crate) enum SyncError {
         #[source]
         source: PgError,
     },
+    #[error("postgres.url points at a hot standby (pg_is_in_recovery() is true): {0}")]
+    Standby(String),
     #[error("sync.capture: logical cannot work here: {}", .0.join("; "))]
     LogicalUnavailable(Vec<String>),
     #[error(transparent)]

@@ -36,7 +36,7 @@ mod oneshot {
 mod documents;
 mod error;
 
-pub(crate) use capture::{grant_for, guarded, lag};
+pub(crate) use capture::{grant_for, guarded, lag, on_a_standby};
 pub(crate) use documents::Pipeline;
 pub(crate) use error::{Remedy, SyncError};
 pub(crate) use lifecycle::plan::Request;

@@ -100,6 +100,44 @@ impl PgCluster {
         cluster
     }
 
+    /// A hot standby of this cluster, streaming from it with `hot_standby_feedback` on, made
+    /// from a copy of its data directory taken while it was stopped: the same way on every
+    /// version, without `pg_basebackup` (the npm servers lack it, and Debian's refuses newer
+    /// servers). This cluster is stopped for the copy and started again.
+    pub fn standby(&self) -> Self {
+        self.stop();
+        let dir = tempfile::tempdir().unwrap();
+        run(Command::new("chmod").args(["755"]).arg(dir.path()));
+        let standby = Self {
+            dir,
+            bin: self.bin.clone(),
+            lib: self.lib.clone(),
+            port: free_port(),
+        };
+        // `cp -a` keeps the postgres user's ownership when we are root.
+        run(Command::new("cp")
+            .arg("-a")
+            .arg(self.data())
+            .arg(standby.data()));
+        let data = standby.data();
+        std::fs::write(data.join("standby.signal"), "").unwrap();
+        let mut auto = std::fs::read_to_string(data.join("postgresql.auto.conf")).unwrap();
+        auto.push_str(&format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user=postgres'\nhot_standby_feedback = on\n",
+            self.port
+        ));
+        std::fs::write(data.join("postgresql.auto.conf"), auto).unwrap();
+        if is_root() {
+            run(Command::new("chown")
+                .arg("postgres")
+                .arg(data.join("standby.signal"))
+                .arg(data.join("postgresql.auto.conf")));
+        }
+        self.resume();
+        standby.resume();
+        standby
+    }
+
     /// `postgres://postgres@127.0.0.1:PORT/postgres`
     pub fn admin_url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)

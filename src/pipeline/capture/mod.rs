@@ -70,10 +70,23 @@ impl Follower {
     }
 }
 
+/// Why `capture` cannot follow a hot standby's changes exactly, and what to do instead.
+pub(crate) fn on_a_standby(capture: Capture) -> &'static str {
+    match capture {
+        Capture::Polling => "polling there cannot see the primary's open transactions, so a late commit would be skipped; point postgres.url at the primary",
+        Capture::Triggers => "capture triggers cannot be installed on a standby, which is read-only; point postgres.url at the primary",
+        Capture::Logical => "logical capture from a standby is not supported yet (a cycle ends at a mark written into the log, which a standby cannot write); point postgres.url at the primary",
+    }
+}
+
 impl<P: Pipeline> Engine<P> {
     /// At start: refuses a mode that cannot capture every change here, naming what is missing.
     pub async fn check_capture(&mut self) -> Result<(), SyncError> {
-        match self.follower.mode() {
+        let mode = self.follower.mode();
+        if self.pg.is_standby().await? {
+            return Err(SyncError::Standby(on_a_standby(mode).to_owned()));
+        }
+        match mode {
             Capture::Polling => self.check_polling_guard().await,
             Capture::Triggers => self.check_triggers().await,
             Capture::Logical => self.check_slot().await,
