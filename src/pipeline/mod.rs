@@ -1,9 +1,11 @@
 //! The engine: back-fill, then follow changes table by table, saving cursors only after
 //! Elasticsearch acknowledged everything before them. Nothing here knows what a document is.
 
-/// The data path: back-fill pages and change units built into documents and written in order.
+/// The data path: back-fill pages and change units built into documents and written in order
+/// (and, for `export`, into files).
 mod stages {
     pub(super) mod backfill;
+    pub(super) mod export;
     pub(super) mod in_order;
     #[cfg(test)]
     pub(super) mod memory;
@@ -13,23 +15,24 @@ mod stages {
     pub(super) mod source;
     pub(super) mod spawned;
     pub(super) mod touched;
-    pub(super) mod truncated;
     pub(super) mod units;
 }
 /// Change capture, one folder per mode behind one interface (`capture::Follower`).
 mod capture;
-/// The index behind the alias: what it needs at start (`plan`, `prepare`) and rebuilds.
+/// The index behind the alias: what it needs at start (`schema`, `plan`, `prepare`), whether
+/// it is still the one pg2es left (`trust`), and rebuilds.
 mod lifecycle {
     pub(super) mod plan;
     pub(super) mod prepare;
     pub(super) mod rebuild;
+    pub(super) mod schema;
     pub(super) mod trust;
 }
-/// Commands that run once: export, verify, dead-letter replay, the schema check.
-mod oneshot {
-    pub(super) mod export;
+/// The index compared with Postgres and mended: `verify [--repair]`, dead letters replayed,
+/// the repair after a truncation or rows changed unseen.
+mod repair {
     pub(super) mod replay;
-    pub(super) mod schema;
+    pub(super) mod truncated;
     pub(super) mod verify;
 }
 
@@ -41,11 +44,11 @@ pub(crate) use documents::Pipeline;
 pub(crate) use error::{Remedy, SyncError};
 pub(crate) use lifecycle::plan::Request;
 pub(crate) use lifecycle::prepare::wanted_hash;
+pub(crate) use lifecycle::schema::check_schema;
 pub(crate) use lifecycle::trust::alias_trouble;
-pub(crate) use oneshot::export::export;
-pub(crate) use oneshot::replay::replay_dead_letters;
-pub(crate) use oneshot::schema::check_schema;
-pub(crate) use oneshot::verify::{verify, VerifyMode, VerifyReport};
+pub(crate) use repair::replay::replay_dead_letters;
+pub(crate) use repair::verify::{verify, VerifyMode, VerifyReport};
+pub(crate) use stages::export::export;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use crate::load::{Elastic, Live, WriteReport};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::lifecycle::plan::{self, Facts};
-use crate::pipeline::oneshot::verify::without_rows;
+use crate::pipeline::repair::verify::without_rows;
 use crate::pipeline::stages::backfill::Target;
 use crate::pipeline::Engine;
 use crate::state::{Rebuild, RebuildReason};

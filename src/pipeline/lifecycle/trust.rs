@@ -11,7 +11,7 @@ use crate::load::{DeadLetters, Elastic, EsError, Live};
 use crate::lock::{repair_key, try_hold_for_look};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::oneshot::verify::{verify, VerifyMode};
+use crate::pipeline::repair::verify::{verify, VerifyMode};
 use crate::pipeline::Engine;
 use crate::state::{ForeignWrites, Rebuild, RebuildReason, RepairLedger, Source, State};
 

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use crate::load::{backfill_settings, Elastic, Sink, WriteReport};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::oneshot::verify;
+use crate::pipeline::repair::verify;
 use crate::pipeline::stages::in_order::in_order;
 use crate::pipeline::stages::pages::{root_pages, Stop};
 use crate::pipeline::stages::progress::Progress;

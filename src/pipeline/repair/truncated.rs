@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use crate::extract::Change;
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::oneshot::verify::{verify, VerifyMode};
+use crate::pipeline::repair::verify::{verify, VerifyMode};
 use crate::pipeline::Engine;
 
 impl<P: Pipeline> Engine<P> {
