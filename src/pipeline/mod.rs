@@ -50,7 +50,6 @@ pub(crate) use repair::replay::replay_dead_letters;
 pub(crate) use repair::verify::{verify, VerifyMode, VerifyReport};
 pub(crate) use stages::export::export;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -59,7 +58,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::extract::Postgres;
-use crate::load::{Elastic, IdScroll, WriteReport};
+use crate::load::{Elastic, WriteReport};
 use crate::state::{self, State, StateStore};
 use crate::transform::Action;
 
@@ -70,28 +69,21 @@ pub(crate) struct Engine<P> {
     pg: Postgres,
     /// Writes go to the alias, so they reach whichever index it points at.
     es: Elastic,
-    /// The index a rebuild fills, which every change is written to as well; set exactly while
-    /// the state holds a rebuild.
-    rebuild_es: Option<Elastic>,
-    /// A rollback's pass over the earlier index's ids, looking for rows gone meanwhile.
-    extras: Option<IdScroll>,
+    /// What a rebuild keeps besides its part of the state.
+    rebuilding: lifecycle::rebuild::Rebuilding,
     /// Where the state is kept (the state file).
     store: Box<dyn StateStore>,
     state: State,
     batch_size: u32,
-    bulk_concurrency: usize,
-    tune_backfill: bool,
+    /// How the back-fill writes.
+    filling: stages::backfill::Filling,
     /// The capture mode, with what it keeps between cycles.
     follower: capture::Follower,
     /// How long a pass over the changes runs while more keep coming (`None`: to the end).
     turn: Option<std::time::Duration>,
-    keep_previous: u32,
     totals: WriteReport,
-    /// Operations the live index had applied, and those pg2es had sent it, at the last look
-    /// (see `load/writes.rs`); `None` until the first look after start or a swap.
-    watch: Option<lifecycle::trust::Look>,
-    /// What `verify --repair` beside this worker had the index apply (`state/repairs.rs`).
-    repair_ledger: PathBuf,
+    /// What tells writes pg2es did not make from its own.
+    trust: lifecycle::trust::Watch,
 }
 
 /// What the engine is given to work with.
@@ -116,17 +108,23 @@ impl<P: Pipeline> Engine<P> {
             turn: None,
             pg: servers.pg,
             es: servers.es,
-            rebuild_es: None,
-            extras: None,
+            rebuilding: lifecycle::rebuild::Rebuilding {
+                es: None,
+                extras: None,
+                keep_previous: config.index.keep_previous,
+            },
             store,
             state,
             batch_size: sync.batch_size,
-            bulk_concurrency: sync.bulk_concurrency as usize,
-            tune_backfill: sync.tune_backfill,
-            keep_previous: config.index.keep_previous,
+            filling: stages::backfill::Filling {
+                concurrency: sync.bulk_concurrency as usize,
+                tune: sync.tune_backfill,
+            },
             totals: WriteReport::default(),
-            watch: None,
-            repair_ledger,
+            trust: lifecycle::trust::Watch {
+                look: None,
+                repair_ledger,
+            },
         }
     }
 
@@ -190,7 +188,7 @@ impl<P: Pipeline> Engine<P> {
 
     /// Writes to the live index and to the index being rebuilt.
     async fn write_actions(&mut self, actions: Vec<Action>) -> Result<(), SyncError> {
-        if let Some(new) = &self.rebuild_es {
+        if let Some(new) = &self.rebuilding.es {
             let report = new.write(actions.clone()).await?;
             self.count_rebuild_refusals(report);
         }

@@ -87,11 +87,11 @@ impl<P: Pipeline> Engine<P> {
         }
         if database_changed {
             self.state.rebuild = None;
-            self.rebuild_es = None;
+            self.rebuilding.es = None;
             self.reset_cursors().await?;
         }
         self.state.source = Some(source);
-        self.watch = None;
+        self.trust.look = None;
         self.state.live_index = match live {
             Live::Alias(on) => on.first().cloned(),
             Live::Missing | Live::Concrete => None,
@@ -157,7 +157,7 @@ impl<P: Pipeline> Engine<P> {
             self.state.backfill = Backfill::default();
         }
         self.state.rebuild = None;
-        self.rebuild_es = None;
+        self.rebuilding.es = None;
         self.state.pinned_config = None;
         self.save().await
     }
@@ -193,7 +193,7 @@ impl<P: Pipeline> Engine<P> {
             already_indexed = rebuild.backfill.indexed,
             "resuming rebuild"
         );
-        self.rebuild_es = Some(self.es.for_index(&rebuild.index));
+        self.rebuilding.es = Some(self.es.for_index(&rebuild.index));
         Ok(())
     }
 
@@ -220,9 +220,9 @@ impl<P: Pipeline> Engine<P> {
         config_hash: String,
         reason: RebuildReason,
     ) -> Result<(), SyncError> {
-        self.rebuild_es = Some(self.es.for_index(&index));
+        self.rebuilding.es = Some(self.es.for_index(&index));
         // A rollback started over passes over the earlier index's ids again.
-        self.extras = None;
+        self.rebuilding.extras = None;
         self.state.rebuild = Some(Rebuild {
             index,
             config_hash,

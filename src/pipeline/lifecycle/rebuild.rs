@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tracing::{error, info};
 
-use crate::load::{Elastic, Live, WriteReport};
+use crate::load::{Elastic, IdScroll, Live, WriteReport};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::lifecycle::plan::{self, Facts};
@@ -21,13 +21,24 @@ use crate::pipeline::Engine;
 use crate::state::{Rebuild, RebuildReason};
 use crate::transform::Action;
 
+/// What a rebuild keeps in the engine besides its part of the state (`State::rebuild`).
+pub(in crate::pipeline) struct Rebuilding {
+    /// The index a rebuild fills, which every change is written to as well; set exactly while
+    /// the state holds a rebuild.
+    pub es: Option<Elastic>,
+    /// A rollback's pass over the earlier index's ids, looking for rows gone meanwhile.
+    pub extras: Option<IdScroll>,
+    /// Earlier indexes kept for a rollback (`index.keep_previous`).
+    pub keep_previous: u32,
+}
+
 /// How long the back-fill of a new index runs before the changes are followed again: the
 /// extra delay of changes while a rebuild runs.
 const SLICE: Duration = Duration::from_secs(1);
 
 impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn rebuild(&mut self) -> Result<(), SyncError> {
-        let Some(new) = self.rebuild_es.clone() else {
+        let Some(new) = self.rebuilding.es.clone() else {
             return Ok(());
         };
         self.tune_index(Target::Rebuild, &new).await?;
@@ -72,12 +83,12 @@ impl<P: Pipeline> Engine<P> {
     /// A rollback's earlier index may hold documents whose row was deleted since it was live:
     /// its ids are scrolled (a slice at a time) and those without a row deleted.
     async fn delete_extras(&mut self, new: &Elastic, until: Instant) -> Result<(), SyncError> {
-        if self.extras.is_none() {
+        if self.rebuilding.extras.is_none() {
             new.refresh().await?;
-            self.extras = Some(new.scroll_ids(self.batch_size));
+            self.rebuilding.extras = Some(new.scroll_ids(self.batch_size));
         }
         while Instant::now() < until {
-            let Some(scroll) = self.extras.as_mut() else {
+            let Some(scroll) = self.rebuilding.extras.as_mut() else {
                 return Ok(());
             };
             let ids = match new.next_ids(scroll).await {
@@ -103,7 +114,7 @@ impl<P: Pipeline> Engine<P> {
     }
 
     async fn close_extras(&mut self, new: &Elastic) {
-        if let Some(scroll) = self.extras.take() {
+        if let Some(scroll) = self.rebuilding.extras.take() {
             new.close_scroll(scroll).await;
         }
     }
@@ -116,7 +127,7 @@ impl<P: Pipeline> Engine<P> {
 
     async fn finish_rebuild(&mut self, new: &Elastic) -> Result<(), SyncError> {
         let Some(rebuild) = self.state.rebuild.clone() else {
-            self.rebuild_es = None;
+            self.rebuilding.es = None;
             return Ok(());
         };
         self.restore_index(Target::Rebuild, new).await?;
@@ -135,10 +146,10 @@ impl<P: Pipeline> Engine<P> {
     pub(in crate::pipeline) async fn swapped(&mut self) -> Result<(), SyncError> {
         if let Some(rebuild) = self.state.rebuild.take() {
             self.state.live_index = Some(rebuild.index);
-            self.watch = None;
+            self.trust.look = None;
         }
-        self.rebuild_es = None;
-        self.extras = None;
+        self.rebuilding.es = None;
+        self.rebuilding.extras = None;
         self.save().await?;
         self.drop_earlier().await
     }
@@ -156,7 +167,7 @@ impl<P: Pipeline> Engine<P> {
             self.state.pinned_config = Some(rebuild.config_hash);
         }
         self.state.rebuild = None;
-        self.rebuild_es = None;
+        self.rebuilding.es = None;
         self.save().await
     }
 
@@ -177,7 +188,7 @@ impl<P: Pipeline> Engine<P> {
             wanted_hash: "",
             database_changed: false,
         };
-        for index in plan::to_drop(&facts, current, self.keep_previous) {
+        for index in plan::to_drop(&facts, current, self.rebuilding.keep_previous) {
             info!(index, "dropping an earlier index (index.keep_previous)");
             self.es.delete_index(&index).await?;
         }

@@ -41,6 +41,15 @@ impl Look {
     }
 }
 
+/// What tells writes into the live index that pg2es did not make from its own.
+pub(in crate::pipeline) struct Watch {
+    /// Operations the live index had applied, and those pg2es had sent it, at the last look
+    /// (see `load/writes.rs`); `None` until the first look after start or a swap.
+    pub look: Option<Look>,
+    /// What `verify --repair` beside this worker had the index apply (`state/repairs.rs`).
+    pub repair_ledger: std::path::PathBuf,
+}
+
 impl<P: Pipeline> Engine<P> {
     /// The database is not the one the state file's cursors and the index belong to: another
     /// database or server, a restore or a failover (another timeline), or rows older than the
@@ -110,7 +119,7 @@ impl<P: Pipeline> Engine<P> {
             debug!("a repair is writing into the index: looking at the next cycle");
             return Ok(());
         };
-        let Some(before) = self.watch.replace(looked) else {
+        let Some(before) = self.trust.look.replace(looked) else {
             return Ok(());
         };
         let theirs = looked.theirs_since(&before);
@@ -160,7 +169,7 @@ impl<P: Pipeline> Engine<P> {
             return Ok(None);
         };
         let applied = self.es.applied_in_all().await?;
-        let repaired = match RepairLedger::load(&self.repair_ledger, pipeline, alias) {
+        let repaired = match RepairLedger::load(&self.trust.repair_ledger, pipeline, alias) {
             Ok(ledger) => Some(ledger.operations),
             Err(err) => {
                 warn!(error = %err, "cannot read the repair ledger: writes of repairs beside the worker read as someone else's");

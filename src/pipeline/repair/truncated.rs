@@ -59,7 +59,7 @@ impl<P: Pipeline> Engine<P> {
 
     async fn repair_indexes(&mut self, why: &str) -> Result<(), SyncError> {
         let targets: Vec<_> = std::iter::once(self.es.clone())
-            .chain(self.rebuild_es.clone())
+            .chain(self.rebuilding.es.clone())
             .collect();
         for (number, es) in targets.iter().enumerate() {
             let report = verify(

@@ -27,6 +27,13 @@ use crate::transform::Key;
 /// crash only means re-sending what was acknowledged since.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
+/// How the back-fill writes: bulk requests in flight, and whether refreshes are switched off
+/// meanwhile (`sync.bulk_concurrency`, `sync.tune_backfill`).
+pub(in crate::pipeline) struct Filling {
+    pub concurrency: usize,
+    pub tune: bool,
+}
+
 /// Which index a back-fill fills: the live one, or the one a rebuild builds next to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::pipeline) enum Target {
@@ -85,7 +92,7 @@ impl<P: Pipeline> Engine<P> {
         let after = self.backfill_mut(target).after.clone();
         let batches = built_batches(self.rows(), after, self.batch_size, stop);
         let only_stale = self.only_stale(target);
-        let written = written_batches(batches, es.clone(), self.bulk_concurrency, only_stale);
+        let written = written_batches(batches, es.clone(), self.filling.concurrency, only_stale);
         let mut written = std::pin::pin!(written);
         let total = self.pg.count(self.pipeline.root()).await?;
         let done = self.backfill_mut(target).indexed;
@@ -144,7 +151,7 @@ impl<P: Pipeline> Engine<P> {
         target: Target,
         es: &Elastic,
     ) -> Result<(), SyncError> {
-        if !self.tune_backfill {
+        if !self.filling.tune {
             return Ok(());
         }
         let tuned = backfill_settings();
