@@ -219,6 +219,11 @@ pub(crate) struct State {
     /// `<system identifier>/<timeline>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slot_server: Option<String>,
+    /// Logical mode on Postgres 17+: no change the index holds from the slot's stream lies
+    /// past this position (written before the documents of the changes): a promoted standby
+    /// that forked at or after it has them all, and the slot it kept can be read on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_through: Option<String>,
     /// Logical mode: the replication slot the positions were read from (absent in earlier
     /// state files: their slot had the name `Slot::legacy` says, or the one it has now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,6 +257,7 @@ impl State {
             live_index: None,
             foreign_writes: None,
             slot_server: None,
+            slot_through: None,
             slot: None,
             publication: None,
             partitions: None,

@@ -29,7 +29,7 @@ fn all_tables(pipelines: &[std::sync::Arc<crate::declaration::Declared>]) -> Vec
 pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
     let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
     if config.sync.capture == crate::config::Capture::Logical {
-        super::logical::setup(&postgres, &pipelines).await?;
+        super::logical::setup(&postgres, &config.postgres, &pipelines).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let tables = all_tables(&pipelines);

@@ -20,6 +20,7 @@ fn slot_of(pipeline: &Declared) -> Slot {
 /// pipeline a publication over its tables and a slot (before any back-fill reads a row).
 pub(super) async fn setup(
     postgres: &Postgres,
+    config: &crate::config::PostgresConfig,
     pipelines: &[std::sync::Arc<Declared>],
 ) -> Result<(), AppError> {
     let requirements = postgres.logical_requirements().await?;
@@ -46,6 +47,7 @@ pub(super) async fn setup(
             true => println!("✓ replication slot {} created (pgoutput)", slot.name),
             false => println!("✓ replication slot {} already there", slot.name),
         }
+        super::failover::setup(postgres, config, &slot).await?;
         warn_of_legacy_slot(postgres, &slot).await?;
     }
     if requirements.unbounded() {
@@ -158,6 +160,7 @@ pub(super) async fn check(
     }
     for pipeline in pipelines {
         check_slot(report, postgres, pipeline, setup_hint).await;
+        super::failover::check(report, postgres, &slot_of(pipeline)).await;
     }
 }
 

@@ -4,6 +4,7 @@ mod capture;
 mod check;
 mod dead_letter;
 mod export;
+mod failover;
 mod init;
 mod logical;
 mod pipelines;

@@ -20,7 +20,10 @@ use sqlx::Row;
 
 pub(crate) use capture::{captured_columns, Change, UnfiredTrigger};
 pub(crate) use error::{schema_changed, PgError};
-pub(crate) use logical::{mark_position, parse_lsn, Event, LogicalError, LogicalStream, Slot};
+pub(crate) use logical::{
+    enable_failover, mark_position, parse_lsn, switch_point, timeline_history, Event, FailoverSlot,
+    LogicalError, LogicalStream, Slot, FIRST_WITH_FAILOVER,
+};
 pub(crate) use partitions::{any_partitioned, Member, Trees};
 pub(crate) use version::VersionError;
 

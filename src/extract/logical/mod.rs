@@ -2,6 +2,7 @@
 //! pipeline and alias. This file sets them up, takes them down and reads their state; the
 //! stream itself is in `stream`, the message format in `pgoutput`.
 
+mod failover;
 mod pgoutput;
 mod requirements;
 mod slot;
@@ -14,6 +15,9 @@ use sqlx::Row;
 
 use super::{captured_columns, PgError, Postgres, Table};
 
+pub(crate) use failover::{
+    enable_failover, switch_point, timeline_history, FailoverSlot, FIRST_WITH_FAILOVER,
+};
 pub(crate) use slot::Slot;
 pub(crate) use stream::{mark_position, parse_lsn, Event, LogicalError, LogicalStream};
 
@@ -85,13 +89,18 @@ impl Postgres {
         Ok(Some(state))
     }
 
-    /// Creates the slot unless it is there; `true` when it was created.
+    /// Creates the slot unless it is there; `true` when it was created. On Postgres 17+ it is
+    /// a failover slot: a standby that synchronizes slots keeps it across its promotion.
     pub async fn create_slot(&self, slot: &Slot) -> Result<bool, PgError> {
         if self.slot_state(slot).await?.is_some() {
             return Ok(false);
         }
+        let sql = match self.keeps_slots_across_failover().await? {
+            true => include_str!("sql/create_failover_slot.sql"),
+            false => include_str!("sql/create_slot.sql"),
+        };
         self.call("create the replication slot", || {
-            sqlx::query_scalar::<_, String>(include_str!("sql/create_slot.sql"))
+            sqlx::query_scalar::<_, String>(sql)
                 .bind(&slot.name)
                 .fetch_one(self.pool())
         })

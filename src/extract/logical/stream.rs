@@ -85,6 +85,8 @@ pub(crate) enum Event {
         changes: Vec<Change>,
         committed_at: i64,
         xid: u32,
+        /// The position of the transaction's commit: the changes lie before it.
+        commit: Lsn,
     },
     /// These followed tables were truncated.
     Truncated(Vec<String>),
@@ -111,12 +113,14 @@ pub(crate) struct LogicalStream {
     relations: HashMap<u32, Followed>,
     committed_at: i64,
     xid: u32,
+    /// The commit position of the transaction being received.
+    commit: Lsn,
     in_transaction: bool,
     confirmed: Lsn,
 }
 
 /// The replication connection's settings from `postgres`.
-fn replication_config(
+pub(super) fn replication_config(
     config: &PostgresConfig,
     slot: &Slot,
 ) -> Result<ReplicationConfig, LogicalError> {
@@ -177,6 +181,7 @@ impl LogicalStream {
             relations: HashMap::new(),
             committed_at: 0,
             xid: 0,
+            commit: confirmed,
             in_transaction: false,
             confirmed,
         })
@@ -210,8 +215,9 @@ impl LogicalStream {
             ReplicationEvent::Begin {
                 commit_time_micros,
                 xid,
-                ..
+                final_lsn,
             } => {
+                self.commit = final_lsn;
                 self.in_transaction = true;
                 self.committed_at = commit_time_micros;
                 self.xid = xid;
@@ -265,6 +271,7 @@ impl LogicalStream {
                     changes,
                     committed_at: self.committed_at,
                     xid: self.xid,
+                    commit: self.commit,
                 })
             }
             Message::Truncate { relations } => {

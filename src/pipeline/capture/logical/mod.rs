@@ -8,6 +8,7 @@
 //! behind the alias (the caller does, on `SyncError::RebuildNeeded`); a rebuild in progress
 //! then starts over, since what it wrote before may hold rows that are gone.
 
+mod failover;
 mod slot;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -42,6 +43,9 @@ pub(crate) struct Reader {
     after_rebuild: Option<Lsn>,
     /// The delays before reading again after transient stream failures since the last event.
     reconnects: Option<backon::ExponentialBackoff>,
+    /// The server keeps failover slots (Postgres 17+): the state notes how far the index
+    /// holds the stream, for a promoted standby to be judged by.
+    pub(super) keeps_slot_on_failover: bool,
 }
 
 impl Reader {
@@ -61,6 +65,7 @@ impl Reader {
             lost: None,
             after_rebuild: None,
             reconnects: None,
+            keeps_slot_on_failover: false,
         }
     }
 }
@@ -74,11 +79,14 @@ struct Batch {
     oldest: Option<i64>,
     /// Everything before it was received.
     position: Option<Lsn>,
+    /// The newest commit position of the changes.
+    commit: Option<Lsn>,
 }
 
 impl Batch {
-    fn add(&mut self, changes: Vec<Change>, committed_at: i64, xid: u32) {
+    fn add(&mut self, changes: Vec<Change>, committed_at: i64, xid: u32, commit: Lsn) {
         self.xids.insert(xid);
+        self.commit = Some(self.commit.map_or(commit, |c| c.max(commit)));
         for change in changes {
             self.keys
                 .insert((change.relation, change.column, change.value));
@@ -171,7 +179,8 @@ impl<P: Pipeline> Engine<P> {
                     changes,
                     committed_at,
                     xid,
-                } => batch.add(changes, committed_at, xid),
+                    commit,
+                } => batch.add(changes, committed_at, xid, commit),
                 Event::Truncated(relations) => truncated
                     .get_or_insert((Vec::new(), batch.position))
                     .0
@@ -209,9 +218,13 @@ impl<P: Pipeline> Engine<P> {
 
     /// Writes the documents a batch touches, then confirms its position.
     async fn flush(&mut self, batch: &mut Batch) -> Result<(), SyncError> {
+        let commit = batch.commit.take();
         let (changes, xids, oldest) = batch.take();
         if let Some(committed_at) = oldest {
             crate::metrics::get().lag(self.pipeline.name(), age(committed_at));
+        }
+        if let Some(commit) = commit {
+            self.note_through(commit).await?;
         }
         if !changes.is_empty() {
             self.pg.wait_visible(&xids).await?;

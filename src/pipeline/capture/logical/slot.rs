@@ -4,6 +4,7 @@
 
 use tracing::{error, warn};
 
+use super::failover::Verdict;
 use crate::extract::{Member, Slot};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
@@ -61,6 +62,7 @@ impl<P: Pipeline> Engine<P> {
                 short.missing.join(", ")
             )]));
         }
+        self.reader().keeps_slot_on_failover = self.pg.keeps_slots_across_failover().await?;
         let lost = match self.server_changed().await? {
             Some(reason) => Some(reason),
             None => self.renew_slot_if_lost().await?,
@@ -76,19 +78,34 @@ impl<P: Pipeline> Engine<P> {
     }
 
     /// A server with another system identifier or timeline than the slot was read on (a
-    /// restore, a failover): the slot's position means nothing there. A new slot is made; the
-    /// state file learns the server with the rebuild that follows.
+    /// restore, a failover). A promoted standby that kept the slot and has every change the
+    /// index holds is read on (`failover::verdict`); otherwise the slot's position means
+    /// nothing there: a new slot is made, and the state file learns the server with the
+    /// rebuild that follows.
     pub(super) async fn server_changed(&mut self) -> Result<Option<String>, SyncError> {
         let server = self.pg.server_identity().await?;
-        let Some(known) = self.state.slot_server.replace(server.clone()) else {
+        let Some(known) = self.state.slot_server.clone() else {
+            self.state.slot_server = Some(server);
             self.save().await?;
             return Ok(None);
         };
         if known == server {
             return Ok(None);
         }
+        let why = match self.after_server_change(&known, &server).await? {
+            Verdict::Keep { .. } => {
+                self.state.slot_server = Some(server);
+                self.save().await?;
+                return Ok(None);
+            }
+            Verdict::Rebuild(why) => why,
+        };
+        self.state.slot_server = Some(server.clone());
+        self.state.slot_through = None;
         let slot = self.reader().slot.clone();
-        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
+        let reason = format!(
+            "the Postgres server changed (system identifier/timeline {known} → {server}: {why})"
+        );
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
         // Our own reader lets go of the slot first; its walsender ends a moment later.
         self.reader().stream = None;
