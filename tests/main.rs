@@ -17,6 +17,7 @@ mod dead_letter;
 mod derived;
 mod docs;
 mod escape;
+mod failover;
 mod faults;
 mod golden;
 mod hops;

@@ -179,6 +179,22 @@ impl TestDb {
         }
     }
 
+    /// This database on another server that has it (a promoted standby), dropped there with
+    /// the value.
+    pub fn on_server(&self, admin_url: &str) -> Self {
+        let url = with_database(admin_url, &self.name);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_lazy(&url)
+            .unwrap();
+        Self {
+            url,
+            pool,
+            name: self.name.clone(),
+            admin_url: admin_url.to_owned(),
+        }
+    }
+
     /// The real third-party dataset (999 films).
     pub async fn with_dataset(name: &str) -> Self {
         let db = Self::create(name).await;

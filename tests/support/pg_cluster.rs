@@ -105,6 +105,50 @@ impl PgCluster {
     /// version, without `pg_basebackup` (the npm servers lack it, and Debian's refuses newer
     /// servers). This cluster is stopped for the copy and started again.
     pub fn standby(&self) -> Self {
+        let standby = self.copy_as_standby("");
+        self.resume();
+        standby.resume();
+        standby
+    }
+
+    /// The physical slot of the standby `synced_standby` makes.
+    pub const STANDBY_SLOT: &'static str = "pg2es_test_standby";
+
+    /// A hot standby (as `standby`) that keeps this cluster's failover slots (Postgres 17+): it
+    /// streams through the physical slot `STANDBY_SLOT` and synchronizes slots
+    /// (`sync_replication_slots`, `dbname` in `primary_conninfo`), and this cluster sends no
+    /// logical change before that standby has it (`synchronized_standby_slots`).
+    pub fn synced_standby(&self) -> Self {
+        let standby = self.copy_as_standby(&format!(
+            "primary_slot_name = '{}'\nsync_replication_slots = on\n",
+            Self::STANDBY_SLOT
+        ));
+        self.append_auto_conf(&format!(
+            "synchronized_standby_slots = '{}'\n",
+            Self::STANDBY_SLOT
+        ));
+        self.resume();
+        run(Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &self.admin_url(),
+                "-c",
+            ])
+            .arg(format!(
+                "SELECT pg_create_physical_replication_slot('{}')",
+                Self::STANDBY_SLOT
+            )));
+        standby.resume();
+        standby
+    }
+
+    /// Stops this cluster and makes a standby of it from a copy of its data directory, with
+    /// `extra` settings; the standby is not started, and this cluster not started again.
+    fn copy_as_standby(&self, extra: &str) -> Self {
         self.stop();
         let dir = tempfile::tempdir().unwrap();
         run(Command::new("chmod").args(["755"]).arg(dir.path()));
@@ -121,21 +165,31 @@ impl PgCluster {
             .arg(standby.data()));
         let data = standby.data();
         std::fs::write(data.join("standby.signal"), "").unwrap();
-        let mut auto = std::fs::read_to_string(data.join("postgresql.auto.conf")).unwrap();
-        auto.push_str(&format!(
-            "primary_conninfo = 'host=127.0.0.1 port={} user=postgres'\nhot_standby_feedback = on\n",
-            self.port
-        ));
-        std::fs::write(data.join("postgresql.auto.conf"), auto).unwrap();
         if is_root() {
             run(Command::new("chown")
                 .arg("postgres")
-                .arg(data.join("standby.signal"))
-                .arg(data.join("postgresql.auto.conf")));
+                .arg(data.join("standby.signal")));
         }
-        self.resume();
-        standby.resume();
+        standby.append_auto_conf(&format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user=postgres dbname=postgres'\nhot_standby_feedback = on\n{extra}",
+            self.port
+        ));
         standby
+    }
+
+    fn append_auto_conf(&self, settings: &str) {
+        let path = self.data().join("postgresql.auto.conf");
+        let mut auto = std::fs::read_to_string(&path).unwrap();
+        auto.push_str(settings);
+        std::fs::write(&path, auto).unwrap();
+        if is_root() {
+            run(Command::new("chown").arg("postgres").arg(&path));
+        }
+    }
+
+    /// Promotes a standby to a primary (on a new timeline), waiting until it is one.
+    pub fn promote(&self) {
+        self.pg_ctl(&["promote", "-w"]);
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres`

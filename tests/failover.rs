@@ -1,0 +1,137 @@
+//! A failover under logical capture: a private primary with a hot standby, the worker
+//! streaming from the primary's slot, the primary stopped, the standby promoted and the worker
+//! started again with postgres.url pointing at it. On Postgres 17+ the standby synchronized
+//! the failover slot and has every change the worker got (synchronized_standby_slots): the
+//! worker reads on from the slot, without a rebuild. Before 17 no slot outlives a promotion:
+//! a new slot and a rebuild behind the alias. Either way the index ends equal to Postgres.
+
+use crate::logical::{wait_until_current, DEADLINE, SOME_FILM};
+use crate::support::pg_cluster::PgCluster;
+use crate::support::process::Running;
+use crate::support::{unique_name, wait_until, SearchIndex, TestDb, Worker};
+
+const FILMS: u32 = 200;
+
+/// `server_version_num` of the test's own cluster (`PG2ES_TEST_PG_BIN`, which may be another
+/// version than the shared stack's).
+async fn version_of(db: &TestDb) -> i32 {
+    sqlx::query_scalar::<_, String>("SHOW server_version_num")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The standby's copy of the worker's slot is persistent, synchronized from the primary, and
+/// has replayed everything the primary wrote so far.
+async fn standby_caught_up(primary: &TestDb, standby: &TestDb) -> bool {
+    let Ok(written) = sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(&primary.pool)
+        .await
+    else {
+        return false;
+    };
+    sqlx::query_scalar::<_, bool>(
+        "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AND EXISTS (
+             SELECT 1 FROM pg_replication_slots
+             WHERE slot_name LIKE 'pg2es%' AND synced AND NOT temporary)",
+    )
+    .bind(written)
+    .fetch_one(&standby.pool)
+    .await
+    .unwrap_or(false)
+}
+
+async fn rename(db: &TestDb, title: &str) {
+    db.execute(&format!(
+        "UPDATE content.film_work SET title = '{title}', updated_at = now() WHERE id = {SOME_FILM}"
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn logical_failover_keeps_the_slot_on_postgres_17_and_rebuilds_before() {
+    let primary = PgCluster::start();
+    let name = unique_name("failover");
+    let db = TestDb::generated_on(&primary.admin_url(), &name, FILMS).await;
+    let version = version_of(&db).await;
+    if version < 140_000 {
+        eprintln!("logical_failover_keeps_the_slot_on_postgres_17_and_rebuilds_before: skipped: logical capture needs PostgreSQL 14, this cluster is {version}");
+        return;
+    }
+    let keeps = version >= 170_000;
+    let standby = match keeps {
+        true => primary.synced_standby(),
+        false => primary.standby(),
+    };
+    let on_standby = db.on_server(&standby.admin_url());
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, u64::from(FILMS));
+    let check = worker.output(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    match keeps {
+        true => assert!(
+            said.contains("kept across a failover: a failover slot; the primary waits for the standby of pg2es_test_standby"),
+            "{said}"
+        ),
+        false => assert!(
+            said.contains("kept across a failover: no: PostgreSQL before 17"),
+            "{said}"
+        ),
+    }
+
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    for round in 0..5 {
+        rename(&db, &format!("Before The Failover {round}")).await;
+    }
+    wait_until_current(
+        &db,
+        &index,
+        "the changes on the primary to be indexed",
+        &running,
+    )
+    .await;
+    if keeps {
+        wait_until(
+            "the standby to have synchronized the slot and replayed every change",
+            DEADLINE,
+            || standby_caught_up(&db, &on_standby),
+        )
+        .await;
+    }
+    running.kill();
+    let live = index.alias_target().await;
+
+    primary.stop();
+    standby.promote();
+    rename(&on_standby, "After The Failover").await;
+    worker.set("PG2ES__POSTGRES__URL", &on_standby.url);
+    let restarted = Running::start(&worker);
+    restarted.wait_for_log("streaming changes", DEADLINE).await;
+    wait_until_current(
+        &on_standby,
+        &index,
+        "the index to equal the promoted server",
+        &restarted,
+    )
+    .await;
+    let log = restarted.log();
+    match keeps {
+        true => {
+            assert_eq!(index.alias_target().await, live, "no rebuild: {log}");
+            assert!(!log.contains("the Postgres server changed"), "{log}");
+            assert!(log.contains("promoted standby that kept the slot"), "{log}");
+        }
+        false => {
+            assert_ne!(index.alias_target().await, live, "rebuilt: {log}");
+            assert!(log.contains("Postgres before 17 keeps no slot"), "{log}");
+        }
+    }
+    let state = worker.state().expect("a state file");
+    let server = state["slot_server"].as_str().unwrap_or_default();
+    assert!(server.ends_with("/2"), "the new timeline: {state}");
+}
