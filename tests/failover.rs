@@ -8,7 +8,9 @@
 use crate::logical::{wait_until_current, DEADLINE, SOME_FILM};
 use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
-use crate::support::{unique_name, wait_until, SearchIndex, TestDb, Worker};
+use crate::support::{
+    no_logical_capture, server_version_num, unique_name, wait_until, SearchIndex, TestDb, Worker,
+};
 
 const FILMS: u32 = 200;
 
@@ -134,4 +136,55 @@ async fn logical_failover_keeps_the_slot_on_postgres_17_and_rebuilds_before() {
     let state = worker.state().expect("a state file");
     let server = state["slot_server"].as_str().unwrap_or_default();
     assert!(server.ends_with("/2"), "the new timeline: {state}");
+}
+
+/// A slot made before failover slots existed (by Postgres 16, or an earlier release) gets
+/// failover turned on by `setup` on Postgres 17+, and `check` then says no standby keeps it
+/// yet (the stack's server has none). Before 17, `setup` says no slot outlives a failover.
+#[tokio::test]
+async fn logical_setup_turns_failover_on_for_a_slot_made_before() {
+    if no_logical_capture("logical_setup_turns_failover_on_for_a_slot_made_before") {
+        return;
+    }
+    let name = unique_name("failover_setup");
+    let db = TestDb::with_generated(&name, 20).await;
+    let _index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    let slot = format!("pg2es_movies_{name}");
+    db.execute(&format!(
+        "SELECT pg_create_logical_replication_slot('{slot}', 'pgoutput')"
+    ))
+    .await;
+    worker.set("PG2ES__SYNC__CAPTURE", "logical");
+    let setup = worker.output(&["setup"]);
+    let said = String::from_utf8_lossy(&setup.stdout);
+    assert!(
+        setup.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    if server_version_num() < 170_000 {
+        assert!(
+            said.contains("PostgreSQL before 17 keeps no slot across a failover"),
+            "{said}"
+        );
+        return;
+    }
+    assert!(
+        said.contains(&format!("replication slot {slot}: failover turned on")),
+        "{said}"
+    );
+    let failover: bool =
+        sqlx::query_scalar("SELECT failover FROM pg_replication_slots WHERE slot_name = $1")
+            .bind(&slot)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(failover, "{said}");
+    let check = worker.output(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("kept across a failover: a failover slot, but synchronized_standby_slots names no standby"),
+        "{said}"
+    );
 }
