@@ -11,6 +11,7 @@ use crate::extract::{parse_lsn, switch_point, FailoverSlot, FIRST_WITH_FAILOVER}
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::Engine;
+use crate::state::Source;
 
 /// What was known and what is found when the server changed under the slot.
 #[derive(Debug, Clone)]
@@ -41,6 +42,17 @@ pub(super) enum Verdict {
 fn identity(text: &str) -> Option<(&str, u32)> {
     let (system, timeline) = text.split_once('/')?;
     Some((system, timeline.parse().ok()?))
+}
+
+/// The state's database after a promotion that kept the slot: the same cluster and database,
+/// on the promoted server's timeline (else the start would take it for another database).
+pub(super) fn follow_promotion(source: Option<&mut Source>, server: &str) {
+    let (Some(source), Some((system, timeline))) = (source, identity(server)) else {
+        return;
+    };
+    if source.system_identifier == system {
+        source.timeline = timeline;
+    }
 }
 
 /// Keep the slot or rebuild: the first condition that fails names the reason.
@@ -196,6 +208,21 @@ mod tests {
             ..promotion(&slot)
         };
         assert_eq!(verdict(&two_promotions), Verdict::Keep { fork });
+    }
+
+    #[test]
+    fn the_database_follows_a_promotion_of_its_cluster_only() {
+        let mut source = Source {
+            system_identifier: "7300000000000000001".into(),
+            timeline: 1,
+            database: "films".into(),
+            database_oid: 16384,
+        };
+        follow_promotion(Some(&mut source), "7300000000000000002/2");
+        assert_eq!(source.timeline, 1, "another cluster");
+        follow_promotion(Some(&mut source), "7300000000000000001/2");
+        assert_eq!(source.timeline, 2);
+        follow_promotion(None, "7300000000000000001/3");
     }
 
     #[test]

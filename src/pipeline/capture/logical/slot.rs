@@ -4,7 +4,7 @@
 
 use tracing::{error, warn};
 
-use super::failover::Verdict;
+use super::failover::{follow_promotion, Verdict};
 use crate::extract::{Member, Slot};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
@@ -94,6 +94,7 @@ impl<P: Pipeline> Engine<P> {
         }
         let why = match self.after_server_change(&known, &server).await? {
             Verdict::Keep { .. } => {
+                follow_promotion(self.state.source.as_mut(), &server);
                 self.state.slot_server = Some(server);
                 self.save().await?;
                 return Ok(None);
