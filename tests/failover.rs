@@ -45,6 +45,36 @@ async fn standby_caught_up(primary: &TestDb, standby: &TestDb) -> bool {
     .unwrap_or(false)
 }
 
+/// `check` fails while synchronized_standby_slots names a slot no standby reads (the stream
+/// would wait for it), then passes again once it names only the standby's.
+async fn standby_slots_checked(db: &TestDb, worker: &Worker) {
+    let set = |slots: &'static str| async move {
+        db.execute(&format!(
+            "ALTER SYSTEM SET synchronized_standby_slots = '{slots}'"
+        ))
+        .await;
+        db.execute("SELECT pg_reload_conf()").await;
+    };
+    let check_says = |text: &'static str| {
+        let check = worker.output(&["check"]);
+        std::future::ready(String::from_utf8_lossy(&check.stdout).contains(text))
+    };
+    set("pg2es_test_standby, pg2es_test_gone").await;
+    wait_until(
+        "check to fail on the standby slot no standby reads",
+        DEADLINE,
+        || check_says("names pg2es_test_gone, which no standby reads now"),
+    )
+    .await;
+    set(PgCluster::STANDBY_SLOT).await;
+    wait_until(
+        "check to pass again with the standby's slot only",
+        DEADLINE,
+        || check_says("kept across a failover: a failover slot"),
+    )
+    .await;
+}
+
 async fn rename(db: &TestDb, title: &str) {
     db.execute(&format!(
         "UPDATE content.film_work SET title = '{title}', updated_at = now() WHERE id = {SOME_FILM}"
@@ -83,6 +113,10 @@ async fn logical_failover_keeps_the_slot_on_postgres_17_and_rebuilds_before() {
             said.contains("kept across a failover: no: PostgreSQL before 17"),
             "{said}"
         ),
+    }
+
+    if keeps {
+        standby_slots_checked(&db, &worker).await;
     }
 
     let mut running = Running::start(&worker);
