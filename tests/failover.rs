@@ -228,3 +228,68 @@ async fn logical_setup_turns_failover_on_for_a_slot_made_before() {
         "{said}"
     );
 }
+
+/// The other side on Postgres 17+: the primary stops waiting for the standby
+/// (synchronized_standby_slots emptied) and the standby is stopped, so the worker indexes a
+/// rename the standby never gets. After the promotion the slot is there, but the index holds a
+/// change past the fork: a new slot and a rebuild behind the alias, and the index ends equal
+/// to the promoted server, without the lost rename.
+#[tokio::test]
+async fn logical_failover_to_a_standby_without_every_indexed_change_rebuilds() {
+    let primary = PgCluster::start();
+    let name = unique_name("failover_behind");
+    let db = TestDb::generated_on(&primary.admin_url(), &name, FILMS).await;
+    let version = version_of(&db).await;
+    if version < 170_000 {
+        eprintln!("logical_failover_to_a_standby_without_every_indexed_change_rebuilds: skipped: failover slots need PostgreSQL 17, this cluster is {version} (logical_failover_keeps_the_slot_on_postgres_17_and_rebuilds_before checks the rebuild there)");
+        return;
+    }
+    let standby = primary.synced_standby();
+    let on_standby = db.on_server(&standby.admin_url());
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, u64::from(FILMS));
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    rename(&db, "Before The Standby Stopped").await;
+    wait_until_current(&db, &index, "the first rename to be indexed", &running).await;
+    wait_until(
+        "the standby to have synchronized the slot and replayed every change",
+        DEADLINE,
+        || standby_caught_up(&db, &on_standby),
+    )
+    .await;
+
+    db.execute("ALTER SYSTEM SET synchronized_standby_slots = ''")
+        .await;
+    db.execute("SELECT pg_reload_conf()").await;
+    standby.stop();
+    rename(&db, "Only On The Old Primary").await;
+    wait_until_current(
+        &db,
+        &index,
+        "the rename the standby never got to be indexed",
+        &running,
+    )
+    .await;
+    running.kill();
+    let live = index.alias_target().await;
+
+    primary.stop();
+    standby.resume();
+    standby.promote();
+    worker.set("PG2ES__POSTGRES__URL", &on_standby.url);
+    let restarted = Running::start(&worker);
+    restarted.wait_for_log("alias moved", DEADLINE).await;
+    wait_until_current(
+        &on_standby,
+        &index,
+        "the index to equal the promoted server, without the lost rename",
+        &restarted,
+    )
+    .await;
+    let log = restarted.log();
+    assert!(log.contains("which the promoted server never had"), "{log}");
+    assert_ne!(index.alias_target().await, live, "rebuilt: {log}");
+}
