@@ -46,9 +46,10 @@ impl Postgres {
         .await
     }
 
-    /// Whether the server's slots can outlive a failover (Postgres 17+).
+    /// Whether the server's slots can outlive a failover: Postgres 17+, and a primary (a slot
+    /// made on a standby cannot be a failover slot: Postgres refuses it).
     pub async fn keeps_slots_across_failover(&self) -> Result<bool, PgError> {
-        Ok(self.server_version_num().await? >= FIRST_WITH_FAILOVER)
+        Ok(self.server_version_num().await? >= FIRST_WITH_FAILOVER && !self.is_standby().await?)
     }
 
     /// The slot's failover properties; `None` when there is no such slot. Postgres 17+ only.
