@@ -8,9 +8,10 @@
 //! behind the alias (the caller does, on `SyncError::RebuildNeeded`); a rebuild in progress
 //! then starts over, since what it wrote before may hold rows that are gone.
 
+mod cycle;
 mod slot;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -19,10 +20,11 @@ use futures_util::stream;
 use pgwire_replication::Lsn;
 use tracing::{info, warn};
 
+use self::cycle::{Batch, Cycle, Next};
 use super::Follower;
 use crate::config::PostgresConfig;
 use crate::extract::LogicalError;
-use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
+use crate::extract::{mark_position, parse_lsn, Event, LogicalStream, Slot};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::{log_progress, Engine};
@@ -62,42 +64,6 @@ impl Reader {
             after_rebuild: None,
             reconnects: None,
         }
-    }
-}
-
-/// Changes received and not yet written: each key once.
-#[derive(Default)]
-struct Batch {
-    keys: BTreeSet<(String, String, String)>,
-    /// The transactions of the changes: visible to SQL before documents are built.
-    xids: BTreeSet<u32>,
-    oldest: Option<i64>,
-    /// Everything before it was received.
-    position: Option<Lsn>,
-}
-
-impl Batch {
-    fn add(&mut self, changes: Vec<Change>, committed_at: i64, xid: u32) {
-        self.xids.insert(xid);
-        for change in changes {
-            self.keys
-                .insert((change.relation, change.column, change.value));
-        }
-        self.oldest = Some(self.oldest.map_or(committed_at, |t| t.min(committed_at)));
-    }
-
-    fn take(&mut self) -> (Vec<Change>, Vec<u32>, Option<i64>) {
-        let xids = std::mem::take(&mut self.xids).into_iter().collect();
-        let changes = std::mem::take(&mut self.keys)
-            .into_iter()
-            .map(|(relation, column, value)| Change {
-                seq: 0,
-                relation,
-                column,
-                value,
-            })
-            .collect();
-        (changes, xids, self.oldest.take())
     }
 }
 
@@ -154,52 +120,30 @@ impl<P: Pipeline> Engine<P> {
             false => None,
         };
         let until = self.turn.map(|turn| Instant::now() + turn);
-        let mut batch = Batch::default();
-        let mut truncated: Option<(Vec<String>, Option<Lsn>)> = None;
-        let mut at_boundary = false;
+        let mut cycle = Cycle::new(fence, until, self.batch_size as usize);
         loop {
-            let event = match (fence, at_boundary) {
-                (None, true) => match self.ready_event().await {
+            let event = match cycle.may_end_here() {
+                true => match self.ready_event().await {
                     Some(event) => event,
                     None => break,
                 },
-                _ => self.next_event().await?,
+                false => self.next_event().await?,
             };
-            at_boundary = false;
-            match event {
-                Event::Changes {
-                    changes,
-                    committed_at,
-                    xid,
-                } => batch.add(changes, committed_at, xid),
-                Event::Truncated(relations) => truncated
-                    .get_or_insert((Vec::new(), batch.position))
-                    .0
-                    .extend(relations),
-                Event::Through(position) => {
-                    if let Some((relations, before)) = truncated.take() {
-                        batch.position = before;
-                        self.flush(&mut batch).await?;
-                        self.reader().after_rebuild = Some(position);
-                        return Err(SyncError::RebuildNeeded {
-                            reason: format!("{} truncated", relations.join(", ")),
-                            cause: RebuildReason::Truncated,
-                        });
-                    }
-                    batch.position = Some(position);
-                    at_boundary = true;
-                    if fence.is_some_and(|fence| position >= fence)
-                        || until.is_some_and(|until| Instant::now() >= until)
-                    {
-                        break;
-                    }
+            match cycle.take(event, Instant::now()) {
+                Next::Read => {}
+                Next::Flush => self.flush(&mut cycle.batch).await?,
+                Next::End => break,
+                Next::Rebuild { relations, resume } => {
+                    self.flush(&mut cycle.batch).await?;
+                    self.reader().after_rebuild = Some(resume);
+                    return Err(SyncError::RebuildNeeded {
+                        reason: format!("{} truncated", relations.join(", ")),
+                        cause: RebuildReason::Truncated,
+                    });
                 }
             }
-            if batch.keys.len() >= self.batch_size as usize {
-                self.flush(&mut batch).await?;
-            }
         }
-        self.flush(&mut batch).await?;
+        self.flush(&mut cycle.batch).await?;
         crate::metrics::get().lag(self.pipeline.name(), 0.0);
         if self.totals != before {
             log_progress("streamed changes", self.totals);
