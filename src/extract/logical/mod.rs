@@ -5,6 +5,7 @@
 mod pgoutput;
 mod requirements;
 mod slot;
+mod standby;
 mod stream;
 mod tls;
 

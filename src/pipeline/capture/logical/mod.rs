@@ -24,7 +24,7 @@ use self::cycle::{Batch, Cycle, Next};
 use super::Follower;
 use crate::config::PostgresConfig;
 use crate::extract::LogicalError;
-use crate::extract::{mark_position, parse_lsn, Event, LogicalStream, Slot};
+use crate::extract::{mark_position, parse_lsn, Event, LogicalStream, Postgres, Slot};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::{log_progress, Engine};
@@ -44,6 +44,12 @@ pub(crate) struct Reader {
     after_rebuild: Option<Lsn>,
     /// The delays before reading again after transient stream failures since the last event.
     reconnects: Option<backon::ExponentialBackoff>,
+    /// The slot is on a hot standby: a cycle's fence is the standby's replay position, not a
+    /// mark written into the log (a standby writes nothing).
+    on_standby: bool,
+    /// The standby's primary (`postgres.primary_url`), for what cannot be written on the
+    /// standby: new partitions' replica identities, the record a new slot waits for.
+    primary: Option<Postgres>,
 }
 
 impl Reader {
@@ -63,6 +69,8 @@ impl Reader {
             lost: None,
             after_rebuild: None,
             reconnects: None,
+            on_standby: false,
+            primary: None,
         }
     }
 }
@@ -89,6 +97,34 @@ fn age(committed_at: i64) -> f64 {
 }
 
 impl<P: Pipeline> Engine<P> {
+    /// `postgres.url` is a hot standby (16+): the slot is read there.
+    pub(in crate::pipeline) fn read_from_standby(&mut self) -> Result<(), SyncError> {
+        let retry = self.pg.retry_policy();
+        let reader = self.reader();
+        reader.primary = Postgres::primary_of(&reader.postgres, retry)?;
+        reader.on_standby = true;
+        info!(
+            slot = reader.slot.name,
+            primary_url = reader.primary.is_some(),
+            "postgres.url is a hot standby: the slot is read there"
+        );
+        Ok(())
+    }
+
+    /// Where pg2es's own DDL goes: the primary when reading a standby's slot.
+    pub(super) fn ddl_target(&mut self) -> Postgres {
+        match &self.reader().primary {
+            Some(primary) => primary.clone(),
+            None => self.pg.clone(),
+        }
+    }
+
+    /// Makes the slot (on a standby, asking the primary for the record it waits for).
+    pub(super) async fn make_slot(&mut self, slot: &Slot) -> Result<bool, SyncError> {
+        let primary = self.reader().primary.clone();
+        Ok(self.pg.create_slot_nudged(slot, primary.as_ref()).await?)
+    }
+
     pub(super) fn reader(&mut self) -> &mut Reader {
         match &mut self.follower {
             Follower::Logical(reader) => reader,
@@ -110,11 +146,15 @@ impl<P: Pipeline> Engine<P> {
         let before = self.totals;
         // Woken by a streamed change (`run`): the cycle reads until the stream has nothing
         // more at a transaction boundary, writing nothing to the database. Otherwise (`sync
-        // --once`, a poll interval without changes, a rebuild slice) a mark written now ends it.
+        // --once`, a poll interval without changes, a rebuild slice) a mark written now ends
+        // it, or, on a hot standby, the position it has replayed up to now.
         let fence = match self.reader().carry.is_empty() {
             true => {
                 let slot = self.reader().slot.clone();
-                let mark = self.pg.fence(&slot).await?;
+                let mark = match self.reader().on_standby {
+                    true => self.pg.replayed().await?,
+                    false => self.pg.fence(&slot).await?,
+                };
                 Some(mark_position(&slot, &mark)?)
             }
             false => None,

@@ -51,7 +51,10 @@ impl<P: Pipeline> Engine<P> {
         if short.iter().any(|s| s.relation != s.followed) {
             // Partitions that appeared while no worker ran: given an identity as a running
             // worker gives them (an error here leaves them short, and said below).
-            let _ = self.pg.widen_identities(self.pipeline.tables()).await;
+            let _ = self
+                .ddl_target()
+                .widen_identities(self.pipeline.tables())
+                .await;
             short = self.pg.short_identities(self.pipeline.tables()).await?;
         }
         if let Some(short) = short.first() {
@@ -88,12 +91,12 @@ impl<P: Pipeline> Engine<P> {
             return Ok(None);
         }
         let slot = self.reader().slot.clone();
-        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore or a failover)");
+        let reason = format!("the Postgres server changed (system identifier/timeline {known} → {server}: a restore, a failover, or postgres.url moved between a primary and its standby, whose slots are different ones)");
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
         // Our own reader lets go of the slot first; its walsender ends a moment later.
         self.reader().stream = None;
         self.pg.drop_slot(&slot).await?;
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         Ok(Some(reason))
     }
 
@@ -138,7 +141,7 @@ impl<P: Pipeline> Engine<P> {
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
         self.reader().stream = None;
         self.pg.drop_slot(&slot).await?;
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         Ok(Some(reason))
     }
 
@@ -181,7 +184,7 @@ impl<P: Pipeline> Engine<P> {
             Some(_) => return Ok(None),
         };
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         self.reader().stream = None;
         Ok(Some(reason))
     }
@@ -206,7 +209,7 @@ impl<P: Pipeline> Engine<P> {
             let names: Vec<&str> = new.iter().map(|(_, m)| m.name.as_str()).collect();
             names.join(", ")
         };
-        match self.pg.widen_identities(&tables).await {
+        match self.ddl_target().widen_identities(&tables).await {
             Ok(set) => {
                 for (partition, identity) in set {
                     warn!(
