@@ -41,6 +41,7 @@ mod security;
 mod shop;
 mod sorting;
 mod standby;
+mod standby_capture;
 mod state_faults;
 mod truncate_rebuild;
 mod trust;

@@ -63,7 +63,7 @@ async fn random_workloads_with_kills_leave_the_index_equal_to_postgres_in_logica
 
 /// One random application write. Every statement is valid whatever the data: a pick past the
 /// end selects nothing and the write does nothing.
-fn random_write(rng: &mut StdRng) -> String {
+pub fn random_write(rng: &mut StdRng) -> String {
     let k = rng.random_range(0..FILMS);
     let j = rng.random_range(0..FILMS);
     let id = Uuid::from_u128(rng.random());

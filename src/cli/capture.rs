@@ -29,7 +29,7 @@ fn all_tables(pipelines: &[std::sync::Arc<crate::declaration::Declared>]) -> Vec
 pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
     let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
     if config.sync.capture == crate::config::Capture::Logical {
-        super::logical::setup(&postgres, &config.postgres, &pipelines).await?;
+        super::logical::setup(config, &postgres, &pipelines).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let tables = all_tables(&pipelines);
@@ -45,8 +45,10 @@ pub(super) async fn setup(config: &Config) -> Result<ExitCode, AppError> {
 
 pub(super) async fn teardown(config: &Config) -> Result<ExitCode, AppError> {
     let (postgres, pipelines) = compiled(config, RetryPolicy::from(&config.sync.retry)).await?;
-    super::logical::teardown(&postgres, &pipelines).await?;
-    postgres.remove_capture(&all_tables(&pipelines)).await?;
+    super::logical::teardown(config, &postgres, &pipelines).await?;
+    let primary = super::logical::writer(config, &postgres).await?;
+    let written = primary.as_ref().unwrap_or(&postgres);
+    written.remove_capture(&all_tables(&pipelines)).await?;
     println!("change capture removed (triggers and the pg2es schema)");
     Ok(ExitCode::SUCCESS)
 }

@@ -68,7 +68,7 @@ async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgre
                 "postgres reachable",
                 &format!("{pg_url}, PostgreSQL {}", version.name),
             );
-            check_primary(report, config, postgres).await;
+            check_primary(report, config, postgres, version.number).await;
             true
         }
         Err(err @ VersionError::TooOld { .. }) => {
@@ -90,16 +90,20 @@ async fn check_postgres(report: &mut Report, config: &Config, postgres: &Postgre
     }
 }
 
-/// A hot standby cannot be followed exactly in any capture mode today: said with the reason.
-async fn check_primary(report: &mut Report, config: &Config, postgres: &Postgres) {
+/// A hot standby: logical capture reads a slot there from 16 on; the other modes cannot follow
+/// it exactly, said with the reason.
+async fn check_primary(report: &mut Report, config: &Config, postgres: &Postgres, version: i32) {
     let what = "postgres is the primary";
     match postgres.is_standby().await {
         Ok(false) => report.pass(what, "not in recovery"),
-        Ok(true) => report.fail(
-            what,
-            "it is a hot standby (pg_is_in_recovery() is true)",
-            crate::pipeline::on_a_standby(config.sync.capture),
-        ),
+        Ok(true) => match crate::pipeline::on_a_standby(config.sync.capture, version) {
+            Some(reason) => report.fail(
+                what,
+                "it is a hot standby (pg_is_in_recovery() is true)",
+                reason,
+            ),
+            None => super::logical::check_standby(report, config, postgres).await,
+        },
         Err(err) => report.fail(what, &chain(&err), ""),
     }
 }

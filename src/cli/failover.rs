@@ -19,6 +19,10 @@ pub(super) async fn setup(
     config: &PostgresConfig,
     slot: &Slot,
 ) -> Result<(), AppError> {
+    if postgres.is_standby().await? {
+        // The slot is the hot standby's own: Postgres makes no failover slot there.
+        return Ok(());
+    }
     let version = postgres.server_version_num().await?;
     if version < FIRST_WITH_FAILOVER {
         println!("⚠ replication slot {}: PostgreSQL before 17 keeps no slot across a failover; a promoted standby means a new slot and a rebuild behind the alias", slot.name);
@@ -53,6 +57,13 @@ pub(super) async fn check(report: &mut Report, postgres: &Postgres, slot: &Slot)
         Ok(version) => version,
         Err(err) => return report.fail(&what, &super::causes(&err).join(": "), ""),
     };
+    if postgres.is_standby().await.unwrap_or(false) {
+        return report.warn(
+            &what,
+            "no: the slot is the hot standby's own (Postgres makes no failover slot on a standby), so a promotion means a new slot and a rebuild behind the alias",
+            "read the slot on the primary with a standby that synchronizes slots to keep it across a failover (README, \"Failover\")",
+        );
+    }
     if version < FIRST_WITH_FAILOVER {
         return report.warn(
             &what,

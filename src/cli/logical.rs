@@ -8,6 +8,7 @@ use super::AppError;
 use crate::config::{Capture, Config};
 use crate::declaration::Declared;
 use crate::extract::{Postgres, Slot, Table};
+use crate::retry::RetryPolicy;
 
 /// What to set so that a slot whose reader is gone cannot fill the disk.
 const KEEP_SIZE_HINT: &str = "set max_slot_wal_keep_size (e.g. '10GB', above what an outage of the worker writes): Postgres then invalidates a slot left behind instead of filling its disk, and pg2es rebuilds the index from a new slot";
@@ -16,11 +17,31 @@ fn slot_of(pipeline: &Declared) -> Slot {
     Slot::of(&pipeline.name, &pipeline.alias)
 }
 
-/// `setup` in logical mode: replica identities that carry the recorded columns, then per
-/// pipeline a publication over its tables and a slot (before any back-fill reads a row).
-pub(super) async fn setup(
+/// Where what `setup` and `teardown` write goes: `postgres.url`, or, when that is a hot
+/// standby (whose slot logical capture reads, 16+), the primary of `postgres.primary_url`.
+pub(super) async fn writer(
+    config: &Config,
     postgres: &Postgres,
-    config: &crate::config::PostgresConfig,
+) -> Result<Option<Postgres>, AppError> {
+    if !postgres.is_standby().await? {
+        return Ok(None);
+    }
+    let retry = RetryPolicy::from(&config.sync.retry);
+    match Postgres::primary_of(&config.postgres, retry)? {
+        Some(primary) => Ok(Some(primary)),
+        None => Err(crate::pipeline::SyncError::LogicalUnavailable(vec![
+            "postgres.url is a hot standby, which is read-only: the publication and the replica identities are written on the primary; set postgres.primary_url".into(),
+        ])
+        .into()),
+    }
+}
+
+/// `setup` in logical mode: replica identities that carry the recorded columns, then per
+/// pipeline a publication over its tables and a slot (before any back-fill reads a row). On
+/// a hot standby the slot is made there and the rest on the primary.
+pub(super) async fn setup(
+    config: &Config,
+    postgres: &Postgres,
     pipelines: &[std::sync::Arc<Declared>],
 ) -> Result<(), AppError> {
     let requirements = postgres.logical_requirements().await?;
@@ -28,26 +49,32 @@ pub(super) async fn setup(
     if !missing.is_empty() {
         return Err(crate::pipeline::SyncError::LogicalUnavailable(missing).into());
     }
+    let primary = writer(config, postgres).await?;
+    let written = primary.as_ref().unwrap_or(postgres);
     let tables: Vec<Table> = pipelines.iter().flat_map(|p| p.tables.clone()).collect();
-    for (relation, identity) in postgres.widen_identities(&tables).await? {
+    for (relation, identity) in written.widen_identities(&tables).await? {
         println!(
             "✓ replica identity of {relation}: {identity} (deletes say which documents they touch)"
         );
     }
     for pipeline in pipelines {
         let slot = slot_of(pipeline);
-        postgres.publish(&slot, &pipeline.tables).await?;
+        written.publish(&slot, &pipeline.tables).await?;
         let relations: Vec<&str> = pipeline
             .tables
             .iter()
             .map(|t| t.relation.as_str())
             .collect();
         println!("✓ publication {} over {}", slot.name, relations.join(", "));
-        match postgres.create_slot(&slot).await? {
+        match postgres.create_slot_nudged(&slot, primary.as_ref()).await? {
+            true if primary.is_some() => println!(
+                "✓ replication slot {} created on the hot standby (pgoutput)",
+                slot.name
+            ),
             true => println!("✓ replication slot {} created (pgoutput)", slot.name),
             false => println!("✓ replication slot {} already there", slot.name),
         }
-        super::failover::setup(postgres, config, &slot).await?;
+        super::failover::setup(postgres, &config.postgres, &slot).await?;
         warn_of_legacy_slot(postgres, &slot).await?;
     }
     if requirements.unbounded() {
@@ -72,11 +99,15 @@ async fn warn_of_legacy_slot(postgres: &Postgres, slot: &Slot) -> Result<(), App
     Ok(())
 }
 
-/// `teardown`: drops every pipeline's slot and publication, saying so.
+/// `teardown`: drops every pipeline's slot and publication, saying so (on a hot standby, the
+/// slot there and the publication on the primary).
 pub(super) async fn teardown(
+    config: &Config,
     postgres: &Postgres,
     pipelines: &[std::sync::Arc<Declared>],
 ) -> Result<(), AppError> {
+    let primary = writer(config, postgres).await?;
+    let written = primary.as_ref().unwrap_or(postgres);
     for pipeline in pipelines {
         let slot = slot_of(pipeline);
         if postgres.drop_slot(&slot).await? {
@@ -85,11 +116,48 @@ pub(super) async fn teardown(
                 slot.name
             );
         }
-        if postgres.unpublish(&slot).await? {
+        if written.unpublish(&slot).await? {
             println!("publication {} dropped", slot.name);
         }
     }
     Ok(())
+}
+
+/// `check` on a hot standby in logical mode (16+): the slot is read there; what it needs.
+pub(super) async fn check_standby(report: &mut Report, config: &Config, postgres: &Postgres) {
+    let what = "postgres is the primary";
+    let primary = match &config.postgres.primary_url {
+        Some(url) => format!(
+            "setup writes the publication and replica identities on the primary, {}",
+            crate::config::redact_url(url.expose())
+        ),
+        None => "no postgres.primary_url: pg2es makes no connection to the primary; `setup` needs it (the publication and replica identities are written there), and a slot made on the standby waits for the primary's next record of running transactions (up to 15 s while it is busy; never while it is idle)".into(),
+    };
+    report.pass(
+        what,
+        &format!("a hot standby: logical capture reads its own slot there and writes nothing to it (wal_level = logical is needed on the primary too); {primary}"),
+    );
+    match postgres.standby_settings().await {
+        Ok(settings) => {
+            match settings.feedback {
+                true => report.pass("hot_standby_feedback", "on"),
+                false => report.fail(
+                    "hot_standby_feedback",
+                    "off: the primary may remove catalog rows the slot still decodes with, and Postgres then invalidates it (a new slot and a rebuild)",
+                    "set hot_standby_feedback = on on the standby",
+                ),
+            }
+            match settings.primary_slot {
+                Some(name) => report.pass("physical slot", &format!("primary_slot_name = {name}")),
+                None => report.warn(
+                    "physical slot",
+                    "no primary_slot_name: the primary may recycle log the standby has not received yet",
+                    "give the standby a physical slot on the primary (primary_slot_name)",
+                ),
+            }
+        }
+        Err(err) => report.fail("hot_standby_feedback", &super::causes(&err).join(": "), ""),
+    }
 }
 
 /// `check` in logical mode: the server's settings, the role, each pipeline's slot and

@@ -140,6 +140,12 @@ pub struct PostgresConfig {
     pub url: Secret,
     /// A file whose trimmed content is the URL; when set it replaces `url`.
     pub url_file: Option<PathBuf>,
+    /// The primary, when `url` points at a hot standby that logical capture reads (16+): what
+    /// cannot be written on a standby goes there (`setup`'s publication and replica
+    /// identities, those of new partitions, and the nudge that shortens slot creation).
+    /// Same user, password and TLS settings as `url`.
+    #[validate(custom(function = "rules::postgres_url"))]
+    pub primary_url: Option<Secret>,
     /// PEM file with the certificate authority of the server (`sslmode=verify-full` in the URL
     /// makes pg2es check the certificate against it).
     #[validate(custom(function = "rules::readable_file"))]
@@ -156,6 +162,7 @@ impl Default for PostgresConfig {
         Self {
             url: Secret::new(DEFAULT_POSTGRES_URL),
             url_file: None,
+            primary_url: None,
             ca_cert: None,
             max_connections: DEFAULT_POSTGRES_MAX_CONNECTIONS,
             connect_timeout: Duration::from_secs(10),

@@ -7,9 +7,12 @@ mod client;
 mod dead_letter;
 mod error;
 mod index_config;
+mod indexes;
 pub(crate) mod mapping;
 #[cfg(test)]
 pub(crate) mod memory;
+#[cfg(test)]
+pub(crate) mod memory_indexes;
 pub(crate) mod privileges;
 mod probes;
 mod read;
@@ -32,6 +35,7 @@ pub(crate) use alias::{IndexInfo, Live};
 pub(crate) use dead_letter::{limits_in, DeadLetters};
 pub(crate) use error::EsError;
 pub(crate) use index_config::{config_hash, index_body, index_name, read_index_config, IndexMeta};
+pub(crate) use indexes::Indexes;
 pub(crate) use read::IdScroll;
 pub(crate) use settings::backfill_settings;
 pub(crate) use sink::Sink;

@@ -26,6 +26,7 @@ mod lifecycle {
     pub(super) mod prepare;
     pub(super) mod rebuild;
     pub(super) mod schema;
+    pub(super) mod swap;
     pub(super) mod trust;
 }
 /// The index compared with Postgres and mended: `verify [--repair]`, dead letters replayed,

@@ -6,6 +6,7 @@ mod failover;
 mod pgoutput;
 mod requirements;
 mod slot;
+mod standby;
 mod stream;
 mod tls;
 

@@ -70,12 +70,17 @@ impl Follower {
     }
 }
 
-/// Why `capture` cannot follow a hot standby's changes exactly, and what to do instead.
-pub(crate) fn on_a_standby(capture: Capture) -> &'static str {
+/// `server_version_num` from which a logical slot can live on a hot standby.
+pub(crate) const STANDBY_DECODING: i32 = 160_000;
+
+/// Why `capture` cannot follow the changes of a hot standby of `server_version_num` exactly,
+/// and what to do instead; `None`: it can (logical capture, from 16 on).
+pub(crate) fn on_a_standby(capture: Capture, server_version_num: i32) -> Option<&'static str> {
     match capture {
-        Capture::Polling => "polling there cannot see the primary's open transactions, so a late commit would be skipped; point postgres.url at the primary",
-        Capture::Triggers => "capture triggers cannot be installed on a standby, which is read-only; point postgres.url at the primary",
-        Capture::Logical => "logical capture from a standby is not supported yet (a cycle ends at a mark written into the log, which a standby cannot write); point postgres.url at the primary",
+        Capture::Polling => Some("polling there cannot see the primary's open transactions, so a late commit would be skipped; point postgres.url at the primary, or use sync.capture: logical on Postgres 16+"),
+        Capture::Triggers => Some("capture triggers cannot be installed on a standby, which is read-only; point postgres.url at the primary, or use sync.capture: logical on Postgres 16+"),
+        Capture::Logical if server_version_num < STANDBY_DECODING => Some("logical decoding on a standby needs Postgres 16 or newer; point postgres.url at the primary"),
+        Capture::Logical => None,
     }
 }
 
@@ -84,7 +89,14 @@ impl<P: Pipeline> Engine<P> {
     pub async fn check_capture(&mut self) -> Result<(), SyncError> {
         let mode = self.follower.mode();
         if self.pg.is_standby().await? {
-            return Err(SyncError::Standby(on_a_standby(mode).to_owned()));
+            let version = match mode {
+                Capture::Logical => self.pg.logical_requirements().await?.server_version_num,
+                Capture::Polling | Capture::Triggers => 0,
+            };
+            if let Some(reason) = on_a_standby(mode, version) {
+                return Err(SyncError::Standby(reason.to_owned()));
+            }
+            self.read_from_standby()?;
         }
         match mode {
             Capture::Polling => self.check_polling_guard().await,

@@ -2,23 +2,24 @@
 //! and the changes are followed between slices and written to both indexes. Every write builds
 //! its documents from rows read after the writes before it were acknowledged, so the last
 //! write of each document in the new index holds its newest row, and when the back-fill ends
-//! the new index is up to date. Then its settings are restored, it is refreshed, the alias
-//! moves to it in one request, and earlier indexes beyond `index.keep_previous` are dropped.
-//! The alias only ever moves to a complete index: a crash at any point leaves it where it was.
+//! the new index is up to date. Then its settings are restored, it is refreshed, and the
+//! swap (`swap.rs`) moves the alias to it in one request and drops earlier indexes beyond
+//! `index.keep_previous`. The alias only ever moves to a complete index: a crash at any point
+//! leaves it where it was.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tracing::{error, info};
+use tracing::info;
 
-use crate::load::{Elastic, IdScroll, Live, WriteReport};
+use crate::load::{Elastic, IdScroll, WriteReport};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
-use crate::pipeline::lifecycle::plan::{self, Facts};
+use crate::pipeline::lifecycle::swap::{self, Ended};
 use crate::pipeline::repair::verify::without_rows;
 use crate::pipeline::stages::backfill::Target;
 use crate::pipeline::Engine;
-use crate::state::{Rebuild, RebuildReason};
+use crate::state::RebuildReason;
 use crate::transform::Action;
 
 /// What a rebuild keeps in the engine besides its part of the state (`State::rebuild`).
@@ -132,66 +133,33 @@ impl<P: Pipeline> Engine<P> {
         };
         self.restore_index(Target::Rebuild, new).await?;
         new.refresh().await?;
-        if rebuild.dead_lettered > 0 && !self.refusals_forgiven(&rebuild).await? {
-            return self.refuse_rebuild(rebuild).await;
+        let forgiven = rebuild.dead_lettered == 0 || self.refusals_forgiven(&rebuild).await?;
+        match swap::end_rebuild(&self.es, &mut self.state, forgiven).await? {
+            Some(Ended::Swapped) => {
+                // An older concrete index of the name is gone with the swap: an alias only.
+                self.es = self.es.clone().requiring_alias(true);
+                self.after_swap().await
+            }
+            Some(Ended::Refused) | None => {
+                self.rebuilding.es = None;
+                self.save().await
+            }
         }
-        self.es.move_alias(&rebuild.index).await?;
-        // An older concrete index of the name is gone with the swap: from now on an alias only.
-        self.es = self.es.clone().requiring_alias(true);
-        info!(alias = self.es.index_name(), index = rebuild.index, reason = ?rebuild.reason, "alias moved: the rebuilt index answers");
-        self.swapped().await
     }
 
-    /// The alias is on the rebuilt index: the rebuild is over.
+    /// The alias was found on the rebuilt index (a crash after the swap): the rebuild is over.
     pub(in crate::pipeline) async fn swapped(&mut self) -> Result<(), SyncError> {
-        if let Some(rebuild) = self.state.rebuild.take() {
-            self.state.live_index = Some(rebuild.index);
-            self.trust.look = None;
-        }
+        swap::swapped_in(&mut self.state);
+        self.after_swap().await
+    }
+
+    /// Forgets the rebuild's handles, records the swap, then drops earlier indexes.
+    async fn after_swap(&mut self) -> Result<(), SyncError> {
+        self.trust.look = None;
         self.rebuilding.es = None;
         self.rebuilding.extras = None;
         self.save().await?;
-        self.drop_earlier().await
-    }
-
-    /// An index that refused documents would answer with fewer than the live one: the alias
-    /// stays, and its config is not rebuilt again until it changes.
-    async fn refuse_rebuild(&mut self, rebuild: Rebuild) -> Result<(), SyncError> {
-        error!(
-            index = rebuild.index,
-            refused = rebuild.dead_lettered,
-            "the rebuilt index refused documents (see the dead-letter file): the alias stays where it is; fix the index config"
-        );
-        if rebuild.reason != RebuildReason::Rollback {
-            self.es.delete_index(&rebuild.index).await?;
-            self.state.pinned_config = Some(rebuild.config_hash);
-        }
-        self.state.rebuild = None;
-        self.rebuilding.es = None;
-        self.save().await
-    }
-
-    /// Drops earlier indexes beyond the newest `keep_previous`.
-    async fn drop_earlier(&mut self) -> Result<(), SyncError> {
-        let live = self.es.live().await?;
-        let Live::Alias(current) = &live else {
-            return Ok(());
-        };
-        let [current] = current.as_slice() else {
-            return Ok(());
-        };
-        let indexes = self.es.versioned_indexes().await?;
-        let facts = Facts {
-            alias: self.es.index_name(),
-            live: &live,
-            indexes: &indexes,
-            wanted_hash: "",
-            database_changed: false,
-        };
-        for index in plan::to_drop(&facts, current, self.rebuilding.keep_previous) {
-            info!(index, "dropping an earlier index (index.keep_previous)");
-            self.es.delete_index(&index).await?;
-        }
+        swap::drop_earlier(&self.es, self.rebuilding.keep_previous).await?;
         Ok(())
     }
 

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
+use crate::extract::Table;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::source::{RootKeys, Source};
+use crate::state::{Cursor, Position};
 use crate::transform::{actions_for, Action, Document, Key};
 
 #[derive(Clone, Default)]
@@ -15,7 +18,11 @@ pub(in crate::pipeline) struct MemoryRows {
     rows: Arc<Mutex<BTreeMap<Key, String>>>,
     /// Fan-outs by name (the `sql` a `Touch::FanOut` carries): changed key → root keys.
     links: Arc<Mutex<Links>>,
+    /// Each table's rows by the position they were last changed at: relation → key → position.
+    changed: Arc<Mutex<Changed>>,
 }
+
+type Changed = BTreeMap<String, BTreeMap<Key, Position>>;
 
 /// (fan-out name, changed key) → the root keys it touches.
 type Links = BTreeMap<(String, String), Vec<Key>>;
@@ -47,6 +54,13 @@ impl MemoryRows {
         let roots = roots.iter().map(|root| Key::from(*root)).collect();
         let mut links = self.links.lock().expect("the memory links");
         links.insert((fan_out.to_owned(), key.to_owned()), roots);
+    }
+
+    /// The row `key` of `relation` was changed at `at` (its `changed_by` column now holds it).
+    pub fn changed(&self, relation: &str, key: &str, at: Position) {
+        let mut changed = self.changed.lock().expect("the memory changes");
+        let table = changed.entry(relation.to_owned()).or_default();
+        table.insert(Key::from(key), at);
     }
 
     /// What an index equal to these rows holds: id → source.
@@ -107,5 +121,33 @@ impl Source for MemoryRows {
         roots.dedup();
         roots.truncate(limit as usize);
         Ok(roots)
+    }
+
+    async fn changes(
+        &self,
+        table: &Table,
+        after: &Cursor,
+        horizon: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Cursor>, SyncError> {
+        let changed = self.changed.lock().expect("the memory changes");
+        let Some(rows) = changed.get(&table.relation) else {
+            return Ok(Vec::new());
+        };
+        let before_horizon = |at: &Position| match at {
+            Position::Time(time) => *time < horizon,
+            Position::Version(_) => true,
+        };
+        let mut changes: Vec<(Position, Key)> = rows
+            .iter()
+            .filter(|(key, at)| before_horizon(at) && (**at, *key) > (after.at, &after.id))
+            .map(|(key, at)| (*at, key.clone()))
+            .collect();
+        changes.sort_unstable();
+        changes.truncate(limit as usize);
+        Ok(changes
+            .into_iter()
+            .map(|(at, id)| Cursor { at, id })
+            .collect())
     }
 }

@@ -5,9 +5,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::extract::{Postgres, Table};
 use crate::pipeline::documents::{build_actions, Pipeline};
 use crate::pipeline::error::SyncError;
+use crate::state::Cursor;
 use crate::transform::{Action, Key};
 
 /// Where root keys and documents come from. Contract, on which the back-fill's resume and
@@ -18,7 +21,11 @@ use crate::transform::{Action, Key};
 ///   for each key without a row: one action per distinct key;
 /// - `fan_out(sql, changed, after, limit)` gives the root keys that the changed keys of
 ///   another table touch (`sql`: that table's fan-out, as the declaration derived it), at most
-///   `limit` greater than `after`, ascending: fewer than `limit` means none are left.
+///   `limit` greater than `after`, ascending: fewer than `limit` means none are left;
+/// - `changes(table, after, horizon, limit)` gives the `(position, key)` of the rows of
+///   `table` changed after `after` (position, then key: rows sharing a position are told
+///   apart), ascending, only those changed before `horizon`, at most `limit`: fewer than
+///   `limit` means none are left; a row changed twice is there once, at its newest position.
 pub(in crate::pipeline) trait Source: RootKeys {
     fn actions(&self, keys: &[Key]) -> impl Future<Output = Result<Vec<Action>, SyncError>> + Send;
 
@@ -29,6 +36,14 @@ pub(in crate::pipeline) trait Source: RootKeys {
         after: Option<&Key>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Key>, SyncError>> + Send;
+
+    fn changes(
+        &self,
+        table: &Table,
+        after: &Cursor,
+        horizon: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Cursor>, SyncError>> + Send;
 }
 
 /// The keys half of [`Source`].
@@ -87,5 +102,15 @@ impl<P: Pipeline> Source for Rows<P> {
         limit: u32,
     ) -> Result<Vec<Key>, SyncError> {
         Ok(self.pg.fan_out(sql, changed, after, limit).await?)
+    }
+
+    async fn changes(
+        &self,
+        table: &Table,
+        after: &Cursor,
+        horizon: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Cursor>, SyncError> {
+        Ok(self.pg.changes(table, after, horizon, limit).await?)
     }
 }

@@ -39,6 +39,9 @@ pub(super) enum Verdict {
     Rebuild(String),
 }
 
+/// How the server identity ends on a hot standby (its slots are its own).
+const STANDBY: &str = " standby";
+
 fn identity(text: &str) -> Option<(&str, u32)> {
     let (system, timeline) = text.split_once('/')?;
     Some((system, timeline.parse().ok()?))
@@ -58,6 +61,9 @@ pub(super) fn follow_promotion(source: Option<&mut Source>, server: &str) {
 /// Keep the slot or rebuild: the first condition that fails names the reason.
 pub(super) fn verdict(change: &ServerChange) -> Verdict {
     let rebuild = |reason: String| Verdict::Rebuild(reason);
+    if change.known.ends_with(STANDBY) || change.server.ends_with(STANDBY) {
+        return rebuild("postgres.url moved between a primary and its hot standby, or the standby read was promoted: a standby's slots are its own, never failover slots".into());
+    }
     let (Some((known_system, known_timeline)), Some((system, timeline))) =
         (identity(change.known), identity(change.server))
     else {
@@ -253,6 +259,17 @@ mod tests {
             ..promotion(&slot)
         };
         assert!(reason(&elsewhere).contains("not in the history"));
+        let from_standby = ServerChange {
+            known: "7300000000000000001/1 standby",
+            ..promotion(&slot)
+        };
+        assert!(reason(&from_standby).contains("hot standby"));
+        let to_standby = ServerChange {
+            server: "7300000000000000001/1 standby",
+            known: "7300000000000000001/1",
+            ..promotion(&slot)
+        };
+        assert!(reason(&to_standby).contains("hot standby"));
         let unreadable = ServerChange {
             known: "1234",
             ..promotion(&slot)

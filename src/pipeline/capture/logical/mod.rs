@@ -8,10 +8,11 @@
 //! behind the alias (the caller does, on `SyncError::RebuildNeeded`); a rebuild in progress
 //! then starts over, since what it wrote before may hold rows that are gone.
 
+mod cycle;
 mod failover;
 mod slot;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -20,10 +21,11 @@ use futures_util::stream;
 use pgwire_replication::Lsn;
 use tracing::{info, warn};
 
+use self::cycle::{Batch, Cycle, Next};
 use super::Follower;
 use crate::config::PostgresConfig;
 use crate::extract::LogicalError;
-use crate::extract::{mark_position, parse_lsn, Change, Event, LogicalStream, Slot};
+use crate::extract::{mark_position, parse_lsn, Event, LogicalStream, Postgres, Slot};
 use crate::pipeline::documents::Pipeline;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::{log_progress, Engine};
@@ -43,6 +45,12 @@ pub(crate) struct Reader {
     after_rebuild: Option<Lsn>,
     /// The delays before reading again after transient stream failures since the last event.
     reconnects: Option<backon::ExponentialBackoff>,
+    /// The slot is on a hot standby: a cycle's fence is the standby's replay position, not a
+    /// mark written into the log (a standby writes nothing).
+    on_standby: bool,
+    /// The standby's primary (`postgres.primary_url`), for what cannot be written on the
+    /// standby: new partitions' replica identities, the record a new slot waits for.
+    primary: Option<Postgres>,
     /// The server keeps failover slots (Postgres 17+): the state notes how far the index
     /// holds the stream, for a promoted standby to be judged by.
     pub(super) keeps_slot_on_failover: bool,
@@ -65,47 +73,10 @@ impl Reader {
             lost: None,
             after_rebuild: None,
             reconnects: None,
+            on_standby: false,
+            primary: None,
             keeps_slot_on_failover: false,
         }
-    }
-}
-
-/// Changes received and not yet written: each key once.
-#[derive(Default)]
-struct Batch {
-    keys: BTreeSet<(String, String, String)>,
-    /// The transactions of the changes: visible to SQL before documents are built.
-    xids: BTreeSet<u32>,
-    oldest: Option<i64>,
-    /// Everything before it was received.
-    position: Option<Lsn>,
-    /// The newest commit position of the changes.
-    commit: Option<Lsn>,
-}
-
-impl Batch {
-    fn add(&mut self, changes: Vec<Change>, committed_at: i64, xid: u32, commit: Lsn) {
-        self.xids.insert(xid);
-        self.commit = Some(self.commit.map_or(commit, |c| c.max(commit)));
-        for change in changes {
-            self.keys
-                .insert((change.relation, change.column, change.value));
-        }
-        self.oldest = Some(self.oldest.map_or(committed_at, |t| t.min(committed_at)));
-    }
-
-    fn take(&mut self) -> (Vec<Change>, Vec<u32>, Option<i64>) {
-        let xids = std::mem::take(&mut self.xids).into_iter().collect();
-        let changes = std::mem::take(&mut self.keys)
-            .into_iter()
-            .map(|(relation, column, value)| Change {
-                seq: 0,
-                relation,
-                column,
-                value,
-            })
-            .collect();
-        (changes, xids, self.oldest.take())
     }
 }
 
@@ -131,6 +102,34 @@ fn age(committed_at: i64) -> f64 {
 }
 
 impl<P: Pipeline> Engine<P> {
+    /// `postgres.url` is a hot standby (16+): the slot is read there.
+    pub(in crate::pipeline) fn read_from_standby(&mut self) -> Result<(), SyncError> {
+        let retry = self.pg.retry_policy();
+        let reader = self.reader();
+        reader.primary = Postgres::primary_of(&reader.postgres, retry)?;
+        reader.on_standby = true;
+        info!(
+            slot = reader.slot.name,
+            primary_url = reader.primary.is_some(),
+            "postgres.url is a hot standby: the slot is read there"
+        );
+        Ok(())
+    }
+
+    /// Where pg2es's own DDL goes: the primary when reading a standby's slot.
+    pub(super) fn ddl_target(&mut self) -> Postgres {
+        match &self.reader().primary {
+            Some(primary) => primary.clone(),
+            None => self.pg.clone(),
+        }
+    }
+
+    /// Makes the slot (on a standby, asking the primary for the record it waits for).
+    pub(super) async fn make_slot(&mut self, slot: &Slot) -> Result<bool, SyncError> {
+        let primary = self.reader().primary.clone();
+        Ok(self.pg.create_slot_nudged(slot, primary.as_ref()).await?)
+    }
+
     pub(super) fn reader(&mut self) -> &mut Reader {
         match &mut self.follower {
             Follower::Logical(reader) => reader,
@@ -152,63 +151,44 @@ impl<P: Pipeline> Engine<P> {
         let before = self.totals;
         // Woken by a streamed change (`run`): the cycle reads until the stream has nothing
         // more at a transaction boundary, writing nothing to the database. Otherwise (`sync
-        // --once`, a poll interval without changes, a rebuild slice) a mark written now ends it.
+        // --once`, a poll interval without changes, a rebuild slice) a mark written now ends
+        // it, or, on a hot standby, the position it has replayed up to now.
         let fence = match self.reader().carry.is_empty() {
             true => {
                 let slot = self.reader().slot.clone();
-                let mark = self.pg.fence(&slot).await?;
+                let mark = match self.reader().on_standby {
+                    true => self.pg.replayed().await?,
+                    false => self.pg.fence(&slot).await?,
+                };
                 Some(mark_position(&slot, &mark)?)
             }
             false => None,
         };
         let until = self.turn.map(|turn| Instant::now() + turn);
-        let mut batch = Batch::default();
-        let mut truncated: Option<(Vec<String>, Option<Lsn>)> = None;
-        let mut at_boundary = false;
+        let mut cycle = Cycle::new(fence, until, self.batch_size as usize);
         loop {
-            let event = match (fence, at_boundary) {
-                (None, true) => match self.ready_event().await {
+            let event = match cycle.may_end_here() {
+                true => match self.ready_event().await {
                     Some(event) => event,
                     None => break,
                 },
-                _ => self.next_event().await?,
+                false => self.next_event().await?,
             };
-            at_boundary = false;
-            match event {
-                Event::Changes {
-                    changes,
-                    committed_at,
-                    xid,
-                    commit,
-                } => batch.add(changes, committed_at, xid, commit),
-                Event::Truncated(relations) => truncated
-                    .get_or_insert((Vec::new(), batch.position))
-                    .0
-                    .extend(relations),
-                Event::Through(position) => {
-                    if let Some((relations, before)) = truncated.take() {
-                        batch.position = before;
-                        self.flush(&mut batch).await?;
-                        self.reader().after_rebuild = Some(position);
-                        return Err(SyncError::RebuildNeeded {
-                            reason: format!("{} truncated", relations.join(", ")),
-                            cause: RebuildReason::Truncated,
-                        });
-                    }
-                    batch.position = Some(position);
-                    at_boundary = true;
-                    if fence.is_some_and(|fence| position >= fence)
-                        || until.is_some_and(|until| Instant::now() >= until)
-                    {
-                        break;
-                    }
+            match cycle.take(event, Instant::now()) {
+                Next::Read => {}
+                Next::Flush => self.flush(&mut cycle.batch).await?,
+                Next::End => break,
+                Next::Rebuild { relations, resume } => {
+                    self.flush(&mut cycle.batch).await?;
+                    self.reader().after_rebuild = Some(resume);
+                    return Err(SyncError::RebuildNeeded {
+                        reason: format!("{} truncated", relations.join(", ")),
+                        cause: RebuildReason::Truncated,
+                    });
                 }
             }
-            if batch.keys.len() >= self.batch_size as usize {
-                self.flush(&mut batch).await?;
-            }
         }
-        self.flush(&mut batch).await?;
+        self.flush(&mut cycle.batch).await?;
         crate::metrics::get().lag(self.pipeline.name(), 0.0);
         if self.totals != before {
             log_progress("streamed changes", self.totals);

@@ -52,7 +52,10 @@ impl<P: Pipeline> Engine<P> {
         if short.iter().any(|s| s.relation != s.followed) {
             // Partitions that appeared while no worker ran: given an identity as a running
             // worker gives them (an error here leaves them short, and said below).
-            let _ = self.pg.widen_identities(self.pipeline.tables()).await;
+            let _ = self
+                .ddl_target()
+                .widen_identities(self.pipeline.tables())
+                .await;
             short = self.pg.short_identities(self.pipeline.tables()).await?;
         }
         if let Some(short) = short.first() {
@@ -111,7 +114,7 @@ impl<P: Pipeline> Engine<P> {
         // Our own reader lets go of the slot first; its walsender ends a moment later.
         self.reader().stream = None;
         self.pg.drop_slot(&slot).await?;
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         Ok(Some(reason))
     }
 
@@ -156,7 +159,7 @@ impl<P: Pipeline> Engine<P> {
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
         self.reader().stream = None;
         self.pg.drop_slot(&slot).await?;
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         Ok(Some(reason))
     }
 
@@ -199,7 +202,7 @@ impl<P: Pipeline> Engine<P> {
             Some(_) => return Ok(None),
         };
         error!(slot = slot.name, reason, "changes may have been missed: a new slot is made and the index rebuilt behind the alias");
-        self.pg.create_slot(&slot).await?;
+        self.make_slot(&slot).await?;
         self.reader().stream = None;
         Ok(Some(reason))
     }
@@ -224,7 +227,7 @@ impl<P: Pipeline> Engine<P> {
             let names: Vec<&str> = new.iter().map(|(_, m)| m.name.as_str()).collect();
             names.join(", ")
         };
-        match self.pg.widen_identities(&tables).await {
+        match self.ddl_target().widen_identities(&tables).await {
             Ok(set) => {
                 for (partition, identity) in set {
                     warn!(
