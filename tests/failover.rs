@@ -8,6 +8,7 @@
 use crate::logical::{wait_until_current, DEADLINE, SOME_FILM};
 use crate::support::pg_cluster::PgCluster;
 use crate::support::process::Running;
+use crate::support::proxy::{Fault, Proxy};
 use crate::support::{
     no_logical_capture, server_version_num, unique_name, wait_until, SearchIndex, TestDb, Worker,
 };
@@ -292,4 +293,74 @@ async fn logical_failover_to_a_standby_without_every_indexed_change_rebuilds() {
     let log = restarted.log();
     assert!(log.contains("which the promoted server never had"), "{log}");
     assert_ne!(index.alias_target().await, live, "rebuilt: {log}");
+}
+
+/// The same failover under a worker that keeps running, with postgres.url naming one address
+/// that the failover moves to the promoted server (a proxy here; a DNS name or a virtual IP in
+/// production): the worker stands by while the address answers nothing, takes its lock again
+/// on the promoted server and reads on from the slot it kept, without a rebuild.
+// Two runtime threads: the proxy forwards while the test waits for a pg2es command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logical_failover_under_a_running_worker_behind_one_address_keeps_the_slot() {
+    let primary = PgCluster::start();
+    let name = unique_name("failover_running");
+    let db = TestDb::generated_on(&primary.admin_url(), &name, FILMS).await;
+    let version = version_of(&db).await;
+    if version < 170_000 {
+        eprintln!("logical_failover_under_a_running_worker_behind_one_address_keeps_the_slot: skipped: failover slots need PostgreSQL 17, this cluster is {version}");
+        return;
+    }
+    let standby = primary.synced_standby();
+    let on_standby = db.on_server(&standby.admin_url());
+    let address = Proxy::start(&format!("127.0.0.1:{}", primary.port)).await;
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set(
+        "PG2ES__POSTGRES__URL",
+        &db.url.replace(
+            &format!(":{}/", primary.port),
+            &format!(":{}/", address.port),
+        ),
+    );
+    worker.capture_logical();
+    assert_eq!(worker.sync_once().0, u64::from(FILMS));
+    let mut running = Running::start(&worker);
+    running.wait_for_log("streaming changes", DEADLINE).await;
+    rename(&db, "Before The Failover").await;
+    wait_until_current(
+        &db,
+        &index,
+        "the rename on the primary to be indexed",
+        &running,
+    )
+    .await;
+    wait_until(
+        "the standby to have synchronized the slot and replayed every change",
+        DEADLINE,
+        || standby_caught_up(&db, &on_standby),
+    )
+    .await;
+    let live = index.alias_target().await;
+
+    primary.stop();
+    address.set(Fault::Refuse);
+    running.wait_for_log("standing by", DEADLINE).await;
+    standby.promote();
+    address.redirect(&format!("127.0.0.1:{}", standby.port));
+    address.set(Fault::None);
+    rename(&on_standby, "After The Failover").await;
+    wait_until_current(
+        &on_standby,
+        &index,
+        "the index to equal the promoted server",
+        &running,
+    )
+    .await;
+    let log = running.log();
+    assert_eq!(index.alias_target().await, live, "no rebuild: {log}");
+    assert!(!log.contains("rebuilding"), "no rebuild: {log}");
+    assert!(log.contains("promoted standby that kept the slot"), "{log}");
+    let state = worker.state().expect("a state file");
+    assert!(state["rebuild"].is_null(), "no rebuild under way: {state}");
+    running.kill();
 }

@@ -24,6 +24,8 @@ pub enum Fault {
 
 pub struct Proxy {
     pub port: u16,
+    /// Where new connections go (`host:port`).
+    upstream: Arc<std::sync::Mutex<String>>,
     fault: watch::Sender<Fault>,
     /// Connections cut by a fault, so a test can tell the fault really happened.
     cuts: Arc<AtomicU64>,
@@ -37,15 +39,16 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let (fault, watcher) = watch::channel(Fault::None);
         let cuts = Arc::new(AtomicU64::new(0));
-        let upstream = upstream.to_owned();
+        let upstream = Arc::new(std::sync::Mutex::new(upstream.to_owned()));
+        let target = Arc::clone(&upstream);
         let counter = Arc::clone(&cuts);
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
-                let (upstream, watcher, counter) =
-                    (upstream.clone(), watcher.clone(), Arc::clone(&counter));
+                let upstream = target.lock().unwrap().clone();
+                let (watcher, counter) = (watcher.clone(), Arc::clone(&counter));
                 tokio::spawn(async move {
                     if relay(client, &upstream, watcher).await {
                         counter.fetch_add(1, Ordering::SeqCst);
@@ -55,10 +58,17 @@ impl Proxy {
         });
         Self {
             port,
+            upstream,
             fault,
             cuts,
             accept,
         }
+    }
+
+    /// Sends new connections to `upstream` (`host:port`) from now on: the same address
+    /// pointing elsewhere, as a DNS name or a virtual IP moved by a failover.
+    pub fn redirect(&self, upstream: &str) {
+        *self.upstream.lock().unwrap() = upstream.to_owned();
     }
 
     pub fn url(&self) -> String {
@@ -101,7 +111,12 @@ async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fau
         let mut buffer = vec![0u8; 16 * 1024];
         loop {
             let read = client_read.read(&mut buffer).await.unwrap_or(0);
-            if read == 0 || !unstalled(&mut request_gate).await {
+            if read == 0 {
+                // The client closed: so does the server's side (a Postgres session ends).
+                let _ = server_write.shutdown().await;
+                return;
+            }
+            if !unstalled(&mut request_gate).await {
                 return;
             }
             if server_write.write_all(&buffer[..read]).await.is_err() {
@@ -114,7 +129,11 @@ async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fau
         let mut buffer = vec![0u8; 16 * 1024];
         loop {
             let read = server_read.read(&mut buffer).await.unwrap_or(0);
-            if read == 0 || !unstalled(&mut response_gate).await {
+            if read == 0 {
+                let _ = client_write.shutdown().await;
+                return;
+            }
+            if !unstalled(&mut response_gate).await {
                 return;
             }
             if client_write.write_all(&buffer[..read]).await.is_err() {
