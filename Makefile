@@ -46,12 +46,14 @@ bench:
 	FILMS=$(FILMS) PGSYNC=$(PGSYNC) ROUNDS=$(ROUNDS) bash scripts/bench.sh
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
 	ROUNDS=3 bash scripts/bench/source-cost.sh 20000 10
+	ROUNDS=3 bash scripts/bench/standby-cost.sh 20000 10
 
 bench-pipelines:
 	FILMS=$(FILMS) ROUNDS=3 bash scripts/bench/pipelines.sh
 
 bench-capture:
 	ROUNDS=3 bash scripts/bench/source-cost.sh 20000 10
+	ROUNDS=3 bash scripts/bench/standby-cost.sh 20000 10
 	bash scripts/bench/catch-up.sh
 
 deny:
