@@ -83,13 +83,19 @@ pub(super) async fn check(report: &mut Report, postgres: &Postgres, slot: &Slot)
             "stop the worker and run `pg2es setup`: it turns failover on",
         );
     }
+    check_standbys(report, postgres, &what).await;
+}
+
+/// The standbys the primary waits for (`synchronized_standby_slots`) read their slots now,
+/// and one of them is synchronous.
+async fn check_standbys(report: &mut Report, postgres: &Postgres, what: &str) {
     let sync = match postgres.standby_sync().await {
         Ok(sync) => sync,
-        Err(err) => return report.fail(&what, &super::causes(&err).join(": "), ""),
+        Err(err) => return report.fail(what, &super::causes(&err).join(": "), ""),
     };
     if sync.standby_slots.is_empty() {
         return report.warn(
-            &what,
+            what,
             "a failover slot, but synchronized_standby_slots names no standby: a promoted standby may lack the slot or changes the index holds (a rebuild)",
             STANDBY_HINT,
         );
@@ -102,13 +108,13 @@ pub(super) async fn check(report: &mut Report, postgres: &Postgres, slot: &Slot)
     if !idle.is_empty() {
         let names: Vec<&str> = idle.iter().map(|name| name.as_str()).collect();
         return report.fail(
-            &what,
+            what,
             &format!("synchronized_standby_slots names {}, which no standby reads now: logical changes wait for it, so the stream stalls", names.join(", ")),
             "start the standby, or take its slot out of synchronized_standby_slots",
         );
     }
     report.pass(
-        &what,
+        what,
         &format!(
             "a failover slot; the primary waits for the standby of {} (which must have sync_replication_slots = on)",
             sync.standby_slots.join(", ")

@@ -60,56 +60,81 @@ pub(super) fn follow_promotion(source: Option<&mut Source>, server: &str) {
 
 /// Keep the slot or rebuild: the first condition that fails names the reason.
 pub(super) fn verdict(change: &ServerChange) -> Verdict {
-    let rebuild = |reason: String| Verdict::Rebuild(reason);
-    if change.known.ends_with(STANDBY) || change.server.ends_with(STANDBY) {
-        return rebuild("postgres.url moved between a primary and its hot standby, or the standby read was promoted: a standby's slots are its own, never failover slots".into());
+    let checked = promotion(change.known, change.server)
+        .and_then(|timelines| slot_kept(change, timelines).map(|()| timelines))
+        .and_then(|timelines| index_before_fork(change, timelines));
+    match checked {
+        Ok(fork) => Verdict::Keep { fork },
+        Err(reason) => Verdict::Rebuild(reason),
+    }
+}
+
+/// The known and the current timeline when the server is a promotion of the known one's
+/// cluster: the same system identifier, a newer timeline, neither a standby's own slots.
+fn promotion(known: &str, server: &str) -> Result<(u32, u32), String> {
+    if known.ends_with(STANDBY) || server.ends_with(STANDBY) {
+        return Err("postgres.url moved between a primary and its hot standby, or the standby read was promoted: a standby's slots are its own, never failover slots".into());
     }
     let (Some((known_system, known_timeline)), Some((system, timeline))) =
-        (identity(change.known), identity(change.server))
+        (identity(known), identity(server))
     else {
-        return rebuild(format!(
-            "the server identity {} → {} cannot be read",
-            change.known, change.server
+        return Err(format!(
+            "the server identity {known} → {server} cannot be read"
         ));
     };
     if known_system != system {
-        return rebuild(format!(
+        return Err(format!(
             "another server (system identifier {known_system} → {system}): a restore or a new cluster"
         ));
     }
     if timeline <= known_timeline {
-        return rebuild(format!(
+        return Err(format!(
             "timeline {known_timeline} → {timeline}: the server went back in its history (a restore)"
         ));
     }
+    Ok((known_timeline, timeline))
+}
+
+/// The promoted server kept the slot: Postgres 17+, synchronized from the old primary, valid.
+fn slot_kept(change: &ServerChange, (known, timeline): (u32, u32)) -> Result<(), String> {
+    let failover = format!("timeline {known} → {timeline} (a failover)");
     if change.server_version_num < FIRST_WITH_FAILOVER {
-        return rebuild(format!(
-            "timeline {known_timeline} → {timeline} (a failover), and Postgres before 17 keeps no slot across a failover"
+        return Err(format!(
+            "{failover}, and Postgres before 17 keeps no slot across a failover"
         ));
     }
     let Some(slot) = change.slot else {
-        return rebuild(format!("timeline {known_timeline} → {timeline} (a failover), and the promoted server has no such slot: no standby synchronized it (failover slot, sync_replication_slots)"));
+        return Err(format!("{failover}, and the promoted server has no such slot: no standby synchronized it (failover slot, sync_replication_slots)"));
     };
     if let Some(invalidation) = &slot.invalidation {
-        return rebuild(format!(
-            "timeline {known_timeline} → {timeline} (a failover), and the slot the promoted server kept is invalidated ({invalidation})"
+        return Err(format!(
+            "{failover}, and the slot the promoted server kept is invalidated ({invalidation})"
         ));
     }
     if !slot.synced {
-        return rebuild(format!("timeline {known_timeline} → {timeline} (a failover), and the slot on the promoted server was not synchronized from the old primary"));
+        return Err(format!("{failover}, and the slot on the promoted server was not synchronized from the old primary"));
     }
+    Ok(())
+}
+
+/// Where the promoted server's timeline left the known one, when no change the index holds
+/// lies past it.
+fn index_before_fork(change: &ServerChange, (known, timeline): (u32, u32)) -> Result<Lsn, String> {
+    let failover = format!("timeline {known} → {timeline} (a failover)");
     let Some(through) = change.through else {
-        return rebuild(format!("timeline {known_timeline} → {timeline} (a failover), and the state file does not say how far the index holds the stream"));
+        return Err(format!(
+            "{failover}, and the state file does not say how far the index holds the stream"
+        ));
     };
-    let Some(fork) = switch_point(change.history, known_timeline) else {
-        return rebuild(format!(
-            "timeline {known_timeline} is not in the history of timeline {timeline}"
+    let Some(fork) = switch_point(change.history, known) else {
+        return Err(format!(
+            "timeline {known} is not in the history of timeline {timeline}"
         ));
     };
     if through > fork {
-        return rebuild(format!("timeline {known_timeline} → {timeline} (a failover) forked at {fork}, and the index holds changes up to {through}, which the promoted server never had (set synchronized_standby_slots on the primary)"));
+        return Err(format!("{failover} forked at {fork}, and the index holds changes up to {through}, which the promoted server never had (set synchronized_standby_slots on the primary)"));
     }
-    Verdict::Keep { fork }
+    Ok(fork)
 }
 
 impl<P: Pipeline> Engine<P> {
