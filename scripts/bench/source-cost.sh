@@ -18,6 +18,8 @@
 # Writes bench/results/source-cost.md and rebuilds bench/REPORT.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=transactions.sh
+source scripts/bench/transactions.sh
 FILMS="${1:-20000}"
 SECONDS_EACH="${2:-10}"
 ROUNDS="${ROUNDS:-3}"
@@ -64,26 +66,8 @@ sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"; }
 psql -X -q -v ON_ERROR_STOP=1 -d "postgres://postgres@127.0.0.1:$PORT/postgres" -c "CREATE DATABASE $DB"
 sql -f db/schema.sql
 sql -v films="$FILMS" -f db/generate.sql >/dev/null
-sql -c "
-    CREATE TABLE public.film_n AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM content.film_work;
-    CREATE UNIQUE INDEX ON public.film_n (n);
-    CREATE TABLE public.person_n AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM content.person;
-    CREATE UNIQUE INDEX ON public.person_n (n);" -c "VACUUM ANALYZE"
-cat >"$WORK/update_film.sql" <<SQL
-\set k random(1, $FILMS)
-UPDATE content.film_work SET rating = 5, updated_at = now() WHERE id = (SELECT id FROM public.film_n WHERE n = :k);
-SQL
-cat >"$WORK/insert_link.sql" <<SQL
-\set f random(1, $FILMS)
-\set p random(1, $FILMS)
-INSERT INTO content.person_film_work (film_work_id, person_id, role)
-    VALUES ((SELECT id FROM public.film_n WHERE n = :f), (SELECT id FROM public.person_n WHERE n = :p), 'writer')
-    ON CONFLICT DO NOTHING;
-SQL
-cat >"$WORK/update_person.sql" <<SQL
-\set p random(1, $FILMS)
-UPDATE content.person SET full_name = full_name, updated_at = now() WHERE id = (SELECT id FROM public.person_n WHERE n = :p);
-SQL
+sql -c "$NUMBERED_SQL" -c "VACUUM ANALYZE"
+write_transactions "$WORK" "$FILMS"
 
 export PG2ES__POSTGRES__URL="$DB_URL" PG2ES__ELASTICSEARCH__URL="$ES" \
     PG2ES__PIPELINES__MOVIES__ALIAS=bench_source_cost PG2ES__STATE__PATH="$WORK/state.yaml" \
@@ -104,7 +88,7 @@ stop_reader() { kill "$reader"; wait "$reader" 2>/dev/null || true; reader=""; }
 
 declare -A TPS
 measure() { # MODE
-    for script in update_film insert_link update_person; do
+    for script in "${TRANSACTIONS[@]}"; do
         sql -c "CHECKPOINT" >/dev/null
         local tps
         tps=$(taskset -c "$SOURCE_CORE" "$BIN/pgbench" -n -c 2 -j 2 -T "$SECONDS_EACH" \
@@ -137,8 +121,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     PG2ES__SYNC__CAPTURE=logical pg2es teardown >/dev/null
 done
 
-median() { python3 -c "import statistics,sys; print(int(statistics.median(map(float, sys.argv[1:]))))" "$@"; }
-pct() { python3 -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]) - 1) * 100:+.0f} %')" "$1" "$2"; }
 MODES=(triggers statement triggers_run decoding logical_run)
 {
     echo "## Cost on the source database ($(date -u +%Y-%m-%d))"
@@ -152,7 +134,7 @@ MODES=(triggers statement triggers_run decoding logical_run)
     echo
     echo "| transaction | no capture | triggers, no reader | statement-level triggers, no reader | triggers + \`pg2es run\` | slot read by \`pg_recvlogical\` | slot read by \`pg2es run\` (logical) |"
     echo "|---|---|---|---|---|---|---|"
-    for script in update_film insert_link update_person; do
+    for script in "${TRANSACTIONS[@]}"; do
         # shellcheck disable=SC2086
         none=$(median ${TPS[none,$script]})
         row="| $script | $none [${TPS[none,$script]# }] |"

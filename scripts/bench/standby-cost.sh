@@ -16,6 +16,8 @@
 # Debian's. Writes bench/results/standby-cost.md and rebuilds bench/REPORT.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=transactions.sh
+source scripts/bench/transactions.sh
 FILMS="${1:-20000}"
 SECONDS_EACH="${2:-10}"
 CHANGES="${3:-50}"
@@ -90,11 +92,7 @@ sql() { "$CLIENT/psql" -X -q -v ON_ERROR_STOP=1 -d "$PRIMARY_URL" "$@"; }
     -c "CREATE DATABASE $DB" -c "SELECT pg_create_physical_replication_slot('bench_standby')" >/dev/null
 sql -f db/schema.sql
 sql -v films="$FILMS" -f db/generate.sql >/dev/null
-sql -c "
-    CREATE TABLE public.film_n AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM content.film_work;
-    CREATE UNIQUE INDEX ON public.film_n (n);
-    CREATE TABLE public.person_n AS SELECT row_number() OVER (ORDER BY id) AS n, id FROM content.person;
-    CREATE UNIQUE INDEX ON public.person_n (n);" -c "VACUUM ANALYZE"
+sql -c "$NUMBERED_SQL" -c "VACUUM ANALYZE"
 stop_pg "$PRIMARY"
 cp -a "$PRIMARY" "$STANDBY"
 rm -rf "$STANDBY"/pg_replslot/* "$STANDBY/postmaster.pid" "$STANDBY/postgres.log"
@@ -119,21 +117,7 @@ caught_up() {
 }
 caught_up
 
-cat >"$WORK/update_film.sql" <<SQL
-\set k random(1, $FILMS)
-UPDATE content.film_work SET rating = 5, updated_at = now() WHERE id = (SELECT id FROM public.film_n WHERE n = :k);
-SQL
-cat >"$WORK/insert_link.sql" <<SQL
-\set f random(1, $FILMS)
-\set p random(1, $FILMS)
-INSERT INTO content.person_film_work (film_work_id, person_id, role)
-    VALUES ((SELECT id FROM public.film_n WHERE n = :f), (SELECT id FROM public.person_n WHERE n = :p), 'writer')
-    ON CONFLICT DO NOTHING;
-SQL
-cat >"$WORK/update_person.sql" <<SQL
-\set p random(1, $FILMS)
-UPDATE content.person SET full_name = full_name, updated_at = now() WHERE id = (SELECT id FROM public.person_n WHERE n = :p);
-SQL
+write_transactions "$WORK" "$FILMS"
 
 export PG2ES__ELASTICSEARCH__URL="$ES" PG2ES__SYNC__CAPTURE=logical \
     PG2ES__PIPELINES__MOVIES__ALIAS=bench_standby_cost PG2ES__STATE__PATH="$WORK/state.yaml" \
@@ -160,7 +144,7 @@ teardown() { pg2es "$1" teardown >/dev/null; }
 
 declare -A TPS LATENCY
 measure() { # MODE
-    for script in update_film insert_link update_person; do
+    for script in "${TRANSACTIONS[@]}"; do
         sql -c "CHECKPOINT" >/dev/null
         local tps
         tps=$(taskset -c "$PRIMARY_CORE" "$CLIENT/pgbench" -n -c 2 -j 2 -T "$SECONDS_EACH" \
@@ -195,8 +179,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round: pg2es sessions on the primary while reading the standby: $sessions"
 done
 
-median() { python3 -c "import statistics,sys; print(int(statistics.median(map(float, sys.argv[1:]))))" "$@"; }
-pct() { python3 -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]) - 1) * 100:+.0f} %')" "$1" "$2"; }
 {
     echo "## Logical capture from a hot standby ($(date -u +%Y-%m-%d))"
     echo
@@ -209,7 +191,7 @@ pct() { python3 -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]
     echo
     echo "| transaction | no capture | slot on the primary, \`pg2es run\` | slot on the standby, \`pg2es run\` |"
     echo "|---|---|---|---|"
-    for script in update_film insert_link update_person; do
+    for script in "${TRANSACTIONS[@]}"; do
         # shellcheck disable=SC2086
         none=$(median ${TPS[none,$script]})
         row="| $script | $none [${TPS[none,$script]# }] |"
