@@ -156,3 +156,60 @@ async fn confirmed_past(replica: &sqlx::PgPool, target: &str) -> bool {
     .await
     .unwrap_or(false)
 }
+
+/// The standby whose own slot the worker reads is promoted (the primary lost): its slot is
+/// still there, and the index holds only what that server had replayed, so the worker reads on
+/// from it on the promoted server, without a rebuild (16+, no failover slot needed).
+#[tokio::test]
+async fn the_standby_read_is_promoted_and_its_slot_is_read_on_without_a_rebuild() {
+    let primary = PgCluster::start();
+    let name = unique_name("standby_promoted");
+    let db = TestDb::generated_on(&primary.admin_url(), &name, 50).await;
+    let version = db
+        .scalar_i64("SELECT current_setting('server_version_num')::int8")
+        .await;
+    if version < 160_000 {
+        eprintln!(
+            "standby_promoted: skipped: a slot on a standby needs PostgreSQL 16, this is {version}"
+        );
+        return;
+    }
+    let standby = primary.standby();
+    let promoted = db.on_server(&standby.admin_url());
+    let index = SearchIndex::new(&name).await;
+    let mut worker = Worker::new(&db, &name);
+    worker.set("PG2ES__POSTGRES__URL", &promoted.url);
+    worker.set("PG2ES__POSTGRES__PRIMARY_URL", &db.url);
+    worker.set("PG2ES__SYNC__CAPTURE", "logical");
+    replayed(&db, &promoted.pool).await;
+    assert!(worker.output(&["setup"]).status.success());
+    worker.unset("PG2ES__POSTGRES__PRIMARY_URL");
+    assert_eq!(worker.sync_once().0, 50);
+    db.execute("UPDATE content.film_work SET title = title || ' (before)' WHERE rating > 5")
+        .await;
+    replayed(&db, &promoted.pool).await;
+    worker.sync_once();
+    assert_index_equals_postgres(&db, &index).await;
+    let live = index.alias_target().await;
+
+    primary.stop();
+    standby.promote();
+    promoted.execute("CHECKPOINT").await;
+    promoted
+        .execute("UPDATE content.film_work SET title = title || ' (after)' WHERE rating <= 5")
+        .await;
+    let (_, _, _, stderr) = worker.sync_once();
+    assert!(
+        stderr.contains("the hot standby whose slot was read, promoted")
+            && !stderr.contains("server changed"),
+        "{stderr}"
+    );
+    assert_eq!(index.alias_target().await, live, "no rebuild: {stderr}");
+    assert_index_equals_postgres(&promoted, &index).await;
+    let state = worker.state().expect("a state file");
+    let server = state["slot_server"].as_str().unwrap_or_default();
+    assert!(
+        server.ends_with("/2"),
+        "the promoted server's timeline: {state}"
+    );
+}

@@ -27,6 +27,8 @@ pub(super) struct ServerChange<'a> {
     pub through: Option<Lsn>,
     /// The history file of the server's current timeline.
     pub history: &'a str,
+    /// The server holds the slot of the name, not invalidated (any kind, any version).
+    pub own_slot: bool,
 }
 
 /// Whether the slot is read on after the server changed.
@@ -35,6 +37,9 @@ pub(super) enum Verdict {
     /// The server is the old primary's promoted standby and has all the index holds: the slot
     /// it kept is read on. `fork` is where its timeline left the known one.
     Keep { fork: Lsn },
+    /// The hot standby whose own slot was read was promoted: the slot is still there, and the
+    /// index holds only what that server had replayed, all of it in its new timeline's history.
+    KeepOwn,
     /// A new slot and a rebuild behind the alias, for this reason.
     Rebuild(String),
 }
@@ -43,7 +48,7 @@ pub(super) enum Verdict {
 const STANDBY: &str = " standby";
 
 fn identity(text: &str) -> Option<(&str, u32)> {
-    let (system, timeline) = text.split_once('/')?;
+    let (system, timeline) = text.strip_suffix(STANDBY).unwrap_or(text).split_once('/')?;
     Some((system, timeline.parse().ok()?))
 }
 
@@ -60,6 +65,9 @@ pub(super) fn follow_promotion(source: Option<&mut Source>, server: &str) {
 
 /// Keep the slot or rebuild: the first condition that fails names the reason.
 pub(super) fn verdict(change: &ServerChange) -> Verdict {
+    if let Some(verdict) = own_slot_promoted(change) {
+        return verdict;
+    }
     let checked = promotion(change.known, change.server)
         .and_then(|timelines| slot_kept(change, timelines).map(|()| timelines))
         .and_then(|timelines| index_before_fork(change, timelines));
@@ -69,11 +77,29 @@ pub(super) fn verdict(change: &ServerChange) -> Verdict {
     }
 }
 
+/// The standby that was read, promoted (same system identifier, a newer timeline, no longer
+/// in recovery): its own slot is read on if it is still there; `None` for any other change.
+fn own_slot_promoted(change: &ServerChange) -> Option<Verdict> {
+    change.known.strip_suffix(STANDBY)?;
+    if change.server.ends_with(STANDBY) {
+        return None;
+    }
+    let ((known_system, known_timeline), (system, timeline)) =
+        (identity(change.known)?, identity(change.server)?);
+    if known_system != system || timeline <= known_timeline {
+        return None;
+    }
+    Some(match change.own_slot {
+        true => Verdict::KeepOwn,
+        false => Verdict::Rebuild(format!("timeline {known_timeline} → {timeline}: the hot standby read was promoted, and its slot is gone or invalidated")),
+    })
+}
+
 /// The known and the current timeline when the server is a promotion of the known one's
 /// cluster: the same system identifier, a newer timeline, neither a standby's own slots.
 fn promotion(known: &str, server: &str) -> Result<(u32, u32), String> {
     if known.ends_with(STANDBY) || server.ends_with(STANDBY) {
-        return Err("postgres.url moved between a primary and its hot standby, or the standby read was promoted: a standby's slots are its own, never failover slots".into());
+        return Err("postgres.url moved between a primary and its hot standby: a standby's slots are its own, never failover slots".into());
     }
     let (Some((known_system, known_timeline)), Some((system, timeline))) =
         (identity(known), identity(server))
@@ -158,6 +184,11 @@ impl<P: Pipeline> Engine<P> {
             None => String::new(),
         };
         let through = self.state.slot_through.as_deref().and_then(parse_lsn);
+        let own_slot = self
+            .pg
+            .slot_state(&slot)
+            .await?
+            .is_some_and(|state| state.wal_status.as_deref() != Some("lost"));
         let verdict = verdict(&ServerChange {
             known,
             server,
@@ -165,7 +196,11 @@ impl<P: Pipeline> Engine<P> {
             slot: failover_slot.as_ref(),
             through,
             history: &history,
+            own_slot,
         });
+        if verdict == Verdict::KeepOwn {
+            warn!(slot = slot.name, known, server, "the Postgres server is the hot standby whose slot was read, promoted: streaming goes on from its slot, without a rebuild");
+        }
         if let Verdict::Keep { fork } = &verdict {
             warn!(slot = slot.name, known, server, fork = %fork, through = ?through.map(|t| t.to_string()), "the Postgres server is a promoted standby that kept the slot and has every change the index holds: streaming goes on from the slot, without a rebuild");
         }
@@ -213,7 +248,41 @@ mod tests {
             slot: Some(slot),
             through: Some(lsn("0/3000100")),
             history: HISTORY,
+            own_slot: false,
         }
+    }
+
+    #[test]
+    fn the_standby_read_promoted_keeps_its_own_slot_when_it_is_there() {
+        let promoted = ServerChange {
+            known: "7300000000000000001/1 standby",
+            server: "7300000000000000001/2",
+            server_version_num: 160_004,
+            slot: None,
+            through: None,
+            history: "",
+            own_slot: true,
+        };
+        assert_eq!(verdict(&promoted), Verdict::KeepOwn);
+        let gone = ServerChange {
+            own_slot: false,
+            ..promoted.clone()
+        };
+        assert!(
+            reason(&gone).contains("its slot is gone"),
+            "{}",
+            reason(&gone)
+        );
+        let its_primary = ServerChange {
+            server: "7300000000000000001/1",
+            ..promoted.clone()
+        };
+        assert!(reason(&its_primary).contains("moved between a primary and its hot standby"));
+        let another = ServerChange {
+            server: "7300000000000000002/2",
+            ..promoted
+        };
+        assert!(reason(&another).contains("hot standby"));
     }
 
     fn reason(change: &ServerChange) -> String {

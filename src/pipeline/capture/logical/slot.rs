@@ -96,7 +96,7 @@ impl<P: Pipeline> Engine<P> {
             return Ok(None);
         }
         let why = match self.after_server_change(&known, &server).await? {
-            Verdict::Keep { .. } => {
+            Verdict::Keep { .. } | Verdict::KeepOwn => {
                 follow_promotion(self.state.source.as_mut(), &server);
                 self.state.slot_server = Some(server);
                 self.save().await?;
