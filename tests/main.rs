@@ -40,6 +40,7 @@ mod search_faults;
 mod security;
 mod shop;
 mod sorting;
+mod stale_writes;
 mod standby;
 mod standby_capture;
 mod state_faults;

@@ -125,6 +125,10 @@ fn print_text(report: &VerifyReport) {
     }
     match (report.equal(), report.repaired) {
         (true, _) => println!("the index equals Postgres"),
+        (false, true) if report.written.stale > 0 => println!(
+            "repaired, except {} the index refused as older than what it holds (a worker wrote those documents since, or someone else did where pg2es cannot take a transaction id): run `pg2es verify` again",
+            report.written.stale
+        ),
         (false, true) => println!("repaired: every difference was written again"),
         (false, false) => println!("run `pg2es verify --repair` to fix them"),
     }

@@ -147,6 +147,7 @@ async fn query_documents(
         .map(|(id, document)| Document {
             id: Key::from(id),
             body: document.into_bytes().into(),
+            version: None,
         })
         .collect())
 }

@@ -30,7 +30,7 @@ pub(crate) use version::VersionError;
 use crate::config::PostgresConfig;
 use crate::retry::{retry, RetryPolicy};
 use crate::state::{Cursor, Position};
-use crate::transform::Key;
+use crate::transform::{Key, Version};
 
 /// A table whose rows the engine follows, as a pipeline declaration describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +321,46 @@ impl Postgres {
         self.call("ping", || sqlx::query("SELECT 1").execute(&self.pool))
             .await
             .map(|_| ())
+    }
+
+    /// The [`Version`] of documents whose statements start after this call returns: read from
+    /// the current snapshot, which each of their snapshots includes.
+    pub async fn snapshot_version(&self) -> Result<Version, PgError> {
+        let sql = include_str!("sql/snapshot_version.sql");
+        let (xmax, running): (String, i64) = self
+            .call("read the snapshot's version", || {
+                sqlx::query_as(sql).fetch_one(&self.pool)
+            })
+            .await?;
+        let decode = |err: Box<dyn std::error::Error + Send + Sync>| PgError {
+            what: "read the snapshot's version",
+            server: Some(self.server.clone()),
+            source: sqlx::Error::Decode(err),
+        };
+        let xmax: u64 = xmax.parse().map_err(|err| decode(Box::new(err)))?;
+        Version::of_snapshot(xmax, running.max(0) as u64).map_err(|err| decode(Box::new(err)))
+    }
+
+    /// Commits a transaction of its own that only takes a transaction id, so that documents
+    /// built after it carry a larger version than any built before: a repair then outranks a
+    /// document someone else wrote into the index, which raised the version it found by one
+    /// (see [`Version`]). `false` where no transaction id can be taken (a standby, a read-only
+    /// session): what others wrote since the primary's last commit may then refuse the repair.
+    pub async fn outrank_earlier_snapshots(&self) -> Result<bool, PgError> {
+        let sql = include_str!("sql/outrank.sql");
+        let answer = self
+            .call("take a transaction id", || {
+                sqlx::query_scalar::<_, Option<String>>(sql).fetch_one(&self.pool)
+            })
+            .await;
+        match answer {
+            Ok(taken) => Ok(taken.is_some()),
+            // 25006: read_only_sql_transaction (default_transaction_read_only).
+            Err(err) if matches!(&err.source, sqlx::Error::Database(db) if db.code().as_deref() == Some("25006")) => {
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Changed rows of `table` after `after` and before `horizon`, oldest first; nothing for

@@ -149,17 +149,23 @@ pub(crate) fn requests(actions: Vec<Action>, max_bytes: u64) -> Vec<Request> {
     requests
 }
 
-/// Appends the NDJSON lines of `action`: its action line, and the source of a document.
+/// Appends the NDJSON lines of `action`: its action line (with its version, which the index
+/// refuses when it holds a higher one), and the source of a document.
 fn encode(action: &Action, out: &mut Vec<u8>) {
     let (kind, id) = match action {
         Action::Index(doc) => ("index", &doc.id),
-        Action::Delete(id) => ("delete", id),
+        Action::Delete(id, _) => ("delete", id),
     };
     out.extend_from_slice(br#"{""#);
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(br#"":{"_id":"#);
     // A key as a JSON string: text keys may hold quotes.
     serde_json::to_writer(&mut *out, id.as_str()).expect("a string is written to memory");
+    if let Some(version) = action.version() {
+        out.extend_from_slice(br#","version":"#);
+        out.extend_from_slice(version.get().to_string().as_bytes());
+        out.extend_from_slice(br#","version_type":"external_gte""#);
+    }
     out.extend_from_slice(b"}}\n");
     if let Action::Index(doc) = action {
         out.extend_from_slice(&doc.body);
@@ -180,6 +186,7 @@ mod tests {
         Action::Index(Document {
             id: key(id),
             body: Bytes::from(vec![b' '; bytes]),
+            version: None,
         })
     }
 
@@ -193,7 +200,7 @@ mod tests {
                 text.push(b'\n');
                 text
             }
-            Action::Delete(_) => format!("{{\"delete\":{{\"_id\":{id}}}}}\n").into_bytes(),
+            Action::Delete(..) => format!("{{\"delete\":{{\"_id\":{id}}}}}\n").into_bytes(),
         }
     }
 
@@ -245,12 +252,33 @@ mod tests {
     }
 
     #[test]
+    fn a_version_goes_in_the_action_line_for_the_index_to_compare() {
+        let version = Some(crate::transform::Version::from_raw(262_144_262_141));
+        let index = Action::Index(Document {
+            version,
+            ..match sized(1, 2) {
+                Action::Index(document) => document,
+                Action::Delete(..) => unreachable!(),
+            }
+        });
+        let actions = vec![index, Action::Delete(key(2), version)];
+        let request = requests(actions, 1024).remove(0);
+        let expected = format!(
+            "{{\"index\":{{\"_id\":\"{}\",\"version\":262144262141,\"version_type\":\"external_gte\"}}}}\n  \n\
+             {{\"delete\":{{\"_id\":\"{}\",\"version\":262144262141,\"version_type\":\"external_gte\"}}}}\n",
+            key(1),
+            key(2)
+        );
+        assert_eq!(String::from_utf8_lossy(request.body()), expected);
+    }
+
+    #[test]
     fn body_has_an_action_line_per_action_and_a_source_per_index() {
         let quoted = Key::from(r#"a "quoted" key"#);
         let actions = vec![
             sized(1, 2),
-            Action::Delete(key(2)),
-            Action::Delete(quoted.clone()),
+            Action::Delete(key(2), None),
+            Action::Delete(quoted.clone(), None),
         ];
         let request = requests(actions, 1024).remove(0);
         let lines: Vec<&[u8]> = request.body().split(|b| *b == b'\n').collect();

@@ -77,6 +77,9 @@ pub(crate) enum Outcome {
     Retry(String),
     /// The document itself was refused: dead-letter it.
     Reject(u16, String),
+    /// The index holds this id as built from a later snapshot (its version is higher): this
+    /// write is stale, and the index is already as wanted.
+    Stale,
     /// No index answers for the name written to (the alias and its index are gone): nothing
     /// can be written until it is rebuilt, and no document is to blame.
     IndexGone(String),
@@ -88,16 +91,16 @@ pub(crate) fn classify(action: &Action, item: &BulkItem) -> Outcome {
             .as_ref()
             .map_or_else(|| format!("status {}", item.status), ItemError::describe)
     };
-    let index_gone = item
-        .error
-        .as_ref()
-        .is_some_and(|error| error.kind == "index_not_found_exception");
+    let error_is = |kind: &str| item.error.as_ref().is_some_and(|error| error.kind == kind);
+    let index_gone = error_is("index_not_found_exception");
+    let stale = error_is("version_conflict_engine_exception");
     match (action, item.status) {
         (_, 404) if index_gone => Outcome::IndexGone(reason()),
+        (_, 409) if stale && action.version().is_some() => Outcome::Stale,
         (Action::Index(_), 200 | 201) => Outcome::Indexed,
-        (Action::Delete(_), 200) => Outcome::Deleted,
+        (Action::Delete(..), 200) => Outcome::Deleted,
         // Deleting what is not there leaves the index as wanted.
-        (Action::Delete(_), 404) if item.error.is_none() => Outcome::Deleted,
+        (Action::Delete(..), 404) if item.error.is_none() => Outcome::Deleted,
         (_, status) if status_is_retryable(status) => Outcome::Retry(reason()),
         (_, status) => Outcome::Reject(status, reason()),
     }
@@ -178,6 +181,7 @@ impl Elastic {
                     again.push(at);
                 }
                 Outcome::Reject(status, reason) => refused.push((action, status, reason)),
+                Outcome::Stale => done.stale += 1,
                 Outcome::IndexGone(reason) => {
                     return Err(EsError::IndexGone {
                         alias: self.index.clone(),
@@ -191,8 +195,21 @@ impl Elastic {
             tracing::warn!(id = %action.id(), status, reason = %reason, "document refused, written to the dead-letter file");
         }
         done.dead_lettered = refused.len() as u64;
+        if done.stale > 0 {
+            tracing::warn!(
+                index = %self.index,
+                stale = done.stale,
+                "writes refused by the index as stale: it holds those documents as built from a later snapshot (another worker wrote them since); nothing is lost"
+            );
+        }
         let retried = again.len() as u64;
-        let outcome = [done.indexed, done.deleted, retried, done.dead_lettered];
+        let outcome = [
+            done.indexed,
+            done.deleted,
+            retried,
+            done.dead_lettered,
+            done.stale,
+        ];
         crate::metrics::get().items(&self.pipeline, outcome);
         *lock(report) += done;
         let count = again.len();
@@ -253,14 +270,50 @@ mod tests {
     }
 
     use super::*;
-    use crate::transform::Document;
+    use crate::transform::{Document, Version};
     use bytes::Bytes;
 
     fn index_action() -> Action {
         Action::Index(Document {
             id: Uuid_(1),
             body: Bytes::from_static(b"{}"),
+            version: None,
         })
+    }
+
+    fn versioned(action: Action) -> Action {
+        let version = Some(Version::from_raw(200));
+        match action {
+            Action::Index(document) => Action::Index(Document {
+                version,
+                ..document
+            }),
+            Action::Delete(id, _) => Action::Delete(id, version),
+        }
+    }
+
+    /// As Elasticsearch 7.10 answers writes with `version_type=external_gte` below the
+    /// version it holds.
+    const STALE: &str = r#"{"took":2,"errors":true,"items":[
+        {"index":{"_index":"movies","_id":"1","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[1]: version conflict, current version [300] is higher than the one provided [200]"}}},
+        {"delete":{"_index":"movies","_id":"2","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[2]: version conflict, current version [300] is higher than the one provided [200]"}}},
+        {"index":{"_index":"movies","_id":"3","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[3]: version conflict, document already exists (current version [1])"}}}
+    ]}"#;
+
+    #[test]
+    fn a_versioned_write_the_index_holds_newer_is_stale_not_refused() {
+        let items = items(serde_json::from_str(STALE).unwrap());
+        let delete = Action::Delete(Uuid_(2), None);
+        let actions = [versioned(index_action()), versioned(delete), index_action()];
+        let outcomes: Vec<Outcome> = items
+            .iter()
+            .zip(&actions)
+            .map(|(item, action)| classify(action, item))
+            .collect();
+        assert_eq!(outcomes[0], Outcome::Stale);
+        assert_eq!(outcomes[1], Outcome::Stale);
+        // A conflict on a write that carried no version is not pg2es's: dead-lettered.
+        assert!(matches!(&outcomes[2], Outcome::Reject(409, _)));
     }
 
     const RESPONSE: &str = r#"{"took":3,"errors":true,"items":[
@@ -275,7 +328,7 @@ mod tests {
     fn items_are_judged_one_by_one() {
         let response: BulkResponse = serde_json::from_str(RESPONSE).unwrap();
         let items = items(response);
-        let delete = Action::Delete(Uuid_(4));
+        let delete = Action::Delete(Uuid_(4), None);
         let outcomes: Vec<Outcome> = items
             .iter()
             .zip([

@@ -75,7 +75,7 @@ impl DeadLetters {
         for (action, status, reason) in refused {
             let (kind, document) = match action {
                 Action::Index(doc) => ("index", serde_json::from_slice(&doc.body).ok()),
-                Action::Delete(_) => ("delete", None),
+                Action::Delete(..) => ("delete", None),
             };
             let entry = Entry {
                 id: action.id().to_string(),
@@ -275,7 +275,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
-        let action = Action::Delete(Uuid_(5));
+        let action = Action::Delete(Uuid_(5), None);
         let off = crate::state::tests::runs_off_the_runtime(&path, async move {
             let refused = [(&action, 400, "bad".to_owned())];
             let _ = letters.write("movies", &refused).await;
@@ -293,6 +293,7 @@ mod tests {
         let doc = Document {
             id: Uuid_(5),
             body: Bytes::from_static(br#"{"title":"x"}"#),
+            version: None,
         };
         letters
             .write(
@@ -332,7 +333,10 @@ mod tests {
         let path = dir.path().join("dead.ndjson");
         let letters = DeadLetters::new(&path);
         assert!(letters.take().unwrap().is_none());
-        let (two, one) = (Action::Delete(Uuid_(2)), Action::Delete(Uuid_(1)));
+        let (two, one) = (
+            Action::Delete(Uuid_(2), None),
+            Action::Delete(Uuid_(1), None),
+        );
         let refused = |action| (action, 409, "conflict".to_owned());
         letters
             .write("movies", &[refused(&two), refused(&one), refused(&two)])

@@ -1,6 +1,8 @@
 //! An index in memory that keeps the [`Sink`] contract, for the engine's unit tests: it
-//! refuses the documents it is told to (counted as dead-lettered, the rest written) and fails
-//! whole requests where it is told to, as a node that stopped answering would.
+//! refuses the documents it is told to (counted as dead-lettered, the rest written), fails
+//! whole requests where it is told to, as a node that stopped answering would, and compares
+//! versions as Elasticsearch's `external_gte` does (a write below the version it holds for an
+//! id, deletes included, is stale).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -8,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::value::RawValue;
 
 use super::{EsError, Sink, WriteReport};
-use crate::transform::Action;
+use crate::transform::{Action, Version};
 
 #[derive(Clone, Default)]
 pub(crate) struct MemoryIndex {
@@ -18,6 +20,8 @@ pub(crate) struct MemoryIndex {
 #[derive(Default)]
 struct Inner {
     documents: BTreeMap<String, String>,
+    /// The version each id was last written (or deleted) with; deletes are never forgotten.
+    versions: HashMap<String, Version>,
     /// Ids whose documents are refused, and those refused so far (the dead letters).
     refuse: BTreeSet<String>,
     refused: Vec<String>,
@@ -70,6 +74,13 @@ impl Sink for MemoryIndex {
         let mut report = WriteReport::default();
         for action in actions {
             let id = action.id().to_string();
+            let held = inner.versions.get(&id).copied();
+            if let Some(version) = action.version() {
+                if held.is_some_and(|held| held > version) {
+                    report.stale += 1;
+                    continue;
+                }
+            }
             match action {
                 Action::Index(_) if inner.refuse.contains(&id) => {
                     inner.refused.push(id);
@@ -77,10 +88,16 @@ impl Sink for MemoryIndex {
                 }
                 Action::Index(document) => {
                     let body = String::from_utf8_lossy(&document.body).into_owned();
+                    if let Some(version) = document.version {
+                        inner.versions.insert(id.clone(), version);
+                    }
                     inner.documents.insert(id, body);
                     report.indexed += 1;
                 }
-                Action::Delete(_) => {
+                Action::Delete(_, version) => {
+                    if let Some(version) = version {
+                        inner.versions.insert(id.clone(), version);
+                    }
                     inner.documents.remove(&id);
                     report.deleted += 1;
                 }

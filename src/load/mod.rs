@@ -51,6 +51,9 @@ pub(crate) struct WriteReport {
     pub indexed: u64,
     pub deleted: u64,
     pub dead_lettered: u64,
+    /// Refused by the index because it holds a document built from a later snapshot (a
+    /// version conflict): nothing to write, nothing lost.
+    pub stale: u64,
 }
 
 impl std::ops::AddAssign for WriteReport {
@@ -58,6 +61,7 @@ impl std::ops::AddAssign for WriteReport {
         self.indexed += other.indexed;
         self.deleted += other.deleted;
         self.dead_lettered += other.dead_lettered;
+        self.stale += other.stale;
     }
 }
 

@@ -18,7 +18,11 @@ use crate::transform::Action;
 ///   the rest written); transient failures are retried inside;
 /// - **an `Err` promises nothing** about the batch: the caller does not move its position
 ///   past it, and sends it again (whole) when it goes on;
-/// - within one call, the last action of an id wins.
+/// - within one call, the last action of an id wins;
+/// - **versioned**: an action carrying a [`Version`](crate::transform::Version) below the one
+///   the index holds for its id (deletes included) is not applied, and counted as stale.
+///   Versions grow with the snapshot a document was built from, so a batch built before
+///   another and delivered after it changes nothing.
 pub(crate) trait Sink: Clone + Send + Sync + 'static {
     fn write(
         &self,

@@ -35,6 +35,7 @@ pub(crate) struct Metrics {
     deleted: Family<Pipeline, Counter>,
     retried_items: Family<Pipeline, Counter>,
     dead_lettered: Family<Pipeline, Counter>,
+    stale: Family<Pipeline, Counter>,
     bulk_seconds: Histogram,
     bulk_documents: Histogram,
     bulk_bytes: Histogram,
@@ -83,6 +84,7 @@ impl Metrics {
             deleted: Family::default(),
             retried_items: Family::default(),
             dead_lettered: Family::default(),
+            stale: Family::default(),
             bulk_seconds: histogram(0.005, 2.0, 14),
             bulk_documents: histogram(1.0, 2.0, 17),
             bulk_bytes: histogram(1024.0, 2.0, 18),
@@ -129,6 +131,11 @@ impl Metrics {
             "documents_dead_lettered",
             "Documents refused for good, written to the dead-letter file",
             self.dead_lettered.clone(),
+        );
+        r.register(
+            "documents_stale",
+            "Writes the index refused because it holds the document as built from a later snapshot (another worker's, after a handover)",
+            self.stale.clone(),
         );
         self
     }
@@ -228,6 +235,7 @@ impl Metrics {
             &self.deleted,
             &self.retried_items,
             &self.dead_lettered,
+            &self.stale,
         ] {
             drop(counter.get_or_create(&label));
         }
@@ -251,8 +259,8 @@ impl Metrics {
     }
 
     /// The outcome of the items of one bulk answer of `pipeline`.
-    pub fn items(&self, pipeline: &str, outcome: [u64; 4]) {
-        let [indexed, deleted, retried, dead_lettered] = outcome;
+    pub fn items(&self, pipeline: &str, outcome: [u64; 5]) {
+        let [indexed, deleted, retried, dead_lettered, stale] = outcome;
         let label = label(pipeline);
         self.indexed.get_or_create(&label).inc_by(indexed);
         self.deleted.get_or_create(&label).inc_by(deleted);
@@ -260,6 +268,7 @@ impl Metrics {
         self.dead_lettered
             .get_or_create(&label)
             .inc_by(dead_lettered);
+        self.stale.get_or_create(&label).inc_by(stale);
     }
 
     pub fn retried(&self, operation: &'static str) {
@@ -409,8 +418,8 @@ mod tests {
     #[test]
     fn recorded_values_appear_in_the_exposition() {
         let metrics = Metrics::new();
-        metrics.items("movies", [3, 1, 2, 1]);
-        metrics.items("persons", [5, 0, 0, 0]);
+        metrics.items("movies", [3, 1, 2, 1, 4]);
+        metrics.items("persons", [5, 0, 0, 0, 0]);
         metrics.bulk_sent(4, 2048, Duration::from_millis(20));
         metrics.retried("bulk request");
         metrics.lag("movies", -1.0);
@@ -425,6 +434,7 @@ mod tests {
             "pg2es_documents_deleted_total{pipeline=\"movies\"} 1",
             "pg2es_documents_retried_total{pipeline=\"movies\"} 2",
             "pg2es_documents_dead_lettered_total{pipeline=\"movies\"} 1",
+            "pg2es_documents_stale_total{pipeline=\"movies\"} 4",
             "pg2es_bulk_request_duration_seconds_count 1",
             "pg2es_bulk_request_documents_sum 4.0",
             "pg2es_bulk_request_size_bytes_sum 2048.0",

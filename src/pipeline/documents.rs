@@ -63,14 +63,16 @@ impl Pipeline for Declared {
 }
 
 /// The bulk actions of root keys `ids`: their documents as built now, deletes for keys
-/// without a row.
+/// without a row, each with the version of a snapshot read first (so the index refuses them
+/// once it holds documents built from a later one).
 pub(crate) async fn build_actions<P: Pipeline>(
     pipeline: &P,
     pg: &Postgres,
     ids: &[Key],
 ) -> Result<Vec<Action>, PgError> {
+    let version = pg.snapshot_version().await?;
     let documents = pg
         .call("build documents", || pipeline.build(pg.pool(), ids))
         .await?;
-    Ok(actions_for(ids, documents))
+    Ok(actions_for(ids, documents, Some(version)))
 }

@@ -16,10 +16,14 @@ pub enum Fault {
     /// Every open connection is dropped once it has carried this many request bytes, and new
     /// ones too: requests are cut in the middle.
     CutAfter(u64),
-    /// Bytes are held, connections stay open (a network that stopped answering).
+    /// Bytes are held, connections stay open (a network that stopped answering); a server's
+    /// close is held too, until the stall ends.
     Stall,
     /// New connections are closed at once, open ones dropped (a server that went away).
     Refuse,
+    /// A request whose bytes hold this text is held on its way, with whatever its connection
+    /// sends after it, until the fault is `None`; everything else flows.
+    HoldFrom(&'static str),
 }
 
 pub struct Proxy {
@@ -29,8 +33,12 @@ pub struct Proxy {
     fault: watch::Sender<Fault>,
     /// Connections cut by a fault, so a test can tell the fault really happened.
     cuts: Arc<AtomicU64>,
+    /// Every request byte held on its way (stalled, or from a held request on).
+    held: Held,
     accept: JoinHandle<()>,
 }
+
+type Held = Arc<std::sync::Mutex<Vec<u8>>>;
 
 impl Proxy {
     /// Listens on a free loopback port and forwards to `upstream` (`host:port`).
@@ -39,9 +47,11 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let (fault, watcher) = watch::channel(Fault::None);
         let cuts = Arc::new(AtomicU64::new(0));
+        let held = Held::default();
         let upstream = Arc::new(std::sync::Mutex::new(upstream.to_owned()));
         let target = Arc::clone(&upstream);
         let counter = Arc::clone(&cuts);
+        let holding = Arc::clone(&held);
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -49,8 +59,9 @@ impl Proxy {
                 };
                 let upstream = target.lock().unwrap().clone();
                 let (watcher, counter) = (watcher.clone(), Arc::clone(&counter));
+                let held = Arc::clone(&holding);
                 tokio::spawn(async move {
-                    if relay(client, &upstream, watcher).await {
+                    if relay(client, &upstream, watcher, held).await {
                         counter.fetch_add(1, Ordering::SeqCst);
                     }
                 });
@@ -61,6 +72,7 @@ impl Proxy {
             upstream,
             fault,
             cuts,
+            held,
             accept,
         }
     }
@@ -82,6 +94,12 @@ impl Proxy {
     pub fn cuts(&self) -> u64 {
         self.cuts.load(Ordering::SeqCst)
     }
+
+    /// How often `text` occurs in the request bytes held so far.
+    pub fn held(&self, text: &str) -> usize {
+        let held = self.held.lock().unwrap();
+        String::from_utf8_lossy(&held).matches(text).count()
+    }
 }
 
 impl Drop for Proxy {
@@ -96,7 +114,12 @@ async fn unstalled(fault: &mut watch::Receiver<Fault>) -> bool {
 }
 
 /// Forwards one connection until either side closes or a fault cuts it; `true` when cut.
-async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fault>) -> bool {
+async fn relay(
+    client: TcpStream,
+    upstream: &str,
+    mut fault: watch::Receiver<Fault>,
+    held: Held,
+) -> bool {
     if *fault.borrow() == Fault::Refuse {
         return true;
     }
@@ -109,6 +132,7 @@ async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fau
     let (mut request_gate, mut response_gate) = (fault.clone(), fault.clone());
     let request = async {
         let mut buffer = vec![0u8; 16 * 1024];
+        let mut holding = false;
         loop {
             let read = client_read.read(&mut buffer).await.unwrap_or(0);
             if read == 0 {
@@ -116,9 +140,24 @@ async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fau
                 let _ = server_write.shutdown().await;
                 return;
             }
-            if !unstalled(&mut request_gate).await {
+            let fault = *request_gate.borrow();
+            if let Fault::HoldFrom(text) = fault {
+                holding |= String::from_utf8_lossy(&buffer[..read]).contains(text);
+            }
+            if holding || fault == Fault::Stall {
+                held.lock().unwrap().extend_from_slice(&buffer[..read]);
+            }
+            let released = match holding {
+                true => request_gate
+                    .wait_for(|fault| *fault == Fault::None)
+                    .await
+                    .is_ok(),
+                false => unstalled(&mut request_gate).await,
+            };
+            if !released {
                 return;
             }
+            holding = false;
             if server_write.write_all(&buffer[..read]).await.is_err() {
                 return;
             }
@@ -130,7 +169,10 @@ async fn relay(client: TcpStream, upstream: &str, mut fault: watch::Receiver<Fau
         loop {
             let read = server_read.read(&mut buffer).await.unwrap_or(0);
             if read == 0 {
-                let _ = client_write.shutdown().await;
+                // A session the server ended stays open for the client while stalled.
+                if unstalled(&mut response_gate).await {
+                    let _ = client_write.shutdown().await;
+                }
                 return;
             }
             if !unstalled(&mut response_gate).await {

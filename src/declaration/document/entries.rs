@@ -76,6 +76,7 @@ impl Plan {
             built.push(Document {
                 id: Key::from(*key),
                 body: body.into(),
+                version: None,
             });
         }
         Ok(built)

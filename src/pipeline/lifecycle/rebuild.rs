@@ -122,8 +122,9 @@ impl<P: Pipeline> Engine<P> {
 
     /// Deletes for the ids whose root row is gone; ids that are no key pg2es writes stay.
     async fn rows_gone(&self, ids: &[String]) -> Result<Vec<Action>, SyncError> {
-        let rowless = without_rows(&self.pg, self.pipeline.root(), ids).await?;
-        Ok(rowless.gone.into_iter().map(Action::Delete).collect())
+        Ok(without_rows(&self.pg, self.pipeline.root(), ids)
+            .await?
+            .deletes())
     }
 
     async fn finish_rebuild(&mut self, new: &Elastic) -> Result<(), SyncError> {

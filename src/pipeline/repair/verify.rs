@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
+use tracing::warn;
 
 use futures_util::StreamExt;
 
@@ -15,7 +16,7 @@ use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::pages::{root_pages, Stop};
 use crate::pipeline::stages::source::Roots;
 use crate::state::RepairRecord;
-use crate::transform::{same_json, Action, Key};
+use crate::transform::{same_json, Action, Key, Version};
 
 /// How many ids of each kind a report lists (the counts are always complete).
 const LISTED: usize = 100;
@@ -93,6 +94,9 @@ pub(crate) async fn verify<P: Pipeline>(
         repaired: mode.repairs(),
         ..VerifyReport::default()
     };
+    if mode.repairs() && !pg.outrank_earlier_snapshots().await? {
+        warn!("no transaction id can be taken here (a standby or a read-only session): a document someone else wrote into the index since the primary's last commit outranks the repair, which then counts it as stale");
+    }
     verifier.compare_postgres_rows(&mut report).await?;
     verifier.find_extra_documents(&mut report).await?;
     Ok(report)
@@ -184,6 +188,7 @@ impl<P: Pipeline> Verifier<'_, P> {
                 return Ok(());
             }
             let rowless = without_rows(self.pg, self.pipeline.root(), &ids).await?;
+            let deletes = rowless.deletes();
             for id in rowless
                 .gone
                 .iter()
@@ -192,7 +197,6 @@ impl<P: Pipeline> Verifier<'_, P> {
             {
                 report.extra.add(id);
             }
-            let deletes = rowless.gone.into_iter().map(Action::Delete).collect();
             report.written += self.repair(deletes).await?;
         }
     }
@@ -203,6 +207,17 @@ impl<P: Pipeline> Verifier<'_, P> {
 pub(in crate::pipeline) struct Rowless {
     pub gone: Vec<Key>,
     pub foreign: Vec<String>,
+    /// That of the snapshot read before the rows were looked for: the deletes carry it.
+    pub version: Version,
+}
+
+impl Rowless {
+    /// A delete of each key whose row is gone.
+    pub fn deletes(&self) -> Vec<Action> {
+        let version = Some(self.version);
+        let delete = |key: &Key| Action::Delete(key.clone(), version);
+        self.gone.iter().map(delete).collect()
+    }
 }
 
 /// The sweep verify and a rollback share: which of these indexed ids have no row any more.
@@ -213,6 +228,7 @@ pub(in crate::pipeline) async fn without_rows(
 ) -> Result<Rowless, PgError> {
     let (keys, foreign): (Vec<&String>, Vec<&String>) = ids.iter().partition(|id| root.accepts(id));
     let keys: Vec<Key> = keys.into_iter().map(|id| Key::from(id.as_str())).collect();
+    let version = pg.snapshot_version().await?;
     let existing: HashSet<Key> = pg.existing_ids(root, &keys).await?.into_iter().collect();
     Ok(Rowless {
         gone: keys
@@ -220,6 +236,7 @@ pub(in crate::pipeline) async fn without_rows(
             .filter(|key| !existing.contains(key))
             .collect(),
         foreign: foreign.into_iter().cloned().collect(),
+        version,
     })
 }
 
@@ -240,7 +257,7 @@ pub(in crate::pipeline) async fn stale_only<K: Sink>(
             Action::Index(document) => !live
                 .get(&document.id.to_string())
                 .is_some_and(|source| same(source, &document.body)),
-            Action::Delete(_) => true,
+            Action::Delete(..) => true,
         })
         .collect())
 }

@@ -47,7 +47,7 @@ pub(crate) async fn export<P: Pipeline>(
         for action in &batch.actions {
             match action {
                 Action::Index(_) => report.documents += 1,
-                Action::Delete(_) => report.deletes += 1,
+                Action::Delete(..) => report.deletes += 1,
             }
         }
         for body in es.bulk_bodies(batch.actions) {

@@ -1,5 +1,6 @@
 //! Literal rows that keep the [`Source`] contract, for the stages' unit tests: each row's
-//! document is its text, read at the time of the call.
+//! document is its text, read at the time of the call, with the count of writes to the rows
+//! so far as its version (a later read, a larger version, as a later snapshot's).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use crate::extract::Table;
 use crate::pipeline::error::SyncError;
 use crate::pipeline::stages::source::{RootKeys, Source};
 use crate::state::{Cursor, Position};
-use crate::transform::{actions_for, Action, Document, Key};
+use crate::transform::{actions_for, Action, Document, Key, Version};
 
 #[derive(Clone, Default)]
 pub(in crate::pipeline) struct MemoryRows {
@@ -20,6 +21,8 @@ pub(in crate::pipeline) struct MemoryRows {
     links: Arc<Mutex<Links>>,
     /// Each table's rows by the position they were last changed at: relation → key → position.
     changed: Arc<Mutex<Changed>>,
+    /// Writes to the rows so far: the version of what is read now.
+    writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type Changed = BTreeMap<String, BTreeMap<Key, Position>>;
@@ -42,11 +45,24 @@ impl MemoryRows {
     }
 
     pub fn set(&self, key: &str, document: &str) {
+        self.wrote();
         self.rows().insert(Key::from(key), document.to_owned());
     }
 
     pub fn remove(&self, key: &str) {
+        self.wrote();
         self.rows().remove(&Key::from(key));
+    }
+
+    fn wrote(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The version documents read now are written with.
+    pub fn version(&self) -> Version {
+        let writes = self.writes.load(std::sync::atomic::Ordering::SeqCst);
+        Version::from_raw(writes)
     }
 
     /// The row `key` of the table whose fan-out is named `fan_out` touches these roots.
@@ -87,6 +103,7 @@ impl RootKeys for MemoryRows {
 
 impl Source for MemoryRows {
     async fn actions(&self, keys: &[Key]) -> Result<Vec<Action>, SyncError> {
+        let version = self.version();
         let documents = {
             let rows = self.rows();
             keys.iter()
@@ -95,11 +112,12 @@ impl Source for MemoryRows {
                     Some(Document {
                         id: key.clone(),
                         body: Bytes::from(body.clone()),
+                        version: None,
                     })
                 })
                 .collect()
         };
-        Ok(actions_for(keys, documents))
+        Ok(actions_for(keys, documents, Some(version)))
     }
 
     async fn fan_out(
@@ -149,5 +167,40 @@ impl Source for MemoryRows {
             .into_iter()
             .map(|(at, id)| Cursor { at, id })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::memory::MemoryIndex;
+    use crate::load::Sink;
+
+    /// The contract's versioned clause, as the engine meets it after a handover: a batch built
+    /// before a change and delivered after the newer one changes nothing, counted as stale.
+    #[tokio::test]
+    async fn a_batch_built_earlier_and_delivered_later_changes_nothing() {
+        let rows = MemoryRows::numbered(2);
+        let keys = [Key::from("k0001"), Key::from("k0002")];
+        let earlier = rows.actions(&keys).await.unwrap();
+        rows.set("k0001", r#"{"n":"renamed"}"#);
+        rows.remove("k0002");
+        let later = rows.actions(&keys).await.unwrap();
+        let index = MemoryIndex::default();
+        let written = index.write(later).await.unwrap();
+        assert_eq!((written.indexed, written.deleted), (1, 1));
+        let held = index.write(earlier.clone()).await.unwrap();
+        assert_eq!((held.indexed, held.deleted, held.stale), (0, 0, 2));
+        assert_eq!(index.documents(), rows.documents());
+        // Without versions the earlier batch lands: what the clause keeps from happening.
+        let unversioned = earlier.into_iter().map(|action| match action {
+            Action::Index(document) => Action::Index(crate::transform::Document {
+                version: None,
+                ..document
+            }),
+            Action::Delete(id, _) => Action::Delete(id, None),
+        });
+        index.write(unversioned.collect()).await.unwrap();
+        assert_ne!(index.documents(), rows.documents());
     }
 }

@@ -4,10 +4,12 @@
 //! needs the id and the serialized JSON body.
 
 mod exact;
+mod version;
 
 use std::fmt;
 
 pub(crate) use exact::same_json;
+pub(crate) use version::Version;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -47,38 +49,61 @@ impl fmt::Display for Key {
 pub(crate) struct Document {
     pub id: Key,
     pub body: Bytes,
+    /// The snapshot it was built from ([`Version`]); `None` where no snapshot stands behind
+    /// it (an export, a test).
+    pub version: Option<Version>,
 }
 
 /// A write the index must receive.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
     Index(Document),
-    /// The root row no longer exists in Postgres.
-    Delete(Key),
+    /// The root row no longer exists in Postgres, as of the snapshot of that version.
+    Delete(Key, Option<Version>),
 }
 
 impl Action {
     pub fn id(&self) -> &Key {
         match self {
             Action::Index(document) => &document.id,
-            Action::Delete(id) => id,
+            Action::Delete(id, _) => id,
+        }
+    }
+
+    pub fn version(&self) -> Option<Version> {
+        match self {
+            Action::Index(document) => document.version,
+            Action::Delete(_, version) => *version,
         }
     }
 }
 
 /// Index actions for the documents that were built, delete actions for the requested ids that
-/// produced none (their root row is gone).
-pub(crate) fn actions_for(requested: &[Key], documents: Vec<Document>) -> Vec<Action> {
+/// produced none (their root row is gone), each carrying `version`, that of the snapshot the
+/// documents' statements started from.
+pub(crate) fn actions_for(
+    requested: &[Key],
+    documents: Vec<Document>,
+    version: Option<Version>,
+) -> Vec<Action> {
     let built: std::collections::HashSet<&str> =
         documents.iter().map(|doc| doc.id.as_str()).collect();
     let mut deletes = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for id in requested {
         if !built.contains(id.as_str()) && seen.insert(id.as_str()) {
-            deletes.push(Action::Delete(id.clone()));
+            deletes.push(Action::Delete(id.clone(), version));
         }
     }
-    let mut actions: Vec<Action> = documents.into_iter().map(Action::Index).collect();
+    let mut actions: Vec<Action> = documents
+        .into_iter()
+        .map(|document| {
+            Action::Index(Document {
+                version,
+                ..document
+            })
+        })
+        .collect();
     actions.extend(deletes);
     actions
 }
@@ -89,15 +114,18 @@ mod tests {
 
     #[test]
     fn ids_without_document_become_deletes() {
-        let kept = Document {
+        let built = Document {
             id: Key::from("1"),
             body: Bytes::from_static(b"{}"),
+            version: None,
         };
         let requested = [Key::from("1"), Key::from("2"), Key::from("2")];
-        let actions = actions_for(&requested, vec![kept.clone()]);
+        let version = Some(Version::from_raw(7));
+        let actions = actions_for(&requested, vec![built.clone()], version);
+        let kept = Document { version, ..built };
         assert_eq!(
             actions,
-            vec![Action::Index(kept), Action::Delete(Key::from("2"))]
+            vec![Action::Index(kept), Action::Delete(Key::from("2"), version)]
         );
     }
 }
