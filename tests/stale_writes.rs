@@ -93,13 +93,7 @@ async fn a_held_back_batch_of_a_worker_cut_off_is_refused_after_the_standby_took
     // keeps the old worker from noticing (it would stop writing, and not see its answer).
     old.pause();
     to_postgres.set(Fault::Stall);
-    let ended = db
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks
-             WHERE locktype = 'advisory' AND granted AND database =
-                   (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .await;
+    let ended = db.end_lock_sessions().await;
     assert_eq!(ended, 1, "one session holds the worker lock");
 
     db.execute(&format!(

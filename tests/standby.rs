@@ -96,14 +96,11 @@ async fn a_worker_whose_lock_connection_is_cut_stops_writing_and_takes_the_lock_
         .await;
 
     // As a Postgres restart or a network cut would: the session holding the lock goes away.
-    let cut = db
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks
-             WHERE locktype = 'advisory' AND granted AND database =
-                   (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .await;
-    assert_eq!(cut, 1, "one session holds the lock");
+    assert_eq!(
+        db.end_lock_sessions().await,
+        1,
+        "one session holds the lock"
+    );
 
     active
         .wait_for_log("lost the worker lock", Duration::from_secs(30))

@@ -27,9 +27,11 @@ log "building $BASE (without versions) and this checkout, release"
 rm -rf "$WORK/base"
 git worktree add --force --detach "$WORK/base" "$BASE" >&2
 trap 'git worktree remove --force "$WORK/base" 2>/dev/null || true' EXIT
-CARGO_TARGET_DIR="$PWD/target" cargo build --release --locked --quiet --bin pg2es \
+# The base in a target directory of its own: sharing this checkout's, one build stood in for
+# both binaries.
+CARGO_TARGET_DIR="$PWD/$WORK/target" cargo build --release --locked --quiet --bin pg2es \
     --manifest-path "$WORK/base/Cargo.toml"
-cp target/release/pg2es "$WORK/pg2es-base"
+cp "$WORK/target/release/pg2es" "$WORK/pg2es-base"
 cargo build --release --locked --quiet --bin pg2es
 cp target/release/pg2es "$WORK/pg2es-versions"
 

@@ -65,13 +65,13 @@ pub(super) async fn sync(config: &Config, mode: Mode) -> Result<ExitCode, AppErr
             sum += *totals;
         }
         println!(
-            "indexed={} deleted={} dead_lettered={}",
-            sum.indexed, sum.deleted, sum.dead_lettered
+            "indexed={} deleted={} dead_lettered={} stale={}",
+            sum.indexed, sum.deleted, sum.dead_lettered, sum.stale
         );
         for (name, totals) in &results {
             println!(
-                "  {name}: indexed={} deleted={} dead_lettered={}",
-                totals.indexed, totals.deleted, totals.dead_lettered
+                "  {name}: indexed={} deleted={} dead_lettered={} stale={}",
+                totals.indexed, totals.deleted, totals.dead_lettered, totals.stale
             );
         }
     }

@@ -217,6 +217,7 @@ fn log_progress(stage: &'static str, totals: WriteReport) {
         indexed = totals.indexed,
         deleted = totals.deleted,
         dead_lettered = totals.dead_lettered,
+        stale = totals.stale,
         "progress"
     );
 }

@@ -233,6 +233,17 @@ impl TestDb {
             .rows_affected()
     }
 
+    /// Ends every session that holds an advisory lock in this database (the worker lock's): as
+    /// a Postgres restart or a network cut would for that session. How many were ended.
+    pub async fn end_lock_sessions(&self) -> u64 {
+        self.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND database =
+                   (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await
+    }
+
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }

@@ -105,7 +105,7 @@ impl<P: Pipeline> Engine<P> {
                 self.save().await?;
                 last_save = Instant::now();
             }
-            progress.advance(report.indexed + report.dead_lettered);
+            progress.advance(report.indexed + report.dead_lettered + report.stale);
         }
         progress.finish();
         self.save().await?;
