@@ -23,12 +23,23 @@ impl PgError {
     /// Whether the call gave up waiting for a lock other transactions hold (55P03, after the
     /// `lock_timeout` pg2es sets on its own DDL): it may succeed once they end.
     pub fn is_lock_timeout(&self) -> bool {
-        matches!(&self.source, sqlx::Error::Database(db) if db.code().as_deref() == Some(LOCK_NOT_AVAILABLE))
+        self.has_code(LOCK_NOT_AVAILABLE)
+    }
+
+    /// Whether the session may not write (25006): a standby, or `default_transaction_read_only`.
+    pub fn is_read_only(&self) -> bool {
+        self.has_code(READ_ONLY)
+    }
+
+    fn has_code(&self, code: &str) -> bool {
+        matches!(&self.source, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
     }
 }
 
 /// SQLSTATE lock_not_available.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLSTATE read_only_sql_transaction (a standby, `default_transaction_read_only`).
+const READ_ONLY: &str = "25006";
 
 /// How long pg2es's own DDL on a followed table (capture triggers, a replica identity) waits
 /// for the locks of other transactions before it gives up, to try again with backoff: DDL

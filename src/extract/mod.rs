@@ -355,10 +355,7 @@ impl Postgres {
             .await;
         match answer {
             Ok(taken) => Ok(taken.is_some()),
-            // 25006: read_only_sql_transaction (default_transaction_read_only).
-            Err(err) if matches!(&err.source, sqlx::Error::Database(db) if db.code().as_deref() == Some("25006")) => {
-                Ok(false)
-            }
+            Err(err) if err.is_read_only() => Ok(false),
             Err(err) => Err(err),
         }
     }
